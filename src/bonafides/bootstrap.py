@@ -1,0 +1,133 @@
+"""Bringing a store into service: migrate, load reference data, optionally demo data.
+
+``bonafides init`` calls this; so do ``make demo`` and the benchmarks, so there is
+one way a store comes to be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bonafides.context import Context
+from bonafides.settings import Settings
+from bonafides.store.db import migrate
+from bonafides.store.records import write_records
+from bonafides.store.reference import sync_catalogue
+from bonafides.store.subjects import add_former_names, resolve
+from bonafides.store.tables import Record, Subject
+
+DEMO_CHUNK = 500
+T = TypeVar("T")
+
+
+def initialise(
+    settings: Settings,
+    *,
+    demo_subjects: int = 0,
+    seed: int = 1,
+    console: Console | None = None,
+    today: dt.date | None = None,
+) -> str:
+    """Migrate to the newest schema, sync the catalogue, and load demo data if asked."""
+    ctx = Context(settings)
+    try:
+        started = time.perf_counter()
+        migrate(ctx.engine)
+        with ctx.sessions.begin() as session:
+            changed = sync_catalogue(session, ctx.catalogue)
+        lines = [
+            f"store ready at {ctx.engine.url.render_as_string(hide_password=True)}",
+            f"catalogue {ctx.catalogue.version}: {len(ctx.catalogue.types)} record types, "
+            f"{len(ctx.catalogue.departments)} departments"
+            + (" (loaded)" if changed else " (already current)"),
+        ]
+        if demo_subjects:
+            records = load_demo(
+                ctx, subjects=demo_subjects, seed=seed, console=console, today=today
+            )
+            lines.append(
+                f"demo data: {demo_subjects:,} subjects, {records:,} records (seed {seed})"
+            )
+            with ctx.sessions() as session:
+                examples = example_codes(session)
+            if examples:
+                lines.append(f"try: bonafides subject {examples[0]}")
+        lines.append(f"done in {time.perf_counter() - started:.1f} s")
+        return "\n".join(lines)
+    finally:
+        ctx.close()
+
+
+def example_codes(session: Session, count: int = 3) -> list[str]:
+    """Organisations with the fullest files, to point a newcomer at something to look at."""
+    rows = session.execute(
+        select(Subject.code_display)
+        .join(Record, Record.subject_id == Subject.id)
+        .where(Subject.kind == "legal_person")
+        .group_by(Subject.id, Subject.code_display)
+        .order_by(func.count().desc(), Subject.id)
+        .limit(count)
+    )
+    return [code for (code,) in rows]
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def load_demo(
+    ctx: Context,
+    *,
+    subjects: int,
+    seed: int,
+    console: Console | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Store synthetic subjects and their decisions as the demo departments' submissions."""
+    from bonafides.synth.generator import generate
+
+    today = today or dt.date.today()
+    total = 0
+    progress = Progress(
+        TextColumn("demo data"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    )
+    with progress:
+        task = progress.add_task("subjects", total=subjects)
+        stream = generate(subjects, seed, catalogue=ctx.catalogue, today=today)
+        for batch in _batches(stream, DEMO_CHUNK):
+            with ctx.sessions.begin() as session:
+                ids = resolve(session, ctx.keys, [s.ref for s in batch], source=None)
+                for subject in batch:
+                    if subject.former_names:
+                        add_former_names(
+                            session,
+                            ids[ctx.keys.key(subject.ref.code, subject.ref.kind)],
+                            subject.former_names,
+                        )
+                items = [r.record for s in batch for r in s.records]
+                write_records(
+                    session,
+                    ctx.keys,
+                    items,
+                    actor="demo",
+                    catalogue_version=ctx.catalogue.version,
+                )
+                total += len(items)
+            progress.advance(task, len(batch))
+    return total

@@ -1,0 +1,385 @@
+"""The ``bonafides`` command. Each command parses, calls a service, and prints.
+
+Exit codes (DESIGN §6): 0 done; 1 done with rejected input; 2 unusable input or
+arguments, with one clear line and nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import TextColumn
+from rich.table import Table
+
+from bonafides.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="bonafides",
+    help="Public credit information platform: records, lists, screening, reports, due process.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+stats_app = typer.Typer(help="Operator statistics.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Store URL; default BONAFIDES_DB or sqlite:///bonafides.db."),
+]
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One clear line on stderr and the documented exit code."""
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+def _settings(db: str | None) -> Settings:
+    settings = get_settings()
+    if db:
+        settings = settings.model_copy(update={"db": db})
+    return settings
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    demo: Annotated[
+        int, typer.Option("--demo", min=0, help="Also load N synthetic subjects with records.")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
+) -> None:
+    """Create or upgrade the store and load the catalogue and departments."""
+    from bonafides.bootstrap import initialise
+
+    settings = _settings(db)
+    summary = initialise(settings, demo_subjects=demo, seed=seed, console=err)
+    out.print(summary)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the portal and the API (API under /api/v1)."""
+    import os
+
+    import uvicorn
+
+    from bonafides.settings import InsecureSettingsError
+
+    settings = _settings(db)
+    try:
+        settings.check()
+    except InsecureSettingsError as exc:
+        fail(str(exc))
+    os.environ["BONAFIDES_DB"] = settings.db
+    uvicorn.run(
+        "bonafides.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def subject(
+    code: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    db: DbOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date to judge publication by (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Print a subject's whole file: names, kind, region, records by field."""
+    from bonafides.codes import CodeError, parse_subject_code
+    from bonafides.context import Context
+    from bonafides.disclosure import Audience
+    from bonafides.security import audit
+    from bonafides.store.profiles import load_profile
+    from bonafides.views import profile_json, profile_tables
+
+    try:
+        parse_subject_code(code)
+    except CodeError as exc:
+        fail(f"invalid code {code!r}: {exc.reason}")
+    today = _date_option(as_of, "--as-of")
+    ctx = Context(_settings(db))
+    try:
+        with ctx.sessions.begin() as session:
+            profile = load_profile(session, ctx.keys, code, audience=Audience.OPERATOR, today=today)
+            if profile is None:
+                fail(f"unknown subject {code!r}: no decision in this store concerns it")
+            audit.append(
+                session,
+                actor=_operator(),
+                tag="cli:subject:read",
+                subject_id=profile.subject_id,
+                purpose="operator profile query",
+            )
+    finally:
+        ctx.close()
+    if fmt is OutputFormat.JSON:
+        out.print_json(json.dumps(profile_json(profile), ensure_ascii=False))
+        return
+    for renderable in profile_tables(profile):
+        out.print(renderable)
+
+
+@app.command()
+def catalogue(
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+) -> None:
+    """Print the record-type catalogue (the machine-readable document with --format json)."""
+    from bonafides.catalogue import load_catalogue
+    from bonafides.catalogue.render import catalogue_document, catalogue_table
+
+    cat = load_catalogue()
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(catalogue_document(cat), ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(catalogue_table(cat))
+
+
+class InputFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines, XLSX or Parquet file.")],
+    type_code: Annotated[
+        str, typer.Option("--type", help="Record type code, e.g. market.penalty.")
+    ],
+    source: Annotated[str, typer.Option("--source", help="Submitting department code.")],
+    fmt: Annotated[
+        InputFormat | None, typer.Option("--format", help="Format, if the file name does not say.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Text encoding (detected: UTF-8 or GB18030).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the full JSON report here.")
+    ] = None,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help="Rows per committed chunk.")
+    ] = 5_000,
+    db: DbOption = None,
+) -> None:
+    """Validate a department's file and store its good rows; report the rest by row."""
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from bonafides.context import Context
+    from bonafides.ingest.readers import UnusableInputError
+    from bonafides.ingest.service import ingest_file
+    from bonafides.views import ingest_summary
+
+    ctx = Context(_settings(db))
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"ingest {file.name}", total=None)
+            result = ingest_file(
+                ctx,
+                file,
+                type_code=type_code,
+                source=source,
+                actor=f"{_operator()}@{source}",
+                fmt=fmt.value if fmt else None,
+                encoding=encoding,
+                chunk_rows=chunk_rows,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except UnusableInputError as exc:
+        fail(str(exc))
+    finally:
+        ctx.close()
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+    out.print(ingest_summary(result))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def revoke(
+    source: Annotated[str, typer.Option(help="Department that made the decision.")],
+    decision: Annotated[str, typer.Option(help="Decision number.")],
+    reason: Annotated[str, typer.Option(help="Why the decision is revoked.")],
+    subject: Annotated[
+        str | None,
+        typer.Option(help="The subject's code, where the decision names several subjects."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Revoke one record: a new version with status revoked; nothing is deleted."""
+    from bonafides.context import Context
+    from bonafides.records import RecordStatus
+    from bonafides.store.records import change_status
+
+    if not reason.strip():
+        fail("a revocation needs a reason")
+    ctx = Context(_settings(db))
+    try:
+        with ctx.sessions.begin() as session:
+            record = change_status(
+                session,
+                source=source,
+                decision_no=decision,
+                status=RecordStatus.REVOKED,
+                actor=_operator(),
+                reason=reason,
+                party=ctx.keys.key_for_code(subject) if subject else None,
+            )
+            out.print(
+                f"revoked record {record.id} ({source} {decision}), now version {record.version}"
+            )
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+    finally:
+        ctx.close()
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Check the whole audit chain and name the first broken event."""
+    from bonafides.context import Context
+    from bonafides.security import audit
+
+    ctx = Context(_settings(db))
+    try:
+        with ctx.sessions() as session:
+            report = audit.verify(session)
+    finally:
+        ctx.close()
+    if report.ok:
+        out.print(f"audit chain intact: {report.checked} events")
+        return
+    fail(f"audit chain broken at event {report.first_broken}: {report.reason}", code=1)
+
+
+@stats_app.command("delay")
+def stats_delay(
+    db: DbOption = None,
+    type_codes: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only these record types (repeatable); default all."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only decisions from this date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Publication delay per department in working days, against the publicity limit."""
+    from bonafides.context import Context
+    from bonafides.store.statistics import publication_delay
+    from bonafides.workdays import load_calendar
+
+    settings = _settings(db)
+    start = _date_option(since, "--since") if since else None
+    ctx = Context(settings)
+    try:
+        with ctx.sessions() as session:
+            rows = publication_delay(
+                session,
+                load_calendar(settings.holidays),
+                limit_days=settings.publicity_working_days,
+                type_codes=type_codes,
+                since=start,
+            )
+    finally:
+        ctx.close()
+    limit = settings.publicity_working_days
+    table = Table(title=f"publication delay (limit {limit} working days)")
+    for column in ("department", "records", f"within {limit}", "share", "median", "p90", "max"):
+        table.add_column(column, justify="left" if column == "department" else "right")
+    for row in rows:
+        table.add_row(
+            row.source,
+            f"{row.records:,}",
+            f"{row.within_limit:,}",
+            f"{row.share_within:.1%}",
+            str(row.median_days),
+            str(row.p90_days),
+            str(row.max_days),
+        )
+    out.print(table)
+
+
+@app.command()
+def synth(
+    subjects: Annotated[int, typer.Option("--subjects", min=1, help="Number of subjects.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write into.")],
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+) -> None:
+    """Write deterministic synthetic subjects and records in the import format."""
+    from bonafides.synth.files import FORMATS, write_dataset
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    summary = write_dataset(out_dir, subjects=subjects, seed=seed, fmt=fmt, console=err)
+    table = Table("file", "rows", title=f"synthetic data in {out_dir}")
+    for name, rows in summary.items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+
+
+def _date_option(value: str | None, name: str) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name} must be a date like 2026-01-31, not {value!r}")
+
+
+def _register_areas() -> None:
+    from bonafides.commands import register_all
+
+    register_all(app)
+
+
+_register_areas()

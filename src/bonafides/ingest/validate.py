@@ -1,0 +1,453 @@
+"""Row validation against the catalogue schema of one record type.
+
+A ``RowValidator`` is built once per file (header mapped, field parsers chosen) and then
+checks each row: every problem names the row, the field and a reason; what is
+unambiguous is normalised and noted. A row that names a subject without a code is not
+guessed at: it goes to the review queue for entity matching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from bonafides.catalogue import Catalogue, ContentField, FieldType, RecordType, Severity
+from bonafides.codes import (
+    CodeError,
+    ResidentId,
+    Uscc,
+    mask_id,
+    parse_subject_code,
+    parse_uscc,
+)
+from bonafides.ingest import normalise
+from bonafides.ingest.normalise import BadValueError, Cleaned
+from bonafides.ingest.readers import UnusableInputError
+from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
+
+MAX_SHOWN = 60
+_LIST_SPLIT = re.compile(r"[;；,，、]")
+
+
+def shorten(value: str | None) -> str:
+    if value is None:
+        return ""
+    return value if len(value) <= MAX_SHOWN else value[: MAX_SHOWN - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    row: int
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    row: int
+    subject_name: str
+    decision_no: str | None
+    reason: str
+    raw: dict[str, str | None]
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    record: RecordInput | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    review: ReviewItem | None = None
+
+
+def _header_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip().lower()
+
+
+Parser = Callable[[str], Cleaned[Any]]
+
+
+class RowValidator:
+    """Checks rows of one file of one record type from one department."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        type_code: str,
+        source: str,
+        header: list[str],
+        *,
+        today: dt.date,
+        seal: Callable[[str], str],
+    ) -> None:
+        if not catalogue.has_type(type_code):
+            raise UnusableInputError(f"unknown record type {type_code!r}")
+        try:
+            catalogue.department(source)
+        except KeyError:
+            raise UnusableInputError(f"unknown department {source!r}") from None
+        if not catalogue.may_submit(type_code, source):
+            raise UnusableInputError(
+                f"department {source!r} is not a source of {type_code!r}; "
+                f"its sources are {', '.join(catalogue.type(type_code).sources)}"
+            )
+        self.catalogue = catalogue
+        self.rtype: RecordType = catalogue.type(type_code)
+        self.source = source
+        self.today = today
+        self.seal = seal
+        #: Fields that carry a person's ID number: kept sealed in the raw submission
+        #: and masked in the content (principle 5).
+        self.sensitive = frozenset(
+            f.name
+            for f in self.rtype.fields
+            if f.name.endswith("id_number")
+            or (f.name in self.rtype.subject_code_fields and f.type is not FieldType.USCC)
+        )
+        known = {_header_key(k): v for k, v in self.rtype.column_map().items()}
+        self.columns: dict[str, str] = {}
+        self.ignored: list[str] = []
+        for column in header:
+            name = known.get(_header_key(column))
+            if name is None or name in self.columns.values():
+                self.ignored.append(column)
+            else:
+                self.columns[column] = name
+        present = set(self.columns.values())
+        missing = [
+            f"{f.column_zh} ({f.name})"
+            for f in self.rtype.fields
+            if f.required and f.name not in present and f.name not in self.rtype.subject_code_fields
+        ]
+        if missing:
+            raise UnusableInputError(f"missing required column(s): {', '.join(missing)}")
+        # Everything a row check needs, computed once per file: the hot loop touches no
+        # pydantic model attribute (those are slow) and parses repeated codes once.
+        self._column_zh = {f.name: f.column_zh for f in self.rtype.fields}
+        self._plan = [
+            (column, name, self._column_zh[name], self._parser(self.rtype.content_field(name)))
+            for column, name in self.columns.items()
+        ]
+        self._defaults = [(f.name, f.default) for f in self.rtype.fields if f.default is not None]
+        self._required = [
+            (f.name, f.column_zh)
+            for f in self.rtype.fields
+            if f.required and f.name not in self.rtype.subject_code_fields
+        ]
+        self._dates = [(f.name, f.column_zh) for f in self.rtype.fields if f.type is FieldType.DATE]
+
+    def _parser(self, spec: ContentField) -> Parser:
+        kind = spec.type
+        if kind in (FieldType.STRING, FieldType.TEXT):
+            limit = spec.max_length
+
+            def parse_text(raw: str) -> Cleaned[Any]:
+                cleaned = normalise.text(raw)
+                if limit is not None and len(cleaned.value) > limit:
+                    raise BadValueError(f"is {len(cleaned.value)} characters long; at most {limit}")
+                return cleaned
+
+            return parse_text
+        if kind is FieldType.DATE:
+            return normalise.date
+        if kind is FieldType.DECIMAL:
+            return normalise.decimal
+        if kind is FieldType.INTEGER:
+            return normalise.integer
+        if kind is FieldType.BOOLEAN:
+            return normalise.boolean
+        if kind is FieldType.ENUM:
+            lookup = {_header_key(k): v for k, v in spec.enum_lookup().items()}
+            allowed = "、".join(f"{e.label_zh}({e.value})" for e in spec.enum or ())
+            multiple = spec.multiple
+
+            def parse_enum(raw: str) -> Cleaned[Any]:
+                parts = [p for p in _LIST_SPLIT.split(raw) if p.strip()] if multiple else [raw]
+                values = []
+                for part in parts:
+                    value = lookup.get(_header_key(part))
+                    if value is None:
+                        raise BadValueError(f"{part.strip()!r} is not one of {allowed}")
+                    values.append(value)
+                joined = ";".join(values)
+                return Cleaned(joined, None if joined == raw else f"{raw!r} read as {joined}")
+
+            return parse_enum
+        if kind is FieldType.USCC:
+            # Authority and data-source codes repeat on every row of a file: parse once.
+            @lru_cache(maxsize=4096)
+            def parse_code(raw: str) -> Cleaned[Any]:
+                try:
+                    parsed = parse_uscc(raw)
+                except CodeError as exc:
+                    raise BadValueError(exc.reason) from None
+                return Cleaned(
+                    parsed, None if parsed.code == raw else f"code {raw!r} read as {parsed.code}"
+                )
+
+            return parse_code
+
+        def parse_any_code(raw: str) -> Cleaned[Any]:
+            try:
+                parsed = parse_subject_code(raw)
+            except CodeError as exc:
+                raise BadValueError(exc.reason) from None
+            text = parsed.code if isinstance(parsed, Uscc) else parsed.number
+            return Cleaned(parsed, None if text == raw else "code normalised")
+
+        return parse_any_code
+
+    def check(self, row_no: int, cells: Mapping[str, str | None]) -> RowOutcome:
+        outcome = RowOutcome()
+        values: dict[str, Any] = {}
+        raw_by_field: dict[str, str | None] = {}
+        rejected: set[str] = set()
+        for column, name, column_zh, parse in self._plan:
+            raw = cells.get(column)
+            raw_by_field[name] = raw
+            if raw is None or raw.strip() in normalise.EMPTY_MARKERS:
+                if raw is not None and raw.strip():
+                    outcome.notes.append(f"{raw.strip()!r} read as empty")
+                continue
+            try:
+                cleaned = parse(raw)
+            except BadValueError as exc:
+                outcome.rejections.append(Rejection(row_no, column_zh, shorten(raw), exc.reason))
+                rejected.add(name)
+                continue
+            if cleaned.note:
+                outcome.notes.append(cleaned.note)
+            values[name] = cleaned.value
+        for name, default in self._defaults:
+            if name not in values and name not in rejected:
+                values[name] = default
+                if name in raw_by_field:
+                    outcome.notes.append(f"empty {name} read as default {default}")
+        for name, column_zh in self._required:
+            if name not in values and name not in rejected:
+                outcome.rejections.append(
+                    Rejection(
+                        row_no, column_zh, shorten(raw_by_field.get(name)), "is required but empty"
+                    )
+                )
+        self._check_dates(row_no, values, outcome)
+        subject = self._subject(row_no, values, raw_by_field, outcome)
+        if outcome.rejections or subject is None:
+            if subject is None and not outcome.rejections and outcome.review is None:
+                outcome.rejections.append(
+                    Rejection(row_no, self._code_column, "", "no subject code and no name")
+                )
+            return outcome
+        if outcome.review is not None:
+            return outcome
+        outcome.record = self._record(values, cells, subject)
+        return outcome
+
+    def _check_dates(self, row_no: int, values: dict[str, Any], outcome: RowOutcome) -> None:
+        """Dates must be real (done by parsing), not in the future, and in a possible order."""
+        for name, column_zh in self._dates:
+            value = values.get(name)
+            if isinstance(value, dt.date) and name in PAST_DATE_FIELDS and value > self.today:
+                outcome.rejections.append(
+                    Rejection(row_no, column_zh, value.isoformat(), "is in the future")
+                )
+        decided = values.get("decision_date")
+        if not isinstance(decided, dt.date):
+            return
+        for name, column_zh in self._dates:
+            value = values.get(name)
+            if not isinstance(value, dt.date):
+                continue
+            if name in AFTER_DECISION_FIELDS and value < decided:
+                outcome.rejections.append(
+                    Rejection(
+                        row_no,
+                        column_zh,
+                        value.isoformat(),
+                        f"is before the decision date {decided.isoformat()}",
+                    )
+                )
+            elif name in BEFORE_DECISION_FIELDS and value > decided:
+                outcome.rejections.append(
+                    Rejection(
+                        row_no,
+                        column_zh,
+                        value.isoformat(),
+                        f"is after the decision date {decided.isoformat()}",
+                    )
+                )
+        for first, last in DATE_RANGES:
+            start, end = values.get(first), values.get(last)
+            if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+                outcome.rejections.append(
+                    Rejection(
+                        row_no,
+                        self._column_zh[last],
+                        end.isoformat(),
+                        f"is before the start {start.isoformat()}",
+                    )
+                )
+
+    def _subject(
+        self,
+        row_no: int,
+        values: dict[str, Any],
+        raw: dict[str, str | None],
+        outcome: RowOutcome,
+    ) -> SubjectRef | None:
+        code: Uscc | ResidentId | None = None
+        for name in self.rtype.subject_code_fields:
+            value = values.get(name)
+            if isinstance(value, Uscc | ResidentId):
+                code = value
+                break
+            if isinstance(value, str):
+                try:
+                    code = parse_subject_code(value)
+                except CodeError as exc:
+                    spec = self.rtype.content_field(name)
+                    outcome.rejections.append(
+                        Rejection(row_no, spec.column_zh, shorten(value), exc.reason)
+                    )
+                    return None
+                break
+        subject_name: Any = values.get("subject_name")
+        if code is None:
+            if any(r.field in self._code_columns for r in outcome.rejections):
+                return None
+            if isinstance(subject_name, str) and subject_name:
+                outcome.review = ReviewItem(
+                    row=row_no,
+                    subject_name=subject_name,
+                    decision_no=values.get("decision_no"),
+                    reason="no subject code: kept for entity matching",
+                    raw=dict(raw),
+                )
+            return None
+        if isinstance(code, ResidentId):
+            kind = SubjectKind.NATURAL_PERSON
+            if code.birth_date > self.today:
+                outcome.rejections.append(
+                    Rejection(row_no, self._code_column, code.masked, "birth date is in the future")
+                )
+                return None
+            adult_from = code.adult_from
+            ref_code, region = code.number, code.region
+        else:
+            kind = kind_of_uscc(code.registration_authority, code.institution_type)
+            adult_from = None
+            ref_code, region = code.code, code.region
+        if kind not in self.rtype.subject_kinds:
+            allowed = ", ".join(k.value for k in self.rtype.subject_kinds)
+            shown = code.masked if isinstance(code, ResidentId) else code.code
+            outcome.rejections.append(
+                Rejection(
+                    row_no,
+                    self._code_column,
+                    shown,
+                    f"a {kind.value.replace('_', ' ')} cannot be the subject of {self.rtype.code} "
+                    f"(allowed: {allowed})",
+                )
+            )
+            return None
+        if not isinstance(subject_name, str) or not subject_name:
+            return None
+        name_en = values.get("subject_name_en")
+        return SubjectRef(
+            code=ref_code,
+            kind=kind,
+            name=subject_name,
+            name_en=name_en if isinstance(name_en, str) else None,
+            region=region,
+            adult_from=adult_from,
+        )
+
+    @property
+    def _code_columns(self) -> set[str]:
+        return {self.rtype.content_field(n).column_zh for n in self.rtype.subject_code_fields}
+
+    @property
+    def _code_column(self) -> str:
+        return self.rtype.content_field(self.rtype.subject_code_fields[0]).column_zh
+
+    def _record(
+        self, values: dict[str, Any], cells: Mapping[str, str | None], subject: SubjectRef
+    ) -> RecordInput:
+        severity_value = values.get("severity")
+        severity = Severity(severity_value) if isinstance(severity_value, str) else None
+        decided: dt.date = values["decision_date"]
+        content = {
+            name: _masked(value) if name in self.sensitive else _jsonable(value)
+            for name, value in values.items()
+            if name not in self.rtype.subject_code_fields
+        }
+        raw = {
+            column: self.seal(value) if self.columns.get(column) in self.sensitive else value
+            for column, value in cells.items()
+            if value is not None and not normalise.is_empty(value)
+        }
+        return RecordInput(
+            type_code=self.rtype.code,
+            source=self.source,
+            decision_no=str(values["decision_no"]),
+            decision_date=decided,
+            subject=subject,
+            content=content,
+            raw=raw,
+            severity=severity.value if severity else None,
+            legal_basis=str(values.get("legal_basis") or "；".join(self.rtype.legal_basis)) or None,
+            published_until=self.rtype.publication_ends(decided, severity)
+            if self.rtype.has_severity is False or severity is not None
+            else None,
+            retention_until=self.rtype.retention_ends(decided),
+            shared_decision_no=self.rtype.shared_decision_no,
+        )
+
+
+#: Dates that report something that has happened: they cannot lie in the future.
+PAST_DATE_FIELDS = frozenset(
+    {"decision_date", "filing_date", "incident_date", "removal_date", "lifted_date"}
+)
+#: Dates a decision sets going forward: they cannot precede it.
+AFTER_DECISION_FIELDS = frozenset(
+    {
+        "publication_until",
+        "penalty_valid_until",
+        "valid_until",
+        "ban_until",
+        "bid_ban_until",
+        "listing_until",
+        "removal_date",
+        "lifted_date",
+        "rectification_deadline",
+    }
+)
+#: Dates of what led to a decision: they cannot follow it.
+BEFORE_DECISION_FIELDS = frozenset({"filing_date", "incident_date"})
+#: (start, end) pairs that must be in order.
+DATE_RANGES = (("valid_from", "valid_until"), ("ban_from", "ban_until"))
+
+
+def _masked(value: Any) -> str:
+    if isinstance(value, ResidentId):
+        return value.masked
+    text = str(_jsonable(value))
+    return mask_id(text) if len(text) >= 8 else "*" * len(text)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Uscc):
+        return value.code
+    if isinstance(value, ResidentId):
+        return value.masked
+    return value

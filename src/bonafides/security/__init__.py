@@ -1,0 +1,1 @@
+"""Accounts, keys, encryption of personal identifiers and the audit chain."""

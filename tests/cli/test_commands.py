@@ -1,0 +1,161 @@
+"""The CLI as users type it: exit codes 0 / 1 / 2 and what each command prints."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bonafides.catalogue import load_catalogue
+from bonafides.cli import app
+from tests import factories
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("BONAFIDES_SECRET_KEY", "cli-test-secret-123456")
+    result = runner.invoke(app, ["init", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    return db_url
+
+
+def _penalties(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_ingest_exit_codes_and_report(env: str, tmp_path: Path) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    good = [factories.content_row(rtype, factories.org()) for _ in range(3)]
+    path = _penalties(tmp_path / "ok.csv", good)
+    args = ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    assert runner.invoke(app, args).exit_code == 0
+
+    bad = factories.content_row(rtype, factories.org())
+    bad[rtype.content_field("decision_date").column_zh] = "2021-02-30"
+    mixed = _penalties(tmp_path / "mixed.csv", [*good, bad])
+    report = tmp_path / "report.json"
+    args = ["ingest", str(mixed), "--type", "market.penalty", "--source", "samr"]
+    result = runner.invoke(app, [*args, "--db", env, "--report", str(report)])
+    assert result.exit_code == 1, result.output
+    body = json.loads(report.read_text("utf-8"))
+    assert body["summary"]["unchanged"] == 3
+    assert body["rejections"] == [
+        {
+            "row": 5,
+            "field": "处罚决定日期",
+            "value": "2021-02-30",
+            "reason": "'2021-02-30' is not a real date",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--type", "no.such", "--source", "samr"], "unknown record type"),
+        (["--type", "market.penalty", "--source", "nobody"], "unknown department"),
+        (["--type", "market.penalty", "--source", "sta"], "is not a source of"),
+    ],
+)
+def test_ingest_unusable_arguments_exit_2(
+    env: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    path = _penalties(tmp_path / "p.csv", [factories.content_row(rtype, factories.org())])
+    result = runner.invoke(app, ["ingest", str(path), *args, "--db", env])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_ingest_binary_file_exit_2(env: str, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(bytes(range(256)) * 8)
+    result = runner.invoke(
+        app, ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    )
+    assert result.exit_code == 2
+    assert "binary" in result.output
+
+
+def test_subject_profile_and_bad_codes(env: str, tmp_path: Path) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    who = factories.org(name="杭州示例科技有限公司")
+    path = _penalties(tmp_path / "p.csv", [factories.content_row(rtype, who)])
+    runner.invoke(
+        app, ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    )
+    shown = runner.invoke(app, ["subject", who.code, "--db", env, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    profile = json.loads(shown.output)
+    assert profile["name"] == "杭州示例科技有限公司"
+    assert list(profile["records_by_field"]) == ["market"]
+
+    wrong_check = who.code[:-1] + ("1" if who.code[-1] == "0" else "0")
+    invalid = runner.invoke(app, ["subject", wrong_check, "--db", env])
+    assert invalid.exit_code == 2
+    assert "invalid code" in invalid.output
+    unknown = runner.invoke(app, ["subject", factories.org().code, "--db", env])
+    assert unknown.exit_code == 2
+    assert "unknown subject" in unknown.output
+
+
+def test_revoke_and_audit_verify(env: str, tmp_path: Path) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    row = factories.content_row(rtype, factories.org(), decision_no="京市监罚〔2025〕77号")
+    path = _penalties(tmp_path / "p.csv", [row])
+    runner.invoke(
+        app, ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    )
+    revoked = runner.invoke(
+        app,
+        [
+            "revoke",
+            "--source",
+            "samr",
+            "--decision",
+            "京市监罚〔2025〕77号",
+            "--reason",
+            "复议撤销",
+            "--db",
+            env,
+        ],
+    )
+    assert revoked.exit_code == 0, revoked.output
+    assert "now version 2" in revoked.output
+    missing = runner.invoke(
+        app, ["revoke", "--source", "samr", "--decision", "nope", "--reason", "x", "--db", env]
+    )
+    assert missing.exit_code == 2
+    verified = runner.invoke(app, ["audit", "verify", "--db", env])
+    assert verified.exit_code == 0
+    assert "audit chain intact" in verified.output
+
+
+def test_catalogue_json_is_the_machine_readable_document() -> None:
+    result = runner.invoke(app, ["catalogue", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["version"] == load_catalogue().version
+    assert len(document["types"]) >= 40
+
+
+def test_stats_delay_counts_working_days(env: str, tmp_path: Path) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    rows = [factories.content_row(rtype, factories.org()) for _ in range(2)]
+    path = _penalties(tmp_path / "p.csv", rows)
+    runner.invoke(
+        app, ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    )
+    result = runner.invoke(app, ["stats", "delay", "--db", env])
+    assert result.exit_code == 0, result.output
+    assert "samr" in result.output

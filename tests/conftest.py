@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite.
+
+Every test that touches storage takes ``db_url`` (or something built on it) and so runs
+twice: on SQLite and on PostgreSQL. Each test gets an empty, migrated store: SQLite
+copies a migrated template file, PostgreSQL truncates its per-run database afterwards.
+Under CI a PostgreSQL that cannot be reached fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bonafides.store.db import make_engine, migrate
+from bonafides.store.tables import Base
+
+PG_ADMIN_URL = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgres")
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str | None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI and unreachable: {exc}")
+        return None
+    finally:
+        engine.dispose()
+    return PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_admin_url: str | None, worker_id: str) -> Iterator[str | None]:
+    """One database per test run (and per xdist worker), dropped at the end."""
+    if pg_admin_url is None:
+        yield None
+        return
+    name = f"bonafides_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    pg_database: str | None,
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "bonafides.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if pg_database is None:
+        pytest.skip("PostgreSQL is not running here (scripts/postgres.sh starts it)")
+    try:
+        yield pg_database
+    finally:
+        _truncate_all(pg_database)

@@ -1,0 +1,189 @@
+"""Ingest end to end on both stores: good rows kept, bad rows named, reruns idempotent."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bonafides.catalogue import RecordType, load_catalogue
+from bonafides.context import Context
+from bonafides.ingest.readers import UnusableInputError
+from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.security import audit
+from bonafides.settings import Settings
+from bonafides.store.reference import sync_catalogue
+from bonafides.store.tables import IngestBatch, Record, RecordVersion, ReviewItem, Subject
+from tests import factories
+
+TODAY = dt.date(2026, 11, 27)
+PENALTY = "market.penalty"
+
+
+@pytest.fixture
+def ctx(db_url: str) -> Iterator[Context]:
+    context = Context(Settings(db=db_url, secret_key="test-secret-key-123", demo=True))
+    with context.sessions.begin() as session:
+        sync_catalogue(session, context.catalogue)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def penalty() -> RecordType:
+    return load_catalogue().type(PENALTY)
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+    header: list[str] = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run(ctx: Context, path: Path) -> IngestReport:
+    return ingest_file(
+        ctx,
+        path,
+        type_code=PENALTY,
+        source="samr",
+        actor="test",
+        today=TODAY,
+    )
+
+
+def test_good_rows_are_kept_and_bad_rows_named(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    good = [factories.content_row(penalty, factories.org()) for _ in range(5)]
+    bad_code = factories.content_row(penalty, factories.org())
+    code_column = penalty.content_field("uscc").column_zh
+    bad_code[code_column] = bad_code[code_column][:-1] + (
+        "0" if bad_code[code_column][-1] != "0" else "1"
+    )
+    future = factories.content_row(penalty, factories.org(), decision_date=dt.date(2027, 1, 5))
+    no_number = factories.content_row(penalty, factories.org(), decision_no="")
+    nameless_code = factories.content_row(penalty, factories.org())
+    nameless_code[code_column] = ""
+    rows = [*good[:2], bad_code, future, *good[2:], no_number, nameless_code]
+    report = run(ctx, write_csv(tmp_path / "penalties.csv", rows))
+    assert report.counts["accepted"] == 5
+    assert report.counts["rejected"] == 3
+    assert report.counts["review"] == 1
+    assert report.exit_code == 1
+    by_row = {r.row: r for r in report.rejections}
+    assert by_row[4].field == code_column
+    assert "check" in by_row[4].reason
+    assert "future" in by_row[5].reason
+    assert by_row[9].field == penalty.content_field("decision_no").column_zh
+    assert by_row[9].reason == "is required but empty"
+    assert [r["row"] for r in report.review] == [10]
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Record)) == 5
+        assert s.scalar(select(func.count()).select_from(ReviewItem)) == 1
+        assert audit.verify(s).ok
+
+
+def test_same_file_twice_changes_nothing(ctx: Context, penalty: RecordType, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "p.csv", [factories.content_row(penalty, factories.org()) for _ in range(4)]
+    )
+    first = run(ctx, path)
+    second = run(ctx, path)
+    assert first.counts["accepted"] == 4
+    assert second.counts["unchanged"] == 4
+    assert second.counts["accepted"] == 0
+    assert second.exit_code == 0
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RecordVersion)) == 4
+        assert s.scalar(select(func.count()).select_from(Subject)) == 4
+
+
+def test_changed_row_is_amended_as_new_version(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    row = factories.content_row(penalty, factories.org())
+    run(ctx, write_csv(tmp_path / "a.csv", [row]))
+    subject_column = penalty.content_field("subject_name").column_zh
+    changed = {**row, subject_column: row[subject_column] + "（更正）"}
+    report = run(ctx, write_csv(tmp_path / "b.csv", [changed]))
+    assert report.counts["amended"] == 1
+    with ctx.sessions() as s:
+        versions = s.scalars(select(RecordVersion).order_by(RecordVersion.version)).all()
+        assert [v.reason for v in versions] == ["submitted", "amended by source"]
+
+
+def test_english_headers_and_gb18030_with_messy_values(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    subject = factories.org()
+    full_width = subject.code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    row = factories.content_row(
+        penalty, subject, header="en", decision_date=dt.date(2021, 5, 6), uscc=full_width
+    )
+    row["decision_date"] = "2021年5月6日"
+    zh = factories.content_row(penalty, factories.org(), decision_date=dt.date(2021, 5, 6))
+    report_en = run(ctx, write_csv(tmp_path / "en.csv", [row]))
+    report_zh = run(ctx, write_csv(tmp_path / "zh.csv", [zh], encoding="gb18030"))
+    assert report_en.counts["accepted"] == 1, report_en.rejections
+    assert report_zh.counts["accepted"] == 1, report_zh.rejections
+    assert report_zh.encoding == "gb18030"
+    assert any("date" in k for k in report_en.normalised)
+    with ctx.sessions() as s:
+        record = s.scalars(select(Record).order_by(Record.id)).first()
+        assert record is not None
+        assert record.decision_date == dt.date(2021, 5, 6)
+        assert s.scalar(select(Subject.key).where(Subject.id == record.subject_id)) == subject.code
+
+
+@pytest.mark.parametrize(
+    ("type_code", "source", "message"),
+    [
+        ("no.such_type", "samr", "unknown record type"),
+        (PENALTY, "nobody", "unknown department"),
+    ],
+)
+def test_unusable_arguments_write_nothing(
+    ctx: Context, penalty: RecordType, tmp_path: Path, type_code: str, source: str, message: str
+) -> None:
+    path = write_csv(tmp_path / "p.csv", [factories.content_row(penalty, factories.org())])
+    with pytest.raises(UnusableInputError, match=message):
+        ingest_file(ctx, path, type_code=type_code, source=source, actor="t", today=TODAY)
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IngestBatch)) == 0
+
+
+def test_missing_required_column_writes_nothing(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    row = factories.content_row(penalty, factories.org())
+    del row[penalty.content_field("decision_date").column_zh]
+    with pytest.raises(UnusableInputError, match="missing required column"):
+        run(ctx, write_csv(tmp_path / "p.csv", [row]))
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Record)) == 0
+
+
+def test_person_ids_stay_sealed_in_raw_and_masked_in_content(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    if "natural_person" not in penalty.subject_kinds:
+        pytest.skip("penalties in this catalogue do not concern persons")
+    who = factories.person()
+    report = run(ctx, write_csv(tmp_path / "p.csv", [factories.content_row(penalty, who)]))
+    assert report.counts["accepted"] == 1, report.rejections
+    with ctx.sessions() as s:
+        version = s.scalars(select(RecordVersion)).one()
+        dumped = json.dumps([version.raw, version.content], ensure_ascii=False)
+        assert who.code not in dumped
+        sealed = [v for v in version.raw.values() if v.startswith("sealed:")]
+        assert [ctx.vault.unseal(v) for v in sealed] == [who.code]

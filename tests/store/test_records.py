@@ -1,0 +1,235 @@
+"""The write path: idempotent, versioned, audited, and never keeping an ID number readable."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bonafides.records import RecordStatus
+from bonafides.security import audit
+from bonafides.security.identifiers import IdentifierVault
+from bonafides.store.db import make_engine, session_factory
+from bonafides.store.records import Outcome, change_status, write_records
+from bonafides.store.subjects import SubjectKeys, find
+from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, SubjectName
+from tests import factories
+from tests.store.seed import seed_reference_data
+
+KEYS = SubjectKeys(IdentifierVault("test-secret"))
+
+
+def _stored_events(s: Session) -> int:
+    return s.scalar(select(func.count()).where(AuditEvent.tag == "ingest:records:stored")) or 0
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        seed_reference_data(session)
+    yield factory
+    engine.dispose()
+
+
+def test_first_submission_creates_subject_record_version_and_audit(
+    sessions: sessionmaker[Session],
+) -> None:
+    item = factories.penalty()
+    with sessions.begin() as s:
+        result = write_records(s, KEYS, [item], actor="samr")
+    assert [o for o, _ in result.outcomes] == [Outcome.CREATED]
+    with sessions() as s:
+        record = s.scalars(select(Record)).one()
+        assert (record.version, record.status) == (1, "active")
+        assert [v.reason for v in record.versions] == ["submitted"]
+        assert record.versions[0].raw == item.raw
+        subject = s.get(Subject, record.subject_id)
+        assert subject is not None
+        assert subject.key == item.subject.code
+        assert _stored_events(s) == 1
+        assert audit.verify(s).ok
+
+
+def test_resubmission_changes_nothing(sessions: sessionmaker[Session]) -> None:
+    items = [factories.penalty() for _ in range(3)]
+    with sessions.begin() as s:
+        write_records(s, KEYS, items, actor="samr")
+    with sessions.begin() as s:
+        again = write_records(s, KEYS, items, actor="samr")
+    assert again.count(Outcome.UNCHANGED) == 3
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RecordVersion)) == 3
+        assert s.scalar(select(func.count()).select_from(Subject)) == 3
+        assert _stored_events(s) == 1
+
+
+def test_changed_row_becomes_new_version_and_keeps_old(sessions: sessionmaker[Session]) -> None:
+    item = factories.penalty(fine="1.5")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [item], actor="samr")
+    changed = dataclasses.replace(item, content={**item.content, "fine_amount_10k_yuan": "2.0"})
+    with sessions.begin() as s:
+        result = write_records(s, KEYS, [changed], actor="samr")
+    assert result.count(Outcome.AMENDED) == 1
+    with sessions() as s:
+        record = s.scalars(select(Record)).one()
+        assert record.version == 2
+        assert record.content["fine_amount_10k_yuan"] == "2.0"
+        versions = [
+            (v.version, v.reason, v.content["fine_amount_10k_yuan"]) for v in record.versions
+        ]
+        assert versions == [(1, "submitted", "1.5"), (2, "amended by source", "2.0")]
+
+
+def test_same_decision_twice_in_one_batch_is_applied_in_order(
+    sessions: sessionmaker[Session],
+) -> None:
+    item = factories.penalty(fine="1.0")
+    later = dataclasses.replace(item, content={**item.content, "fine_amount_10k_yuan": "3.0"})
+    with sessions.begin() as s:
+        result = write_records(s, KEYS, [item, item, later], actor="samr")
+    assert [o for o, _ in result.outcomes] == [Outcome.CREATED, Outcome.UNCHANGED, Outcome.AMENDED]
+    with sessions() as s:
+        record = s.scalars(select(Record)).one()
+        assert record.version == 2
+        assert record.content["fine_amount_10k_yuan"] == "3.0"
+
+
+def test_revocation_survives_resubmission(sessions: sessionmaker[Session]) -> None:
+    item = factories.penalty()
+    with sessions.begin() as s:
+        write_records(s, KEYS, [item], actor="samr")
+    with sessions.begin() as s:
+        change_status(
+            s,
+            source="samr",
+            decision_no=item.decision_no,
+            status=RecordStatus.REVOKED,
+            actor="samr",
+            reason="decision withdrawn on review",
+        )
+    with sessions.begin() as s:
+        again = write_records(s, KEYS, [item], actor="samr")
+    assert again.count(Outcome.UNCHANGED) == 1
+    with sessions() as s:
+        record = s.scalars(select(Record)).one()
+        assert record.status == "revoked"
+        assert [v.status for v in record.versions] == ["active", "revoked"]
+        assert audit.verify(s).ok
+
+
+def test_unknown_record_cannot_change_status(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s, pytest.raises(LookupError, match="no record"):
+        change_status(
+            s, source="samr", decision_no="nope", status=RecordStatus.REVOKED, actor="x", reason="y"
+        )
+
+
+def test_person_id_is_never_stored_readable(sessions: sessionmaker[Session]) -> None:
+    who = factories.person()
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty(who)], actor="samr")
+    with sessions() as s:
+        subject = s.scalars(select(Subject)).one()
+        assert subject.code_display == who.code[:6] + "********" + who.code[-4:]
+        assert subject.key.startswith("p:")
+        assert who.code not in subject.key
+        assert subject.code_cipher is not None
+        assert KEYS.vault.decrypt(subject.code_cipher) == who.code
+        found = find(s, KEYS, who.code)
+        assert found is not None
+        assert found.id == subject.id
+        dump = s.execute(text("SELECT key, code_display FROM subjects")).all()
+        assert who.code not in repr(dump)
+
+
+def test_names_used_by_departments_become_aliases(sessions: sessionmaker[Session]) -> None:
+    first = factories.org(name="甲公司")
+    renamed = dataclasses.replace(first, name="乙公司")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty(first)], actor="samr")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty(renamed)], actor="samr")
+    with sessions() as s:
+        names = s.execute(
+            select(SubjectName.name, SubjectName.current).where(SubjectName.lang == "zh")
+        ).all()
+        assert sorted(names) == [("乙公司", False), ("甲公司", True)]
+        assert s.scalar(select(func.count()).select_from(Subject)) == 1
+
+
+def test_audit_chain_names_first_altered_event(sessions: sessionmaker[Session]) -> None:
+    for _ in range(4):
+        with sessions.begin() as s:
+            write_records(s, KEYS, [factories.penalty()], actor="samr")
+    with sessions.begin() as s:
+        s.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE id = 3"))
+    with sessions() as s:
+        report = audit.verify(s)
+    assert not report.ok
+    assert report.first_broken == 3
+
+
+def test_audit_chain_notices_removed_tail(sessions: sessionmaker[Session]) -> None:
+    for _ in range(3):
+        with sessions.begin() as s:
+            write_records(s, KEYS, [factories.penalty()], actor="samr")
+    with sessions.begin() as s:
+        s.execute(text("DELETE FROM audit_events WHERE id = 3"))
+    with sessions() as s:
+        report = audit.verify(s)
+    assert report.first_broken == 3
+
+
+def test_all_digit_uscc_is_found_as_an_organisation(sessions: sessionmaker[Session]) -> None:
+    """A USCC may be 18 digits; looking it up must not treat it as an ID number."""
+    digits = factories.org()
+    while not digits.code.isdigit():
+        digits = factories.org()
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty(digits)], actor="samr")
+    with sessions() as s:
+        found = find(s, KEYS, digits.code)
+        assert found is not None
+        assert found.key == digits.code
+
+
+def test_one_court_case_naming_two_defaulters_keeps_two_records(
+    sessions: sessionmaker[Session],
+) -> None:
+    first, second = factories.org(), factories.person()
+    case = "(2025)京0105执1234号"
+    items = [
+        dataclasses.replace(
+            factories.penalty(who, source="spc", decision_no=case),
+            type_code="courts.defaulter",
+            shared_decision_no=True,
+        )
+        for who in (first, second)
+    ]
+    with sessions.begin() as s:
+        result = write_records(s, KEYS, items, actor="spc")
+    assert [o for o, _ in result.outcomes] == [Outcome.CREATED, Outcome.CREATED]
+    with sessions.begin() as s, pytest.raises(LookupError, match="names 2 subjects"):
+        change_status(
+            s, source="spc", decision_no=case, status=RecordStatus.REVOKED, actor="x", reason="y"
+        )
+    with sessions.begin() as s:
+        record = change_status(
+            s,
+            source="spc",
+            decision_no=case,
+            status=RecordStatus.REVOKED,
+            actor="spc",
+            reason="performed",
+            party=KEYS.key_for_code(second.code),
+        )
+        assert record.status == "revoked"
+    with sessions.begin() as s:
+        again = write_records(s, KEYS, items, actor="spc")
+    assert again.count(Outcome.UNCHANGED) == 2
