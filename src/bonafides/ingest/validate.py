@@ -32,7 +32,7 @@ from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
 
 MAX_SHOWN = 60
-_LIST_SPLIT = re.compile(r"[;；,，、]")
+_LIST_SPLIT = re.compile(r"[;；,，]")
 
 
 def shorten(value: str | None) -> str:
@@ -131,7 +131,13 @@ class RowValidator:
         # pydantic model attribute (those are slow) and parses repeated codes once.
         self._column_zh = {f.name: f.column_zh for f in self.rtype.fields}
         self._plan = [
-            (column, name, self._column_zh[name], self._parser(self.rtype.content_field(name)))
+            (
+                column,
+                name,
+                self._column_zh[name],
+                self._parser(self.rtype.content_field(name)),
+                _meaningful_empties(self.rtype.content_field(name)),
+            )
             for column, name in self.columns.items()
         ]
         self._defaults = [(f.name, f.default) for f in self.rtype.fields if f.default is not None]
@@ -167,14 +173,25 @@ class RowValidator:
             allowed = "、".join(f"{e.label_zh}({e.value})" for e in spec.enum or ())
             multiple = spec.multiple
 
+            def one(part: str) -> str:
+                value = lookup.get(_header_key(part))
+                if value is None:
+                    raise BadValueError(f"{part.strip()!r} is not one of {allowed}")
+                return value
+
             def parse_enum(raw: str) -> Cleaned[Any]:
-                parts = [p for p in _LIST_SPLIT.split(raw) if p.strip()] if multiple else [raw]
-                values = []
-                for part in parts:
-                    value = lookup.get(_header_key(part))
-                    if value is None:
-                        raise BadValueError(f"{part.strip()!r} is not one of {allowed}")
-                    values.append(value)
+                whole = lookup.get(_header_key(raw))
+                if whole is not None or not multiple:
+                    values = [whole if whole is not None else one(raw)]
+                else:
+                    # Labels may themselves contain 、, so it separates values only where
+                    # the stronger separators leave a part that is not a label.
+                    values = []
+                    for part in filter(str.strip, _LIST_SPLIT.split(raw)):
+                        if _header_key(part) in lookup:
+                            values.append(one(part))
+                        else:
+                            values.extend(one(p) for p in part.split("、") if p.strip())
                 joined = ";".join(values)
                 return Cleaned(joined, None if joined == raw else f"{raw!r} read as {joined}")
 
@@ -208,10 +225,12 @@ class RowValidator:
         values: dict[str, Any] = {}
         raw_by_field: dict[str, str | None] = {}
         rejected: set[str] = set()
-        for column, name, column_zh, parse in self._plan:
+        for column, name, column_zh, parse, meaningful in self._plan:
             raw = cells.get(column)
             raw_by_field[name] = raw
-            if raw is None or raw.strip() in normalise.EMPTY_MARKERS:
+            if raw is None or (
+                raw.strip() in normalise.EMPTY_MARKERS and raw.strip() not in meaningful
+            ):
                 if raw is not None and raw.strip():
                     outcome.notes.append(f"{raw.strip()!r} read as empty")
                 continue
@@ -439,6 +458,13 @@ def _masked(value: Any) -> str:
         return value.masked
     text = str(_jsonable(value))
     return mask_id(text) if len(text) >= 8 else "*" * len(text)
+
+
+def _meaningful_empties(spec: ContentField) -> frozenset[str]:
+    """Spellings of "empty" that an enum field uses as a real value (无 = "none")."""
+    if spec.type is not FieldType.ENUM:
+        return frozenset()
+    return frozenset(k for k in spec.enum_lookup() if k in normalise.EMPTY_MARKERS)
 
 
 def _jsonable(value: Any) -> Any:
