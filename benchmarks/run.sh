@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Run every benchmark script with the project's virtualenv.
 #
-#   benchmarks/run.sh [SUBJECTS]     (default 1000000)
+#   benchmarks/run.sh            each script at its own default size
+#   benchmarks/run.sh SUBJECTS   every script with --subjects SUBJECTS
 #
-# Each benchmarks/*_bench.py takes --subjects N and prints its table with a baseline
-# measured in the same run; keep the figures in benchmarks/RESULTS.md.
+# Each benchmarks/*_bench.py takes --subjects N and prints its figures beside a baseline
+# measured in the same run; the figures are kept in benchmarks/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size="${1:-1000000}"
+size=()
+if [[ $# -gt 0 ]]; then
+    size=(--subjects "$1")
+fi
 for script in benchmarks/*_bench.py; do
-    echo "== ${script} --subjects ${size}"
-    .venv/bin/python "${script}" --subjects "${size}"
+    echo "== ${script} ${size[*]:-}"
+    .venv/bin/python "${script}" "${size[@]}"
 done

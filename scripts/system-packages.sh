@@ -2,7 +2,14 @@
 # Debian packages the platform and its tests use. Installs only what is missing,
 # so a prepared machine pays nothing and a fresh one gets everything.
 set -euo pipefail
-packages=(postgresql)
+# chromium drives the browser tests (Playwright, never a downloaded browser); the CJK
+# fonts let it render Chinese pages and screenshots; pg_trgm ships in postgresql-contrib.
+packages=(postgresql postgresql-contrib chromium fonts-noto-cjk)
+# Credit reports (WeasyPrint): Pango draws the pages; HarfBuzz's subsetter embeds only the
+# glyphs used, in milliseconds where WeasyPrint's fontTools fallback takes seconds for a
+# CJK face; WenQuanYi Micro Hei is the one face a report uses for Chinese and Latin;
+# poppler-utils (pdftotext, pdftoppm, pdffonts) lets the tests read the PDFs.
+packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.reports.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
 from bonafides.store.records import write_records
@@ -44,11 +45,13 @@ def initialise(
         migrate(ctx.engine)
         with ctx.sessions.begin() as session:
             changed = sync_catalogue(session, ctx.catalogue)
+        key_id = file_key_store(keys_dir(settings.data_dir).resolve()).ensure()
         lines = [
             f"store ready at {ctx.engine.url.render_as_string(hide_password=True)}",
             f"catalogue {ctx.catalogue.version}: {len(ctx.catalogue.types)} record types, "
             f"{len(ctx.catalogue.departments)} departments"
             + (" (loaded)" if changed else " (already current)"),
+            f"report signing key {key_id} (public keys at /api/v1/keys)",
         ]
         if demo_subjects:
             records = load_demo(

@@ -50,6 +50,84 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="Time zone of the credit office; decides what 'today' is for deadlines.",
     )
+    upload_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Largest request body accepted by record submission and the console upload.",
+    )
+    department_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Submission keys per department code (JSON object); a key submits as its "
+        "department only.",
+    )
+
+    report_validity_days: int = Field(
+        default=30,
+        gt=0,
+        description="Days a credit report stays valid after issue; printed on it and signed.",
+    )
+    report_verify_url: str = Field(
+        default="http://127.0.0.1:8000/verify",
+        description="Public address of the verification page; a report's QR code points here "
+        "with ?report=ID.",
+    )
+
+    # ---- accounts, sessions, rate limits and due process (issue 6)
+    session_hours: int = Field(
+        default=8,
+        gt=0,
+        le=24 * 30,
+        description="Hours a portal or API login session lasts before the user signs in again.",
+    )
+    login_rate_per_minute: int = Field(
+        default=10,
+        gt=0,
+        description="Login attempts allowed per minute, per client address and per user name.",
+    )
+    search_rate_per_minute: int = Field(
+        default=120,
+        gt=0,
+        description="Public search and file requests allowed per minute, per address or API key.",
+    )
+    objection_working_days: int = Field(
+        default=15,
+        gt=0,
+        description="Working days the source department has to answer an objection.",
+    )
+    repair_working_days: int = Field(
+        default=3,
+        gt=0,
+        description="Working days the source department has to decide a credit repair application.",
+    )
+    complaint_working_days: int = Field(
+        default=15,
+        gt=0,
+        description="Working days the competent department has to answer a complaint or report.",
+    )
+    inquiry_max_days: int = Field(
+        default=90,
+        gt=0,
+        description="Longest period an approved special inquiry may run, in calendar days.",
+    )
+    attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="Largest single attachment to an objection, repair application or complaint.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for e-mail notifications; unset: notifications are stored only.",
+    )
+    smtp_port: int = Field(default=587, gt=0, lt=65536, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS before logging in."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login name, if required.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="bonafides@localhost",
+        description="Sender address of e-mail notifications.",
+    )
 
     def check(self) -> None:
         """Refuse the development secret unless demo mode is explicit."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +12,21 @@ from typer.testing import CliRunner
 
 from bonafides.catalogue import load_catalogue
 from bonafides.cli import app
+from bonafides.settings import get_settings
 from tests import factories
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     monkeypatch.setenv("BONAFIDES_SECRET_KEY", "cli-test-secret-123456")
+    monkeypatch.setenv("BONAFIDES_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
     result = runner.invoke(app, ["init", "--db", db_url])
     assert result.exit_code == 0, result.output
-    return db_url
+    yield db_url
+    get_settings.cache_clear()
 
 
 def _penalties(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -55,7 +55,9 @@ def test_sigkill_mid_file_then_rerun_completes_exactly(db_url: str, tmp_path: Pa
     from bonafides.bootstrap import initialise
     from bonafides.settings import Settings
 
-    initialise(Settings(db=db_url, secret_key="crash-test-secret", demo=True))
+    initialise(
+        Settings(db=db_url, secret_key="crash-test-secret", demo=True, data_dir=tmp_path / "var")
+    )
     path = _file(tmp_path / "penalties.csv")
     sessions = session_factory(make_engine(db_url))
 

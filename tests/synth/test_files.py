@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
 from bonafides.catalogue import Catalogue
 from bonafides.synth import files
@@ -133,6 +135,16 @@ def test_an_empty_data_set_still_writes_every_file_with_its_columns(
     )
     with (tmp_path / "csv" / "subjects.csv").open(encoding="utf-8") as handle:
         assert handle.read().strip() == ",".join(SUBJECT_COLUMNS)
+
+
+def test_progress_is_shown_on_the_console_given(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    summary = write_dataset(
+        tmp_path, subjects=SUBJECTS, seed=5, fmt="csv", console=console, today=TODAY, workers=2
+    )
+    assert summary["subjects.csv"] == SUBJECTS
+    assert f"{SUBJECTS}/{SUBJECTS}" in buffer.getvalue()
 
 
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from importlib import import_module
 
 import typer
 
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = ("reports", "rules", "accounts")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -195,6 +195,15 @@ def write_records(
 
     versions_now = {cur.id: cur.version for cur in current.values()}
     touched = sorted({rid for o, rid in result.outcomes if o is not Outcome.UNCHANGED})
+    _refresh_lists(
+        session,
+        {
+            subject_ids[keys.key(item.subject.code, item.subject.kind)]
+            for item, (outcome, _) in zip(items, result.outcomes, strict=True)
+            if outcome is not Outcome.UNCHANGED
+        },
+        actor,
+    )
     if touched:
         trail = hashlib.sha256()
         for rid in touched:
@@ -213,6 +222,14 @@ def write_records(
             },
         )
     return result
+
+
+def _refresh_lists(session: Session, subject_ids: set[int], actor: str) -> None:
+    """Keep list entries current with the records they come from, in the same transaction."""
+    if subject_ids:
+        from bonafides.rules.service import refresh_subjects
+
+        refresh_subjects(session, subject_ids, actor=actor)
 
 
 def _record_row(
@@ -291,6 +308,8 @@ def change_status(
             reason=reason,
         )
     )
+    session.flush()
+    _refresh_lists(session, {record.subject_id}, actor)
     audit.append(
         session,
         actor=actor,

@@ -273,3 +273,368 @@ class ReviewItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("source", "type_code", "decision_no"),)
+
+
+# --------------------------------------------------------------------------- rules and screening
+# List entries, grades and check certificates (issue 4). Owned by ``bonafides.rules`` and
+# ``bonafides.screening``; created by migration ``0003_rules``.
+
+
+class ListEntry(Base):
+    """One stretch of time a subject is on a list, with the rule line and records behind it.
+
+    Rows are never deleted: when a record change or a rule change alters an entry, the old
+    row becomes ``superseded`` (with when) and a new ``current`` row is written, so what the
+    platform believed on any day stays answerable.
+    """
+
+    __tablename__ = "list_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    list_code: Mapped[str] = mapped_column(String(64))
+    line: Mapped[int] = mapped_column(Integer)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    trigger_record_id: Mapped[int] = mapped_column(BigId)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    until_basis: Mapped[str] = mapped_column(String(16))
+    record_ids: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    evaluator: Mapped[str] = mapped_column(String(16))
+    rules_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_list_entries_subject_id_status", "subject_id", "status"),
+        Index("ix_list_entries_list_code_status", "list_code", "status", "valid_from"),
+    )
+
+
+class Grade(Base):
+    """A per-field grade of an organisation as of a day, with the rule line that decided it."""
+
+    __tablename__ = "grades"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    scheme: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    line: Mapped[int] = mapped_column(Integer)
+    record_ids: Mapped[str] = mapped_column(Text)
+    evaluator: Mapped[str] = mapped_column(String(16))
+    rules_version: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("subject_id", "scheme", "as_of"),)
+
+
+class RuleRun(Base):
+    """A full recomputation: which rules (by digest) the current entries come from."""
+
+    __tablename__ = "rule_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    evaluator: Mapped[str] = mapped_column(String(16))
+    rules_version: Mapped[str] = mapped_column(String(32))
+    rules_digest: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class Check(Base):
+    """A screening answer as given, under an unguessable certificate id.
+
+    ``answer`` is what the inquirer received; ``digest`` is the sha256 of its canonical JSON,
+    so a later verification can tell whether the same question would be answered the same.
+    A batch is one check whose lines are in ``check_lines``.
+    """
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cert_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    inquirer: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    subject_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    lines: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any]] = mapped_column(Json)
+    digest: Mapped[str] = mapped_column(String(64))
+    evaluator: Mapped[str] = mapped_column(String(16))
+    rules_version: Mapped[str] = mapped_column(String(32))
+    rules_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CheckLine(Base):
+    """One line of a batch check: its status and digest; the full answer unless it is clear."""
+
+    __tablename__ = "check_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    code_display: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    __table_args__ = (UniqueConstraint("check_id", "line"),)
+
+
+# --------------------------------------------------------------------------- credit reports
+# Issued credit reports (issue 7). Owned by ``bonafides.reports``; created by migration
+# ``0005_reports``.
+
+
+class IssuedReport(Base):
+    """A credit report as signed: the exact payload, its signature and what it was drawn from.
+
+    ``payload`` is the canonical JSON that was signed, kept as text so the bytes verified
+    later are the bytes signed. The request (view, audience, period, fields, ``as_of``) is
+    kept beside it so the same report can be drawn again and ``data_digest`` compared: that
+    is how a verifier learns whether the subject's data changed since issue.
+    """
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    view: Mapped[str] = mapped_column(String(8))
+    audience: Mapped[str] = mapped_column(String(16))
+    period_from: Mapped[dt.date] = mapped_column(Date)
+    period_to: Mapped[dt.date] = mapped_column(Date)
+    fields: Mapped[list[str]] = mapped_column(Json)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    data_as_of: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(32))
+    verification_code: Mapped[str] = mapped_column(String(16))
+    data_digest: Mapped[str] = mapped_column(String(64))
+
+
+# ----------------------------------------------------------------- accounts and due process
+# Accounts, sessions, API keys, special inquiries, objections, credit repair, commitments,
+# complaints, attachments and notifications (issue 6). Owned by ``bonafides.security`` and
+# ``bonafides.workflows``; created by migration ``0006_accounts``. Workflow rows change state
+# in place, but every change also appends an audit event, so their history is in the chain.
+
+
+class Account(Base):
+    """Someone who signs in: an operator, a department officer or inquirer, or a subject.
+
+    A subject account names the subject it claims by lookup key (a keyed hash for persons,
+    so no ID number is stored here) and sees its file only once ``bound_at`` is set, which
+    an operator does after checking the claimant's identity.
+    """
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    subject_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    subject_display: Mapped[str | None] = mapped_column(String(18))
+    bound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    bound_by: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class LoginSession(Base):
+    """A server-side login: the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    client: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class ApiKey(Base):
+    """A machine client's key: shown once, stored as a keyed hash, scoped and revocable."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(24), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[list[str]] = mapped_column(Json)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SpecialInquiry(Base):
+    """An application to read restricted records of named subjects, for a purpose and a time."""
+
+    __tablename__ = "special_inquiries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    purpose: Mapped[str] = mapped_column(String(300))
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    subject_ids: Mapped[list[int]] = mapped_column(Json)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_note: Mapped[str | None] = mapped_column(String(300))
+
+
+class Objection(Base):
+    """A subject's objection to one record, the source department's answer and its deadline."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    source: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    grounds: Mapped[str] = mapped_column(Text)
+    prior_status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    reasons: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_objections_status_due_on", "status", "due_on"),)
+
+
+class Commitment(Base):
+    """A credit commitment (信用承诺) a subject signed: the exact text and its digest."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    text: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    audit_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RepairApplication(Base):
+    """An application to end the publication of a record early, and the department's decision."""
+
+    __tablename__ = "repair_applications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    source: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"))
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reasons: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_repair_applications_status_due_on", "status", "due_on"),)
+
+
+class Complaint(Base):
+    """A complaint or a report of a violation, routed to one competent department.
+
+    The informant's name and contact are sealed (AES-GCM, like ID numbers) and shown only to
+    that department. A report is information for the department to act on: it never
+    creates a record by itself.
+    """
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    about: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    informant_account_id: Mapped[int | None] = mapped_column(BigId)
+    informant_sealed: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Attachment(Base):
+    """A file attached to an objection, repair application or complaint, kept under data_dir."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_kind: Mapped[str] = mapped_column(String(12))
+    owner_id: Mapped[int] = mapped_column(BigId)
+    file_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(300))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_attachments_owner", "owner_kind", "owner_id"),)
+
+
+class Notification(Base):
+    """A message to an account; e-mailed later when SMTP is configured (an outbox)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    object_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    mail_status: Mapped[str] = mapped_column(String(12))
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    mail_error: Mapped[str | None] = mapped_column(String(300))

@@ -18,6 +18,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import IO, Final, Protocol
@@ -180,25 +181,36 @@ def _in_process(seed: int, today: dt.date, subjects: int) -> Iterator[list[Compa
         gc.unfreeze()
 
 
-def _in_workers(
-    seed: int, today: dt.date, subjects: int, workers: int
-) -> Iterator[list[CompactSubject]]:
-    """Blocks drawn by ``workers`` processes, handed back in order; at most a few blocks
-    wait in memory at any time."""
+def _pool(seed: int, today: dt.date, workers: int) -> ProcessPoolExecutor:
     context = get_context("fork") if "fork" in get_all_start_methods() else get_context()
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(seed, today),
-    ) as pool:
-        pending: deque[Future[list[CompactSubject]]] = deque()
-        for block, count in _blocks(subjects):
-            pending.append(pool.submit(_draw_compact, block, count))
-            if len(pending) > 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(seed, today)
+    )
+
+
+def _in_workers(
+    pool: ProcessPoolExecutor, subjects: int, workers: int
+) -> Iterator[list[CompactSubject]]:
+    """Blocks drawn by the pool's workers, handed back in order; at most a few blocks wait
+    in memory at any time. The first blocks are submitted here and now, so the workers
+    are forked before any progress-bar thread runs."""
+    todo = deque(_blocks(subjects))
+    pending: deque[Future[list[CompactSubject]]] = deque()
+    while todo and len(pending) <= 2 * workers:
+        pending.append(pool.submit(_draw_compact, *todo.popleft()))
+    return _drain(pool, todo, pending)
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    todo: deque[tuple[int, int]],
+    pending: deque[Future[list[CompactSubject]]],
+) -> Iterator[list[CompactSubject]]:
+    while pending:
+        result = pending.popleft().result()
+        if todo:
+            pending.append(pool.submit(_draw_compact, *todo.popleft()))
+        yield result
 
 
 def default_workers() -> int:
@@ -249,11 +261,6 @@ def write_dataset(
     number_column = [rtype.field_names.index("decision_no") for rtype in catalogue.types]
     departments = world.departments
     sequencer = Sequencer(seed)
-    blocks = (
-        _in_workers(seed, today, subjects, workers)
-        if workers > 1 and block_count(subjects) > 1
-        else _in_process(seed, today, subjects)
-    )
     progress = Progress(
         TextColumn("synthetic subjects"),
         BarColumn(),
@@ -262,7 +269,13 @@ def write_dataset(
         console=console,
         disable=console is None,
     )
+    stack = ExitStack()
     try:
+        if workers > 1 and block_count(subjects) > 1:
+            pool = stack.enter_context(_pool(seed, today, workers))
+            blocks = _in_workers(pool, subjects, workers)
+        else:
+            blocks = _in_process(seed, today, subjects)
         with progress:
             task = progress.add_task("subjects", total=subjects)
             for block in blocks:
@@ -276,6 +289,7 @@ def write_dataset(
                         type_writers[type_index].write(values)
                 progress.advance(task, len(block))
     finally:
+        stack.close()
         for writer in (subject_writer, *type_writers):
             writer.close()
     return {

@@ -48,12 +48,28 @@ def local_court(d: Draw) -> str:
 # ---------------------------------------------------------------------------- shared memos
 
 
+_POOLS: dict[tuple[str, str], tuple[texts.Violation, ...]] = {}
+#: Two-character words too common in type titles to say which violation is meant.
+_COMMON_WORDS: Final = frozenset({"违法", "信息", "行政", "严重", "失信", "名单", "主体", "行为"})
+
+
+def _violations(domain: str, title: str) -> tuple[texts.Violation, ...]:
+    """The domain's violations, narrowed to those that share a word with the type's title
+    (a wage-arrears listing is about arrears, not about overtime)."""
+    pool = texts.VIOLATIONS.get(domain) or texts.VIOLATIONS.get(
+        texts.DOMAIN_ALIASES.get(domain, "general"), texts.VIOLATIONS["general"]
+    )
+    words = {title[i : i + 2] for i in range(len(title) - 1)} - _COMMON_WORDS
+    return tuple(v for v in pool if any(w in v.kind for w in words)) or pool
+
+
 def violation(d: Draw) -> texts.Violation:
     found = d.memo.get("violation")
     if found is None:
-        pool = texts.VIOLATIONS.get(d.domain) or texts.VIOLATIONS.get(
-            texts.DOMAIN_ALIASES.get(d.domain, "general"), texts.VIOLATIONS["general"]
-        )
+        key = (d.domain, d.rtype.code)
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = _violations(d.domain, d.rtype.title_zh)
         found = d.memo["violation"] = pick(d, pool)
     return found  # type: ignore[no-any-return]
 

@@ -155,30 +155,81 @@ def _incident_level(spec: ContentField) -> Producer:
     return produce
 
 
-def _product(d: Draw) -> tuple[str, str, str]:
+def _product(d: Draw) -> tuple[str, str, str, str]:
+    """(name, specification, failed item, category): food for food types, goods otherwise."""
     found = d.memo.get("product")
     if found is None:
-        found = d.memo["product"] = pick(d, texts.PRODUCTS)
+        pool = texts.FOODS if "food" in d.rtype.code else texts.GOODS
+        found = d.memo["product"] = pick(d, pool)
     return found  # type: ignore[no-any-return]
 
 
-def _enforcement_court(d: Draw) -> str:
-    if d.dept is not None and d.subject is not None and d.subject.ref.region is not None:
-        region = d.dept.region
-        same = (
-            region[:2] == d.subject.place.region[:2]
-            if region.endswith("0000")
-            else region[:4] == d.subject.place.region[:4]
+def _inspection_body(d: Draw) -> str:
+    if "food" in d.rtype.code:
+        return (
+            "国家食品质量检验检测中心" if d.rng.random() < 0.3 else f"{_province(d)}食品检验研究院"
         )
-        if same and region != "100000":
-            return local_court(d)
-    return d.dept.name_zh if d.dept else local_court(d)
+    return f"{_province(d)}产品质量检验研究院"
+
+
+def _province(d: Draw) -> str:
+    return d.subject.place.province_zh if d.subject else "北京"
+
+
+def _enforcement_court(d: Draw) -> str:
+    """The basic court where the subject is: enforcement is local even though the list is
+    submitted through the Supreme People's Court's system."""
+    return local_court(d)
 
 
 def _basis_document_no(d: Draw) -> str:
-    year = d.decided.year - d.days(0, 2)
-    abbr = d.subject.place.province_abbr if d.subject else "京"
-    return f"（{year}）{abbr}{d.days(1, 99):02d}{d.days(1, 99):02d}民初{d.days(100, 29999)}号"
+    """The judgment being enforced, by the local court, a year or two before listing."""
+    year = d.decided.year - d.days(1, 2)
+    place = d.subject.place if d.subject else None
+    court = f"{place.province_abbr}{place.region[2:6]}" if place else "京0101"
+    return f"（{year}）{court}民初{d.days(100, 29999)}号"
+
+
+def _creditor(d: Draw) -> str:
+    found = d.memo.get("creditor")
+    if found is None:
+        found = d.memo["creditor"] = third_party_name(d)
+    return found
+
+
+def _due(d: Draw) -> dt.date:
+    found = d.memo.get("due")
+    if found is None:
+        found = d.memo["due"] = d.before(90, 720)
+    return found
+
+
+def _handling(d: Draw) -> str:
+    if d.rtype.code.endswith("payment_arrears"):
+        return "已责令限期支付，并记入政务诚信记录"
+    return ANY_PENALTY(d).content
+
+
+def _task_name(d: Draw) -> str:
+    return f"{d.decided.year}年度{d.dept.name_zh if d.dept else ''}双随机抽查任务"
+
+
+def _facts(d: Draw) -> str:
+    """Facts of the decision; arrears to a small firm read as arrears, not as a violation."""
+    if d.rtype.code.endswith("payment_arrears"):
+        due = _due(d)
+        return (
+            f"经核实，{d.ref.name if d.ref else '该单位'}与{_creditor(d)}约定于{due.year}年"
+            f"{due.month}月{due.day}日前支付的款项，逾期未支付，经催告仍未履行。"
+        )
+    return facts(d)
+
+
+def _deductions(d: Draw) -> str | None:
+    grade = d.memo.get("grade")
+    if grade == "A":
+        return None
+    return str(pick(d, texts.DEDUCTIONS))
 
 
 def _obligations(d: Draw) -> str:
@@ -255,7 +306,9 @@ def _named() -> dict[str, Callable[[ContentField], Producer]]:
         "data_source_unit_uscc": const(lambda d: d.dept.uscc if d.dept else None),
         "legal_basis": const(lambda d: "；".join(d.rtype.legal_basis) or violation(d).law),
         "content": const(_content),
-        "handling": const(lambda d: ANY_PENALTY(d).content),
+        "handling": const(_handling),
+        "task_name": const(_task_name),
+        "plan_name": const(_task_name),
         "penalty_result": const(lambda d: ANY_PENALTY(d).content),
         "remarks": const(
             lambda d: pick(
@@ -271,7 +324,7 @@ def _named() -> dict[str, Callable[[ContentField], Producer]]:
         "removal_authority": const(_removal_authority),
         "violation_type": const(lambda d: violation(d).kind),
         "violation_facts": const(facts),
-        "facts": const(facts),
+        "facts": const(_facts),
         "main_facts": const(facts),
         "listing_reason": const(facts),
         "infringement_facts": const(facts),
@@ -299,7 +352,7 @@ def _named() -> dict[str, Callable[[ContentField], Producer]]:
         "direct_loss_10k_yuan": const(lambda d: amount(d, 10, 3000)),
         "incident_date": const(lambda d: d.before(60, 300)),
         "filing_date": const(lambda d: d.before(30, 400)),
-        "due_date": const(lambda d: d.before(90, 720)),
+        "due_date": const(_due),
         "listing_until": const(lambda d: add_years(d.decided, 2)),
         "rectification_deadline": const(lambda d: d.after(15, 90, cap=False)),
         "enforcement_court": const(_enforcement_court),
@@ -316,10 +369,15 @@ def _named() -> dict[str, Callable[[ContentField], Producer]]:
         "product_name": const(lambda d: _product(d)[0]),
         "model": const(lambda d: _product(d)[1]),
         "failed_items": const(lambda d: _product(d)[2]),
+        "food_category": const(lambda d: _product(d)[3]),
+        "inspection_body": const(_inspection_body),
+        "deductions": const(_deductions),
+        "grade_reasons": const(_deductions),
+        "rating_reasons": const(lambda d: pick(d, texts.RATING_REASONS)),
         "batch": const(lambda d: d.before(20, 200).strftime("%Y%m%d")),
         "labelled_producer": const(third_party_name),
         "sampled_unit": const(lambda d: d.ref.name if d.ref else None),
-        "creditor_name": const(third_party_name),
+        "creditor_name": const(_creditor),
         "creditor_uscc": const(third_party_uscc),
         "client": const(third_party_name),
         "right_holder": const(third_party_name),

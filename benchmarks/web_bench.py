@@ -1,0 +1,471 @@
+"""Portal/API load benchmark: subject profile and name search against a trivial endpoint.
+
+The real app runs under uvicorn with two worker processes on PostgreSQL; a client in
+this process keeps ``--connections`` HTTP/1.1 connections busy on loopback for
+``--seconds`` per endpoint and records every latency. The baseline, measured in the
+same run, is ``/api/v1/health``: one ``SELECT 1`` through the same stack, the ceiling
+that the two real endpoints are held against.
+
+The store is filled once with COPY (subjects, names and records; no version rows, which
+no read touches) and reused by later runs of the same size::
+
+    .venv/bin/python benchmarks/web_bench.py --subjects 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import io
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from bonafides.catalogue import load_catalogue
+from bonafides.codes import make_uscc
+from bonafides.context import Context
+from bonafides.settings import Settings
+from bonafides.store.db import migrate
+from bonafides.store.reference import sync_catalogue
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SECRET = "web-bench-secret-0123456789abcdef"
+TODAY = dt.date.today()
+
+_CITIES = [
+    ("杭州", "330106"), ("宁波", "330203"), ("温州", "330302"), ("南京", "320102"),
+    ("苏州", "320505"), ("无锡", "320214"), ("合肥", "340102"), ("福州", "350102"),
+    ("厦门", "350203"), ("济南", "370102"), ("青岛", "370202"), ("郑州", "410102"),
+    ("武汉", "420102"), ("长沙", "430102"), ("广州", "440103"), ("深圳", "440303"),
+    ("成都", "510104"), ("重庆", "500103"), ("西安", "610102"), ("北京", "110105"),
+]  # fmt: skip
+_TRADE = "鑫源恒达华信博远天成瑞丰宏图金泰永安嘉和盛世隆昌中联新创汇通宇航祥云佳美锦程东方"
+_TRADE += "长江海纳明德正元凯旋众诚信达同仁德润方圆"
+_SECTORS = [
+    "贸易", "科技", "建设工程", "食品", "物流", "医药", "化工", "电子", "纺织", "餐饮管理",
+    "房地产开发", "机械制造", "农业开发", "文化传媒", "环保科技", "汽车销售", "建材", "服装",
+]  # fmt: skip
+_FORMS = ["有限公司", "有限责任公司", "股份有限公司", "集团有限公司"]
+
+
+def _name(rnd: random.Random, city: str) -> str:
+    trade = "".join(rnd.sample(_TRADE, 2))
+    return f"{city}{trade}{rnd.choice(_SECTORS)}{rnd.choice(_FORMS)}"
+
+
+def _typo(rnd: random.Random, name: str) -> str:
+    """The name with one character replaced, as a clerk might mistype it."""
+    i = rnd.randrange(2, len(name) - 2)
+    return name[:i] + rnd.choice(_TRADE) + name[i + 1 :]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _psycopg_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _ensure_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres", drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def _loaded(url: str) -> int:
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute("SELECT count(*) FROM subjects").fetchone()
+        return int(row[0]) if row else 0
+
+
+def _rows(rows: Iterator[tuple[object, ...]]) -> Iterator[bytes]:
+    """Tab-separated COPY text, a chunk at a time."""
+    buffer = io.StringIO()
+    for n, row in enumerate(rows, 1):
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+        buffer.write("\n")
+        if n % 20_000 == 0:
+            yield buffer.getvalue().encode()
+            buffer = io.StringIO()
+    yield buffer.getvalue().encode()
+
+
+def load(url: str, subjects: int, records_per_subject: int, console: Console) -> None:
+    """Subjects with a current and a former name and their records, by COPY."""
+    started = time.perf_counter()
+    settings = Settings(db=url, secret_key=SECRET)
+    ctx = Context(settings)
+    migrate(ctx.engine)
+    with ctx.sessions.begin() as session:
+        sync_catalogue(session, ctx.catalogue)
+    ctx.close()
+    catalogue = load_catalogue()
+    types = [
+        (t.code, next(s for s in (*t.sources, "samr") if s != "*"))
+        for t in catalogue.types
+        if t.disclosure.value == "public" and t.publication.published
+    ]
+    rnd = random.Random(7)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with psycopg.connect(_psycopg_url(url)) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE subjects, subject_names, records RESTART IDENTITY CASCADE")
+        subject_rows = []
+        name_rows = []
+        for sid in range(1, subjects + 1):
+            city, region = rnd.choice(_CITIES)
+            name = _name(rnd, city)
+            code = make_uscc("9", "1", region, f"{sid:08d}")
+            subject_rows.append(
+                (sid, code, "legal_person", code, None, name, None, region, None, "active")
+            )
+            name_rows.append((sid, name, "zh", "t"))
+            if sid % 5 == 0:
+                former = _name(rnd, city)
+                while former == name:
+                    former = _name(rnd, city)
+                name_rows.append((sid, former, "zh", "f"))
+        with cur.copy(
+            "COPY subjects (id, key, kind, code_display, code_cipher, name, name_en, region, "
+            "industry, status, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for chunk in _rows((*r, now, now) for r in subject_rows):
+                copy.write(chunk)
+        with cur.copy("COPY subject_names (subject_id, name, lang, current) FROM STDIN") as copy:
+            for chunk in _rows(iter(name_rows)):
+                copy.write(chunk)
+        console.print(f"subjects and names copied in {time.perf_counter() - started:.0f} s")
+
+        def record_rows() -> Iterator[tuple[object, ...]]:
+            for sid in range(1, subjects + 1):
+                for k in range(records_per_subject):
+                    type_code, source = types[(sid + k) % len(types)]
+                    decided = TODAY - dt.timedelta(days=rnd.randrange(0, 700))
+                    number = f"BENCH-{sid}-{k}"
+                    content = json.dumps(
+                        {"decision_no": number, "decision_date": decided.isoformat()}
+                    )
+                    yield (
+                        sid, type_code, source, number, decided, now, "active", None,
+                        "《中华人民共和国行政处罚法》", decided + dt.timedelta(days=730),
+                        decided + dt.timedelta(days=1825), 1, content, f"{sid:064x}", now,
+                    )  # fmt: skip
+
+        columns = (
+            "subject_id, type_code, source, decision_no, decision_date, received_at, status, "
+            "severity, legal_basis, published_until, retention_until, version, content, "
+            "content_digest, updated_at"
+        )
+        cur.execute(
+            "SELECT 1 FROM information_schema.columns "
+            "WHERE table_name = 'records' AND column_name = 'party'"
+        )
+        # One subject per decision number here, so the party that tells them apart is empty.
+        party = cur.fetchone() is not None
+        rows = ((*r, "") for r in record_rows()) if party else record_rows()
+        with cur.copy(f"COPY records ({columns}{', party' if party else ''}) FROM STDIN") as copy:
+            for chunk in _rows(rows):
+                copy.write(chunk)
+        cur.execute("SELECT setval(pg_get_serial_sequence('subjects', 'id'), %s)", (subjects,))
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE subjects, subject_names, records")
+    console.print(f"store loaded in {time.perf_counter() - started:.0f} s")
+
+
+def prewarm(url: str, console: Console) -> None:
+    """Read the tables and indexes the endpoints use into memory, as a server that has run
+    a while has them; otherwise the first seconds measure the disk."""
+    started = time.perf_counter()
+    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        relations = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND ("
+            "c.relname IN ('subjects', 'subject_names', 'records', 'record_types') "
+            "OR c.relname LIKE 'ix_subject%' OR c.relname LIKE 'uq_subject%' "
+            "OR c.relname LIKE 'ix_records%' OR c.relname LIKE 'pk_subject%')"
+        ).fetchall()
+        for (relation,) in relations:
+            conn.execute("SELECT pg_prewarm(%s, 'read')", (relation,))
+    console.print(
+        f"{len(relations)} relations read into memory in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def samples(url: str, n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Codes for the profile requests and misspelt names for the searches."""
+    rnd = random.Random(seed)
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        rows = conn.execute(
+            "SELECT code_display, name FROM subjects TABLESAMPLE SYSTEM (5) LIMIT %s", (n,)
+        ).fetchall()
+    codes = [str(code) for code, _ in rows]
+    queries = [_typo(rnd, str(name)) for _, name in rows]
+    return codes, queries
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve(port: int, workers: int) -> None:
+    """uvicorn with ``workers`` processes, as ``uvicorn --workers`` runs it, but on a
+    listening socket made with ``IPPROTO_TCP``.
+
+    uvicorn makes its shared socket with protocol 0, and asyncio turns Nagle's algorithm
+    off only on sockets whose protocol says TCP; with Nagle on, a response written as
+    head and body waits for the client's delayed ACK, 40 ms per request.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "bonafides.api.app:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BONAFIDES_DB": url,
+        "BONAFIDES_SECRET_KEY": SECRET,
+        # Every request comes from one address here; the per-address limit is not measured.
+        "BONAFIDES_SEARCH_RATE_PER_MINUTE": str(10**9),
+    }
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--workers", str(workers)], env=env
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("the server did not start within 60 s")
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass
+class Run:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+async def _worker(
+    port: int, paths: list[str], run: Run, stop: float, rnd: random.Random, record: bool
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop:
+            path = rnd.choice(paths)
+            started = time.perf_counter()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            if record:
+                if status == 200:
+                    run.latencies.append(time.perf_counter() - started)
+                else:
+                    run.errors += 1
+                    run.statuses[status] = run.statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, paths: list[str], run: Run, seconds: float, connections: int) -> None:
+    rnd = random.Random(run.name)
+    warm = time.perf_counter() + 1.0
+    await asyncio.gather(*(_worker(port, paths, run, warm, rnd, False) for _ in range(4)))
+    started = time.perf_counter()
+    stop = started + seconds
+    await asyncio.gather(*(_worker(port, paths, run, stop, rnd, True) for _ in range(connections)))
+    run.seconds = time.perf_counter() - started
+
+
+def measure(name: str, port: int, paths: list[str], seconds: float, connections: int) -> Run:
+    run = Run(name)
+    asyncio.run(_drive(port, paths, run, seconds, connections))
+    return run
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--records-per-subject", type=int, default=10)
+    parser.add_argument("--db", default="postgresql+psycopg:///bonafides_web_bench")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per endpoint")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-results", action="store_true", help="do not append RESULTS.md")
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.workers)
+        return
+    console = Console()
+    _ensure_database(args.db)
+    have = _loaded(args.db) if _has_schema(args.db) else 0
+    if have != args.subjects:
+        load(args.db, args.subjects, args.records_per_subject, console)
+    else:
+        console.print(f"reusing the store with {have:,} subjects")
+    prewarm(args.db, console)
+    codes, queries = samples(args.db, 2000, seed=1)
+    port = _free_port()
+    server = start_server(args.db, port, args.workers)
+    try:
+        endpoints = [
+            ("health (SELECT 1)", ["/api/v1/health"]),
+            ("subject profile", [f"/api/v1/subjects/{c}" for c in codes]),
+            ("name search (one typo)", [f"/api/v1/search?q={quote(q)}" for q in queries]),
+        ]
+        # Throughput with the server saturated, then latency with one request in flight
+        # per worker, where queueing does not hide what a request costs.
+        runs = [measure(n, port, p, args.seconds, args.connections) for n, p in endpoints]
+        runs += [
+            measure(f"{n}, {args.workers} conn.", port, p, args.seconds, args.workers)
+            for n, p in endpoints
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    table = Table(
+        title=f"web_bench: {args.subjects:,} subjects, "
+        f"{args.subjects * args.records_per_subject:,} records, PostgreSQL, "
+        f"{args.workers} workers, {args.connections} connections (then {args.workers}), "
+        f"{args.seconds:.0f} s each"
+    )
+    for column in ("endpoint", "requests", "req/s", "vs baseline", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "endpoint" else "right")
+    table.add_column("errors", justify="right")
+    for i, run in enumerate(runs):
+        baseline = _baseline(runs, i)
+        table.add_row(
+            run.name,
+            f"{len(run.latencies):,}",
+            f"{run.rate:,.0f}",
+            f"{run.rate / baseline:.0%}" if baseline else "-",
+            f"{run.quantile(0.5):.1f}",
+            f"{run.quantile(0.95):.1f}",
+            f"{run.quantile(0.99):.1f}",
+            ", ".join(f"{n} × {s}" for s, n in sorted(run.statuses.items())) or "0",
+        )
+    console.print(table)
+    if not args.no_results:
+        _append_results(args, runs)
+
+
+def _baseline(runs: list[Run], index: int) -> float:
+    """The health run measured at the same concurrency as ``runs[index]``."""
+    half = len(runs) // 2
+    return runs[0 if index < half else half].rate
+
+
+def _has_schema(url: str) -> bool:
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute("SELECT to_regclass('public.subjects') IS NOT NULL").fetchone()
+        return bool(row and row[0])
+
+
+def _append_results(args: argparse.Namespace, runs: list[Run]) -> None:
+    lines = [
+        "",
+        f"## web_bench ({dt.date.today().isoformat()})",
+        "",
+        f"`benchmarks/web_bench.py --subjects {args.subjects} --records-per-subject "
+        f"{args.records_per_subject} --seconds {args.seconds:g} --connections "
+        f"{args.connections}`: {args.subjects:,} subjects "
+        f"({args.subjects // 5:,} with a former name), "
+        f"{args.subjects * args.records_per_subject:,} records, PostgreSQL, uvicorn with "
+        f"{args.workers} workers, client in the same machine. Machine: {machine()}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared).",
+        "",
+        "| endpoint | req/s | vs baseline | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, run in enumerate(runs):
+        baseline = _baseline(runs, i)
+        lines.append(
+            f"| {run.name} | {run.rate:,.0f} | {run.rate / baseline:.0%} | "
+            f"{run.quantile(0.5):.1f} | {run.quantile(0.95):.1f} | {run.quantile(0.99):.1f} | "
+            f"{', '.join(f'{n} × {s}' for s, n in sorted(run.statuses.items())) or 0} |"
+        )
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The record-type catalogue as a machine-readable document (DESIGN §4, §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from bonafides.api.deps import ContextDep
+from bonafides.catalogue import catalogue_document
+
+router = APIRouter(tags=["catalogue"])
+
+
+class CatalogueDocument(BaseModel):
+    """``bonafides.catalogue/1``: every field, department and record type with its schema."""
+
+    format: str
+    version: str
+    digest: str = Field(description="sha256 of the canonical catalogue.")
+    counts: dict[str, int]
+    fields: list[dict[str, Any]]
+    departments: list[dict[str, Any]]
+    types: list[dict[str, Any]]
+
+
+@router.get("/catalogue", response_model=CatalogueDocument)
+def catalogue(ctx: ContextDep) -> dict[str, Any]:
+    """The catalogue the platform validates against, with content schemas and periods."""
+    return catalogue_document(ctx.catalogue)

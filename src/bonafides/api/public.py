@@ -1,0 +1,330 @@
+"""What the public may see, shaped once for the JSON API and the portal alike.
+
+Both call these functions, so a record hidden from one is hidden from the other
+(principle 5): only public-class records inside their publication period, never a
+minor's, content fields stricter than the record's class left out, and a natural
+person with nothing public is answered exactly like an unknown code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bonafides.catalogue import Catalogue, Disclosure
+from bonafides.codes import CodeError, parse_subject_code
+from bonafides.context import Context
+from bonafides.disclosure import Audience
+from bonafides.records import EFFECTIVE_STATUSES, RecordStatus, SubjectKind
+from bonafides.settings import Settings
+from bonafides.store.profiles import Profile, RecordView, profile_of
+from bonafides.store.search import PERSON_REF, find_by_ref, subject_ref
+from bonafides.store.statistics import publication_delay
+from bonafides.store.tables import Record, RecordType, Subject
+from bonafides.workdays import load_calendar
+
+T = TypeVar("T")
+
+
+def office_today(settings: Settings) -> dt.date:
+    """Publication periods end on the credit office's calendar day, not the server's."""
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+class InvalidCodeError(ValueError):
+    """The input is not a valid USCC or resident ID; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- subjects
+
+
+class PublicRecord(BaseModel):
+    id: int
+    type: str
+    title_zh: str
+    title_en: str
+    field: str
+    field_zh: str
+    field_en: str
+    polarity: str
+    source: str
+    source_zh: str
+    source_en: str
+    decision_no: str
+    decision_date: dt.date
+    status: str
+    under_objection: bool = Field(
+        description="An objection to this record is open; it stays published meanwhile."
+    )
+    severity: str | None
+    legal_basis: str | None
+    published_until: dt.date | None
+    content: dict[str, Any] = Field(description="Content fields whose disclosure is public.")
+
+
+class PublicSubject(BaseModel):
+    ref: str = Field(description="What links to this page: the USCC, or a person's opaque key.")
+    code: str = Field(description="USCC, or a resident ID masked (principle 5).")
+    kind: str
+    name: str
+    name_en: str | None
+    former_names: list[str]
+    region: str | None
+    region_name: str | None
+    status: str
+    as_of: dt.date
+    records: list[PublicRecord]
+
+
+def _public_content(catalogue: Catalogue, record: RecordView) -> dict[str, Any]:
+    """Content fields of the record's schema whose own disclosure is not stricter."""
+    if not catalogue.has_type(record.type_code):
+        return {}
+    rtype = catalogue.type(record.type_code)
+    shown: dict[str, Any] = {}
+    for spec in rtype.fields:
+        if spec.name not in record.content:
+            continue
+        if spec.disclosure is not None and spec.disclosure is not Disclosure.PUBLIC:
+            continue
+        shown[spec.name] = record.content[spec.name]
+    return shown
+
+
+def public_record(catalogue: Catalogue, record: RecordView) -> PublicRecord:
+    try:
+        field = catalogue.field(record.field)
+        field_zh, field_en = field.title_zh, field.title_en
+    except KeyError:
+        field_zh = field_en = record.field
+    try:
+        dept = catalogue.department(record.source)
+        source_zh, source_en = dept.name_zh, dept.name_en
+    except KeyError:
+        source_zh = source_en = record.source
+    basis = record.legal_basis
+    if not basis and catalogue.has_type(record.type_code):
+        basis = "；".join(catalogue.type(record.type_code).legal_basis) or None
+    return PublicRecord(
+        id=record.id,
+        type=record.type_code,
+        title_zh=record.type_title_zh,
+        title_en=record.type_title_en,
+        field=record.field,
+        field_zh=field_zh,
+        field_en=field_en,
+        polarity=record.polarity,
+        source=record.source,
+        source_zh=source_zh,
+        source_en=source_en,
+        decision_no=record.decision_no,
+        decision_date=record.decision_date,
+        status=record.status,
+        under_objection=record.status == RecordStatus.UNDER_OBJECTION,
+        severity=record.severity,
+        legal_basis=basis,
+        published_until=record.published_until,
+        content=_public_content(catalogue, record),
+    )
+
+
+def _shown(profile: Profile) -> bool:
+    if profile.kind != SubjectKind.NATURAL_PERSON:
+        return True
+    return not profile.minor and bool(profile.records)
+
+
+def public_subject(
+    session: Session, ctx: Context, code: str, *, today: dt.date
+) -> PublicSubject | None:
+    """The public file of ``code`` (or of a search hit's ``ref``), or None when the public
+    may see none."""
+    if not PERSON_REF.fullmatch(code):
+        try:
+            parse_subject_code(code)
+        except CodeError as exc:
+            raise InvalidCodeError(exc.reason) from exc
+    subject = find_by_ref(session, ctx.keys, code)
+    if subject is None:
+        return None
+    profile = profile_of(session, subject, audience=Audience.PUBLIC, today=today)
+    if not _shown(profile):
+        return None
+    return PublicSubject(
+        ref=subject_ref(subject),
+        code=profile.code,
+        kind=profile.kind,
+        name=profile.name,
+        name_en=profile.name_en,
+        former_names=profile.former_names,
+        region=profile.region,
+        region_name=profile.region_name,
+        status=profile.status,
+        as_of=profile.as_of,
+        records=[public_record(ctx.catalogue, r) for r in profile.records],
+    )
+
+
+# --------------------------------------------------------------------------- figures
+
+
+class Headline(BaseModel):
+    subjects: int
+    public_records: int = Field(description="Records published today.")
+    departments: int
+    record_types: int
+
+
+class FieldMonth(BaseModel):
+    field: str
+    month: str = Field(description="YYYY-MM of the decision date.")
+    records: int
+
+
+class DepartmentDelay(BaseModel):
+    source: str
+    source_zh: str
+    source_en: str
+    records: int
+    within_limit: int
+    share_within: float
+    median_days: int
+    p90_days: int
+    max_days: int
+
+
+class Statistics(BaseModel):
+    as_of: dt.date
+    months: list[str]
+    fields: dict[str, tuple[str, str]] = Field(description="Field code to (Chinese, English).")
+    headline: Headline
+    by_field_month: list[FieldMonth] = Field(
+        description="Decisions of public record types per credit field and month."
+    )
+    limit_days: int = Field(description="Working days allowed from decision to publication.")
+    publication_delay: list[DepartmentDelay]
+
+
+def _month_starts(today: dt.date, months: int) -> list[dt.date]:
+    index = today.year * 12 + today.month - 1
+    return [dt.date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
+
+
+def headline(session: Session, catalogue: Catalogue, *, today: dt.date) -> Headline:
+    subjects = session.scalar(select(func.count()).select_from(Subject)) or 0
+    published = (
+        session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .join(RecordType, RecordType.code == Record.type_code)
+            .where(
+                RecordType.disclosure == "public",
+                Record.status.in_(sorted(s.value for s in EFFECTIVE_STATUSES)),
+                Record.published_until >= today,
+            )
+        )
+        or 0
+    )
+    return Headline(
+        subjects=subjects,
+        public_records=published,
+        departments=len(catalogue.departments),
+        record_types=len(catalogue.types),
+    )
+
+
+def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 12) -> Statistics:
+    """Headline counts, decisions per field and month, and the publicity delay per department.
+
+    Only aggregates: no figure names a subject, and the monthly counts cover public
+    record types only.
+    """
+    starts = _month_starts(today, months)
+    since = starts[0]
+    if session.get_bind().dialect.name == "sqlite":
+        month = func.strftime("%Y-%m", Record.decision_date)
+    else:
+        month = func.to_char(Record.decision_date, "YYYY-MM")
+    rows = session.execute(
+        select(RecordType.field, month.label("month"), func.count())
+        .join(RecordType, RecordType.code == Record.type_code)
+        .where(
+            RecordType.disclosure == "public",
+            Record.decision_date >= since,
+            Record.decision_date <= today,
+        )
+        .group_by(RecordType.field, month)
+        .order_by(month, RecordType.field)
+    ).all()
+    catalogue = ctx.catalogue
+    dual = [t.code for t in catalogue.types if t.dual_publicity]
+    limit_days = ctx.settings.publicity_working_days
+    delays = publication_delay(
+        session,
+        load_calendar(ctx.settings.holidays),
+        limit_days=limit_days,
+        type_codes=dual,
+        since=since,
+    )
+    departments = {d.code: d for d in catalogue.departments}
+    field_names = {f.code: (f.title_zh, f.title_en) for f in catalogue.fields}
+    return Statistics(
+        as_of=today,
+        months=[f"{m.year:04d}-{m.month:02d}" for m in starts],
+        fields=field_names,
+        headline=headline(session, catalogue, today=today),
+        by_field_month=[FieldMonth(field=f, month=str(m), records=n) for f, m, n in rows],
+        limit_days=limit_days,
+        publication_delay=[
+            DepartmentDelay(
+                source=d.source,
+                source_zh=departments[d.source].name_zh if d.source in departments else d.source,
+                source_en=departments[d.source].name_en if d.source in departments else d.source,
+                records=d.records,
+                within_limit=d.within_limit,
+                share_within=round(d.share_within, 4),
+                median_days=d.median_days,
+                p90_days=d.p90_days,
+                max_days=d.max_days,
+            )
+            for d in delays
+        ],
+    )
+
+
+@dataclass
+class FigureCache:
+    """Aggregates over every record are too dear to compute per page view.
+
+    A figure is recomputed at most once per ``ttl`` seconds; the lock keeps two
+    workers' threads from computing the same figure at once.
+    """
+
+    ttl: float = 300.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        with self._lock:
+            held = self._values.get(key)
+            if held is not None and time.monotonic() - held[0] < self.ttl:
+                value: T = held[1]
+                return value
+            fresh = compute()
+            self._values[key] = (time.monotonic(), fresh)
+            return fresh

@@ -1,0 +1,36 @@
+"""Public statistics: aggregates only, recomputed at most every few minutes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.problems import errors
+from bonafides.api.public import FigureCache, Statistics, office_today, statistics
+
+router = APIRouter(tags=["statistics"])
+
+
+def cached_statistics(
+    request: Request, ctx: ContextDep, session: SessionDep, months: int
+) -> Statistics:
+    cache = request.app.state.figures
+    assert isinstance(cache, FigureCache)
+    today = office_today(ctx.settings)
+    return cache.get(
+        ("statistics", today, months),
+        lambda: statistics(session, ctx, today=today, months=months),
+    )
+
+
+@router.get("/statistics", response_model=Statistics, responses=errors(422))
+def public_statistics(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    months: Annotated[int, Query(ge=1, le=36, description="Months back, this one included.")] = 12,
+) -> Statistics:
+    """Headline counts, public decisions per field and month, publicity delay per department."""
+    return cached_statistics(request, ctx, session, months)

@@ -1,0 +1,144 @@
+"""Subjects for the public: by code, by name, and their public records."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field
+
+from bonafides.api.auth import SearchLimit
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.problems import errors
+from bonafides.api.public import (
+    InvalidCodeError,
+    PublicRecord,
+    PublicSubject,
+    office_today,
+    public_subject,
+)
+from bonafides.store.search import MAX_QUERY, search_subjects
+
+router = APIRouter(tags=["subjects"])
+
+Code = Annotated[
+    str,
+    Path(
+        min_length=15,
+        max_length=66,
+        pattern=r"^(?:[0-9A-Za-z]{15,18}|p:[0-9a-f]{64})$",
+        description="18-character USCC or resident ID number, or the ref of a search hit.",
+        examples=["91110000600037341L"],
+    ),
+]
+
+
+class SearchHitOut(BaseModel):
+    ref: str = Field(description="Opens the subject: GET /subjects/{ref}.")
+    code: str = Field(description="USCC, or a resident ID masked.")
+    kind: str
+    name: str
+    name_en: str | None
+    region: str | None
+    matched: str = Field(description="The name that matched: current, former or English.")
+    matched_current: bool
+    score: float = Field(ge=0, le=1)
+    how: str = Field(description="code, exact, prefix, contains or similar.")
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: str = Field(description="code, name, or empty for a blank query.")
+    problem: str | None = Field(description="Why a code-shaped query is not a valid code.")
+    hits: list[SearchHitOut]
+
+
+class RecordsPage(BaseModel):
+    code: str
+    total: int
+    offset: int
+    limit: int
+    records: list[PublicRecord]
+
+
+def _subject(ctx: ContextDep, session: SessionDep, code: str) -> PublicSubject:
+    try:
+        found = public_subject(session, ctx, code, today=office_today(ctx.settings))
+    except InvalidCodeError as exc:
+        raise HTTPException(422, f"invalid code: {exc.reason}") from exc
+    if found is None:
+        raise HTTPException(404, "no such subject")
+    return found
+
+
+@router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
+def subject(code: Code, ctx: ContextDep, session: SessionDep) -> PublicSubject:
+    """A subject's public file: identity and the records the law makes public today."""
+    return _subject(ctx, session, code)
+
+
+@router.get("/subjects/{code}/records", response_model=RecordsPage, responses=errors(404, 422))
+def subject_records(
+    code: Code,
+    ctx: ContextDep,
+    session: SessionDep,
+    field: Annotated[
+        str | None, Query(max_length=32, description="Only records of this credit field.")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> RecordsPage:
+    """A subject's public records, newest decision first, a page at a time."""
+    found = _subject(ctx, session, code)
+    records = [r for r in found.records if field is None or r.field == field]
+    return RecordsPage(
+        code=found.code,
+        total=len(records),
+        offset=offset,
+        limit=limit,
+        records=records[offset : offset + limit],
+    )
+
+
+@router.get(
+    "/search",
+    response_model=SearchOut,
+    responses=errors(422, 429),
+    dependencies=[SearchLimit],
+)
+def search(
+    ctx: ContextDep,
+    session: SessionDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY,
+            description="A USCC or resident ID (exact), or a name in Chinese or English "
+            "(current or former; a typo is tolerated).",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchOut:
+    """Subjects by code or by name, best match first."""
+    result = search_subjects(session, ctx.keys, q, today=office_today(ctx.settings), limit=limit)
+    return SearchOut(
+        query=result.query,
+        mode=result.mode,
+        problem=result.problem,
+        hits=[
+            SearchHitOut(
+                ref=h.ref,
+                code=h.code,
+                kind=h.kind,
+                name=h.name,
+                name_en=h.name_en,
+                region=h.region,
+                matched=h.matched,
+                matched_current=h.matched_current,
+                score=h.score,
+                how=h.how,
+            )
+            for h in result.hits
+        ],
+    )

@@ -1,0 +1,552 @@
+"""The whole-table evaluator (``rules-v1``): the rule set compiled to SQLAlchemy Core.
+
+It states in SQL exactly what ``rules.evaluate`` states in Python (see that module's
+docstring for the semantics), for every subject at once, on SQLite and PostgreSQL. Full
+recomputation inserts its rows straight into a staging table, so no entry passes through
+Python. Each list line becomes one SELECT in layers: the matching records and their own
+dates; the term and the ends that come from the record; the ends and vetoes that come
+from other records (``unless``, grade); the earliest end. The layers are plain nested
+subqueries; the only store-specific pieces are the date and JSON functions of
+``rules.sqlfuncs``, so another SQL engine needs only those spelled for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Subquery
+
+from bonafides.catalogue import FieldType
+from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
+from bonafides.rules.dates import FAR_FUTURE
+from bonafides.rules.facts import ENDING_STATUSES
+from bonafides.rules.model import (
+    EntryLine,
+    FieldTest,
+    GradeScheme,
+    ListRule,
+    Match,
+    Rules,
+)
+from bonafides.rules.sqlfuncs import (
+    concat_ids,
+    contains_text,
+    content,
+    content_bool,
+    content_date,
+    content_number,
+    content_text,
+    days_after,
+    least,
+    local_day,
+    months_after,
+    typed,
+)
+from bonafides.store.tables import Base
+
+ENTRY_COLUMNS = (
+    "list_code",
+    "line",
+    "subject_id",
+    "trigger_record_id",
+    "valid_from",
+    "valid_until",
+    "until_basis",
+    "record_ids",
+    "reason",
+)
+GRADE_COLUMNS = ("scheme", "subject_id", "grade", "line", "record_ids")
+
+_EFFECTIVE = sorted(s.value for s in EFFECTIVE_STATUSES)
+_ENDING = sorted(s.value for s in ENDING_STATUSES)
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def _date(value: dt.date) -> ColumnElement[dt.date]:
+    """A bound date; never CAST, which SQLite would turn into a number."""
+    return literal(value, Date())
+
+
+class SqlEvaluator:
+    """Builds the SELECTs; executing them is the caller's business (``rules.service``)."""
+
+    def __init__(self, rules: Rules, *, zone: str) -> None:
+        self.rules = rules
+        self.zone = zone
+        self.records = _table("records")
+        self.subjects = _table("subjects")
+        self.versions = _table("record_versions")
+        self._built: dict[tuple[str, ...], Select[Any]] = {}
+        self._grades: dict[tuple[str, ...], Select[Any]] = {}
+
+    # ---- selectors
+
+    def match_clause(self, r: FromClause, match: Match, *, counting: bool) -> ColumnElement[bool]:
+        """The selector as a WHERE clause on records alias ``r``; ``counting`` also asks
+        that the record still count."""
+        conds: list[ColumnElement[bool]] = [r.c.type_code.in_(self.rules.types_of(match))]
+        sources = self.rules.sources_of(match)
+        if sources:
+            conds.append(r.c.source.in_(sources))
+        if match.severity:
+            conds.append(r.c.severity.in_([s.value for s in match.severity]))
+        for test in match.where:
+            conds.append(self._test(r, test, self.rules.field_type(match, test.field)))
+        if counting:
+            conds.append(r.c.status.in_(self._statuses(match)))
+        return and_(*conds)
+
+    @staticmethod
+    def _statuses(match: Match) -> list[str]:
+        return sorted(s.value for s in match.statuses) if match.statuses else _EFFECTIVE
+
+    @staticmethod
+    def _test(r: FromClause, test: FieldTest, kind: FieldType) -> ColumnElement[bool]:
+        column = r.c.content
+        if test.has is not None:
+            joined = ";" + content(column, test.field, content_text) + ";"
+            return contains_text(joined, typed(f";{test.has};", String())) > 0
+        if test.eq is not None or test.in_ is not None:
+            values = [test.eq] if test.eq is not None else list(test.in_ or ())
+            if kind is FieldType.BOOLEAN:
+                return content(column, test.field, content_bool) == typed(values[0], Boolean())
+            if kind is FieldType.INTEGER:
+                number = content(column, test.field, content_number)
+                return number.in_([int(v) for v in values])
+            return content(column, test.field, content_text).in_([str(v) for v in values])
+        conds = []
+        if kind is FieldType.DATE:
+            value = content(column, test.field, content_date)
+            if test.gte is not None:
+                conds.append(value >= _date(test.gte))  # type: ignore[arg-type]
+            if test.lte is not None:
+                conds.append(value <= _date(test.lte))  # type: ignore[arg-type]
+        else:
+            number = content(column, test.field, content_number)
+            if test.gte is not None:
+                conds.append(number >= typed(float(test.gte), Float()))  # type: ignore[arg-type]
+            if test.lte is not None:
+                conds.append(number <= typed(float(test.lte), Float()))  # type: ignore[arg-type]
+        return and_(*conds)
+
+    # ---- lists
+
+    def entries(self, lists: Sequence[str] | None = None) -> Select[Any]:
+        """Every entry of the given lists (default all), for all subjects: ENTRY_COLUMNS.
+
+        Built once per list selection: building is far dearer than executing on small data.
+        """
+        codes = tuple(self.rules.lists) if lists is None else tuple(lists)
+        found = self._built.get(codes)
+        if found is None:
+            found = self._built[codes] = self._entries(codes)
+        return found
+
+    def _entries(self, codes: Sequence[str]) -> Select[Any]:
+        parts: list[Select[Any]] = []
+        for code in codes:
+            rule = self.rules.lists[code]
+            for number, line in enumerate(rule.entry, 1):
+                parts.append(self._line(rule, number, line))
+        if len(parts) == 1:
+            return parts[0]
+        union = union_all(*parts).subquery("entries")
+        return select(*(union.c[name] for name in ENTRY_COLUMNS))
+
+    def _kinds(self, rule: ListRule, s: FromClause) -> list[ColumnElement[bool]]:
+        if set(rule.subject_kinds) == set(SubjectKind):
+            return []
+        return [s.c.kind.in_([k.value for k in rule.subject_kinds])]
+
+    def _line(self, rule: ListRule, number: int, line: EntryLine) -> Select[Any]:
+        count = line.at_least > 1
+        base = self._count_base(rule, line) if count else self._single_base(rule, line)
+        return self._finish(rule, number, line, base)
+
+    def _single_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+        """Matching records with their start, their own ends and their record ids."""
+        r = self.records.alias("r")
+        s = self.subjects.alias("s")
+        v = self.versions.alias("v")
+        v2 = self.versions.alias("v2")
+        term = line.term
+        last_counting = (
+            select(func.max(v2.c.version))
+            .where(v2.c.record_id == v.c.record_id, v2.c.status.in_(_EFFECTIVE))
+            .scalar_subquery()
+        )
+        ended_at = (
+            select(func.min(v.c.changed_at))
+            .where(
+                v.c.record_id == r.c.id,
+                v.c.status.in_(_ENDING),
+                v.c.version > func.coalesce(last_counting, 0),
+            )
+            .scalar_subquery()
+        )
+        ending = r.c.status.in_(_ENDING)
+        base_day: ColumnElement[Any] = r.c.decision_date
+        if term.start_field is not None:
+            base_day = func.coalesce(content(r.c.content, term.start_field, content_date), base_day)
+        inner = (
+            select(
+                r.c.subject_id,
+                r.c.id.label("trigger_record_id"),
+                cast(r.c.id, String()).label("id_text"),
+                (
+                    months_after(base_day, term.starts_after_months)
+                    if term.starts_after_months
+                    else base_day
+                ).label("start"),
+                case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
+                ending.label("is_ending"),
+                s.c.kind,
+                s.c.adult_from,
+                *(
+                    content(r.c.content, name, content_date).label(f"removed_{i}")
+                    for i, name in enumerate(line.removed_on)
+                ),
+                *(
+                    [content(r.c.content, term.until_field, content_date).label("decided")]
+                    if term.until_field is not None
+                    else []
+                ),
+            )
+            .select_from(r.join(s, s.c.id == r.c.subject_id))
+            .where(
+                self.match_clause(r, line.match, counting=False),
+                or_(r.c.status.in_(self._statuses(line.match)), ending),
+                *self._kinds(rule, s),
+            )
+            .subquery("matched")
+        )
+        ends: list[tuple[ColumnElement[Any], str]] = []
+        ends.append((days_after(inner.c.ended_on, -1), "record_ended"))
+        ends.extend(
+            (days_after(inner.c[f"removed_{i}"], -1), "removed")
+            for i in range(len(line.removed_on))
+        )
+        term_until, term_basis = self._term(term, inner)
+        return (
+            select(
+                inner.c.subject_id,
+                inner.c.trigger_record_id,
+                inner.c.start,
+                inner.c.kind,
+                inner.c.adult_from,
+                inner.c.id_text.label("record_ids"),
+                *(expr.label(f"end_{i}") for i, (expr, _) in enumerate(ends)),
+                term_until.label("term_until"),
+                term_basis.label("term_basis"),
+            )
+            .where(or_(not_(inner.c.is_ending), inner.c.ended_on.is_not(None)))
+            .subquery("based")
+        )
+
+    @staticmethod
+    def _term(term: Any, inner: Subquery) -> tuple[ColumnElement[Any], ColumnElement[str]]:
+        plain = days_after(months_after(inner.c.start, term.months), -1)
+        if term.until_field is None:
+            return plain, typed("term", String())
+        cap = days_after(months_after(inner.c.start, term.cap_months), -1)
+        decided = inner.c.decided
+        until = case(
+            (decided.is_(None), plain),
+            (decided <= cap, decided),
+            else_=cap,
+        )
+        basis = case(
+            (decided.is_(None), typed("term", String())),
+            (decided <= cap, typed("decided", String())),
+            else_=typed("cap", String()),
+        )
+        return until, basis
+
+    def _count_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+        """One row per decision date on which the count is reached, with the window's ids."""
+        assert line.within_months is not None
+        r = self.records.alias("r")
+        s = self.subjects.alias("s")
+        counted = (
+            select(r.c.id, r.c.subject_id, r.c.decision_date)
+            .select_from(r.join(s, s.c.id == r.c.subject_id))
+            .where(self.match_clause(r, line.match, counting=True), *self._kinds(rule, s))
+            .subquery("counted")
+        )
+        other = counted.alias("other")
+        days = (
+            select(
+                counted.c.subject_id,
+                counted.c.decision_date.label("day"),
+                func.max(counted.c.id).label("trigger_record_id"),
+            )
+            .group_by(counted.c.subject_id, counted.c.decision_date)
+            .subquery("days")
+        )
+        group = (days.c.subject_id, days.c.day)
+        window = (
+            select(
+                days.c.subject_id,
+                days.c.day,
+                days.c.trigger_record_id,
+                func.count().over(partition_by=group).label("n"),
+                concat_ids(other.c.id)
+                .over(partition_by=group, order_by=other.c.id, rows=(None, None))
+                .label("ids"),
+                func.row_number().over(partition_by=group, order_by=other.c.id).label("rn"),
+            )
+            .select_from(
+                days.join(
+                    other,
+                    and_(
+                        other.c.subject_id == days.c.subject_id,
+                        other.c.decision_date <= days.c.day,
+                        other.c.decision_date > months_after(days.c.day, -line.within_months),
+                    ),
+                )
+            )
+            .subquery("windows")
+        )
+        s2 = self.subjects.alias("s2")
+        return (
+            select(
+                window.c.subject_id,
+                window.c.trigger_record_id,
+                window.c.day.label("start"),
+                s2.c.kind,
+                s2.c.adult_from,
+                window.c.ids.label("record_ids"),
+                days_after(months_after(window.c.day, line.term.months), -1).label("term_until"),
+                typed("term", String()).label("term_basis"),
+            )
+            .select_from(window.join(s2, s2.c.id == window.c.subject_id))
+            .where(window.c.rn == 1, window.c.n >= line.at_least)
+            .subquery("based")
+        )
+
+    def _finish(self, rule: ListRule, number: int, line: EntryLine, base: Subquery) -> Select[Any]:
+        """Vetoes and ends from other records, the earliest end, and the final columns."""
+        conds: list[ColumnElement[bool]] = [
+            not_(
+                and_(
+                    base.c.kind == SubjectKind.NATURAL_PERSON.value,
+                    base.c.adult_from.is_not(None),
+                    base.c.start < base.c.adult_from,
+                )
+            )
+        ]
+        ends: list[tuple[ColumnElement[Any], str]] = [
+            (column, "record_ended" if column.key == "end_0" else "removed")
+            for column in base.c
+            if column.key.startswith("end_")
+        ]
+        for i, window in enumerate(line.unless):
+            b = self.records.alias(f"blocker_{i}")
+            same = and_(
+                b.c.subject_id == base.c.subject_id,
+                b.c.id != base.c.trigger_record_id,
+                self.match_clause(b, window.match, counting=True),
+            )
+            floor = months_after(base.c.start, -window.within_months)
+            conds.append(
+                not_(
+                    exists().where(
+                        same, b.c.decision_date <= base.c.start, b.c.decision_date > floor
+                    )
+                )
+            )
+            first_after = (
+                select(func.min(b.c.decision_date))
+                .where(same, b.c.decision_date > base.c.start)
+                .scalar_subquery()
+            )
+            ends.append((days_after(first_after, -1), "unless"))
+        if line.grade is not None:
+            scheme = self.rules.grades[line.grade.scheme]
+            grade = self.grade_value(scheme, base.c.subject_id, base.c.start)
+            conds.append(grade.in_(list(line.grade.in_)))
+        far = _date(FAR_FUTURE)
+        candidates = [func.coalesce(expr, far) for expr, _ in ends] + [base.c.term_until]
+        until = least(*candidates)
+        ranked = sorted(ends, key=lambda e: _PRIORITY[e[1]])
+        basis: ColumnElement[Any] = base.c.term_basis
+        if ranked:
+            basis = case(
+                *((expr == until, typed(name, String())) for expr, name in ranked),
+                else_=base.c.term_basis,
+            )
+        decided = (
+            select(
+                base.c.subject_id,
+                base.c.trigger_record_id,
+                base.c.start,
+                until.label("valid_until"),
+                basis.label("until_basis"),
+                base.c.record_ids,
+            )
+            .where(*conds)
+            .subquery("decided")
+        )
+        return select(
+            typed(rule.code, String()).label("list_code"),
+            typed(number, Integer()).label("line"),
+            decided.c.subject_id,
+            decided.c.trigger_record_id,
+            type_coerce(decided.c.start, Date()).label("valid_from"),
+            type_coerce(decided.c.valid_until, Date()).label("valid_until"),
+            decided.c.until_basis,
+            decided.c.record_ids,
+            typed(f"{rule.rule_ref(number)}: {line.explain}", String()).label("reason"),
+        ).where(decided.c.valid_until >= decided.c.start)
+
+    # ---- grades
+
+    def _grade_window(
+        self,
+        o: FromClause,
+        match: Match,
+        subject: ColumnElement[Any],
+        day: ColumnElement[Any],
+        months: int,
+    ) -> ColumnElement[bool]:
+        return and_(
+            o.c.subject_id == subject,
+            self.match_clause(o, match, counting=True),
+            o.c.decision_date <= day,
+            o.c.decision_date > months_after(day, -months),
+        )
+
+    def _grade_line_hit(
+        self,
+        scheme: GradeScheme,
+        number: int,
+        subject: ColumnElement[Any],
+        day: ColumnElement[Any],
+    ) -> tuple[ColumnElement[bool], ColumnElement[Any], ColumnElement[Any]]:
+        """For one line: does it decide, the grade it gives, and the record ids behind it."""
+        gline = scheme.lines[number - 1]
+        o = self.records.alias(f"g{number}")
+        inside = self._grade_window(o, gline.match, subject, day, gline.within_months)
+        if gline.grade is not None:
+            hits = select(func.count()).where(inside).scalar_subquery()
+            ids = (
+                select(concat_ids(o.c.id).over(order_by=o.c.id, rows=(None, None)))
+                .where(inside)
+                .limit(1)
+                .scalar_subquery()
+            )
+            return hits >= gline.at_least, typed(gline.grade, String()), ids
+        assert gline.from_field is not None
+        value = content(o.c.content, gline.from_field, content_text)
+        latest = (
+            select(value, o.c.id)
+            .where(inside, value.in_(list(scheme.values)))
+            .order_by(o.c.decision_date.desc(), o.c.id.desc())
+            .limit(1)
+        )
+        grade = latest.with_only_columns(value).scalar_subquery()
+        ids = latest.with_only_columns(cast(o.c.id, String())).scalar_subquery()
+        return grade.is_not(None), grade, ids
+
+    def grade_value(
+        self, scheme: GradeScheme, subject: ColumnElement[Any], day: ColumnElement[Any]
+    ) -> ColumnElement[str]:
+        """The subject's grade as of ``day`` (a column or a constant), or NULL."""
+        whens = []
+        for number in range(1, len(scheme.lines) + 1):
+            hit, grade, _ = self._grade_line_hit(scheme, number, subject, day)
+            whens.append((hit, grade))
+        return case(*whens, else_=None)
+
+    def grades(self, schemes: Sequence[str] | None = None) -> Select[Any]:
+        """Every organisation's grade in each scheme as of the day bound to ``as_of``
+        (execute with ``{"as_of": day}``): GRADE_COLUMNS."""
+        codes = tuple(self.rules.grades) if schemes is None else tuple(schemes)
+        found = self._grades.get(codes)
+        if found is None:
+            found = self._grades[codes] = self._all_grades(codes)
+        return found
+
+    def _all_grades(self, codes: Sequence[str]) -> Select[Any]:
+        parts = [self._scheme(self.rules.grades[code]) for code in codes]
+        if len(parts) == 1:
+            return parts[0]
+        union = union_all(*parts).subquery("grades")
+        return select(*(union.c[name] for name in GRADE_COLUMNS))
+
+    def _scheme(self, scheme: GradeScheme) -> Select[Any]:
+        day = bindparam("as_of", type_=Date())
+        longest = max(gline.within_months for gline in scheme.lines)
+        types = sorted({t for gline in scheme.lines for t in self.rules.types_of(gline.match)})
+        r = self.records.alias("r")
+        s = self.subjects.alias("s")
+        candidates = (
+            select(r.c.subject_id)
+            .select_from(r.join(s, s.c.id == r.c.subject_id))
+            .where(
+                r.c.type_code.in_(types),
+                r.c.status.in_(_EFFECTIVE),
+                r.c.decision_date <= day,
+                r.c.decision_date > months_after(day, -longest),
+                s.c.kind.in_([k.value for k in scheme.subject_kinds]),
+            )
+            .distinct()
+            .subquery("graded")
+        )
+        subject = candidates.c.subject_id
+        lines = []
+        for number in range(1, len(scheme.lines) + 1):
+            hit, _, _ = self._grade_line_hit(scheme, number, subject, day)
+            lines.append((hit, typed(number, Integer())))
+        decided = select(
+            subject.label("subject_id"), case(*lines, else_=None).label("line")
+        ).subquery("lines")
+        grade_by_line = []
+        ids_by_line = []
+        for number in range(1, len(scheme.lines) + 1):
+            _, grade, ids = self._grade_line_hit(scheme, number, decided.c.subject_id, day)
+            grade_by_line.append((decided.c.line == number, grade))
+            ids_by_line.append((decided.c.line == number, ids))
+        return select(
+            typed(scheme.code, String()).label("scheme"),
+            decided.c.subject_id,
+            case(*grade_by_line, else_=None).label("grade"),
+            decided.c.line,
+            case(*ids_by_line, else_=None).label("record_ids"),
+        ).where(decided.c.line.is_not(None))
+
+
+@lru_cache(maxsize=16)
+def sql_evaluator_for(rules: Rules, zone: str) -> SqlEvaluator:
+    return SqlEvaluator(rules, zone=zone)
+
+
+_PRIORITY = {name: i for i, name in enumerate(("record_ended", "removed", "unless"))}

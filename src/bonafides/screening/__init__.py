@@ -1,0 +1,1 @@
+"""Screening: single checks, batch screening of files, and verifiable check certificates."""

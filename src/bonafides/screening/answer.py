@@ -1,0 +1,189 @@
+"""What a check answers, built the same way whichever evaluator found the entries.
+
+An answer names, for one subject and one action on one day, every measure that applies:
+its effect, the memorandum and department behind it, its legal basis, the last day it
+applies, and each list entry (with its rule line and records) that triggers it. The single
+check (Python evaluator) and batch screening (stored entries from SQL) both hand their
+entries to ``subject_answer``; identical entries therefore give byte-identical answers,
+which is what lets a certificate's digest be recomputed and compared later.
+
+Least disclosure: a clear subject's answer is its code and "clear", nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bonafides.catalogue import Disclosure
+from bonafides.rules.evaluate import explain_entry
+from bonafides.rules.facts import Entry
+from bonafides.rules.model import Measure, Memorandum, Rules
+
+MEASURES_APPLY = "measures_apply"
+CLEAR = "clear"
+UNKNOWN = "unknown"
+INVALID = "invalid"
+STATUSES = (MEASURES_APPLY, CLEAR, UNKNOWN, INVALID)
+
+#: Disclosure classes an inquiring authority may see the details of (principle 5).
+_SHOWN = frozenset({Disclosure.PUBLIC.value, Disclosure.SHARED.value})
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDetail:
+    id: int
+    type_code: str
+    source: str
+    decision_no: str
+    decision_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectInfo:
+    id: int
+    kind: str
+    name: str
+
+
+def applying(
+    rules: Rules, action: str, as_of: dt.date, entries: Iterable[Entry]
+) -> list[tuple[Memorandum, Measure, list[Entry]]]:
+    """Measures naming ``action`` whose lists have an entry in force on ``as_of``, within
+    the measure's own duration, strongest effect first. A measure that does not name the
+    action is never here."""
+    by_list: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_list.setdefault(entry.list_code, []).append(entry)
+    out = []
+    for memo, measure in rules.measures_for(action):
+        behind = sorted(
+            entry
+            for code in measure.lists
+            for entry in by_list.get(code, ())
+            if entry.valid_from <= as_of <= measure.ends(entry.valid_from, entry.valid_until)
+        )
+        if behind:
+            out.append((memo, measure, behind))
+    return out
+
+
+class _Static:
+    """The parts of an answer that depend only on the rules, built once per rule set: a
+    batch repeats them for every listed subject."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.measures: dict[str, dict[str, Any]] = {}
+        self.lines: dict[tuple[str, int], dict[str, Any]] = {}
+        self.types: dict[str, tuple[str, bool]] = {}
+
+    def measure(self, memo: Memorandum, measure: Measure) -> dict[str, Any]:
+        found = self.measures.get(measure.code)
+        if found is None:
+            found = self.measures[measure.code] = {
+                "measure": measure.code,
+                "title_zh": measure.title_zh,
+                "title_en": measure.title_en,
+                "effect": measure.effect.value,
+                "department": measure.department,
+                "memorandum": memo.code,
+                "memorandum_title_zh": memo.title_zh,
+                "document_no": memo.document_no,
+                "legal_basis": [*memo.legal_basis, *measure.legal_basis],
+            }
+        return found
+
+    def line(self, list_code: str, line: int) -> dict[str, Any]:
+        found = self.lines.get((list_code, line))
+        if found is None:
+            rule = self.rules.lists[list_code]
+            found = self.lines[(list_code, line)] = {
+                "list": rule.code,
+                "list_title_zh": rule.title_zh,
+                "list_kind": rule.kind.value,
+                "owner": rule.owner,
+                "rule": rule.rule_ref(line),
+            }
+        return found
+
+    def record_type(self, code: str) -> tuple[str, bool]:
+        found = self.types.get(code)
+        if found is None:
+            rtype = self.rules.catalogue.type(code)
+            found = self.types[code] = (rtype.title_zh, rtype.disclosure.value in _SHOWN)
+        return found
+
+
+_STATIC: dict[int, _Static] = {}
+
+
+def _static(rules: Rules) -> _Static:
+    found = _STATIC.get(id(rules))
+    if found is None or found.rules is not rules:
+        found = _STATIC[id(rules)] = _Static(rules)
+    return found
+
+
+def _record(static: _Static, detail: RecordDetail | None, record_id: int) -> dict[str, Any]:
+    if detail is None:
+        return {"id": record_id}
+    title, shown = static.record_type(detail.type_code)
+    out: dict[str, Any] = {"id": detail.id, "type": detail.type_code, "title_zh": title}
+    if shown:
+        out["source"] = detail.source
+        out["decision_no"] = detail.decision_no
+        out["decision_date"] = detail.decision_date.isoformat()
+    return out
+
+
+def subject_answer(
+    rules: Rules,
+    action: str,
+    as_of: dt.date,
+    *,
+    code: str,
+    subject: SubjectInfo | None,
+    entries: Sequence[Entry],
+    records: Mapping[int, RecordDetail],
+) -> dict[str, Any]:
+    if subject is None:
+        return {"code": code, "status": UNKNOWN}
+    found = applying(rules, action, as_of, entries)
+    if not found:
+        return {"code": code, "status": CLEAR}
+    static = _static(rules)
+    measures = []
+    for memo, measure, behind in found:
+        measures.append(
+            {
+                **static.measure(memo, measure),
+                "until": max(measure.ends(e.valid_from, e.valid_until) for e in behind).isoformat(),
+                "entries": [
+                    {
+                        **static.line(entry.list_code, entry.line),
+                        "valid_from": entry.valid_from.isoformat(),
+                        "valid_until": entry.valid_until.isoformat(),
+                        "until_basis": entry.until_basis,
+                        "reason": explain_entry(rules, entry),
+                        "records": [
+                            _record(static, records.get(rid), rid) for rid in entry.record_ids
+                        ],
+                    }
+                    for entry in behind
+                ],
+            }
+        )
+    return {
+        "code": code,
+        "status": MEASURES_APPLY,
+        "kind": subject.kind,
+        "name": subject.name,
+        "measures": measures,
+    }
+
+
+def invalid_answer(code: str, reason: str) -> dict[str, Any]:
+    return {"code": code, "status": INVALID, "reason": reason}

@@ -1,0 +1,774 @@
+"""Batch screening: a file of codes in, one answer per line out, under one certificate.
+
+The file is read with the ingest readers (CSV, JSON Lines, XLSX, Parquet). Codes are
+checked in bulk; bad lines are answered "invalid" with the reason and never dropped;
+valid codes are looked up and joined with the stored list entries in SQL (entries that
+the compiled rules recomputed and the write path keeps current). Every line gets a status
+and a digest under the batch's certificate (``CERT.LINE`` verifies one line); the output
+file is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import hashlib
+import io
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, select
+from sqlalchemy.orm import Session
+
+from bonafides.codes import (
+    CodeError,
+    ResidentId,
+    known_regions,
+    mask_id,
+    normalise_expr,
+    parse_subject_code,
+    ric_valid_expr,
+    uscc_valid_expr,
+)
+from bonafides.context import Context
+from bonafides.ingest.readers import UnusableInputError, open_table
+from bonafides.records import canonical_json, digest
+from bonafides.rules.facts import Entry, parse_ids
+from bonafides.rules.loader import rules_for
+from bonafides.rules.model import EVALUATOR, Rules
+from bonafides.rules.service import CURRENT, ensure_current, no_jit
+from bonafides.screening.answer import (
+    CLEAR,
+    INVALID,
+    MEASURES_APPLY,
+    STATUSES,
+    UNKNOWN,
+    SubjectInfo,
+    invalid_answer,
+    subject_answer,
+)
+from bonafides.screening.service import new_certificate_id, record_details, require_action, today
+from bonafides.security import audit
+from bonafides.security.identifiers import IdentifierVault
+from bonafides.store.subjects import chunks
+from bonafides.store.tables import Check, CheckLine, ListEntry, Subject
+from bonafides.store.types import utcnow
+
+#: Column names taken for the code when ``column`` is not given, in this order.
+CODE_COLUMNS = (
+    "code",
+    "subject_code",
+    "uscc",
+    "统一社会信用代码",
+    "统一社会信用代码/身份证号码",
+    "证件号码",
+    "身份证号码",
+)
+OUT_FORMATS = ("csv", "jsonl")
+CSV_COLUMNS = (
+    "line",
+    "code",
+    "status",
+    "measure",
+    "effect",
+    "until",
+    "department",
+    "legal_basis",
+    "list",
+    "entry_from",
+    "entry_until",
+    "records",
+    "reason",
+    "certificate",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_INSERT_CHUNK = 20_000
+
+
+@dataclass
+class Keyed:
+    """The input lines, column by column (a million small objects would cost seconds):
+    each line's number, its store key and shown code when valid, else why not."""
+
+    lines: list[int]
+    keys: list[str | None]
+    shown: list[str]
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+@dataclass
+class ScreenReport:
+    cert_id: str
+    action: str
+    as_of: dt.date
+    file: str
+    counts: dict[str, int]
+    invalid: list[tuple[int, str]]
+    out: Path | None
+    seconds: float
+    recomputed: bool
+    lines_digest: str = ""
+
+    @property
+    def lines(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.invalid else 0
+
+
+def _shown_invalid(raw: str) -> str:
+    """A bad code as the report shows it: never a readable ID number, never too long."""
+    text = raw.strip()[:40]
+    return mask_id(text) if len(text) >= 8 else "*" * len(text)
+
+
+@functools.cache
+def _uscc_provinces() -> frozenset[str]:
+    """First two digits of a plausible USCC region: central bodies (10) and provinces."""
+    return frozenset({"10", *(region[:2] for region in known_regions())})
+
+
+def classify(
+    lines: Sequence[int],
+    raws: Sequence[str | None],
+    vault: IdentifierVault,
+    day: dt.date,
+    broken: dict[int, str] | None = None,
+) -> Keyed:
+    """Key every code. The checks run vectorised; only persons (keyed by a keyed hash)
+    and codes the checks refuse or cannot settle (to name the reason) go through Python,
+    so a million codes take seconds, not minutes."""
+    provinces = sorted(_uscc_provinces())
+    frame = (
+        pl.LazyFrame({"raw": [raw or "" for raw in raws]}, schema={"raw": pl.String})
+        .with_columns(
+            code=normalise_expr(pl.col("raw")),
+            ric=ric_valid_expr(pl.col("raw"), today=day),
+            uscc=uscc_valid_expr(pl.col("raw")),
+        )
+        .with_columns(
+            # parse_subject_code reads an all-digit code as a USCC when its region is
+            # plausible; only the implausible ones need it to decide.
+            org=pl.col("uscc")
+            & ~pl.col("ric")
+            & (
+                ~pl.col("code").str.contains(r"^[0-9]+$")
+                | pl.col("code").str.slice(2, 2).is_in(provinces)
+            )
+        )
+        .with_columns(key=pl.when(pl.col("org")).then(pl.col("code")))
+        .collect()
+    )
+    keys: list[str | None] = frame["key"].to_list()
+    shown: list[str] = frame.select(pl.col("key").fill_null(""))["key"].to_list()
+    codes = frame["code"]
+    reasons: dict[int, str] = {}
+    for pos in frame.select(pl.arg_where(pl.col("ric")))["ric"].to_list():
+        code = codes[pos]
+        keys[pos], shown[pos] = vault.lookup_key(code), mask_id(code)
+    others = frame.select(pl.arg_where(~pl.col("ric") & ~pl.col("org")))["ric"].to_list()
+    for pos in others:
+        raw = raws[pos]
+        if broken and lines[pos] in broken:
+            reasons[pos] = broken[lines[pos]]
+        elif raw is None or not raw.strip():
+            reasons[pos] = "no code on this line"
+        else:
+            try:
+                parsed = parse_subject_code(raw)
+            except CodeError as exc:
+                shown[pos], reasons[pos] = _shown_invalid(raw), exc.reason
+                continue
+            if isinstance(parsed, ResidentId):
+                keys[pos], shown[pos] = vault.lookup_key(parsed.number), parsed.masked
+            else:
+                keys[pos] = shown[pos] = parsed.code
+    return Keyed(list(lines), keys, shown, reasons)
+
+
+def _code_column(columns: Sequence[str], wanted: str | None) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise UnusableInputError(f"no column {wanted!r}; the file has {', '.join(columns)}")
+        return wanted
+    for name in CODE_COLUMNS:
+        if name in columns:
+            return name
+    if len(columns) == 1:
+        return columns[0]
+    raise UnusableInputError(
+        f"which column holds the codes? name it with --column (the file has {', '.join(columns)})"
+    )
+
+
+def read_codes(
+    path: Path, *, column: str | None, fmt: str | None, encoding: str | None
+) -> tuple[list[int], list[str | None], dict[int, str]]:
+    """Every line's number and code, and the lines that could not be read, with why.
+
+    ``open_table`` detects the format, encoding and header; a CSV file is then read by
+    the ingest reader's rules (blank rows skipped, rows of the wrong width reported) taking
+    only the code cell, which is several times faster than whole rows for large batches.
+    """
+    table = open_table(path, fmt=fmt, encoding=encoding)
+    name = _code_column(table.columns, column)
+    found: list[tuple[int, str | None]] = []
+    broken: dict[int, str] = {}
+    if table.format == "csv":
+        found, broken = _csv_codes(table.path, table.encoding or "utf-8", table.columns, name)
+    else:
+        for chunk in table.chunks(size=50_000):
+            found.extend((number, cells.get(name)) for number, cells in chunk.rows)
+            for number, reason in chunk.broken:
+                found.append((number, None))
+                broken[number] = reason
+        found.sort()
+    return [n for n, _ in found], [raw for _, raw in found], broken
+
+
+def _csv_codes(
+    path: Path, encoding: str, columns: Sequence[str], name: str
+) -> tuple[list[tuple[int, str | None]], dict[int, str]]:
+    index = list(columns).index(name)
+    width = len(columns)
+    found: list[tuple[int, str | None]] = []
+    broken: dict[int, str] = {}
+    row_no = 1
+    try:
+        with path.open(encoding=encoding, newline="", errors="strict") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            for row_no, cells in enumerate(reader, 2):
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) == width:
+                    found.append((row_no, cells[index]))
+                else:
+                    broken[row_no] = f"has {len(cells)} cells, the header has {width}"
+                    found.append((row_no, None))
+    except UnicodeDecodeError:
+        raise UnusableInputError(
+            f"{path.name}: row {row_no + 1} is not valid {encoding} text"
+        ) from None
+    except csv.Error as exc:
+        raise UnusableInputError(f"{path.name}: row {row_no + 1}: {exc}") from None
+    return found, broken
+
+
+# --------------------------------------------------------------------------- bulk SQL
+
+
+def _input_table() -> Table:
+    return Table(
+        "screen_input",
+        MetaData(),
+        Column("pos", Integer, primary_key=True),
+        Column("key", String(80)),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _copy_rows(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    not_null: Sequence[str] = (),
+) -> None:
+    """Bulk insert in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+    COPY takes the rows as one CSV text (None becomes an empty field, which is NULL;
+    ``not_null`` names the text columns whose empty strings must stay empty strings):
+    formatting rows in C is several times faster than handing them over one by one.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        options = "FORMAT csv" + (f", FORCE_NOT_NULL ({', '.join(not_null)})" if not_null else "")
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {table} ({names}) FROM STDIN ({options})") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return
+    marks = ", ".join("?" for _ in columns)
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    try:
+        # Table and column names are this module's constants, never input.
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+@dataclass
+class _Found:
+    subjects: list[int]
+    entries: dict[int, list[Entry]]
+    info: dict[int, SubjectInfo]
+
+
+def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> _Found:
+    """Subjects for the keys, and their entries in force for the action's lists, in SQL."""
+    table = _input_table()
+    no_jit(session)
+    conn = session.connection()
+    table.create(conn)
+    try:
+        _copy_rows(
+            session,
+            "screen_input",
+            ("pos", "key"),
+            [(pos, key) for pos, key in enumerate(keyed.keys) if key is not None],
+        )
+        # After the rows, so the load is not slowed by it; SQLite needs it to join by key.
+        Index("ix_screen_input_key", table.c.key).create(conn)
+        subjects = [0] * len(keyed)
+        # Driver cursor: a row per line, and wrapping a million rows costs more than the join.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                "SELECT i.pos, s.id FROM screen_input i JOIN subjects s ON s.key = i.key"
+            )
+            for pos, sid in cursor.fetchall():
+                subjects[pos] = sid
+        finally:
+            cursor.close()
+        lists = rules.lists_for(action)
+        s = Subject.__table__
+        entries: dict[int, list[Entry]] = {}
+        info: dict[int, SubjectInfo] = {}
+        if lists:
+            e = ListEntry.__table__
+            rows = conn.execute(
+                select(
+                    table.c.pos,
+                    s.c.kind,
+                    s.c.name,
+                    e.c.list_code,
+                    e.c.line,
+                    e.c.subject_id,
+                    e.c.trigger_record_id,
+                    e.c.valid_from,
+                    e.c.valid_until,
+                    e.c.until_basis,
+                    e.c.record_ids,
+                )
+                .select_from(
+                    table.join(s, s.c.key == table.c.key).join(e, e.c.subject_id == s.c.id)
+                )
+                .where(
+                    e.c.status == CURRENT,
+                    e.c.list_code.in_(lists),
+                    e.c.valid_from <= as_of,
+                    e.c.valid_until >= as_of,
+                )
+            )
+            for pos, kind, name, code, line, sid, trig, start, until, basis, ids in rows:
+                entries.setdefault(pos, []).append(
+                    Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
+                )
+                info[pos] = SubjectInfo(sid, kind, name)
+    finally:
+        table.drop(conn)
+    return _Found(subjects, entries, info)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class _Writer:
+    """Writes to a temporary file beside the target, renamed into place only when done."""
+
+    def __init__(self, out: Path, fmt: str) -> None:
+        self.out = out
+        self.fmt = fmt
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        self.tmp = Path(name)
+        self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.csv = csv.writer(self.handle) if fmt == "csv" else None
+        if self.csv is not None:
+            self.csv.writerow(CSV_COLUMNS)
+
+    def line(self, cert: str, answer: dict[str, Any], text: str) -> None:
+        """One answered line; ``text`` is its canonical JSON, which sorts "certificate"
+        before every other key, so the JSONL line is that text with the certificate added."""
+        if self.csv is None:
+            self.handle.write(f'{{"certificate":"{cert}",{text[1:]}\n')
+            return
+        base = [answer["line"], answer["code"], answer["status"]]
+        measures = answer.get("measures") or []
+        if not measures:
+            self.csv.writerow(
+                [_cell(v) for v in [*base, *[""] * 9, answer.get("reason", ""), cert]]
+            )
+            return
+        for measure in measures:
+            for entry in measure["entries"]:
+                self.csv.writerow(
+                    [
+                        _cell(v)
+                        for v in [
+                            *base,
+                            measure["measure"],
+                            measure["effect"],
+                            measure["until"],
+                            measure["department"],
+                            "；".join(measure["legal_basis"]),
+                            entry["list"],
+                            entry["valid_from"],
+                            entry["valid_until"],
+                            " ".join(str(r.get("decision_no", r["id"])) for r in entry["records"]),
+                            entry["reason"],
+                            cert,
+                        ]
+                    ]
+                )
+
+    def plain(self, line: int, code: str, status: str, cert: str) -> None:
+        """A clear or unknown line: its code is a validated (or masked) code, safe as is."""
+        if self.csv is None:
+            self.handle.write(
+                f'{{"certificate":"{cert}","code":"{code}","line":{line},"status":"{status}"}}\n'
+            )
+            return
+        self.handle.write(f"{line},{code},{status},,,,,,,,,,,{cert}\r\n")
+
+    def commit(self) -> None:
+        self.handle.close()
+        self.tmp.replace(self.out)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def screen_file(
+    ctx: Context,
+    path: Path,
+    *,
+    action: str,
+    inquirer: str,
+    purpose: str,
+    as_of: dt.date | None = None,
+    department: str | None = None,
+    out: Path | None = None,
+    out_format: str | None = None,
+    column: str | None = None,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    rules: Rules | None = None,
+) -> ScreenReport:
+    """Screen every code of a file for one action; raises UnusableInputError before any write."""
+    started = time.perf_counter()
+    rules = rules or rules_for(ctx.catalogue)
+    require_action(rules, action)
+    if out is not None:
+        out_format = out_format or out.suffix.lstrip(".").lower()
+        if out_format not in OUT_FORMATS:
+            raise UnusableInputError(f"--out must end in .csv or .jsonl, not {out.name!r}")
+        if not out.parent.is_dir():
+            raise UnusableInputError(f"no directory {out.parent} to write {out.name} into")
+    day = as_of or today(ctx)
+    lines, raws, broken = read_codes(path, column=column, fmt=fmt, encoding=encoding)
+    keyed = classify(lines, raws, ctx.vault, today(ctx), broken)
+    writer = _Writer(out, out_format or "csv") if out is not None else None
+    try:
+        with ctx.sessions.begin() as session:
+            recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
+            found = lookup(session, rules, action, day, keyed)
+            report = _answer_all(
+                session,
+                rules,
+                keyed,
+                found,
+                writer,
+                path,
+                action,
+                day,
+                inquirer,
+                purpose,
+                department,
+            )
+            report.recomputed = recomputed is not None
+        if writer is not None:
+            writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    report.out = out
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _answer_all(
+    session: Session,
+    rules: Rules,
+    keyed: Keyed,
+    found: _Found,
+    writer: _Writer | None,
+    path: Path,
+    action: str,
+    day: dt.date,
+    inquirer: str,
+    purpose: str,
+    department: str | None,
+) -> ScreenReport:
+    cert = new_certificate_id()
+    stored = Check(
+        cert_id=cert,
+        kind="batch",
+        inquirer=inquirer,
+        department=department,
+        purpose=purpose,
+        action=action,
+        as_of=day,
+        subject_id=None,
+        lines=len(keyed),
+        answer={},
+        digest="",
+        evaluator=EVALUATOR,
+        rules_version=rules.version,
+        rules_digest=rules.digest,
+        created_at=utcnow(),
+    )
+    session.add(stored)
+    session.flush()
+    details = record_details(
+        session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
+    )
+    counts: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+    invalid: list[tuple[int, str]] = []
+    trail = _Trail()
+    check_id = stored.id
+    pending: list[tuple[Any, ...]] = []
+    subjects, listed = found.subjects, found.entries
+    for pos, (line, key, shown) in enumerate(
+        zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
+    ):
+        subject_id = subjects[pos] or None
+        if key is not None and pos not in listed:
+            # Most lines: a code that is clear or unknown, answered without building JSON.
+            status = CLEAR if subject_id is not None else UNKNOWN
+            counts[status] += 1
+            line_digest = plain_digest(line, shown, status)
+            trail.add(line, line_digest)
+            pending.append((check_id, line, shown, subject_id, status, line_digest, None))
+            if writer is not None:
+                writer.plain(line, shown, status, f"{cert}.{line}")
+        else:
+            if key is None:
+                reason = keyed.reasons.get(pos, "invalid code")
+                body = invalid_answer(shown, reason)
+                invalid.append((line, reason))
+            else:
+                body = subject_answer(
+                    rules,
+                    action,
+                    day,
+                    code=shown,
+                    subject=found.info[pos],
+                    entries=listed[pos],
+                    records=details,
+                )
+            status = str(body["status"])
+            counts[status] += 1
+            answer = {"line": line, **body}
+            kept = canonical_json(answer)
+            line_digest = hashlib.sha256(kept.encode()).hexdigest()
+            trail.add(line, line_digest)
+            pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
+            if writer is not None:
+                writer.line(f"{cert}.{line}", answer, kept)
+        if len(pending) >= _INSERT_CHUNK:
+            _store_lines(session, pending)
+            pending = []
+    _store_lines(session, pending)
+    lines_digest = trail.hexdigest()
+    summary: dict[str, Any] = {
+        "action": action,
+        "as_of": day.isoformat(),
+        "file": path.name,
+        "lines": len(keyed),
+        "counts": dict(counts),
+        "lines_digest": lines_digest,
+    }
+    stored.answer = summary
+    stored.digest = digest(summary)
+    audit.append(
+        session,
+        actor=inquirer,
+        tag="screening:check:issued",
+        object_ref=f"certificate {cert}",
+        purpose=purpose,
+        detail={
+            "batch": True,
+            "action": action,
+            "as_of": day.isoformat(),
+            "department": department,
+            "lines": len(keyed),
+            "counts": dict(counts),
+            "digest": stored.digest,
+        },
+    )
+    return ScreenReport(
+        cert_id=cert,
+        action=action,
+        as_of=day,
+        file=path.name,
+        counts=dict(counts),
+        invalid=invalid,
+        out=None,
+        seconds=0.0,
+        recomputed=False,
+        lines_digest=lines_digest,
+    )
+
+
+def plain_digest(line: int, code: str, status: str) -> str:
+    """``digest({"line": line, "code": code, "status": status})`` without building JSON:
+    most lines of a batch are clear, and this runs once per line. Codes are validated or
+    masked, so they need no escaping."""
+    body = f'{{"code":"{code}","line":{line},"status":"{status}"}}'
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class _Trail:
+    """sha256 over the lines' digests in order: one value that pins the whole batch."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def add(self, line: int, line_digest: str) -> None:
+        self._sha.update(f"{line}:{line_digest};".encode())
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _store_lines(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    _copy_rows(
+        session,
+        "check_lines",
+        ("check_id", "line", "code_display", "subject_id", "status", "digest", "answer"),
+        rows,
+        not_null=("code_display",),
+    )
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _stored_lines(session: Session, check_id: int) -> Iterator[CheckLine]:
+    last = -1
+    while True:
+        rows = session.scalars(
+            select(CheckLine)
+            .where(CheckLine.check_id == check_id, CheckLine.line > last)
+            .order_by(CheckLine.line)
+            .limit(20_000)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].line
+
+
+def rescreen(session: Session, rules: Rules, stored: Check) -> list[int]:
+    """The lines of a batch whose answer differs now (same question, same day)."""
+    lines = list(_stored_lines(session, stored.id))
+    wanted = sorted({row.subject_id for row in lines if row.subject_id is not None})
+    keys: dict[int, str] = {}
+    for part in chunks(wanted, 900):
+        for sid, found_key in session.execute(
+            select(Subject.id, Subject.key).where(Subject.id.in_(part))
+        ):
+            keys[sid] = found_key
+    keys_of: list[str | None] = []
+    for row in lines:
+        key: str | None = None if row.subject_id is None else keys.get(row.subject_id)
+        if key is None and row.status != INVALID and "*" not in row.code_display:
+            key = row.code_display  # an organisation unknown then: its code is its key
+        keys_of.append(key if row.status != INVALID else None)
+    keyed = Keyed([row.line for row in lines], keys_of, [row.code_display for row in lines])
+    found = lookup(session, rules, stored.action, stored.as_of, keyed)
+    details = record_details(
+        session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
+    )
+    changed = []
+    for pos, row in enumerate(lines):
+        if row.status == INVALID:
+            continue
+        subject_id = found.subjects[pos] or None
+        if subject_id is None:
+            body: dict[str, Any] = {"code": row.code_display, "status": UNKNOWN}
+        elif pos not in found.entries:
+            body = {"code": row.code_display, "status": CLEAR}
+        else:
+            body = subject_answer(
+                rules,
+                stored.action,
+                stored.as_of,
+                code=row.code_display,
+                subject=found.info[pos],
+                entries=found.entries[pos],
+                records=details,
+            )
+        if digest({"line": row.line, **body}) != row.digest:
+            changed.append(row.line)
+    return changed
+
+
+def results_text(report: ScreenReport) -> str:
+    """A one-paragraph summary for the terminal."""
+    buffer = io.StringIO()
+    counts = ", ".join(f"{report.counts.get(s, 0):,} {s}" for s in STATUSES)
+    buffer.write(
+        f"certificate {report.cert_id}: {report.lines:,} lines screened for {report.action} "
+        f"as of {report.as_of.isoformat()} ({counts}) in {report.seconds:.1f} s"
+    )
+    if report.recomputed:
+        buffer.write("; list entries were recomputed first (rules changed or never run)")
+    if report.out is not None:
+        buffer.write(f"; results in {report.out}")
+    return buffer.getvalue()
+
+
+__all__ = [
+    "CODE_COLUMNS",
+    "MEASURES_APPLY",
+    "Keyed",
+    "ScreenReport",
+    "classify",
+    "read_codes",
+    "rescreen",
+    "results_text",
+    "screen_file",
+]

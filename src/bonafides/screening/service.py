@@ -1,0 +1,393 @@
+"""Single checks and their verification, with stored, certified answers.
+
+``check`` answers "what applies to subject X for action A on day D" by evaluating the
+subject's records in Python (the fast path), stores the answer under an unguessable
+certificate id with who asked and why, and leaves a ``screening:check:issued`` audit event.
+``verify`` shows what a certificate answered and whether the same question gets the same
+answer now (digests compared), and what the answer is as of today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from bonafides.codes import CodeError, ResidentId, parse_subject_code
+from bonafides.context import Context
+from bonafides.records import digest
+from bonafides.rules.evaluate import evaluator_for
+from bonafides.rules.loader import rules_for
+from bonafides.rules.model import EVALUATOR, Rules
+from bonafides.rules.service import KeyedFile, load_file_by_key, load_files
+from bonafides.screening.answer import (
+    CLEAR,
+    MEASURES_APPLY,
+    UNKNOWN,
+    RecordDetail,
+    SubjectInfo,
+    subject_answer,
+)
+from bonafides.security import audit
+from bonafides.store.subjects import SubjectKeys, chunks
+from bonafides.store.tables import Check, CheckLine, Record, Subject
+from bonafides.store.types import utcnow
+
+__all__ = [
+    "CheckResult",
+    "InvalidCodeError",
+    "UnknownActionError",
+    "UnknownCertificateError",
+    "Verification",
+    "check",
+    "new_certificate_id",
+    "verify",
+]
+
+
+class UnknownActionError(ValueError):
+    """The action is not in the action catalogue; measures are only ever for named actions."""
+
+
+class InvalidCodeError(ValueError):
+    """The code is not a valid USCC or resident ID number."""
+
+
+class UnknownCertificateError(LookupError):
+    pass
+
+
+def new_certificate_id() -> str:
+    """24 URL-safe characters from 144 random bits: unguessable, safe in a link."""
+    return secrets.token_urlsafe(18)
+
+
+def require_action(rules: Rules, action: str) -> None:
+    if action not in rules.actions:
+        known = ", ".join(sorted(rules.actions))
+        raise UnknownActionError(f"unknown action {action!r}; known actions: {known}")
+
+
+def display_code(code: str) -> str:
+    """The code as an answer shows it: organisations in full, persons masked."""
+    return key_and_shown(code, None)[1]
+
+
+def key_and_shown(code: str, keys: SubjectKeys | None) -> tuple[str, str]:
+    """The store key (when ``keys`` is given) and the shown code; raises CodeError."""
+    parsed = parse_subject_code(code)
+    if isinstance(parsed, ResidentId):
+        return (keys.vault.lookup_key(parsed.number) if keys else "", parsed.masked)
+    return parsed.code, parsed.code
+
+
+# Built once: on the single-check path, building statements costs more than running them.
+_SUBJECT = select(Subject.id, Subject.kind, Subject.name).where(Subject.key == bindparam("key"))
+_DETAILS = select(
+    Record.id, Record.type_code, Record.source, Record.decision_no, Record.decision_date
+).where(Record.id.in_(bindparam("ids", expanding=True)))
+_INSERT_CHECK = insert(Check)
+
+
+def record_details(session: Session, ids: Iterable[int]) -> dict[int, RecordDetail]:
+    wanted = sorted(set(ids))
+    out: dict[int, RecordDetail] = {}
+    conn = session.connection()
+    for part in chunks(wanted, 900):
+        for rid, type_code, source, number, decided in conn.execute(_DETAILS, {"ids": list(part)}):
+            out[rid] = RecordDetail(rid, type_code, source, number, decided)
+    return out
+
+
+def answer_from_file(
+    rules: Rules, action: str, as_of: dt.date, code: str, found: KeyedFile | None
+) -> dict[str, Any]:
+    """The answer from a file loaded in one round trip (``load_file_by_key``)."""
+    if found is None:
+        return subject_answer(rules, action, as_of, code=code, subject=None, entries=[], records={})
+    facts = found.file.subject
+    records = {r.id: r for r in found.file.records}
+    entries = evaluator_for(rules).entries(facts, found.file.records, rules.lists_for(action))
+    wanted = [e for e in entries if e.valid_from <= as_of <= e.valid_until]
+    details = {
+        rid: RecordDetail(
+            rid,
+            records[rid].type_code,
+            records[rid].source,
+            found.decision_numbers[rid],
+            records[rid].decision_date,
+        )
+        for e in wanted
+        for rid in e.record_ids
+    }
+    info = SubjectInfo(facts.id, facts.kind, found.name)
+    return subject_answer(
+        rules, action, as_of, code=code, subject=info, entries=wanted, records=details
+    )
+
+
+def subject_info(session: Session, key: str) -> SubjectInfo | None:
+    row = session.connection().execute(_SUBJECT, {"key": key}).first()
+    return None if row is None else SubjectInfo(row[0], row[1], row[2])
+
+
+def evaluate_subject(
+    session: Session,
+    rules: Rules,
+    subject: SubjectInfo | None,
+    action: str,
+    as_of: dt.date,
+    *,
+    code: str,
+    zone: str,
+) -> dict[str, Any]:
+    """One subject's answer for an action from its records, by the Python evaluator."""
+    if subject is None:
+        return subject_answer(rules, action, as_of, code=code, subject=None, entries=[], records={})
+    file = load_files(session, [subject.id], zone)[subject.id]
+    entries = evaluator_for(rules).entries(file.subject, file.records, rules.lists_for(action))
+    wanted = [e for e in entries if e.valid_from <= as_of <= e.valid_until]
+    details = record_details(session, (rid for e in wanted for rid in e.record_ids))
+    return subject_answer(
+        rules, action, as_of, code=code, subject=subject, entries=wanted, records=details
+    )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    cert_id: str
+    answer: dict[str, Any]
+    digest: str
+
+    @property
+    def status(self) -> str:
+        return str(self.answer["status"])
+
+
+def check(
+    ctx: Context,
+    code: str,
+    action: str,
+    *,
+    as_of: dt.date | None = None,
+    inquirer: str,
+    purpose: str,
+    department: str | None = None,
+    rules: Rules | None = None,
+) -> CheckResult:
+    """Answer, store and certify one check. Raises InvalidCodeError, UnknownActionError."""
+    rules = rules or rules_for(ctx.catalogue)
+    require_action(rules, action)
+    try:
+        key, shown = key_and_shown(code, ctx.keys)
+    except CodeError as exc:
+        raise InvalidCodeError(f"invalid code: {exc.reason}") from None
+    day = as_of or today(ctx)
+    with ctx.sessions.begin() as session:
+        found = load_file_by_key(session, key, ctx.settings.timezone)
+        subject = (
+            None
+            if found is None
+            else SubjectInfo(found.file.subject.id, found.file.subject.kind, found.name)
+        )
+        body = answer_from_file(rules, action, day, shown, found)
+        answer = {"action": action, "as_of": day.isoformat(), **body}
+        result = CheckResult(new_certificate_id(), answer, digest(answer))
+        session.connection().execute(
+            _INSERT_CHECK,
+            {
+                "cert_id": result.cert_id,
+                "kind": "single",
+                "inquirer": inquirer,
+                "department": department,
+                "purpose": purpose,
+                "action": action,
+                "as_of": day,
+                "subject_id": subject.id if subject else None,
+                "lines": None,
+                "answer": answer,
+                "digest": result.digest,
+                "evaluator": EVALUATOR,
+                "rules_version": rules.version,
+                "rules_digest": rules.digest,
+                "created_at": utcnow(),
+            },
+        )
+        audit.append(
+            session,
+            actor=inquirer,
+            tag="screening:check:issued",
+            subject_id=subject.id if subject else None,
+            object_ref=f"certificate {result.cert_id}",
+            purpose=purpose,
+            detail={
+                "action": action,
+                "as_of": day.isoformat(),
+                "department": department,
+                "status": result.status,
+                "digest": result.digest,
+            },
+        )
+    return result
+
+
+def today(ctx: Context) -> dt.date:
+    """Today where the credit office is, which is what "as of today" means in an answer."""
+    return dt.datetime.now(ZoneInfo(ctx.settings.timezone)).date()
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a certificate answered, and how the same question is answered now."""
+
+    cert_id: str
+    kind: str
+    created_at: dt.datetime
+    inquirer: str
+    department: str | None
+    purpose: str
+    action: str
+    as_of: dt.date
+    evaluator: str
+    rules_version: str
+    answer: dict[str, Any]
+    digest: str
+    intact: bool
+    answer_now: dict[str, Any]
+    same_now: bool
+    answer_today: dict[str, Any] | None
+    changed_lines: Sequence[int] = ()
+
+    @property
+    def evaluator_now(self) -> str:
+        return EVALUATOR
+
+
+def _line_answer(row: CheckLine) -> dict[str, Any]:
+    if row.answer is not None:
+        return dict(row.answer)
+    return {"line": row.line, "code": row.code_display, "status": row.status}
+
+
+def verify(ctx: Context, cert_id: str, *, actor: str, rules: Rules | None = None) -> Verification:
+    """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it."""
+    rules = rules or rules_for(ctx.catalogue)
+    base, _, line_text = cert_id.partition(".")
+    zone = ctx.settings.timezone
+    day_now = today(ctx)
+    with ctx.sessions.begin() as session:
+        stored = session.scalar(select(Check).where(Check.cert_id == base))
+        if stored is None or (line_text and not line_text.isdigit()):
+            raise UnknownCertificateError(f"no check certificate {cert_id!r}")
+        if line_text:
+            result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
+        elif stored.kind == "batch":
+            result = _verify_batch(session, rules, stored)
+        else:
+            result = _verify_single(session, rules, stored, day_now, zone)
+        audit.append(
+            session,
+            actor=actor,
+            tag="screening:check:verified",
+            subject_id=stored.subject_id,
+            object_ref=f"certificate {cert_id}",
+            detail={"same_now": result.same_now, "intact": result.intact},
+        )
+    return result
+
+
+def _subject(session: Session, subject_id: int | None) -> SubjectInfo | None:
+    found = None if subject_id is None else session.get(Subject, subject_id)
+    return None if found is None else SubjectInfo(found.id, found.kind, found.name)
+
+
+def _verify_single(
+    session: Session, rules: Rules, stored: Check, day_now: dt.date, zone: str
+) -> Verification:
+    subject = _subject(session, stored.subject_id)
+    code = str(stored.answer.get("code", ""))
+
+    def ask(day: dt.date) -> dict[str, Any]:
+        body = evaluate_subject(session, rules, subject, stored.action, day, code=code, zone=zone)
+        return {"action": stored.action, "as_of": day.isoformat(), **body}
+
+    now = ask(stored.as_of)
+    return _verification(stored, stored.answer, stored.digest, now, ask(day_now), [])
+
+
+def _verify_line(
+    session: Session, rules: Rules, stored: Check, line: int, day_now: dt.date, zone: str
+) -> Verification:
+    row = session.scalar(
+        select(CheckLine).where(CheckLine.check_id == stored.id, CheckLine.line == line)
+    )
+    if row is None:
+        raise UnknownCertificateError(f"certificate {stored.cert_id} has no line {line}")
+    then = _line_answer(row)
+    if row.status not in (MEASURES_APPLY, CLEAR, UNKNOWN):
+        return _verification(stored, then, row.digest, then, None, [], cert=f".{line}")
+    subject = _subject(session, row.subject_id)
+
+    def ask(day: dt.date) -> dict[str, Any]:
+        body = evaluate_subject(
+            session, rules, subject, stored.action, day, code=row.code_display, zone=zone
+        )
+        return {"line": line, **body}
+
+    return _verification(
+        stored, then, row.digest, ask(stored.as_of), ask(day_now), [], cert=f".{line}"
+    )
+
+
+def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification:
+    from bonafides.screening.batch import rescreen
+
+    changed = rescreen(session, rules, stored)
+    return _verification(
+        stored,
+        stored.answer,
+        stored.digest,
+        stored.answer if not changed else {**stored.answer, "changed_lines": len(changed)},
+        None,
+        changed,
+    )
+
+
+def _verification(
+    stored: Check,
+    then: dict[str, Any],
+    then_digest: str,
+    now: dict[str, Any],
+    today_answer: dict[str, Any] | None,
+    changed: Sequence[int],
+    *,
+    cert: str = "",
+) -> Verification:
+    return Verification(
+        cert_id=stored.cert_id + cert,
+        kind=stored.kind,
+        created_at=stored.created_at,
+        inquirer=stored.inquirer,
+        department=stored.department,
+        purpose=stored.purpose,
+        action=stored.action,
+        as_of=stored.as_of,
+        evaluator=stored.evaluator,
+        rules_version=stored.rules_version,
+        answer=then,
+        digest=then_digest,
+        intact=digest(then) == then_digest,
+        answer_now=now,
+        same_now=digest(now) == then_digest and not changed,
+        answer_today=today_answer,
+        changed_lines=changed,
+    )

@@ -1,0 +1,343 @@
+"""The portal's pages. Each parses the request, calls a service, and renders a template.
+
+A request carrying ``HX-Request`` (htmx) gets only the fragment it swaps in; any
+other request gets the whole page, so every link and form works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from gettext import GNUTranslations
+from importlib import import_module
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment
+from starlette.datastructures import UploadFile
+
+from bonafides import __version__
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.public import (
+    FigureCache,
+    Headline,
+    InvalidCodeError,
+    PublicRecord,
+    Statistics,
+    headline,
+    office_today,
+    public_subject,
+    statistics,
+)
+from bonafides.api.submit import SubmissionKeyError, department_for_key, ingest_upload
+from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
+from bonafides.ingest.readers import UnusableInputError
+from bonafides.settings import Settings
+from bonafides.store.search import MAX_QUERY, search_subjects
+from bonafides.web import charts
+from bonafides.web.i18n import (
+    COOKIE,
+    HERE,
+    LOCALES,
+    build_environment,
+    pick_locale,
+    translations,
+)
+
+#: Modules (under ``bonafides.web`` unless dotted) that add pages, each exposing
+#: ``register(web: Portal) -> None``: it adds its routes to ``web.router`` and, for a page
+#: in the menu, a ``NavEntry`` to ``web.nav`` (label marked with ``i18n.N_``).
+PAGE_MODULES: tuple[str, ...] = ()
+
+#: Rejected rows listed on the page; the JSON API report has them all.
+REPORT_ROWS = 200
+#: Fields drawn as their own series on the monthly chart; the rest are summed as "other".
+CHART_FIELDS = 7
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    path: str
+    #: An English message id, translated when the menu is rendered.
+    label: str
+
+
+@dataclass
+class Portal:
+    settings: Settings
+    envs: dict[str, Environment]
+    catalogs: dict[str, GNUTranslations]
+    router: APIRouter = field(default_factory=lambda: APIRouter(include_in_schema=False))
+    static: StaticFiles = field(
+        default_factory=lambda: StaticFiles(directory=HERE / "static", follow_symlink=False)
+    )
+    nav: list[NavEntry] = field(default_factory=list)
+
+    def locale(self, request: Request) -> str:
+        return pick_locale(request.cookies.get(COOKIE))
+
+    def render(
+        self, request: Request, template: str, *, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        env = self.envs[self.locale(request)]
+        html = env.get_template(template).render(
+            path=request.url.path,
+            here=_here(request),
+            htmx=_is_htmx(request),
+            nav=self.nav,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(self, request: Request, status: int, detail: str) -> HTMLResponse:
+        template = "_error.html" if _is_htmx(request) else "error.html"
+        return self.render(request, template, status=status, status_code=status, detail=detail)
+
+
+def _is_htmx(request: Request) -> bool:
+    """A fragment request; a history restore (back button) needs the whole page."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _local_path(target: str | None) -> str:
+    """Only a path on this site: ``next`` must not send a visitor elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def _figures(request: Request) -> FigureCache:
+    cache = request.app.state.figures
+    assert isinstance(cache, FigureCache)
+    return cache
+
+
+def _record_groups(
+    records: list[PublicRecord],
+) -> list[tuple[str, str, str, list[PublicRecord]]]:
+    groups: dict[str, list[PublicRecord]] = defaultdict(list)
+    for record in records:
+        groups[record.field].append(record)
+    return [
+        (code, items[0].field_zh, items[0].field_en, items)
+        for code, items in sorted(groups.items(), key=lambda kv: kv[1][0].field_zh)
+    ]
+
+
+def _windows(rtype: RecordType) -> list[tuple[str | None, str]]:
+    """Publication windows in months, per severity where the type has them; empty when
+    the type is never published. The template puts the words in the page's language."""
+    publication = rtype.publication
+    if not publication.published:
+        return []
+
+    def window(rule: PublicationRule) -> str:
+        if not rule.published:
+            return "—"
+        if rule.min_months == rule.max_months:
+            return str(rule.max_months)
+        return f"{rule.min_months}–{rule.max_months}"
+
+    if isinstance(publication, PublicationRule):
+        return [(None, window(publication))]
+    return [(s.value, window(publication.rule(s))) for s in Severity]
+
+
+def _content_labels(catalogue: Catalogue, type_code: str) -> dict[str, tuple[str, str]]:
+    if not catalogue.has_type(type_code):
+        return {}
+    return {f.name: (f.column_zh, f.title_en) for f in catalogue.type(type_code).fields}
+
+
+def _chart_series(stats: Statistics, locale: str, other: str) -> list[charts.Series]:
+    index = {m: i for i, m in enumerate(stats.months)}
+    per_field: dict[str, list[int]] = defaultdict(lambda: [0] * len(stats.months))
+    for row in stats.by_field_month:
+        if row.month in index:
+            per_field[row.field][index[row.month]] += row.records
+    ranked = sorted(per_field.items(), key=lambda kv: -sum(kv[1]))
+
+    def name(code: str) -> str:
+        zh, en = stats.fields.get(code, (code, code))
+        return zh if locale == "zh_CN" else en
+
+    series = [charts.Series(name(code), values) for code, values in ranked[:CHART_FIELDS]]
+    rest = ranked[CHART_FIELDS:]
+    if rest:
+        summed = [sum(values[i] for _, values in rest) for i in range(len(stats.months))]
+        series.append(charts.Series(other, summed))
+    return series
+
+
+def portal(settings: Settings) -> Portal:
+    envs = {
+        locale: build_environment(locale, {"version": __version__, "max_query": MAX_QUERY})
+        for locale in LOCALES
+    }
+    web = Portal(settings, envs, {locale: translations(locale) for locale in LOCALES})
+    router = web.router
+
+    def today(ctx: ContextDep) -> dt.date:
+        return office_today(ctx.settings)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        day = today(ctx)
+        figures: Headline = _figures(request).get(
+            ("headline", day), lambda: headline(session, ctx.catalogue, today=day)
+        )
+        return web.render(request, "home.html", figures=figures, q="")
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search(request: Request, ctx: ContextDep, session: SessionDep, q: str = "") -> HTMLResponse:
+        result = search_subjects(session, ctx.keys, q[:MAX_QUERY], today=today(ctx), limit=20)
+        template = "_results.html" if _is_htmx(request) else "search.html"
+        return web.render(request, template, q=result.query, result=result)
+
+    @router.get("/subjects/{ref}", response_class=HTMLResponse)
+    def subject(request: Request, ref: str, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        try:
+            found = public_subject(session, ctx, ref[:80], today=today(ctx))
+        except InvalidCodeError as exc:
+            raise HTTPException(422, exc.reason) from exc
+        if found is None:
+            raise HTTPException(404, "no such subject")
+        labels = {r.type: _content_labels(ctx.catalogue, r.type) for r in found.records}
+        return web.render(
+            request,
+            "subject.html",
+            subject=found,
+            groups=_record_groups(found.records),
+            labels=labels,
+        )
+
+    @router.get("/catalogue", response_class=HTMLResponse)
+    def catalogue(request: Request, ctx: ContextDep) -> HTMLResponse:
+        cat = ctx.catalogue
+        departments = {d.code: d for d in cat.departments}
+        groups = [(f, cat.types_in_field(f.code)) for f in cat.fields]
+        return web.render(
+            request,
+            "catalogue.html",
+            catalogue=cat,
+            groups=[(f, types) for f, types in groups if types],
+            departments=departments,
+            windows=_windows,
+        )
+
+    @router.get("/statistics", response_class=HTMLResponse)
+    def stats(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        day = today(ctx)
+        figures: Statistics = _figures(request).get(
+            ("statistics", day, 12), lambda: statistics(session, ctx, today=day, months=12)
+        )
+        locale = web.locale(request)
+        other = web.catalogs[locale].gettext("Other fields")
+        series = _chart_series(figures, locale, other)
+        delay_rows = [
+            (
+                d.source_zh if locale == "zh_CN" else d.source_en,
+                d.share_within,
+                d.median_days,
+            )
+            for d in figures.publication_delay
+        ]
+        return web.render(
+            request,
+            "statistics.html",
+            stats=figures,
+            series=series,
+            charts=charts,
+            delay_rows=delay_rows,
+        )
+
+    def console_page(
+        request: Request,
+        ctx: ContextDep,
+        *,
+        status: int = 200,
+        report: Any = None,
+        error: str | None = None,
+        chosen: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        cat = ctx.catalogue
+        template = "_report.html" if _is_htmx(request) else "console.html"
+        return web.render(
+            request,
+            template,
+            status=status,
+            departments=cat.departments,
+            type_groups=[(f, cat.types_in_field(f.code)) for f in cat.fields],
+            report=report,
+            error=error,
+            chosen=chosen or {},
+            demo_keys=ctx.settings.demo and not ctx.settings.department_keys,
+            report_rows=REPORT_ROWS,
+            upload_limit=ctx.settings.upload_max_bytes,
+        )
+
+    @router.get("/console", response_class=HTMLResponse)
+    def console(request: Request, ctx: ContextDep) -> HTMLResponse:
+        return console_page(request, ctx)
+
+    @router.post("/console", response_class=HTMLResponse)
+    async def console_upload(request: Request, ctx: ContextDep) -> HTMLResponse:
+        # The form as a context: its spooled upload is closed on every way out.
+        async with request.form(max_files=1, max_fields=8) as form:
+            chosen = {
+                name: value
+                for name in ("department", "type")
+                if isinstance(value := form.get(name), str)
+            }
+            key = form.get("key")
+            upload = form.get("file")
+            department, type_code = chosen.get("department", ""), chosen.get("type", "")
+            if not department or not type_code or not isinstance(upload, UploadFile):
+                return console_page(request, ctx, status=400, error="missing", chosen=chosen)
+            try:
+                source = department_for_key(
+                    ctx.settings, key if isinstance(key, str) else None, claimed=department
+                )
+            except SubmissionKeyError:
+                return console_page(request, ctx, status=401, error="key", chosen=chosen)
+            try:
+                report = await run_in_threadpool(
+                    ingest_upload,
+                    ctx,
+                    source=source,
+                    type_code=type_code,
+                    file_name=upload.filename,
+                    content=upload.file,
+                    actor=f"console:{source}",
+                )
+            except UnusableInputError as exc:
+                return console_page(request, ctx, status=422, error=str(exc), chosen=chosen)
+        return console_page(request, ctx, report=report.to_json(), chosen=chosen)
+
+    @router.get("/lang/{locale}")
+    def switch_language(locale: str, next: str | None = None) -> Response:
+        response = RedirectResponse(_local_path(next), status_code=303)
+        if locale in LOCALES:
+            response.set_cookie(
+                COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax", path="/"
+            )
+        return response
+
+    for name in PAGE_MODULES:
+        import_module(name if "." in name else f"bonafides.web.{name}").register(web)
+    return web

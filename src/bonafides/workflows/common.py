@@ -1,0 +1,129 @@
+"""What every workflow shares: its errors, its deadlines and the principals it trusts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from bonafides.catalogue import Catalogue
+from bonafides.context import Context
+from bonafides.security.clock import Clock, SystemClock, office_day
+from bonafides.security.roles import Principal, Role, own_department
+from bonafides.store.subjects import SubjectKeys
+from bonafides.workdays import WorkingCalendar, load_calendar
+from bonafides.workflows.notify import Notifier, StoredNotifier
+
+
+class WorkflowError(Exception):
+    """Base of the errors a workflow service raises; the API maps each to a status."""
+
+
+class NotFoundError(WorkflowError, LookupError):
+    """No such item, or none the principal may know of (the API answers 404 for both)."""
+
+
+class ForbiddenError(WorkflowError, PermissionError):
+    """The principal may see the item but not do this to it."""
+
+
+class ConflictError(WorkflowError):
+    """The item is not in a state that allows this step."""
+
+
+class InvalidError(WorkflowError, ValueError):
+    """The request itself is unusable: missing grounds, an unknown outcome, a bad file."""
+
+
+class TooEarlyError(InvalidError):
+    """A credit repair asked for before the record's minimum publication period is served."""
+
+    def __init__(self, message: str, possible_from: dt.date) -> None:
+        super().__init__(message)
+        self.possible_from = possible_from
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The working-day calendar and the clock that deadlines are counted on."""
+
+    calendar: WorkingCalendar
+    clock: Clock
+    zone: str
+
+    def today(self) -> dt.date:
+        return office_day(self.clock, self.zone)
+
+    def due(self, working_days: int) -> dt.date:
+        """The last day to act: ``working_days`` working days after today."""
+        return self.calendar.add_working_days(self.today(), working_days)
+
+    def overdue(self, due_on: dt.date) -> bool:
+        return self.today() > due_on
+
+
+def require_text(value: str, what: str, *, minimum: int = 10, maximum: int = 20_000) -> str:
+    text = value.strip()
+    if len(text) < minimum:
+        raise InvalidError(f"{what} needs at least {minimum} characters")
+    if len(text) > maximum:
+        raise InvalidError(f"{what} has at most {maximum} characters")
+    return text
+
+
+def require_subject(principal: Principal) -> str:
+    """The subject key of a bound subject account; anyone else is refused."""
+    key = principal.bound_subject
+    if key is None:
+        if principal.role is Role.SUBJECT:
+            raise ForbiddenError("the account is not yet bound to its subject by an operator")
+        raise ForbiddenError("only the subject itself may do this")
+    return key
+
+
+def require_department_of(catalogue: Catalogue, principal: Principal, source: str) -> None:
+    """Only an officer of the department that decided (or one above it) answers for it."""
+    if principal.role is not Role.OFFICER or not own_department(
+        catalogue, principal.department, source
+    ):
+        raise ForbiddenError(f"only an officer of {source!r} may answer this")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the workflows need besides a session, built once per request or command."""
+
+    catalogue: Catalogue
+    keys: SubjectKeys
+    deadlines: Deadlines
+    notifier: Notifier
+    data_dir: Path
+    objection_days: int
+    repair_days: int
+    complaint_days: int
+    inquiry_max_days: int
+    attachment_max_bytes: int
+
+    @property
+    def clock(self) -> Clock:
+        return self.deadlines.clock
+
+
+def services_for(
+    ctx: Context, *, clock: Clock | None = None, notifier: Notifier | None = None
+) -> Services:
+    """The production wiring: the configured calendar, the system clock, stored notes."""
+    settings = ctx.settings
+    clock = clock or SystemClock()
+    return Services(
+        catalogue=ctx.catalogue,
+        keys=ctx.keys,
+        deadlines=Deadlines(load_calendar(settings.holidays), clock, settings.timezone),
+        notifier=notifier or StoredNotifier(clock, mail_enabled=bool(settings.smtp_host)),
+        data_dir=settings.data_dir,
+        objection_days=settings.objection_working_days,
+        repair_days=settings.repair_working_days,
+        complaint_days=settings.complaint_working_days,
+        inquiry_max_days=settings.inquiry_max_days,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )

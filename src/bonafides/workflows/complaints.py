@@ -1,0 +1,238 @@
+"""Complaints and reports of violations, routed to the competent department.
+
+A report is information for a department to look into: it never creates, changes or
+publishes a record (principle 1: only a competent authority's decision makes one). The
+informant's name and contact are sealed and opened only for the department it was
+routed to; the audit chain names the filing as ``informant``, not by account, and links
+it to no subject, so neither the subject's access log nor an operator learns who it was.
+
+open ──answer──▶ answered
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bonafides.catalogue import ANY_DEPARTMENT
+from bonafides.security import audit
+from bonafides.security.roles import Principal, Role, own_department
+from bonafides.store.tables import Account, Complaint, Subject
+from bonafides.workflows.common import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    Services,
+    require_text,
+)
+from bonafides.workflows.notify import Note
+from bonafides.workflows.objections import department_officers
+
+INFORMANT = "informant"
+
+
+class ComplaintKind(StrEnum):
+    COMPLAINT = "complaint"  # about how a record or a department treated the complainant
+    REPORT = "report"  # a report of a violation by a subject (举报)
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+@dataclass(frozen=True)
+class ComplaintRequest:
+    kind: ComplaintKind
+    text: str
+    about: str
+    code: str | None = None
+    type_code: str | None = None
+    department: str | None = None
+    informant_name: str | None = None
+    informant_contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Informant:
+    account: str | None
+    name: str | None
+    contact: str | None
+
+
+def route(services: Services, *, type_code: str | None, department: str | None) -> str:
+    """The competent department: the record type's source, or the one chosen among them.
+
+    A type with several sources (or any department) needs the complainant to choose; a
+    chosen department must be able to decide records of that type.
+    """
+    catalogue = services.catalogue
+    if type_code is not None:
+        try:
+            rtype = catalogue.type(type_code)
+        except KeyError:
+            raise InvalidError(f"unknown record type {type_code!r}") from None
+        if department is None:
+            if len(rtype.sources) == 1 and rtype.sources[0] != ANY_DEPARTMENT:
+                return rtype.sources[0]
+            raise InvalidError(
+                f"{type_code} is decided by several departments: choose one of "
+                + ", ".join(rtype.sources)
+            )
+        if department not in {d.code for d in catalogue.departments}:
+            raise InvalidError(f"unknown department {department!r}")
+        if not catalogue.may_submit(type_code, department):
+            raise InvalidError(f"{department} does not decide records of type {type_code}")
+        return department
+    if department is None:
+        raise InvalidError("name the record type or the department the matter belongs to")
+    if department not in {d.code for d in catalogue.departments}:
+        raise InvalidError(f"unknown department {department!r}")
+    return department
+
+
+def file(
+    session: Session, services: Services, principal: Principal, request: ComplaintRequest
+) -> Complaint:
+    text = require_text(request.text, "the complaint")
+    about = require_text(request.about, "who or what it is about", minimum=2, maximum=300)
+    department = route(services, type_code=request.type_code, department=request.department)
+    subject_id = None
+    if request.code:
+        subject_id = session.scalar(
+            select(Subject.id).where(Subject.key == services.keys.key_for_code(request.code))
+        )
+    name = (request.informant_name or "").strip()[:200] or None
+    contact = (request.informant_contact or "").strip()[:200] or None
+    sealed = None
+    if name or contact or principal.username:
+        sealed = services.keys.vault.seal(
+            json.dumps(
+                {"account": principal.username, "name": name, "contact": contact},
+                ensure_ascii=False,
+            )
+        )
+    complaint = Complaint(
+        kind=request.kind.value,
+        department=department,
+        subject_id=subject_id,
+        about=about,
+        text=text,
+        informant_account_id=principal.account_id,
+        informant_sealed=sealed,
+        status=ComplaintStatus.OPEN.value,
+        created_at=services.clock.now(),
+        due_on=services.deadlines.due(services.complaint_days),
+    )
+    session.add(complaint)
+    session.flush()
+    audit.append(
+        session,
+        actor=INFORMANT,
+        tag=f"complaint:{request.kind.value}:filed",
+        object_ref=f"complaint {complaint.id}",
+        detail={"department": department, "due_on": complaint.due_on.isoformat()},
+    )
+    for account_id in department_officers(session, services.catalogue, department):
+        services.notifier.notify(
+            session,
+            Note(
+                account_id,
+                f"complaint:{request.kind.value}",
+                f"New {request.kind.value} {complaint.id}",
+                f"A {request.kind.value} about {about} was routed to {department}. "
+                f"Answer by {complaint.due_on.isoformat()}.",
+                f"complaint {complaint.id}",
+            ),
+        )
+    return complaint
+
+
+def _handles(services: Services, principal: Principal, complaint: Complaint) -> bool:
+    return principal.role is Role.OFFICER and own_department(
+        services.catalogue, principal.department, complaint.department
+    )
+
+
+def informant(services: Services, principal: Principal, complaint: Complaint) -> Informant | None:
+    """Who filed it, for the department it was routed to; None for everyone else."""
+    if not _handles(services, principal, complaint) or complaint.informant_sealed is None:
+        return None
+    data = json.loads(services.keys.vault.unseal(complaint.informant_sealed))
+    return Informant(data.get("account"), data.get("name"), data.get("contact"))
+
+
+def get(session: Session, services: Services, principal: Principal, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFoundError(f"no complaint {complaint_id}")
+    mine = (
+        principal.account_id is not None and complaint.informant_account_id == principal.account_id
+    )
+    if not (principal.role is Role.OPERATOR or _handles(services, principal, complaint) or mine):
+        raise NotFoundError(f"no complaint {complaint_id}")
+    return complaint
+
+
+def visible_to(
+    session: Session, services: Services, principal: Principal, *, limit: int = 200
+) -> list[Complaint]:
+    query = select(Complaint)
+    if principal.role is Role.OFFICER:
+        catalogue = services.catalogue
+        handled = [
+            d.code
+            for d in catalogue.departments
+            if own_department(catalogue, principal.department, d.code)
+        ]
+        query = query.where(Complaint.department.in_(handled))
+    elif principal.role is not Role.OPERATOR:
+        if principal.account_id is None:
+            raise ForbiddenError("sign in to see your complaints")
+        query = query.where(Complaint.informant_account_id == principal.account_id)
+    return list(session.scalars(query.order_by(Complaint.id.desc()).limit(limit)))
+
+
+def answer(
+    session: Session, services: Services, principal: Principal, complaint_id: int, text: str
+) -> Complaint:
+    complaint = get(session, services, principal, complaint_id)
+    if not _handles(services, principal, complaint):
+        raise ForbiddenError(f"only an officer of {complaint.department!r} answers this")
+    if complaint.status != ComplaintStatus.OPEN:
+        raise ConflictError("the complaint has already been answered")
+    complaint.answer = require_text(text, "the answer")
+    complaint.status = ComplaintStatus.ANSWERED.value
+    complaint.answered_at = services.clock.now()
+    complaint.answered_by = principal.actor
+    audit.append(
+        session,
+        actor=principal.actor,
+        tag=f"complaint:{complaint.kind}:answered",
+        object_ref=f"complaint {complaint.id}",
+        detail={
+            "department": complaint.department,
+            "in_time": not services.deadlines.overdue(complaint.due_on),
+        },
+    )
+    if complaint.informant_account_id is not None:
+        active = session.scalar(
+            select(Account.active).where(Account.id == complaint.informant_account_id)
+        )
+        if active:
+            services.notifier.notify(
+                session,
+                Note(
+                    complaint.informant_account_id,
+                    "complaint:answered",
+                    f"Your {complaint.kind} {complaint.id} was answered",
+                    complaint.answer,
+                    f"complaint {complaint.id}",
+                ),
+            )
+    return complaint
