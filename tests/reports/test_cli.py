@@ -145,3 +145,20 @@ def test_an_unknown_subject_exits_2(env: Settings, ctx: Context, tmp_path: Path)
     result = runner.invoke(app, ["report", factories.org().code, "--out", str(tmp_path / "r.pdf")])
     assert result.exit_code == 2
     assert "no subject" in result.output
+
+
+def test_plain_verify_takes_a_report_id_or_its_pdf(
+    env: Settings, ctx: Context, tmp_path: Path
+) -> None:
+    """`bonafides verify ID` (DESIGN §6) answers for reports as well as certificates."""
+    code = _firm(ctx)
+    out = tmp_path / "report.pdf"
+    assert runner.invoke(app, ["report", code, "--out", str(out)]).exit_code == 0
+    report_id = extract_envelope(out.read_bytes()).document["id"]
+    for target in (str(out), report_id):
+        checked = runner.invoke(app, ["verify", target])
+        assert checked.exit_code == 0, checked.output
+        assert "authentic" in checked.output
+    unknown = runner.invoke(app, ["verify", "NOSUCHID00000000"])
+    assert unknown.exit_code == 2
+    assert "no check certificate or credit report" in unknown.output
