@@ -93,8 +93,7 @@ def serve(
     """Serve the portal and the API (API under /api/v1)."""
     import os
 
-    import uvicorn
-
+    from bonafides.api.server import run
     from bonafides.settings import InsecureSettingsError
 
     settings = _settings(db)
@@ -103,14 +102,7 @@ def serve(
     except InsecureSettingsError as exc:
         fail(str(exc))
     os.environ["BONAFIDES_DB"] = settings.db
-    uvicorn.run(
-        "bonafides.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    run(host, port, workers=workers)
 
 
 @app.command()
