@@ -268,6 +268,10 @@ class SqlEvaluator:
                 term_basis.label("term_basis"),
             )
             .where(or_(not_(inner.c.is_ending), inner.c.ended_on.is_not(None)))
+            # OFFSET 0 keeps PostgreSQL from merging this layer into the next: merged, the
+            # vetoes' subqueries are priced as filters on the record scan, the row estimate
+            # collapses to a handful, and the join to subjects becomes a quadratic loop.
+            .offset(0)
             .subquery("based")
         )
 
