@@ -378,6 +378,7 @@ def recompute_lists(
             )
         )
         Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(conn)
+        conn.execute(text("ANALYZE rule_staging"))
         total = conn.execute(select(func.count()).select_from(staging)).scalar_one()
         le = ListEntry.__table__
         assert isinstance(le, Table)
@@ -388,14 +389,11 @@ def recompute_lists(
             .where(le.c.status == CURRENT, ~exists().where(same))
             .values(status=SUPERSEDED, superseded_at=now)
         ).rowcount
-        current = le.alias("existing")
-        kept = and_(
-            current.c.status == CURRENT,
-            *(staging.c[name] == current.c[name] for name in ENTRY_COLUMNS),
-        )
-        before = conn.execute(
-            select(func.count()).select_from(le).where(le.c.status == CURRENT)
-        ).scalar_one()
+        # What is already current needs no new row. Dropping it from the staging table
+        # first keeps the insert below from reading the table it writes, which PostgreSQL
+        # would otherwise scan again, growing, for every row it adds.
+        conn.execute(delete(staging).where(exists().where(le.c.status == CURRENT, same)))
+        added = conn.execute(select(func.count()).select_from(staging)).scalar_one()
         conn.execute(
             insert(le).from_select(
                 [*ENTRY_COLUMNS, "status", "evaluator", "rules_version", "created_at"],
@@ -405,12 +403,9 @@ def recompute_lists(
                     literal(EVALUATOR, String()),
                     literal(rules.version, String()),
                     literal(now, ListEntry.created_at.type),
-                ).where(~exists().where(kept)),
+                ),
             )
         )
-        # INSERT .. SELECT reports no row count on every driver: what is new is what the
-        # run found minus what was already current and stays so.
-        added = total - before
     finally:
         staging.drop(conn)
     seconds = time.perf_counter() - started
