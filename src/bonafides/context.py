@@ -6,6 +6,7 @@ way to reach the database and the single vault that keys persons' ID numbers.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bonafides.catalogue import Catalogue, load_catalogue
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.settings import Settings
-from bonafides.store.db import make_engine, session_factory
+from bonafides.store.checkpoint import WalCheckpointer
+from bonafides.store.db import checkpointer_for, make_engine, session_factory
 from bonafides.store.subjects import SubjectKeys
 
 
@@ -24,10 +26,15 @@ class Context:
     settings: Settings
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
+    checkpointer: WalCheckpointer | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.db)
         self.sessions = session_factory(self.engine)
+        self.checkpointer = checkpointer_for(self.engine)
+        if self.checkpointer is not None:
+            # A context dropped without close() must not leave its thread behind.
+            weakref.finalize(self, self.checkpointer.release)
 
     @cached_property
     def vault(self) -> IdentifierVault:
@@ -42,4 +49,6 @@ class Context:
         return load_catalogue()
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()

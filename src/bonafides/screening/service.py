@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
@@ -92,7 +92,9 @@ _SUBJECT = select(Subject.id, Subject.kind, Subject.name).where(Subject.key == b
 _DETAILS = select(
     Record.id, Record.type_code, Record.source, Record.decision_no, Record.decision_date
 ).where(Record.id.in_(bindparam("ids", expanding=True)))
-_INSERT_CHECK = insert(Check)
+_CHECKS = Check.__table__
+assert isinstance(_CHECKS, Table)
+_INSERT_CHECK = audit.prefixed_insert(_CHECKS)
 
 
 def record_details(session: Session, ids: Iterable[int]) -> dict[int, RecordDetail]:
@@ -199,26 +201,23 @@ def check(
         body = answer_from_file(rules, action, day, shown, found)
         answer = {"action": action, "as_of": day.isoformat(), **body}
         result = CheckResult(new_certificate_id(), answer, digest(answer))
-        session.connection().execute(
-            _INSERT_CHECK,
-            {
-                "cert_id": result.cert_id,
-                "kind": "single",
-                "inquirer": inquirer,
-                "department": department,
-                "purpose": purpose,
-                "action": action,
-                "as_of": day,
-                "subject_id": subject.id if subject else None,
-                "lines": None,
-                "answer": answer,
-                "digest": result.digest,
-                "evaluator": EVALUATOR,
-                "rules_version": rules.version,
-                "rules_digest": rules.digest,
-                "created_at": utcnow(),
-            },
-        )
+        stored = {
+            "cert_id": result.cert_id,
+            "kind": "single",
+            "inquirer": inquirer,
+            "department": department,
+            "purpose": purpose,
+            "action": action,
+            "as_of": day,
+            "subject_id": subject.id if subject else None,
+            "lines": None,
+            "answer": answer,
+            "digest": result.digest,
+            "evaluator": EVALUATOR,
+            "rules_version": rules.version,
+            "rules_digest": rules.digest,
+            "created_at": utcnow(),
+        }
         audit.append(
             session,
             actor=inquirer,
@@ -233,6 +232,7 @@ def check(
                 "status": result.status,
                 "digest": result.digest,
             },
+            along=(_INSERT_CHECK, {f"w_{name}": value for name, value in stored.items()}),
         )
     return result
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.records import canonical_json
@@ -65,6 +65,45 @@ def _hash_of(event: AuditEvent, prev_hash: str) -> str:
     )
 
 
+# Built once: an append sits on every audited request, where building statements and
+# flushing ORM objects cost more than the three statements themselves.
+_CLAIM = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(last_id=AuditHead.last_id + 1)
+    .returning(AuditHead.last_id, AuditHead.last_hash)
+)
+_START = insert(AuditHead).values(id=1, last_id=1, last_hash=GENESIS)
+_INSERT = insert(AuditEvent)
+_LINK = update(AuditHead).where(AuditHead.id == 1).values(last_hash=bindparam("hash"))
+# PostgreSQL writes the event and links the head in one round trip, which is most of
+# what an append costs there.
+_EVENT_COLUMNS = AuditEvent.__table__.columns
+_INSERT_AND_LINK = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(last_hash=bindparam("v_hash", type_=_EVENT_COLUMNS["hash"].type))
+    .add_cte(
+        insert(AuditEvent)
+        .values({c.name: bindparam(f"v_{c.name}", type_=c.type) for c in _EVENT_COLUMNS})
+        .cte("event")
+    )
+)
+
+
+def prefixed_insert(table: Table, prefix: str = "w_") -> Insert:
+    """An insert of every column but generated keys, bound as ``{prefix}{column}``: the
+    form a write needs to travel with an append (bound names may not equal column names
+    inside a statement's WITH clause)."""
+    return insert(table).values(
+        {
+            c.name: bindparam(f"{prefix}{c.name}", type_=c.type)
+            for c in table.columns
+            if not (c.primary_key and c.autoincrement in (True, "auto"))
+        }
+    )
+
+
 def append(
     session: Session,
     *,
@@ -74,37 +113,57 @@ def append(
     object_ref: str | None = None,
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
+    along: tuple[Insert, Mapping[str, Any]] | None = None,
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction, so it commits with the change."""
-    head = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_id=AuditHead.last_id + 1)
-        .returning(AuditHead.last_id, AuditHead.last_hash)
-    ).one_or_none()
+    """Append one event inside the caller's transaction, so it commits with the change.
+
+    The head row is updated first: that takes the write lock on both stores before
+    anything is read, so two appends never read the same head. ``along`` is the write
+    the event records (from ``prefixed_insert``, with its parameters); PostgreSQL sends it
+    in the same round trip as the claim on the head. The event returned is not attached
+    to the session; it is the row as written.
+    """
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    if along is not None and postgres:
+        head = conn.execute(_CLAIM.add_cte(along[0].cte("write")), along[1]).one_or_none()
+    else:
+        if along is not None:
+            conn.execute(*along)
+        head = conn.execute(_CLAIM).one_or_none()
     if head is None:
-        session.add(AuditHead(id=1, last_id=1, last_hash=GENESIS))
-        session.flush()
+        conn.execute(_START)
         event_id, prev = 1, GENESIS
     else:
         event_id, prev = head
-    at = utcnow()
-    event = AuditEvent(
-        id=event_id,
-        at=at,
+    values: dict[str, Any] = {
+        "id": event_id,
+        "at": utcnow(),
+        "actor": actor,
+        "tag": tag,
+        "subject_id": subject_id,
+        "object_ref": object_ref,
+        "purpose": purpose,
+        "detail": detail or {},
+        "prev_hash": prev,
+    }
+    values["hash"] = event_hash(
+        event_id=event_id,
+        at=values["at"],
         actor=actor,
         tag=tag,
         subject_id=subject_id,
         object_ref=object_ref,
         purpose=purpose,
-        detail=detail or {},
+        detail=values["detail"],
         prev_hash=prev,
-        hash="",
     )
-    event.hash = _hash_of(event, prev)
-    session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
-    return event
+    if postgres:
+        conn.execute(_INSERT_AND_LINK, {f"v_{name}": value for name, value in values.items()})
+    else:
+        conn.execute(_INSERT, values)
+        conn.execute(_LINK, {"hash": values["hash"]})
+    return AuditEvent(**values)
 
 
 @dataclass(frozen=True)
