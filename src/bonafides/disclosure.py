@@ -72,3 +72,14 @@ def visible(
             today=today,
         )
     return disclosure in _CLASSES[audience]
+
+
+def mask_name(name: str) -> str:
+    """A person's name in a public list: the family name, the rest hidden (张**).
+
+    A list names many people at once; their full names stay on each one's own page,
+    where the public file already shows them, so a list cannot be harvested into a
+    directory of names and ID numbers.
+    """
+    text = name.strip()
+    return text[:1] + "*" * max(len(text) - 1, 1) if text else ""

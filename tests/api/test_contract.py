@@ -84,5 +84,14 @@ def test_every_operation_is_covered() -> None:
         ("/api/v1/statistics", "GET"),
         ("/api/v1/submissions", "POST"),
         ("/api/v1/submissions/file", "POST"),
+        ("/api/v1/lists", "GET"),
+        ("/api/v1/lists/{code}/entries", "GET"),
+        ("/api/v1/lists/{code}/entries.csv", "GET"),
+        ("/api/v1/measures", "GET"),
+        ("/api/v1/checks", "POST"),
+        ("/api/v1/checks/batch", "POST"),
+        ("/api/v1/checks/{cert_id}", "GET"),
+        ("/api/v1/subjects/{code}/lists", "GET"),
+        ("/api/v1/subjects/{code}/grades", "GET"),
     } <= set(OPERATIONS)
     assert not _checked_beyond_schema("/api/v1/search", "GET")

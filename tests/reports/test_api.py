@@ -119,11 +119,11 @@ def test_full_reports_are_not_served_to_the_public(
     client: TestClient, ctx: Context, firm: str, settings: Settings
 ) -> None:
     refused = client.post("/api/v1/reports", json={"code": firm, "view": "full"})
-    assert refused.status_code == 403
+    assert refused.status_code == 401, "a full report needs a signed-in reader"
     keys = file_key_store(keys_dir(settings.data_dir).resolve())
     full = issue(ctx, keys, firm, view=View.FULL)
     for suffix in ("", ".pdf", ".html"):
-        assert client.get(f"/api/v1/reports/{full.report_id}{suffix}").status_code == 403
+        assert client.get(f"/api/v1/reports/{full.report_id}{suffix}").status_code == 401
     check = client.post("/api/v1/reports/verify", data={"id": full.report_id}).json()
     assert check["signature_valid"] is True
     assert "document" not in check

@@ -320,3 +320,34 @@ def test_officers_submit_only_their_departments_record_types(matrix: Matrix) -> 
     assert claimed.status_code == 401, "an officer submits as its own department only"
     for role in ("banker", "ops", "firm"):
         assert matrix.post(role, "/api/v1/submissions", json=batch).status_code == 401, role
+
+
+def test_registration_queue_is_for_operators(matrix: Matrix) -> None:
+    for role in ROLES:
+        want = {"anonymous": 401, "ops": 200}.get(role, 403)
+        assert matrix.get(role, "/api/v1/registrations").status_code == want, role
+        refusal = matrix.post(
+            role, "/api/v1/registrations/nobody/refusal", json={"reason": "documents forged"}
+        )
+        assert refusal.status_code == {"anonymous": 401, "ops": 404}.get(role, 403), role
+
+
+def test_full_report_per_role(matrix: Matrix) -> None:
+    body = {"code": matrix.firm.code, "view": "full", **PURPOSE}
+    audiences = {
+        "anonymous": 401,
+        "firm": "subject",
+        "other": 403,
+        "clerk": "authority",
+        "cnipa": "authority",
+        "banker": "authority",
+        "ops": "operator",
+    }
+    for role, want in audiences.items():
+        issued = matrix.post(role, "/api/v1/reports", json=body)
+        if isinstance(want, int):
+            assert issued.status_code == want, (role, issued.text)
+            continue
+        assert issued.status_code == 201, (role, issued.text)
+        report = matrix.get(role, f"/api/v1/reports/{issued.json()['id']}")
+        assert report.json()["document"]["audience"] == want, role

@@ -23,6 +23,8 @@ TARGET_NAME_EN = "Hangzhou West Lake Longjing Tea Co., Ltd."
 TARGET_TYPO = "杭州西湖龙井茶页"
 TARGET_FORMER = "杭州龙井茶厂"
 MINOR_NAME = "周小雨"
+#: A company on the list of dishonest judgment defaulters, alone in its province.
+LISTED_NAME = "南京秦淮失信示例有限公司"
 
 _NAMES = [
     ("宁波港湾物流有限公司", "Ningbo Harbour Logistics Co., Ltd."),
@@ -121,10 +123,15 @@ def seed(ctx: Context, *, today: dt.date | None = None) -> dict[str, str]:
         items.append(_record(target, type_code, source, severity, decided, 2, n, status))
         n += 1
     items.append(_record(minor, "market.penalty", "samr", True, today, 1, n))
+    listed = factories.org(region="320104", name=LISTED_NAME, name_en="Nanjing Example Co., Ltd.")
+    for who, days in ((listed, 15), (minor, 3)):
+        n += 1
+        decided = today - dt.timedelta(days=days)
+        items.append(_record(who, "courts.defaulter", "spc", False, decided, 1, n))
     with ctx.sessions.begin() as session:
         sync_catalogue(session, ctx.catalogue)
         write_records(session, ctx.keys, items, actor="seed")
         sid = session.scalar(select(Subject.id).where(Subject.code_display == target.code))
         assert sid is not None
         add_former_names(session, sid, [(TARGET_FORMER, dt.date(2018, 6, 30))])
-    return {"target": target.code, "minor": minor.code}
+    return {"target": target.code, "minor": minor.code, "listed": listed.code}

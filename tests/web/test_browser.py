@@ -194,6 +194,33 @@ def test_a_minor_is_never_shown(site: Site, page: Page) -> None:
     assert response.status == 404
 
 
+def test_a_list_from_the_subject_page_and_its_csv(site: Site, page: Page) -> None:
+    page.goto(site.url + "/subjects/" + site.codes["listed"])
+    memberships = page.locator("section#lists")
+    expect(memberships).to_contain_text("失信被执行人名单")
+    memberships.get_by_role("link", name="失信被执行人名单").click()
+    expect(page.locator("h1")).to_have_text("失信被执行人名单")
+    expect(page.locator("main")).not_to_contain_text(seed.MINOR_NAME[0] + "*")
+    page.fill("#region", "32")
+    page.get_by_role("button", name="显示条目").click()
+    assert "region=32" in page.url
+    expect(page.locator("table.entries tbody tr")).to_have_count(1)
+    expect(page.locator("table.entries")).to_contain_text(seed.LISTED_NAME)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载这些条目（CSV）").click()
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [(r["code"], r["name"], r["list"]) for r in rows] == [
+        (site.codes["listed"], seed.LISTED_NAME, "courts.defaulters")
+    ]
+    page.get_by_role("link", name="奖惩措施").click()
+    expect(page.locator("h1")).to_have_text("联合激励与联合惩戒措施")
+    page.select_option("#action", "procurement.bid")
+    page.get_by_role("button", name="显示措施").click()
+    expect(page.locator("tr#defaulters\\.procurement td.basis")).to_contain_text("政府采购法")
+
+
 def _penalty_file(tmp_path: Path) -> Path:
     """Three penalties: one good, one with an impossible date, one with a wrong check digit."""
     penalty = load_catalogue().type("market.penalty")

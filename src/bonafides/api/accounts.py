@@ -240,7 +240,7 @@ def file_out(profile: Profile, special_inquiry: int | None) -> FileOut:
     )
 
 
-def _account_out(account: Account) -> AccountOut:
+def account_out(account: Account) -> AccountOut:
     return AccountOut(
         username=account.username,
         display_name=account.display_name,
@@ -470,7 +470,7 @@ def create_account(
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc
     session.commit()
-    return _account_out(account)
+    return account_out(account)
 
 
 @router.get("/accounts", response_model=list[AccountOut], responses=errors(401, 403))
@@ -483,7 +483,7 @@ def list_accounts(
     query = select(Account).order_by(Account.username)
     if role is not None:
         query = query.where(Account.role == role.value)
-    return [_account_out(a) for a in session.scalars(query.limit(1000))]
+    return [account_out(a) for a in session.scalars(query.limit(1000))]
 
 
 @router.post(
@@ -513,7 +513,7 @@ def bind_account(
     except accounts.AccountError as exc:
         raise HTTPException(422, str(exc)) from exc
     session.commit()
-    return _account_out(account)
+    return account_out(account)
 
 
 @router.post(

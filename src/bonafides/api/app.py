@@ -33,7 +33,11 @@ ROUTER_MODULES: tuple[str, ...] = (
     "submissions",
     "reports",
     "accounts",
+    "registrations",
     "workflows",
+    "lists",
+    "measures",
+    "checks",
 )
 
 

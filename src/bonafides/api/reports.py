@@ -1,8 +1,10 @@
 """Credit reports over HTTP: issue, fetch (JSON, PDF, HTML), verify, and the public keys.
 
-Anyone may issue and read a public report. Full reports are issued and read only once
-accounts exist to say who the subject is; until then the API refuses them, and their
-verification answers only whether they are authentic, never what they contain.
+Anyone may issue and read a public report. A full report is drawn by the signed-in
+subject for itself, or by an authority with ``files:read`` and a stated purpose
+(``bonafides.reports.access``), and read again only by its subject or whoever drew it;
+each draw and read is in the subject's access log. Verifying a full report answers only
+whether it is authentic, never what it contains.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from bonafides.api.auth import PrincipalDep, clock_of, http_error
 from bonafides.api.deps import ContextDep
 from bonafides.api.middleware import CONTENT_SECURITY_POLICY
 from bonafides.api.problems import errors
+from bonafides.reports.access import grant_full_report, reader
 from bonafides.reports.certificates import verify_document
 from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.model import ReportRequest, ReportRequestError, SubjectNotFoundError, View
@@ -27,11 +31,14 @@ from bonafides.reports.service import (
     ReportNotFoundError,
     Verification,
     issue_report,
-    load_report,
+    read_report,
     verification_json,
     verify_report,
 )
 from bonafides.reports.signing import ALGORITHM, b64, file_key_store, keys_dir
+from bonafides.security.clock import office_day
+from bonafides.security.roles import Principal, Role
+from bonafides.workflows.common import WorkflowError
 
 router = APIRouter(tags=["reports"])
 
@@ -64,7 +71,11 @@ class KeysOut(BaseModel):
 
 class ReportIn(BaseModel):
     code: str = Field(min_length=1, max_length=80, description="USCC or resident ID number.")
-    view: View = Field(default=View.PUBLIC, description="Only 'public' until accounts exist.")
+    view: View = Field(
+        default=View.PUBLIC,
+        description="'full' for the signed-in subject's own report, or an authority's with a "
+        "purpose; 'public' for anyone.",
+    )
     period_from: dt.date | None = Field(
         default=None, alias="from", description="First day of the period; default 3 years."
     )
@@ -74,7 +85,15 @@ class ReportIn(BaseModel):
     fields: list[str] = Field(
         default_factory=list, max_length=64, description="Credit fields; empty means all."
     )
-    purpose: str | None = Field(default=None, max_length=300)
+    purpose: str | None = Field(
+        default=None, max_length=300, description="Why; required of an authority, logged."
+    )
+    inquiry: int | None = Field(
+        default=None,
+        ge=1,
+        description="An approved special inquiry, for an authority's report with restricted "
+        "records.",
+    )
 
 
 class IssuedOut(BaseModel):
@@ -128,12 +147,14 @@ def _links(report_id: str) -> dict[str, str]:
     return {"json_url": base, "pdf_url": f"{base}.pdf", "html_url": f"{base}.html"}
 
 
-def _public(ctx: ContextDep, report_id: str) -> SignedReport:
+def _readable(ctx: ContextDep, report_id: str, principal: Principal) -> SignedReport:
     try:
-        return load_report(ctx, report_id)
+        return read_report(ctx, report_id, authorise=reader(principal))
     except ReportNotFoundError as exc:
         raise HTTPException(404, "no such report") from exc
     except ReportAccessError as exc:
+        if principal.role is Role.PUBLIC:
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
         raise HTTPException(403, str(exc)) from exc
 
 
@@ -159,25 +180,18 @@ def keys(ctx: ContextDep) -> KeysOut:
     )
 
 
-@router.post("/reports", response_model=IssuedOut, status_code=201, responses=errors(403, 404, 422))
-def issue(body: ReportIn, ctx: ContextDep) -> IssuedOut:
-    """Issue a signed public credit report for a subject, over a period and fields it names."""
-    if body.view is not View.PUBLIC:
-        raise HTTPException(403, "full reports need the subject's account; not yet available")
-    request = ReportRequest(
-        code=body.code,
-        view=View.PUBLIC,
-        period_from=body.period_from,
-        period_to=body.period_to,
-        fields=body.fields,
-        purpose=body.purpose,
+@router.post(
+    "/reports", response_model=IssuedOut, status_code=201, responses=errors(401, 403, 404, 422)
+)
+def issue(body: ReportIn, request: Request, ctx: ContextDep, principal: PrincipalDep) -> IssuedOut:
+    """Issue a signed credit report for a subject, over a period and fields it names.
+
+    A public report for anyone; a full report for the signed-in subject itself, or for an
+    authority with ``files:read`` stating its purpose (logged in the subject's access log).
+    """
+    signed = issue_for(
+        ctx, principal, body, today=office_day(clock_of(request), ctx.settings.timezone)
     )
-    try:
-        signed = issue_report(ctx, request, actor=_ACTOR)
-    except ReportRequestError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    except SubjectNotFoundError as exc:
-        raise HTTPException(404, "no such subject") from exc
     doc = signed.document
     return IssuedOut(
         id=doc["id"],
@@ -191,17 +205,57 @@ def issue(body: ReportIn, ctx: ContextDep) -> IssuedOut:
     )
 
 
+def issue_for(
+    ctx: ContextDep, principal: Principal, body: ReportIn, *, today: dt.date
+) -> SignedReport:
+    """Issue as ``principal`` may: the portal's "download my report" calls this too."""
+    audience = None
+    authorise = None
+    if body.view is View.FULL:
+        try:
+            grant = grant_full_report(
+                ctx.catalogue, principal, purpose=body.purpose, inquiry_id=body.inquiry, today=today
+            )
+        except WorkflowError as exc:
+            if principal.role is Role.PUBLIC:
+                raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+            raise http_error(exc) from exc
+        audience, authorise = grant.audience, grant.authorise
+    elif body.inquiry is not None:
+        raise HTTPException(422, "a special inquiry goes with a full report only")
+    request = ReportRequest(
+        code=body.code,
+        view=body.view,
+        audience=audience,
+        period_from=body.period_from,
+        period_to=body.period_to,
+        fields=body.fields,
+        purpose=body.purpose,
+    )
+    actor = _ACTOR if principal.role is Role.PUBLIC else principal.actor
+    try:
+        return issue_report(ctx, request, actor=actor, authorise=authorise)
+    except ReportRequestError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except SubjectNotFoundError as exc:
+        raise HTTPException(404, "no such subject") from exc
+    except WorkflowError as exc:
+        raise http_error(exc) from exc
+
+
 @router.get(
     "/reports/{report_id}.pdf",
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The report as an A4 PDF."},
-        **errors(403, 404, 422),
+        **errors(401, 403, 404, 422),
     },
 )
-def report_pdf(report_id: ReportId, ctx: ContextDep, lang: Lang = "zh") -> Response:
-    """A public report as an A4 PDF with its signed data attached."""
-    pdf = render_pdf(_public(ctx, report_id), lang)
+def report_pdf(
+    report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"
+) -> Response:
+    """A report as an A4 PDF with its signed data attached (a full one to its readers)."""
+    pdf = render_pdf(_readable(ctx, report_id, principal), lang)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -212,11 +266,13 @@ def report_pdf(report_id: ReportId, ctx: ContextDep, lang: Lang = "zh") -> Respo
 @router.get(
     "/reports/{report_id}.html",
     response_class=HTMLResponse,
-    responses=errors(403, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
-def report_html(report_id: ReportId, ctx: ContextDep, lang: Lang = "zh") -> HTMLResponse:
-    """A public report as a standalone HTML page (its style and QR code inline)."""
-    signed = _public(ctx, report_id)
+def report_html(
+    report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"
+) -> HTMLResponse:
+    """A report as a standalone HTML page (its style and QR code inline)."""
+    signed = _readable(ctx, report_id, principal)
     # The page's own style sheet and inline QR image are allowed by hash and scheme;
     # everything else stays as strict as the rest of the site.
     policy = CONTENT_SECURITY_POLICY.replace(
@@ -225,10 +281,10 @@ def report_html(report_id: ReportId, ctx: ContextDep, lang: Lang = "zh") -> HTML
     return HTMLResponse(render_html(signed, lang), headers={"content-security-policy": policy})
 
 
-@router.get("/reports/{report_id}", response_model=SignedOut, responses=errors(403, 404, 422))
-def report_json(report_id: ReportId, ctx: ContextDep) -> SignedOut:
-    """A public report as signed: the exact payload, its signature and key id."""
-    signed = _public(ctx, report_id)
+@router.get("/reports/{report_id}", response_model=SignedOut, responses=errors(401, 403, 404, 422))
+def report_json(report_id: ReportId, ctx: ContextDep, principal: PrincipalDep) -> SignedOut:
+    """A report as signed: the exact payload, its signature and key id."""
+    signed = _readable(ctx, report_id, principal)
     return SignedOut(
         **signed.envelope(),
         verification_code=signed.printed_code,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -17,6 +18,13 @@ from bonafides.api.public import (
     office_today,
     public_subject,
 )
+from bonafides.api.public_lists import (
+    GradeOut,
+    MembershipOut,
+    subject_grades,
+    subject_memberships,
+)
+from bonafides.rules.loader import rules_for
 from bonafides.store.search import MAX_QUERY, search_subjects
 
 router = APIRouter(tags=["subjects"])
@@ -51,6 +59,23 @@ class SearchOut(BaseModel):
     mode: str = Field(description="code, name, or empty for a blank query.")
     problem: str | None = Field(description="Why a code-shaped query is not a valid code.")
     hits: list[SearchHitOut]
+
+
+class ListsOut(BaseModel):
+    code: str
+    as_of: dt.date
+    memberships: list[MembershipOut] = Field(
+        description="Entries whose deciding record is public, latest start first."
+    )
+
+
+class GradesOut(BaseModel):
+    code: str
+    as_of: dt.date
+    grades: list[GradeOut] = Field(
+        description="Per-field grades of an organisation whose records are all public; "
+        "natural persons are never graded."
+    )
 
 
 class RecordsPage(BaseModel):
@@ -98,6 +123,22 @@ def subject_records(
         limit=limit,
         records=records[offset : offset + limit],
     )
+
+
+@router.get("/subjects/{code}/lists", response_model=ListsOut, responses=errors(404, 422))
+def subject_lists(code: Code, ctx: ContextDep, session: SessionDep) -> ListsOut:
+    """A subject's red and black list entries, from and until when, and why."""
+    found = _subject(ctx, session, code)
+    held = subject_memberships(session, ctx, rules_for(ctx.catalogue), found)
+    return ListsOut(code=found.code, as_of=found.as_of, memberships=held)
+
+
+@router.get("/subjects/{code}/grades", response_model=GradesOut, responses=errors(404, 422))
+def grades(code: Code, ctx: ContextDep, session: SessionDep) -> GradesOut:
+    """An organisation's grades today, each with the rule line that decided it."""
+    found = _subject(ctx, session, code)
+    held = subject_grades(session, ctx, rules_for(ctx.catalogue), found)
+    return GradesOut(code=found.code, as_of=found.as_of, grades=held)
 
 
 @router.get(

@@ -314,7 +314,7 @@ def _inquiry_out(i: SpecialInquiry) -> InquiryOut:
     )
 
 
-def _log_staff_read(session: Session, principal: Principal, subject_id: int, what: str) -> None:
+def log_staff_read(session: Session, principal: Principal, subject_id: int, what: str) -> None:
     """A department or operator reading a subject's objection or evidence is a read of
     non-public data about it: logged for the subject, like a file read."""
     if principal.role is Role.SUBJECT:
@@ -399,7 +399,7 @@ def get_objection(
         found = objections.get(session, services.catalogue, principal, objection_id)
     except WorkflowError as exc:
         raise http_error(exc) from exc
-    _log_staff_read(session, principal, found.subject_id, f"objection {found.id}")
+    log_staff_read(session, principal, found.subject_id, f"objection {found.id}")
     return _objection_out(session, found)
 
 
@@ -458,7 +458,7 @@ def get_attachment(
         data = attachments.read(services.data_dir, row)
     except WorkflowError as exc:
         raise http_error(exc) from exc
-    _log_staff_read(session, principal, owner.subject_id, f"attachment {row.id}")
+    log_staff_read(session, principal, owner.subject_id, f"attachment {row.id}")
     return Response(
         data,
         media_type=row.content_type,

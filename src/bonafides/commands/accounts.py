@@ -1,6 +1,7 @@
 """Operator commands: accounts, API keys, overdue objections, special inquiries, mail.
 
 ``bonafides accounts ...``, ``bonafides keys ...``, ``bonafides objections ...``,
+``bonafides repairs escalate``, ``bonafides complaints escalate``,
 ``bonafides inquiries ...`` and ``bonafides notifications send``. Each parses, calls the
 same service the API calls, commits, and prints; exit code 2 with one line on refusal.
 """
@@ -28,6 +29,8 @@ out = Console()
 accounts_app = typer.Typer(help="Accounts: operators, officers, inquirers, subjects.")
 keys_app = typer.Typer(help="API keys for machine clients.")
 objections_app = typer.Typer(help="Objections: overdue ones and their escalation.")
+repairs_app = typer.Typer(help="Credit repair applications: overdue ones and their escalation.")
+complaints_app = typer.Typer(help="Complaints and reports: overdue ones and their escalation.")
 inquiries_app = typer.Typer(help="Special inquiries: applications to read restricted records.")
 notifications_app = typer.Typer(help="Notifications: e-mail delivery.")
 
@@ -38,11 +41,21 @@ DbOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    for sub in (accounts_app, keys_app, objections_app, inquiries_app, notifications_app):
+    for sub in (
+        accounts_app,
+        keys_app,
+        objections_app,
+        repairs_app,
+        complaints_app,
+        inquiries_app,
+        notifications_app,
+    ):
         sub.info.no_args_is_help = True
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(keys_app, name="keys")
     app.add_typer(objections_app, name="objections")
+    app.add_typer(repairs_app, name="repairs")
+    app.add_typer(complaints_app, name="complaints")
     app.add_typer(inquiries_app, name="inquiries")
     app.add_typer(notifications_app, name="notifications")
 
@@ -303,16 +316,36 @@ def overdue(db: DbOption = None) -> None:
     out.print(table)
 
 
+def _escalate(db: str | None, area: str, what: str) -> None:
+    from importlib import import_module
+
+    from bonafides.workflows.common import services_for
+
+    workflow = import_module(f"bonafides.workflows.{area}")
+    with _transaction(db) as (ctx, session):
+        services = services_for(ctx)
+        done = workflow.escalate(session, services.deadlines, services.notifier, actor=_actor())
+    out.print(f"escalated {len(done)} overdue {what}(s)")
+
+
 @objections_app.command("escalate")
 def escalate(db: DbOption = None) -> None:
     """Escalate overdue objections to the operators (run daily; safe to repeat)."""
-    from bonafides.workflows import objections
-    from bonafides.workflows.common import services_for
+    _escalate(db, "objections", "objection")
 
-    with _transaction(db) as (ctx, session):
-        services = services_for(ctx)
-        done = objections.escalate(session, services.deadlines, services.notifier, actor=_actor())
-    out.print(f"escalated {len(done)} overdue objection(s)")
+
+@repairs_app.command("escalate")
+def escalate_repairs(db: DbOption = None) -> None:
+    """Escalate repair applications past their review deadline to the operators (run daily;
+    safe to repeat)."""
+    _escalate(db, "repair", "repair application")
+
+
+@complaints_app.command("escalate")
+def escalate_complaints(db: DbOption = None) -> None:
+    """Escalate complaints and reports past their deadline to the operators (run daily;
+    safe to repeat). The operators learn the department and deadline, not the informant."""
+    _escalate(db, "complaints", "complaint")
 
 
 # --------------------------------------------------------------------------- inquiries

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +64,12 @@ class ReportAccessError(PermissionError):
     """The report exists but this caller may not read its content (a full report)."""
 
 
+#: Called inside the transaction with the report's subject: raises to refuse, else logs.
+Authorise = Callable[[Session, Subject], None]
+#: The same for a stored report: also given the stored row (view, issuer).
+AuthoriseRead = Callable[[Session, IssuedReport, Subject], None]
+
+
 def key_store(ctx: Context) -> KeyStore:
     return file_key_store(keys_dir(ctx.settings.data_dir).resolve())
 
@@ -105,8 +112,14 @@ def issue_report(
     actor: str,
     keys: KeyStore | None = None,
     now: dt.datetime | None = None,
+    authorise: Authorise | None = None,
 ) -> SignedReport:
-    """Draw, store, sign and audit one report; the signed report comes back."""
+    """Draw, store, sign and audit one report; the signed report comes back.
+
+    ``authorise`` runs in the same transaction once the subject is known: it refuses (by
+    raising) or logs the reader's access, so a full report and the access-log line that
+    says who drew it are committed together or not at all.
+    """
     keys = keys or key_store(ctx)
     zone = _zone(ctx)
     issued = now or utcnow()
@@ -114,6 +127,8 @@ def issue_report(
     scope = resolve_scope(request, known_fields=[f.code for f in ctx.catalogue.fields], as_of=as_of)
     with ctx.sessions.begin() as session:
         subject = _subject(session, ctx, request.code)
+        if authorise is not None:
+            authorise(session, subject)
         drawn = draw(session, ctx.catalogue, subject, scope, zone=ctx.settings.timezone)
         valid_until = issued + dt.timedelta(days=ctx.settings.report_validity_days)
         report_id = new_report_id()
@@ -214,6 +229,19 @@ def load_report(ctx: Context, report_id: str, *, public_only: bool = True) -> Si
             "this is a full report: only the subject and authorised inquirers may read it"
         )
     return _signed(row)
+
+
+def read_report(ctx: Context, report_id: str, *, authorise: AuthoriseRead) -> SignedReport:
+    """A stored report of either view; a full one only past ``authorise``, whose log of
+    the read commits with it."""
+    with ctx.sessions.begin() as session:
+        row = _row(session, report_id)
+        if row.view != View.PUBLIC.value:
+            subject = session.get(Subject, row.subject_id)
+            if subject is None:
+                raise ReportNotFoundError(f"no report {report_id!r} in this store")
+            authorise(session, row, subject)
+        return _signed(row)
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,77 @@ def principal_of(
         key_id=key_id,
         csrf_token=csrf_token,
     )
+
+
+#: The audit actor of a self-registration: nobody is signed in yet, the claimant names itself.
+SELF_REGISTERED = "self-registration"
+
+
+def register(
+    session: Session,
+    catalogue: Catalogue,
+    keys: SubjectKeys,
+    clock: Clock,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    code: str,
+    email: str | None = None,
+) -> Account:
+    """A company or person opens its own subject account, claiming a code.
+
+    The account can sign in at once but sees no file: an operator binds it
+    (``bind_subject``) only after checking the claimant's identity, so claiming a code
+    proves nothing by itself.
+    """
+    if not code.strip():
+        raise AccountError("name the code (USCC or resident ID) the account is for")
+    return create_account(
+        session,
+        catalogue,
+        keys,
+        clock,
+        username=username,
+        role=Role.SUBJECT,
+        display_name=display_name,
+        password=password,
+        actor=SELF_REGISTERED,
+        email=email or None,
+        subject_code=code.strip().upper(),
+    )
+
+
+def pending_registrations(session: Session, *, limit: int = 500) -> list[Account]:
+    """Active subject accounts that claim a code no operator has verified yet, oldest first."""
+    return list(
+        session.scalars(
+            select(Account)
+            .where(
+                Account.role == Role.SUBJECT.value,
+                Account.subject_key.is_not(None),
+                Account.bound_at.is_(None),
+                Account.active.is_(True),
+            )
+            .order_by(Account.created_at, Account.id)
+            .limit(limit)
+        )
+    )
+
+
+def refuse_registration(session: Session, *, username: str, reason: str, actor: str) -> Account:
+    """Close a claim the operator could not verify: the account is deactivated, with why."""
+    account = get_account(session, username)
+    if account.role != Role.SUBJECT or account.bound_at is not None or not account.active:
+        raise AccountError(f"{username!r} is not a pending registration")
+    if len(reason.strip()) < 5:
+        raise AccountError("say why the claim is refused")
+    account.active = False
+    audit.append(
+        session,
+        actor=actor,
+        tag="accounts:registration:refused",
+        object_ref=f"account {account.id}",
+        detail={"username": account.username, "reason": reason.strip()[:300]},
+    )
+    return account

@@ -573,6 +573,8 @@ class RepairApplication(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[str | None] = mapped_column(Text)
+    #: Migration ``0008_escalation``: set when an overdue application went to the operators.
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_repair_applications_status_due_on", "status", "due_on"),)
 
@@ -601,6 +603,10 @@ class Complaint(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(String(64))
+    #: Migration ``0008_escalation``: set when an overdue complaint went to the operators.
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_complaints_status_due_on", "status", "due_on"),)
 
 
 class Attachment(Base):

@@ -148,3 +148,45 @@ def share_bars(rows: Sequence[tuple[str, float, str]], *, title: str) -> Markup:
         )
     parts.append(_CLOSE)
     return Markup("").join(parts)
+
+
+_COUNT = Markup(
+    '<text class="label" x="{lx}" y="{ly}" text-anchor="end">{label}</text>'
+    '<rect class="s0" x="{x}" y="{y}" width="{w:.1f}" height="{h}">'
+    "<title>{label}: {value:,} {unit}</title></rect>"
+    '<text class="axis" x="{nx:.1f}" y="{ny}">{value:,}</text>'
+)
+
+
+def count_bars(rows: Sequence[tuple[str, int]], *, title: str, unit: str) -> Markup:
+    """Horizontal bars of a count, one per labelled row, on an axis from zero."""
+    row_h, left, width = 26, 150, 760
+    height = row_h * len(rows) + 24
+    plot_w = width - left - 80
+    peak = _nice_max(max((value for _, value in rows), default=0))
+    parts = [_OPEN.format(w=width, h=height, title=title)]
+    for tick in range(5):
+        x = left + plot_w * tick / 4
+        parts.append(
+            _VGRID.format(x=x, y2=height - 18, ty=height - 4, label=f"{peak * tick // 4:,}")
+        )
+    for i, (label, value) in enumerate(rows):
+        y = i * row_h + 4
+        w = plot_w * value / peak
+        parts.append(
+            _COUNT.format(
+                lx=left - 8,
+                ly=y + 15,
+                label=label,
+                x=left,
+                y=y,
+                w=w,
+                h=row_h - 8,
+                value=value,
+                unit=unit,
+                nx=left + w + 6,
+                ny=y + 14,
+            )
+        )
+    parts.append(_CLOSE)
+    return Markup("").join(parts)

@@ -34,10 +34,14 @@ from bonafides.api.public import (
     public_subject,
     statistics,
 )
+from bonafides.api.public_lists import standing
 from bonafides.api.submit import SubmissionKeyError, department_for_key, ingest_upload
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
+from bonafides.codes import region_name
 from bonafides.ingest.readers import UnusableInputError
+from bonafides.rules.loader import rules_for
 from bonafides.settings import Settings
+from bonafides.store.lists import counts_by_province
 from bonafides.store.search import MAX_QUERY, search_subjects
 from bonafides.web import charts
 from bonafides.web.i18n import (
@@ -52,7 +56,7 @@ from bonafides.web.i18n import (
 #: Modules (under ``bonafides.web`` unless dotted) that add pages, each exposing
 #: ``register(web: Portal) -> None``: it adds its routes to ``web.router`` and, for a page
 #: in the menu, a ``NavEntry`` to ``web.nav`` (label marked with ``i18n.N_``).
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = ("account", "due_process", "verify", "lists")
 
 #: Rejected rows listed on the page; the JSON API report has them all.
 REPORT_ROWS = 200
@@ -184,6 +188,12 @@ def _chart_series(stats: Statistics, locale: str, other: str) -> list[charts.Ser
     return series
 
 
+def _province_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Provinces by their name (Chinese, as region names are), most entries first."""
+    named = [(region_name(f"{code}0000") or code, n) for code, n in counts.items()]
+    return sorted(named, key=lambda row: (-row[1], row[0]))
+
+
 def portal(settings: Settings) -> Portal:
     envs = {
         locale: build_environment(locale, {"version": __version__, "max_query": MAX_QUERY})
@@ -224,6 +234,7 @@ def portal(settings: Settings) -> Portal:
             subject=found,
             groups=_record_groups(found.records),
             labels=labels,
+            standing=standing(session, ctx, rules_for(ctx.catalogue), found),
         )
 
     @router.get("/catalogue", response_class=HTMLResponse)
@@ -257,6 +268,9 @@ def portal(settings: Settings) -> Portal:
             )
             for d in figures.publication_delay
         ]
+        by_region: dict[str, int] = _figures(request).get(
+            ("entries by province", day), lambda: counts_by_province(session, day)
+        )
         return web.render(
             request,
             "statistics.html",
@@ -264,6 +278,7 @@ def portal(settings: Settings) -> Portal:
             series=series,
             charts=charts,
             delay_rows=delay_rows,
+            region_rows=_province_rows(by_region),
         )
 
     def console_page(

@@ -7,6 +7,8 @@ routed to; the audit chain names the filing as ``informant``, not by account, an
 it to no subject, so neither the subject's access log nor an operator learns who it was.
 
 open ──answer──▶ answered
+  └─ past due_on: escalated to the operator (still open, flagged, operators notified; the
+     escalation names neither the informant nor the subject)
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from bonafides.catalogue import ANY_DEPARTMENT
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.tables import Account, Complaint, Subject
+from bonafides.workflows import escalation
 from bonafides.workflows.common import (
     ConflictError,
+    Deadlines,
     ForbiddenError,
     InvalidError,
     NotFoundError,
     Services,
     require_text,
 )
-from bonafides.workflows.notify import Note
+from bonafides.workflows.notify import Note, Notifier
 from bonafides.workflows.objections import department_officers
 
 INFORMANT = "informant"
@@ -236,3 +240,21 @@ def answer(
                 ),
             )
     return complaint
+
+
+ESCALATION: escalation.Kind[Complaint] = escalation.Kind(
+    area="complaint",
+    noun="complaint",
+    ref=lambda c: f"complaint {c.id}",
+    department=lambda c: c.department,
+    subject_id=lambda c: None,
+    model=Complaint,
+    open_status=ComplaintStatus.OPEN.value,
+)
+
+
+def escalate(
+    session: Session, deadlines: Deadlines, notifier: Notifier, *, actor: str
+) -> list[Complaint]:
+    """Flag overdue complaints not yet escalated and tell every operator; idempotent."""
+    return escalation.escalate(session, ESCALATION, deadlines, notifier, actor=actor)

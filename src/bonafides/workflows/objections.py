@@ -22,7 +22,7 @@ from bonafides.records import RecordStatus
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.tables import Account, Objection, Record, Subject
-from bonafides.workflows import attachments
+from bonafides.workflows import attachments, escalation
 from bonafides.workflows.common import (
     ConflictError,
     Deadlines,
@@ -34,6 +34,7 @@ from bonafides.workflows.common import (
     require_subject,
     require_text,
 )
+from bonafides.workflows.escalation import Kind
 from bonafides.workflows.notify import Note, Notifier
 from bonafides.workflows.records import correct, set_status
 
@@ -86,14 +87,6 @@ def subject_accounts(session: Session, subject_key: str) -> list[int]:
                 Account.bound_at.is_not(None),
                 Account.active.is_(True),
             )
-        )
-    )
-
-
-def operators(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(Account.id).where(Account.role == Role.OPERATOR.value, Account.active.is_(True))
         )
     )
 
@@ -313,48 +306,24 @@ def visible_to(
     return list(session.scalars(query.order_by(Objection.id.desc()).limit(limit)))
 
 
+ESCALATION: Kind[Objection] = Kind(
+    area="objection",
+    noun="objection",
+    ref=lambda o: f"objection {o.id}",
+    department=lambda o: o.source,
+    subject_id=lambda o: o.subject_id,
+    model=Objection,
+    open_status=ObjectionStatus.OPEN.value,
+    department_key="source",
+)
+
+
 def overdue(session: Session, deadlines: Deadlines) -> list[Objection]:
-    return list(
-        session.scalars(
-            select(Objection)
-            .where(
-                Objection.status == ObjectionStatus.OPEN.value,
-                Objection.due_on < deadlines.today(),
-            )
-            .order_by(Objection.due_on, Objection.id)
-        )
-    )
+    return escalation.overdue(session, ESCALATION, deadlines.today())
 
 
 def escalate(
     session: Session, deadlines: Deadlines, notifier: Notifier, *, actor: str
 ) -> list[Objection]:
     """Flag overdue objections not yet escalated and tell every operator; idempotent."""
-    escalated = [o for o in overdue(session, deadlines) if o.escalated_at is None]
-    if not escalated:
-        return []
-    now = deadlines.clock.now()
-    staff = operators(session)
-    for objection in escalated:
-        objection.escalated_at = now
-        audit.append(
-            session,
-            actor=actor,
-            tag="objection:objection:escalated",
-            subject_id=objection.subject_id,
-            object_ref=f"objection {objection.id}",
-            detail={"source": objection.source, "due_on": objection.due_on.isoformat()},
-        )
-        for account_id in staff:
-            notifier.notify(
-                session,
-                Note(
-                    account_id,
-                    "objection:escalated",
-                    f"Objection {objection.id} is overdue",
-                    f"{objection.source} did not answer objection {objection.id} by "
-                    f"{objection.due_on.isoformat()}.",
-                    f"objection {objection.id}",
-                ),
-            )
-    return escalated
+    return escalation.escalate(session, ESCALATION, deadlines, notifier, actor=actor)

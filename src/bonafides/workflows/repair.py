@@ -8,7 +8,8 @@ the source department decides within a few working days. Approved, the record be
 end the same day (``change_status`` refreshes them in the same transaction).
 
 submitted ──approve──▶ repaired
-    └──────refuse───▶ refused (with reasons; the subject may apply again)
+    ├──────refuse───▶ refused (with reasons; the subject may apply again)
+    └─ past due_on: escalated to the operator (still submitted, flagged, operators notified)
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from bonafides.records import RecordStatus
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.tables import Commitment, Record, RepairApplication, Subject
-from bonafides.workflows import attachments
+from bonafides.workflows import attachments, escalation
 from bonafides.workflows.common import (
     ConflictError,
+    Deadlines,
     ForbiddenError,
     InvalidError,
     NotFoundError,
@@ -39,7 +41,7 @@ from bonafides.workflows.common import (
     require_subject,
     require_text,
 )
-from bonafides.workflows.notify import Note
+from bonafides.workflows.notify import Note, Notifier
 from bonafides.workflows.objections import department_officers
 from bonafides.workflows.records import set_status
 
@@ -340,3 +342,21 @@ def visible_to(
     elif principal.role is not Role.OPERATOR:
         raise ForbiddenError("sign in to see repair applications")
     return list(session.scalars(query.order_by(RepairApplication.id.desc()).limit(limit)))
+
+
+ESCALATION: escalation.Kind[RepairApplication] = escalation.Kind(
+    area="repair",
+    noun="application",
+    ref=lambda a: f"repair application {a.id}",
+    department=lambda a: a.source,
+    subject_id=lambda a: a.subject_id,
+    model=RepairApplication,
+    open_status=RepairStatus.SUBMITTED.value,
+)
+
+
+def escalate(
+    session: Session, deadlines: Deadlines, notifier: Notifier, *, actor: str
+) -> list[RepairApplication]:
+    """Flag overdue applications not yet escalated and tell every operator; idempotent."""
+    return escalation.escalate(session, ESCALATION, deadlines, notifier, actor=actor)

@@ -1,0 +1,224 @@
+"""Checks over HTTP: one subject or a file of codes screened for an action, and verification.
+
+Only an operator, or an inquirer for an action its department performs (``may_screen``),
+may screen; every answer is stored and audited by ``bonafides.screening`` under a
+certificate id, as the CLI's are. A certificate is verified by operators and by the
+department that asked for it; to anyone else it does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from bonafides.api.auth import require
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.problems import errors
+from bonafides.api.submit import safe_file_name
+from bonafides.context import Context
+from bonafides.ingest.readers import UnusableInputError
+from bonafides.rules.loader import rules_for
+from bonafides.screening.batch import screen_file
+from bonafides.screening.service import (
+    InvalidCodeError,
+    UnknownCertificateError,
+    check,
+    verify,
+)
+from bonafides.security.roles import Principal, Role, may_screen
+from bonafides.store.tables import Check
+
+router = APIRouter(tags=["checks"])
+
+Screener = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INQUIRER))]
+CertId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_-]{24}(?:\.[0-9]{1,9})?$",
+        description="A certificate id, or ID.LINE for one line of a batch.",
+        examples=["Jq3v0lXbq2m1Zr8CkP5o9TtU"],
+    ),
+]
+_ACTION = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$", examples=["procurement.bid"])
+
+
+class CheckIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40, description="USCC or resident ID number.")
+    action: str = _ACTION
+    as_of: dt.date | None = Field(default=None, description="The day asked about; default today.")
+    purpose: str = Field(min_length=1, max_length=300, description="Why; kept with the answer.")
+
+
+class CheckOut(BaseModel):
+    certificate: str
+    digest: str = Field(description="sha256 of the answer's canonical JSON.")
+    answer: dict[str, Any] = Field(
+        description="status (measures_apply, clear, unknown) and the measures that apply, "
+        "each with its legal basis and the list entries behind it."
+    )
+
+
+class BatchOut(BaseModel):
+    certificate: str
+    digest: str
+    action: str
+    as_of: dt.date
+    file: str
+    counts: dict[str, int]
+    lines: list[dict[str, Any]] = Field(description="One answer per line, certificate ID.LINE.")
+
+
+class VerificationOut(BaseModel):
+    certificate: str
+    kind: str
+    issued_at: dt.datetime
+    inquirer: str
+    department: str | None
+    purpose: str
+    action: str
+    as_of: dt.date
+    evaluator: str
+    rules_version: str
+    digest: str
+    intact: bool = Field(description="The stored answer still matches its digest.")
+    same_now: bool = Field(description="The same question, same day, is answered the same now.")
+    answer: dict[str, Any]
+    answer_now: dict[str, Any]
+    answer_today: dict[str, Any] | None
+    changed_lines: list[int]
+
+
+def _may_screen(ctx: Context, principal: Principal, action: str) -> None:
+    rules = rules_for(ctx.catalogue)
+    if action not in rules.actions:
+        raise HTTPException(422, f"unknown action {action!r}: see GET /api/v1/actions")
+    if not may_screen(principal, action, rules, ctx.catalogue):
+        raise HTTPException(403, f"this account may not screen for {action!r}")
+
+
+@router.post("/checks", response_model=CheckOut, status_code=201, responses=errors(401, 403, 422))
+def single_check(body: CheckIn, ctx: ContextDep, principal: Screener) -> CheckOut:
+    """Check one subject for one action; the answer is stored under a certificate id."""
+    _may_screen(ctx, principal, body.action)
+    try:
+        result = check(
+            ctx,
+            body.code,
+            body.action,
+            as_of=body.as_of,
+            inquirer=principal.actor,
+            purpose=body.purpose,
+            department=principal.department,
+        )
+    except InvalidCodeError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return CheckOut(certificate=result.cert_id, digest=result.digest, answer=result.answer)
+
+
+def _screen_upload(
+    ctx: Context, principal: Principal, upload: UploadFile, **options: Any
+) -> BatchOut:
+    with tempfile.TemporaryDirectory(prefix="bonafides-screen-") as tmp:
+        path = FilePath(tmp) / safe_file_name(upload.filename, "codes.csv")
+        with path.open("wb") as handle:
+            while block := upload.file.read(1 << 20):
+                handle.write(block)
+        out = FilePath(tmp) / "results.jsonl"
+        report = screen_file(
+            ctx,
+            path,
+            inquirer=principal.actor,
+            department=principal.department,
+            out=out,
+            **options,
+        )
+        with out.open(encoding="utf-8") as handle:
+            lines = [json.loads(text) for text in handle]
+    with ctx.sessions() as session:
+        stored = session.scalar(select(Check.digest).where(Check.cert_id == report.cert_id))
+    return BatchOut(
+        certificate=report.cert_id,
+        digest=stored or "",
+        action=report.action,
+        as_of=report.as_of,
+        file=report.file,
+        counts=report.counts,
+        lines=lines,
+    )
+
+
+@router.post(
+    "/checks/batch",
+    response_model=BatchOut,
+    status_code=201,
+    responses=errors(401, 403, 413, 422),
+)
+async def batch_check(
+    ctx: ContextDep,
+    principal: Screener,
+    action: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")],
+    purpose: Annotated[str, Form(min_length=1, max_length=300)],
+    file: Annotated[UploadFile, File(description="CSV, JSON Lines, XLSX or Parquet of codes.")],
+    as_of: Annotated[dt.date | None, Form(description="The day asked about.")] = None,
+    column: Annotated[
+        str | None, Form(max_length=100, description="The column of codes; guessed if absent.")
+    ] = None,
+) -> BatchOut:
+    """Screen every code of a file for one action: one certificate, an answer per line."""
+    _may_screen(ctx, principal, action)
+    try:
+        return await run_in_threadpool(
+            _screen_upload,
+            ctx,
+            principal,
+            file,
+            action=action,
+            purpose=purpose,
+            as_of=as_of,
+            column=column or None,
+        )
+    except UnusableInputError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/checks/{cert_id}", response_model=VerificationOut, responses=errors(401, 403, 404))
+def verify_check(
+    cert_id: CertId, ctx: ContextDep, session: SessionDep, principal: Screener
+) -> VerificationOut:
+    """What a certificate answered, whether it is intact, and whether it would differ now."""
+    row = session.execute(
+        select(Check.id, Check.department).where(Check.cert_id == cert_id.partition(".")[0])
+    ).first()
+    if row is None or (principal.role is not Role.OPERATOR and row[1] != principal.department):
+        raise HTTPException(404, "no such certificate")
+    try:
+        result = verify(ctx, cert_id, actor=principal.actor)
+    except UnknownCertificateError as exc:
+        raise HTTPException(404, "no such certificate") from exc
+    return VerificationOut(
+        certificate=result.cert_id,
+        kind=result.kind,
+        issued_at=result.created_at,
+        inquirer=result.inquirer,
+        department=result.department,
+        purpose=result.purpose,
+        action=result.action,
+        as_of=result.as_of,
+        evaluator=result.evaluator,
+        rules_version=result.rules_version,
+        digest=result.digest,
+        intact=result.intact,
+        same_now=result.same_now,
+        answer=result.answer,
+        answer_now=result.answer_now,
+        answer_today=result.answer_today,
+        changed_lines=list(result.changed_lines),
+    )

@@ -1,0 +1,238 @@
+"""Signing in and out, self-registration, and the operator's pending registrations.
+
+The pages call the services the API calls (``bonafides.security``): the same password
+check, the same rate-limit buckets as ``POST /api/v1/login`` (so switching between the
+page and the API buys no extra guesses), the same session cookie.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bonafides.api.auth import (
+    clear_session_cookie,
+    client_address,
+    clock_of,
+    hit,
+    login_limit,
+    set_session_cookie,
+)
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.security import accounts
+from bonafides.security.passwords import WeakPasswordError
+from bonafides.security.ratelimit import Rate
+from bonafides.security.roles import Principal, Role, Scope
+from bonafides.security.sessions import COOKIE, end_session, sign_in
+from bonafides.web.i18n import N_
+from bonafides.web.pages import NavEntry, Portal, _local_path
+from bonafides.web.session import (
+    FORM_FIELD,
+    check_form_token,
+    form_token,
+    keep_form_token,
+    signed_in,
+)
+
+#: Where each role lands after signing in, unless the page it came from asked otherwise.
+LANDING = {
+    Role.SUBJECT: "/me",
+    Role.OFFICER: "/objections",
+    Role.OPERATOR: "/registrations",
+    Role.INQUIRER: "/me",
+}
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def require_operator(principal: Principal) -> Principal:
+    if principal.role is not Role.OPERATOR or not principal.has(Scope.ADMIN):
+        raise HTTPException(403, "for the credit office's operators only")
+    return principal
+
+
+def register(web: Portal) -> None:
+    router = web.router
+
+    def form_page(
+        request: Request, template: str, *, status: int = 200, **context: object
+    ) -> HTMLResponse:
+        token = form_token(request)
+        response = web.render(request, template, status=status, form_csrf=token, **context)
+        keep_form_token(response, token, web.settings)
+        return response
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+        return form_page(request, "login.html", next=_local_path(next), error=None, username="")
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        async with request.form(max_files=0, max_fields=8) as form:
+            username = _text(form.get("username"), 64)
+            password = _text(form.get("password"), 256)
+            target = _local_path(_text(form.get("next"), 500) or None)
+            check_form_token(request, form.get(FORM_FIELD))
+        rate = Rate(login_limit(ctx.settings))
+        try:
+            by_address = hit(request, None, f"login:ip:{client_address(request)}", rate)
+            by_user = hit(request, None, f"login:user:{username.strip().lower()}", rate)
+        except HTTPException as exc:
+            page = form_page(
+                request, "login.html", status=429, next=target, error="rate", username=username
+            )
+            page.headers.update(exc.headers or {})
+            return page
+        limits = min(by_address, by_user, key=lambda d: d.remaining).headers()
+        # Argon2 takes a good fraction of a second by design: off the event loop.
+        result = (
+            await run_in_threadpool(
+                sign_in,
+                session,
+                clock_of(request),
+                username=username,
+                password=password,
+                hours=ctx.settings.session_hours,
+                client=client_address(request),
+                user_agent=request.headers.get("user-agent"),
+            )
+            if username and password
+            else None
+        )
+        session.commit()
+        if result is None:
+            page = form_page(
+                request, "login.html", status=401, next=target, error="wrong", username=username
+            )
+            page.headers.update(limits)
+            return page
+        account, started = result
+        if target == "/":
+            target = LANDING.get(Role(account.role), "/me")
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(response, started, ctx.settings)
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        async with request.form(max_files=0, max_fields=4) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        token = request.cookies.get(COOKIE)
+        if token and principal.via == "session":
+            end_session(session, clock_of(request), token, actor=principal.actor)
+            session.commit()
+        response = RedirectResponse("/", status_code=303)
+        clear_session_cookie(response, ctx.settings)
+        return response
+
+    @router.get("/register", response_class=HTMLResponse)
+    def register_form(request: Request) -> HTMLResponse:
+        return form_page(request, "register.html", error=None, values={}, done=None)
+
+    @router.post("/register", response_class=HTMLResponse)
+    async def register_account(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        async with request.form(max_files=0, max_fields=10) as form:
+            values = {
+                "username": _text(form.get("username"), 64),
+                "display_name": _text(form.get("display_name"), 200),
+                "email": _text(form.get("email"), 254),
+                "code": _text(form.get("code"), 20),
+            }
+            password = _text(form.get("password"), 256)
+            repeated = _text(form.get("password2"), 256)
+            check_form_token(request, form.get(FORM_FIELD))
+        hit(
+            request,
+            None,
+            f"register:ip:{client_address(request)}",
+            Rate(login_limit(ctx.settings)),
+        )
+        shown = {k: v for k, v in values.items() if k != "code"}
+        if password != repeated:
+            return form_page(
+                request, "register.html", status=422, error="mismatch", values=shown, done=None
+            )
+        try:
+            account = await run_in_threadpool(
+                accounts.register,
+                session,
+                ctx.catalogue,
+                ctx.keys,
+                clock_of(request),
+                username=values["username"],
+                display_name=values["display_name"] or values["username"],
+                password=password,
+                code=values["code"],
+                email=values["email"] or None,
+            )
+        except (accounts.AccountError, WeakPasswordError) as exc:
+            session.rollback()
+            return form_page(
+                request, "register.html", status=422, error=str(exc), values=shown, done=None
+            )
+        session.commit()
+        return form_page(request, "register.html", error=None, values={}, done=account)
+
+    def registrations_page(
+        request: Request,
+        session: Session,
+        principal: Principal,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        message: str | None = None,
+    ) -> HTMLResponse:
+        return web.render(
+            request,
+            "registrations.html",
+            status=status,
+            me=principal,
+            pending=accounts.pending_registrations(session),
+            error=error,
+            message=message,
+        )
+
+    @router.get("/registrations", response_class=HTMLResponse)
+    def registrations(request: Request, session: SessionDep) -> HTMLResponse:
+        principal = require_operator(signed_in(request, session))
+        return registrations_page(request, session, principal)
+
+    @router.post("/registrations/{username}", response_class=HTMLResponse)
+    async def decide_registration(
+        username: str, request: Request, ctx: ContextDep, session: SessionDep
+    ) -> HTMLResponse:
+        async with request.form(max_files=0, max_fields=8) as form:
+            principal = require_operator(signed_in(request, session, form=form.get(FORM_FIELD)))
+            action = _text(form.get("action"), 10)
+            code = _text(form.get("code"), 20).strip().upper()
+            note = _text(form.get("note"), 300)
+        try:
+            if action == "bind":
+                accounts.bind_subject(
+                    session,
+                    ctx.keys,
+                    clock_of(request),
+                    username=username[:64],
+                    code=code,
+                    evidence=note,
+                    actor=principal.actor,
+                )
+            elif action == "refuse":
+                accounts.refuse_registration(
+                    session, username=username[:64], reason=note, actor=principal.actor
+                )
+            else:
+                raise accounts.AccountError("choose to verify or to refuse the claim")
+        except accounts.UnknownAccountError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except accounts.AccountError as exc:
+            session.rollback()
+            return registrations_page(request, session, principal, status=422, error=str(exc))
+        session.commit()
+        return registrations_page(request, session, principal, message=f"{action}:{username}")
+
+    web.nav.append(NavEntry("/me", N_("My file")))

@@ -1,0 +1,508 @@
+"""A subject's own file, its objections and credit repair, and the departments' answers.
+
+The pages call the same services as ``/api/v1/me/*``, ``/api/v1/objections`` and
+``/api/v1/repairs``: the services decide who may see and do what, so a page cannot show
+or allow more than the API. Every read of a subject's non-public data by staff is logged
+for the subject, as the API logs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from bonafides.api.auth import clock_of, http_error
+from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.reports import ReportIn, issue_for
+from bonafides.api.workflows import log_staff_read
+from bonafides.context import Context
+from bonafides.reports.model import View
+from bonafides.reports.sources import memberships
+from bonafides.security.files import own_subject, read_subject
+from bonafides.security.roles import Principal, Role
+from bonafides.store.access import access_log
+from bonafides.store.tables import Account, Objection, Record, RepairApplication, Subject
+from bonafides.web.pages import Portal
+from bonafides.web.session import FORM_FIELD, signed_in
+from bonafides.workflows import attachments, notify, objections, repair
+from bonafides.workflows.common import (
+    ForbiddenError,
+    NotFoundError,
+    Services,
+    TooEarlyError,
+    WorkflowError,
+    services_for,
+)
+from bonafides.workflows.objections import ObjectionOutcome
+
+#: What a subject signs with a repair application unless it words its own.
+COMMITMENT = (
+    "本单位（本人）承诺：已履行相关法定义务，纠正失信行为，今后严格遵守法律法规，"
+    "诚信经营，如有违反，愿意承担相应责任。"
+)
+
+
+def _services(request: Request, ctx: Context) -> Services:
+    return services_for(ctx, clock=clock_of(request))
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, str) and value.isdigit() and len(value) < 18:
+        return int(value)
+    return None
+
+
+async def _uploads(form: FormData, limit: int) -> list[attachments.Upload]:
+    out = []
+    for item in form.getlist("files"):
+        if isinstance(item, UploadFile) and item.filename:
+            data = await item.read(limit + 1)
+            out.append(
+                attachments.Upload(
+                    file_name=item.filename,
+                    content_type=item.content_type or "",
+                    data=data,
+                )
+            )
+    return out
+
+
+def _record_of(session: Session, principal: Principal, record_id: int | None) -> Record:
+    """A record of the signed-in subject's own file, or 404."""
+    if principal.bound_subject is None:
+        raise HTTPException(403, "the account is not yet bound to its subject by an operator")
+    record = session.get(Record, record_id) if record_id else None
+    subject = session.get(Subject, record.subject_id) if record else None
+    if record is None or subject is None or subject.key != principal.bound_subject:
+        raise HTTPException(404, "no such record in your file")
+    return record
+
+
+def _objection(session: Session, ctx: Context, principal: Principal, number: int) -> Objection:
+    """The objection if the principal may see it; 404 otherwise, as the API answers."""
+    try:
+        return objections.get(session, ctx.catalogue, principal, number)
+    except WorkflowError as exc:
+        raise http_error(exc) from exc
+
+
+def _application(
+    session: Session, services: Services, principal: Principal, number: int
+) -> RepairApplication:
+    try:
+        return repair.get(session, services, principal, number)
+    except WorkflowError as exc:
+        raise http_error(exc) from exc
+
+
+def register(web: Portal) -> None:
+    router = web.router
+
+    def render(
+        ctx: Context, request: Request, template: str, *, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """A page of this module; departments are named in the page's language."""
+        departments = {d.code: d for d in ctx.catalogue.departments}
+        return web.render(request, template, status=status, departments=departments, **context)
+
+    # ------------------------------------------------------------------ my file
+
+    @router.get("/me", response_class=HTMLResponse)
+    def my_file(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        principal = signed_in(request, session)
+        account = session.get(Account, principal.account_id)
+        assert account is not None
+        context: dict[str, Any] = {
+            "me": principal,
+            "account": account,
+            "file": None,
+            "lists": [],
+            "log": [],
+            "objections": [],
+            "repairs": [],
+        }
+        services = _services(request, ctx)
+        if principal.bound_subject is not None:
+            row = own_subject(session, principal)
+            if row is not None:
+                today = services.deadlines.today()
+                read = read_subject(
+                    session,
+                    ctx.catalogue,
+                    principal,
+                    row,
+                    purpose="the subject's own file",
+                    today=today,
+                )
+                context["file"] = read.profile
+                context["lists"] = memberships(
+                    session,
+                    ctx.catalogue,
+                    row.id,
+                    period_from=today,
+                    period_to=today,
+                    fields=frozenset(f.code for f in ctx.catalogue.fields),
+                )
+                context["log"] = access_log(session, row.id, limit=100)
+                context["objections"] = objections.visible_to(session, ctx.catalogue, principal)
+                context["repairs"] = repair.visible_to(session, services, principal)
+                session.commit()
+        assert principal.account_id is not None
+        context["notes"] = notify.for_account(session, principal.account_id, limit=50)
+        return render(ctx, request, "my_file.html", **context)
+
+    @router.post("/me/report")
+    async def my_report(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        """Draw the subject's own full report and hand over its PDF."""
+        async with request.form(max_files=0, max_fields=4) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+            lang = "en" if form.get("lang") == "en" else "zh"
+        row = own_subject(session, principal) if principal.bound_subject else None
+        if row is None:
+            raise HTTPException(404, "no decision concerns your subject yet")
+        code = ctx.keys.vault.decrypt(row.code_cipher) if row.code_cipher else row.key
+        body = ReportIn.model_validate({"code": code, "view": View.FULL.value})
+        today = _services(request, ctx).deadlines.today()
+        signed = await run_in_threadpool(issue_for, ctx, principal, body, today=today)
+        return RedirectResponse(
+            f"/api/v1/reports/{signed.report_id}.pdf?lang={lang}", status_code=303
+        )
+
+    # ------------------------------------------------------------------ objections
+
+    def objections_page(
+        request: Request, ctx: Context, session: Session, principal: Principal
+    ) -> HTMLResponse:
+        escalated_only = request.query_params.get("escalated") == "1"
+        try:
+            found = objections.visible_to(session, ctx.catalogue, principal)
+        except WorkflowError as exc:
+            raise http_error(exc) from exc
+        if escalated_only:
+            found = [o for o in found if o.escalated_at is not None]
+        return render(
+            ctx,
+            request,
+            "objections.html",
+            me=principal,
+            items=found,
+            escalated_only=escalated_only,
+            today=_services(request, ctx).deadlines.today(),
+        )
+
+    @router.get("/objections", response_class=HTMLResponse)
+    def objection_list(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        return objections_page(request, ctx, session, signed_in(request, session))
+
+    @router.get("/objections/new", response_class=HTMLResponse)
+    def objection_form(
+        request: Request, ctx: ContextDep, session: SessionDep, record: int = 0
+    ) -> HTMLResponse:
+        principal = signed_in(request, session)
+        found = _record_of(session, principal, record)
+        return render(
+            ctx,
+            request,
+            "objection_new.html",
+            me=principal,
+            record=found,
+            error=None,
+            grounds="",
+            max_bytes=ctx.settings.attachment_max_bytes,
+        )
+
+    @router.post("/objections", response_class=HTMLResponse)
+    async def objection_open(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        services = _services(request, ctx)
+        async with request.form(max_files=attachments.MAX_FILES, max_fields=6) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+            found = _record_of(session, principal, _int(form.get("record")))
+            grounds = _text(form.get("grounds"), 20_000)
+            uploads = await _uploads(form, services.attachment_max_bytes)
+        try:
+            opened = objections.open_objection(
+                session, services, principal, record_id=found.id, grounds=grounds, uploads=uploads
+            )
+        except WorkflowError as exc:
+            session.rollback()
+            return render(
+                ctx,
+                request,
+                "objection_new.html",
+                status=422,
+                me=principal,
+                record=found,
+                error=str(exc),
+                grounds=grounds,
+                max_bytes=ctx.settings.attachment_max_bytes,
+            )
+        session.commit()
+        return RedirectResponse(f"/objections/{opened.id}", status_code=303)
+
+    def objection_page(
+        request: Request,
+        ctx: Context,
+        session: Session,
+        principal: Principal,
+        objection: Objection,
+        *,
+        status: int = 200,
+        error: str | None = None,
+    ) -> HTMLResponse:
+        record = session.get(Record, objection.record_id)
+        log_staff_read(session, principal, objection.subject_id, f"objection {objection.id}")
+        fields = []
+        if record is not None and ctx.catalogue.has_type(record.type_code):
+            fields = [f.name for f in ctx.catalogue.type(record.type_code).fields]
+        return render(
+            ctx,
+            request,
+            "objection.html",
+            status=status,
+            me=principal,
+            item=objection,
+            record=record,
+            files=attachments.of(session, objections.KIND, objection.id),
+            answers=principal.role is Role.OFFICER and objection.status == "open",
+            outcomes=[o.value for o in ObjectionOutcome],
+            fields=fields,
+            error=error,
+        )
+
+    @router.get("/objections/{objection_id}", response_class=HTMLResponse)
+    def objection_detail(
+        objection_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    ) -> HTMLResponse:
+        principal = signed_in(request, session)
+        found = _objection(session, ctx, principal, objection_id)
+        return objection_page(request, ctx, session, principal, found)
+
+    @router.post("/objections/{objection_id}/decision", response_class=HTMLResponse)
+    async def objection_decide(
+        objection_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    ) -> Response:
+        services = _services(request, ctx)
+        async with request.form(max_files=0, max_fields=8) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+            outcome_text = _text(form.get("outcome"), 16)
+            reasons = _text(form.get("reasons"), 20_000)
+            corrections = _text(form.get("corrected"), 20_000)
+        found = _objection(session, ctx, principal, objection_id)
+        corrected: dict[str, str] = {}
+        for line in corrections.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip():
+                corrected[name.strip()] = value.strip()
+        try:
+            outcome = ObjectionOutcome(outcome_text)
+            objections.decide(
+                session,
+                services,
+                principal,
+                found.id,
+                outcome=outcome,
+                reasons=reasons,
+                corrected=corrected or None,
+            )
+        except ValueError as exc:
+            session.rollback()
+            return objection_page(
+                request, ctx, session, principal, found, status=422, error=str(exc)
+            )
+        except WorkflowError as exc:
+            session.rollback()
+            raise http_error(exc) from exc
+        session.commit()
+        return RedirectResponse(f"/objections/{found.id}", status_code=303)
+
+    # ------------------------------------------------------------------ credit repair
+
+    @router.get("/repairs", response_class=HTMLResponse)
+    def repair_list(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+        principal = signed_in(request, session)
+        services = _services(request, ctx)
+        try:
+            found = repair.visible_to(session, services, principal)
+        except WorkflowError as exc:
+            raise http_error(exc) from exc
+        return render(
+            ctx,
+            request,
+            "repairs.html",
+            me=principal,
+            items=found,
+            today=services.deadlines.today(),
+        )
+
+    def repair_form(
+        request: Request,
+        ctx: Context,
+        session: Session,
+        principal: Principal,
+        record: Record,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        possible_from: dt.date | None = None,
+        evidence: str = "",
+        commitment: str = COMMITMENT,
+    ) -> HTMLResponse:
+        verdict = repair.record_eligibility(_services(request, ctx), record)
+        return render(
+            ctx,
+            request,
+            "repair_new.html",
+            status=status,
+            me=principal,
+            record=record,
+            verdict=verdict,
+            error=error,
+            possible_from=possible_from or verdict.possible_from,
+            evidence=evidence,
+            commitment=commitment,
+            max_bytes=ctx.settings.attachment_max_bytes,
+        )
+
+    @router.get("/repairs/new", response_class=HTMLResponse)
+    def repair_new(
+        request: Request, ctx: ContextDep, session: SessionDep, record: int = 0
+    ) -> HTMLResponse:
+        principal = signed_in(request, session)
+        return repair_form(request, ctx, session, principal, _record_of(session, principal, record))
+
+    @router.post("/repairs", response_class=HTMLResponse)
+    async def repair_apply(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+        services = _services(request, ctx)
+        async with request.form(max_files=attachments.MAX_FILES, max_fields=8) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+            found = _record_of(session, principal, _int(form.get("record")))
+            evidence = _text(form.get("evidence"), 20_000)
+            commitment = _text(form.get("commitment"), 5000)
+            signed = form.get("sign") == "yes"
+            uploads = await _uploads(form, services.attachment_max_bytes)
+        if not signed:
+            return repair_form(
+                request,
+                ctx,
+                session,
+                principal,
+                found,
+                status=422,
+                error="unsigned",
+                evidence=evidence,
+                commitment=commitment,
+            )
+        try:
+            applied = repair.apply(
+                session,
+                services,
+                principal,
+                record_id=found.id,
+                evidence=evidence,
+                commitment=commitment,
+                uploads=uploads,
+            )
+        except TooEarlyError as exc:
+            session.rollback()
+            return repair_form(
+                request,
+                ctx,
+                session,
+                principal,
+                found,
+                status=422,
+                error=str(exc),
+                possible_from=exc.possible_from,
+                evidence=evidence,
+                commitment=commitment,
+            )
+        except WorkflowError as exc:
+            session.rollback()
+            return repair_form(
+                request,
+                ctx,
+                session,
+                principal,
+                found,
+                status=422,
+                error=str(exc),
+                evidence=evidence,
+                commitment=commitment,
+            )
+        session.commit()
+        return RedirectResponse(f"/repairs/{applied.id}", status_code=303)
+
+    def repair_page(
+        request: Request,
+        ctx: Context,
+        session: Session,
+        principal: Principal,
+        application: RepairApplication,
+        *,
+        status: int = 200,
+        error: str | None = None,
+    ) -> HTMLResponse:
+        log_staff_read(
+            session, principal, application.subject_id, f"repair application {application.id}"
+        )
+        return render(
+            ctx,
+            request,
+            "repair.html",
+            status=status,
+            me=principal,
+            item=application,
+            record=session.get(Record, application.record_id),
+            files=attachments.of(session, repair.KIND, application.id),
+            answers=principal.role is Role.OFFICER and application.status == "submitted",
+            error=error,
+        )
+
+    @router.get("/repairs/{application_id}", response_class=HTMLResponse)
+    def repair_detail(
+        application_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    ) -> HTMLResponse:
+        principal = signed_in(request, session)
+        found = _application(session, _services(request, ctx), principal, application_id)
+        return repair_page(request, ctx, session, principal, found)
+
+    @router.post("/repairs/{application_id}/decision", response_class=HTMLResponse)
+    async def repair_decide(
+        application_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    ) -> Response:
+        services = _services(request, ctx)
+        async with request.form(max_files=0, max_fields=6) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+            decision = _text(form.get("decision"), 10)
+            reasons = _text(form.get("reasons"), 20_000)
+        found = _application(session, services, principal, application_id)
+        if decision not in ("approve", "refuse"):
+            return repair_page(
+                request, ctx, session, principal, found, status=422, error="decision"
+            )
+        try:
+            repair.decide(
+                session,
+                services,
+                principal,
+                found.id,
+                approve=decision == "approve",
+                reasons=reasons,
+            )
+        except WorkflowError as exc:
+            session.rollback()
+            if isinstance(exc, (ForbiddenError, NotFoundError)):
+                raise http_error(exc) from exc
+            return repair_page(request, ctx, session, principal, found, status=422, error=str(exc))
+        session.commit()
+        return RedirectResponse(f"/repairs/{found.id}", status_code=303)

@@ -1,0 +1,132 @@
+"""The verification page that a report's QR code opens: is this report genuine, and has
+the subject's data changed since it was issued?
+
+It asks the same services as ``bonafides verify`` and ``POST /api/v1/reports/verify``
+(``reports.service.verify_report``, ``reports.certificates``), so the page, the CLI and
+the API cannot disagree. Anyone may verify; nobody learns a full report's content here.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
+
+from bonafides.api.auth import client_address, hit, search_limit
+from bonafides.api.deps import ContextDep
+from bonafides.api.reports import MAX_PDF_BYTES
+from bonafides.context import Context
+from bonafides.reports.certificates import (
+    CERTIFICATE_ID,
+    CertificateError,
+    sign_certificate,
+    verify_document,
+)
+from bonafides.reports.envelope import EnvelopeError
+from bonafides.reports.render import extract_envelope
+from bonafides.reports.service import (
+    REPORT_ID_LENGTH,
+    ReportNotFoundError,
+    Verification,
+    key_store,
+    verify_report,
+)
+from bonafides.reports.signing import CROCKFORD
+from bonafides.security.ratelimit import Rate
+from bonafides.web.i18n import N_
+from bonafides.web.pages import NavEntry, Portal
+
+ACTOR = "public:verify"
+
+
+def is_report_id(value: str) -> bool:
+    return len(value) == REPORT_ID_LENGTH and all(c in CROCKFORD for c in value)
+
+
+def by_id(ctx: Context, value: str, code: str | None) -> Verification | None:
+    """A report id or a check certificate id; None when it names nothing issued here."""
+    value = value.strip()
+    if is_report_id(value.upper()):
+        try:
+            return verify_report(ctx, report_id=value.upper(), code=code, actor=ACTOR)
+        except ReportNotFoundError:
+            return None
+    if CERTIFICATE_ID.fullmatch(value):
+        try:
+            signed = sign_certificate(ctx, value, key_store(ctx))
+        except CertificateError:
+            return None
+        return verify_document(ctx, signed, code=code, actor=ACTOR)
+    return None
+
+
+def register(web: Portal) -> None:
+    router = web.router
+
+    def limit(request: Request, ctx: Context) -> None:
+        hit(
+            request,
+            None,
+            f"verify:ip:{client_address(request)}",
+            Rate(search_limit(ctx.settings)),
+        )
+
+    def page(
+        request: Request,
+        *,
+        status: int = 200,
+        result: Verification | None = None,
+        error: str | None = None,
+        asked: str = "",
+    ) -> HTMLResponse:
+        return web.render(
+            request, "verify.html", status=status, result=result, error=error, asked=asked
+        )
+
+    @router.get("/verify", response_class=HTMLResponse)
+    async def verify_page(
+        request: Request,
+        ctx: ContextDep,
+        report: str | None = None,
+        certificate: str | None = None,
+        code: str | None = None,
+    ) -> HTMLResponse:
+        asked = (report or certificate or "")[:64]
+        if not asked:
+            return page(request)
+        limit(request, ctx)
+        result = await run_in_threadpool(by_id, ctx, asked, (code or None) and code[:20])
+        if result is None:
+            return page(request, status=404, error="unknown", asked=asked)
+        return page(request, result=result, asked=asked)
+
+    @router.post("/verify", response_class=HTMLResponse)
+    async def verify_upload(request: Request, ctx: ContextDep) -> HTMLResponse:
+        limit(request, ctx)
+        async with request.form(max_files=1, max_fields=4) as form:
+            asked = form.get("id")
+            code = form.get("code")
+            upload = form.get("file")
+            given = code[:20].strip() if isinstance(code, str) and code.strip() else None
+            data = b""
+            if isinstance(upload, UploadFile) and upload.filename:
+                data = await upload.read(MAX_PDF_BYTES + 1)
+        if data:
+            if len(data) > MAX_PDF_BYTES:
+                return page(request, status=413, error="large")
+            try:
+                signed = extract_envelope(data)
+            except EnvelopeError:
+                return page(request, status=422, error="unreadable")
+            result = await run_in_threadpool(verify_document, ctx, signed, code=given, actor=ACTOR)
+            return page(request, result=result)
+        text = asked[:64].strip() if isinstance(asked, str) else ""
+        if not text:
+            return page(request, status=422, error="missing")
+        found = await run_in_threadpool(by_id, ctx, text, given)
+        if found is None:
+            return page(request, status=404, error="unknown", asked=text)
+        return page(request, result=found, asked=text)
+
+    web.nav.append(NavEntry("/verify", N_("Verify a report")))
