@@ -20,11 +20,15 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
+import psycopg
+from psycopg import Copy
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import Session
 
@@ -339,8 +343,11 @@ def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: K
             ("pos", "key"),
             [(pos, key) for pos, key in enumerate(keyed.keys) if key is not None],
         )
-        # After the rows, so the load is not slowed by it; SQLite needs it to join by key.
-        Index("ix_screen_input_key", table.c.key).create(conn)
+        if conn.dialect.name == "sqlite":
+            # After the rows, so the load is not slowed by it. SQLite joins through it;
+            # PostgreSQL hashes the input instead, and building it there cost over a second
+            # per million lines.
+            Index("ix_screen_input_key", table.c.key).create(conn)
         subjects = [0] * len(keyed)
         # Driver cursor: a row per line, and wrapping a million rows costs more than the join.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -570,47 +577,48 @@ def _answer_all(
     check_id = stored.id
     pending: list[tuple[Any, ...]] = []
     subjects, listed = found.subjects, found.entries
-    for pos, (line, key, shown) in enumerate(
-        zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
-    ):
-        subject_id = subjects[pos] or None
-        if key is not None and pos not in listed:
-            # Most lines: a code that is clear or unknown, answered without building JSON.
-            status = CLEAR if subject_id is not None else UNKNOWN
-            counts[status] += 1
-            line_digest = plain_digest(line, shown, status)
-            trail.add(line, line_digest)
-            pending.append((check_id, line, shown, subject_id, status, line_digest, None))
-            if writer is not None:
-                writer.plain(line, shown, status, f"{cert}.{line}")
-        else:
-            if key is None:
-                reason = keyed.reasons.get(pos, "invalid code")
-                body = invalid_answer(shown, reason)
-                invalid.append((line, reason))
+    with _LineSink(session) as sink:
+        for pos, (line, key, shown) in enumerate(
+            zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
+        ):
+            subject_id = subjects[pos] or None
+            if key is not None and pos not in listed:
+                # Most lines: a code that is clear or unknown, answered without building JSON.
+                status = CLEAR if subject_id is not None else UNKNOWN
+                counts[status] += 1
+                line_digest = plain_digest(line, shown, status)
+                trail.add(line, line_digest)
+                pending.append((check_id, line, shown, subject_id, status, line_digest, None))
+                if writer is not None:
+                    writer.plain(line, shown, status, f"{cert}.{line}")
             else:
-                body = subject_answer(
-                    rules,
-                    action,
-                    day,
-                    code=shown,
-                    subject=found.info[pos],
-                    entries=listed[pos],
-                    records=details,
-                )
-            status = str(body["status"])
-            counts[status] += 1
-            answer = {"line": line, **body}
-            kept = canonical_json(answer)
-            line_digest = hashlib.sha256(kept.encode()).hexdigest()
-            trail.add(line, line_digest)
-            pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
-            if writer is not None:
-                writer.line(f"{cert}.{line}", answer, kept)
-        if len(pending) >= _INSERT_CHUNK:
-            _store_lines(session, pending)
-            pending = []
-    _store_lines(session, pending)
+                if key is None:
+                    reason = keyed.reasons.get(pos, "invalid code")
+                    body = invalid_answer(shown, reason)
+                    invalid.append((line, reason))
+                else:
+                    body = subject_answer(
+                        rules,
+                        action,
+                        day,
+                        code=shown,
+                        subject=found.info[pos],
+                        entries=listed[pos],
+                        records=details,
+                    )
+                status = str(body["status"])
+                counts[status] += 1
+                answer = {"line": line, **body}
+                kept = canonical_json(answer)
+                line_digest = hashlib.sha256(kept.encode()).hexdigest()
+                trail.add(line, line_digest)
+                pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
+                if writer is not None:
+                    writer.line(f"{cert}.{line}", answer, kept)
+            if len(pending) >= _INSERT_CHUNK:
+                sink.add(pending)
+                pending = []
+        sink.add(pending)
     lines_digest = trail.hexdigest()
     summary: dict[str, Any] = {
         "action": action,
@@ -673,14 +681,49 @@ class _Trail:
         return self._sha.hexdigest()
 
 
-def _store_lines(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    _copy_rows(
-        session,
-        "check_lines",
-        ("check_id", "line", "code_display", "subject_id", "status", "digest", "answer"),
-        rows,
-        not_null=("code_display",),
-    )
+_LINE_COLUMNS = ("check_id", "line", "code_display", "subject_id", "status", "digest", "answer")
+
+
+class _LineSink:
+    """Where a batch's answered lines go, a chunk at a time.
+
+    PostgreSQL gets one COPY for the whole batch, fed through psycopg's queued writer: a
+    worker thread sends one chunk while Python answers the next, so with two cores the
+    server's storing and the answering overlap instead of taking turns. Nothing else may
+    use the connection until the sink is closed. SQLite inserts each chunk in turn.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._stack = ExitStack()
+        self._copy: Copy | None = None
+
+    def __enter__(self) -> _LineSink:
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+            cursor = self._stack.enter_context(raw.cursor())
+            self._copy = self._stack.enter_context(
+                cursor.copy(
+                    f"COPY check_lines ({', '.join(_LINE_COLUMNS)}) FROM STDIN "
+                    "(FORMAT csv, FORCE_NOT_NULL (code_display))",
+                    writer=QueuedLibpqWriter(cursor),
+                )
+            )
+        return self
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self._copy is None:
+            _copy_rows(self.session, "check_lines", _LINE_COLUMNS, rows)
+            return
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        self._copy.write(buffer.getvalue())
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
 
 
 # --------------------------------------------------------------------------- verification

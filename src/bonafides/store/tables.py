@@ -376,20 +376,22 @@ class Check(Base):
 
 
 class CheckLine(Base):
-    """One line of a batch check: its status and digest; the full answer unless it is clear."""
+    """One line of a batch check: its status and digest; the full answer unless it is clear.
+
+    Keyed by (check, line) with no foreign key: a batch writes a million of these in the
+    transaction that writes their check, and the check's audited ``lines_digest`` pins
+    them (migration 0009 says what that saved).
+    """
 
     __tablename__ = "check_lines"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"))
-    line: Mapped[int] = mapped_column(Integer)
+    check_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     code_display: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[int | None] = mapped_column(BigId)
     status: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64))
     answer: Mapped[dict[str, Any] | None] = mapped_column(Json)
-
-    __table_args__ = (UniqueConstraint("check_id", "line"),)
 
 
 # --------------------------------------------------------------------------- credit reports
