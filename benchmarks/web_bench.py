@@ -236,30 +236,10 @@ def _free_port() -> int:
 
 
 def serve(port: int, workers: int) -> None:
-    """uvicorn with ``workers`` processes, as ``uvicorn --workers`` runs it, but on a
-    listening socket made with ``IPPROTO_TCP``.
+    """The server as ``bonafides serve`` runs it (``bonafides.api.server``), quieter."""
+    from bonafides.api.server import run
 
-    uvicorn makes its shared socket with protocol 0, and asyncio turns Nagle's algorithm
-    off only on sockets whose protocol says TCP; with Nagle on, a response written as
-    head and body waits for the client's delayed ACK, 40 ms per request.
-    """
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        "bonafides.api.app:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-    )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    run("127.0.0.1", port, workers=workers, log_level="warning", access_log=False)
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:

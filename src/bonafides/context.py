@@ -37,6 +37,14 @@ class Context:
             weakref.finalize(self, self.checkpointer.release)
 
     @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions for public reads that write nothing: each statement runs on its own,
+        without BEGIN and ROLLBACK. On PostgreSQL those are two of the five round trips a
+        public profile took. Statements may see different snapshots, so use these only
+        where that cannot mislead, and never for writes or audited reads."""
+        return session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+    @cached_property
     def vault(self) -> IdentifierVault:
         return IdentifierVault(self.settings.secret_key.get_secret_value())
 

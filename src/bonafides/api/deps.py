@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from bonafides.context import Context
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    """Async so that FastAPI calls it on the event loop, not through the thread pool."""
     ctx = request.app.state.context
     assert isinstance(ctx, Context)
     return ctx
@@ -23,8 +24,15 @@ def _session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
         yield session
 
 
+def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
+    with ctx.read_sessions() as session:
+        yield session
+
+
 ContextDep = Annotated[Context, Depends(_context)]
 SessionDep = Annotated[Session, Depends(_session)]
+#: For public reads that write nothing and need no single snapshot (``Context.read_sessions``).
+ReadSessionDep = Annotated[Session, Depends(_read_session)]
 
 
 def problem(status: int, title: str, detail: str | None = None) -> JSONResponse:

@@ -27,9 +27,17 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
+def run(
+    host: str, port: int, *, workers: int = 1, log_level: str = "info", access_log: bool = True
+) -> None:
     config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, workers=workers, log_level=log_level
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
     )
     sock = listening_socket(host, port)
     if workers > 1:

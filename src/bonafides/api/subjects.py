@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from bonafides.api.auth import SearchLimit
-from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.deps import ContextDep, ReadSessionDep, SessionDep
 from bonafides.api.problems import errors
 from bonafides.api.public import (
     InvalidCodeError,
@@ -86,7 +87,7 @@ class RecordsPage(BaseModel):
     records: list[PublicRecord]
 
 
-def _subject(ctx: ContextDep, session: SessionDep, code: str) -> PublicSubject:
+def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
     try:
         found = public_subject(session, ctx, code, today=office_today(ctx.settings))
     except InvalidCodeError as exc:
@@ -97,7 +98,7 @@ def _subject(ctx: ContextDep, session: SessionDep, code: str) -> PublicSubject:
 
 
 @router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
-def subject(code: Code, ctx: ContextDep, session: SessionDep) -> PublicSubject:
+def subject(code: Code, ctx: ContextDep, session: ReadSessionDep) -> PublicSubject:
     """A subject's public file: identity and the records the law makes public today."""
     return _subject(ctx, session, code)
 
@@ -106,7 +107,7 @@ def subject(code: Code, ctx: ContextDep, session: SessionDep) -> PublicSubject:
 def subject_records(
     code: Code,
     ctx: ContextDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     field: Annotated[
         str | None, Query(max_length=32, description="Only records of this credit field.")
     ] = None,
@@ -126,7 +127,7 @@ def subject_records(
 
 
 @router.get("/subjects/{code}/lists", response_model=ListsOut, responses=errors(404, 422))
-def subject_lists(code: Code, ctx: ContextDep, session: SessionDep) -> ListsOut:
+def subject_lists(code: Code, ctx: ContextDep, session: ReadSessionDep) -> ListsOut:
     """A subject's red and black list entries, from and until when, and why."""
     found = _subject(ctx, session, code)
     held = subject_memberships(session, ctx, rules_for(ctx.catalogue), found)
@@ -134,7 +135,7 @@ def subject_lists(code: Code, ctx: ContextDep, session: SessionDep) -> ListsOut:
 
 
 @router.get("/subjects/{code}/grades", response_model=GradesOut, responses=errors(404, 422))
-def grades(code: Code, ctx: ContextDep, session: SessionDep) -> GradesOut:
+def grades(code: Code, ctx: ContextDep, session: ReadSessionDep) -> GradesOut:
     """An organisation's grades today, each with the rule line that decided it."""
     found = _subject(ctx, session, code)
     held = subject_grades(session, ctx, rules_for(ctx.catalogue), found)

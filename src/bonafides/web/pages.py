@@ -22,7 +22,7 @@ from jinja2 import Environment
 from starlette.datastructures import UploadFile
 
 from bonafides import __version__
-from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.deps import ContextDep, ReadSessionDep, SessionDep
 from bonafides.api.public import (
     FigureCache,
     Headline,
@@ -220,7 +220,9 @@ def portal(settings: Settings) -> Portal:
         return web.render(request, template, q=result.query, result=result)
 
     @router.get("/subjects/{ref}", response_class=HTMLResponse)
-    def subject(request: Request, ref: str, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    def subject(
+        request: Request, ref: str, ctx: ContextDep, session: ReadSessionDep
+    ) -> HTMLResponse:
         try:
             found = public_subject(session, ctx, ref[:80], today=today(ctx))
         except InvalidCodeError as exc:
