@@ -206,3 +206,28 @@ def test_red_list_rewards_apply_to_a_taxpayers_a_grade(ctx: Context, write: Writ
     )
     later = ask(ctx, firm.code, "tax.invoice", day=dt.date(2025, 11, 1))
     assert [m["effect"] for m in later["measures"]] == ["restrict"]
+
+
+def test_checks_keep_the_audit_chain_whole_from_the_first_event_on(
+    ctx: Context, write: Write
+) -> None:
+    """On PostgreSQL a check claims the audit head in the statement that reads the file;
+    the very first event (no head yet), known and unknown subjects, and checks between
+    other audited writes must all link up."""
+    firm = factories.org()
+    codes = [factories.org().code, firm.code, factories.org().code, firm.code]
+    results = [check(ctx, codes[0], "procurement.bid", inquirer="t", purpose="first")]
+    write("courts.defaulter", firm, LISTED, performance="none")
+    results += [check(ctx, c, "procurement.bid", inquirer="t", purpose="p") for c in codes[1:]]
+    expected = ["unknown", "measures_apply", "unknown", "measures_apply"]
+    assert [r.status for r in results] == expected
+    with ctx.sessions() as session:
+        assert audit.verify(session).ok
+        stored = {c.cert_id: c.digest for c in session.scalars(select(Check))}
+        assert stored == {r.cert_id: r.digest for r in results}
+        issued = session.scalars(
+            select(AuditEvent.object_ref)
+            .where(AuditEvent.tag == "screening:check:issued")
+            .order_by(AuditEvent.id)
+        ).all()
+        assert issued == [f"certificate {r.cert_id}" for r in results]

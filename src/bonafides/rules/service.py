@@ -39,9 +39,11 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from bonafides.rules.compile import ENTRY_COLUMNS, sql_evaluator_for
 from bonafides.rules.evaluate import evaluator_for
@@ -183,9 +185,24 @@ def load_file_by_key(session: Session, key: str, zone: str = DEFAULT_ZONE) -> Ke
     """The single-check path: subject and records in one round trip (versions only when a
     record was repaired or expired), since a check's latency is mostly round trips."""
     conn = session.connection()
-    rows = conn.execute(_FILE_BY_KEY, {"key": key}).all()
-    if not rows:
+    return keyed_file(session, conn.execute(_FILE_BY_KEY, {"key": key}).all(), zone)
+
+
+def file_by_key_with(prefix: Sequence[ColumnElement[Any]], source: FromClause) -> Select[Any]:
+    """``_FILE_BY_KEY`` outer-joined to a one-row ``source`` whose ``prefix`` columns lead
+    every row: a caller that must also claim something (the audit head) does it in the
+    same round trip. Rows whose file columns are all null mean no such subject."""
+    file = _FILE_BY_KEY.subquery("file")
+    return select(*prefix, *file.c).select_from(source.outerjoin(file, true()))
+
+
+def keyed_file(
+    session: Session, rows: Sequence[Sequence[Any]], zone: str = DEFAULT_ZONE
+) -> KeyedFile | None:
+    """The file from ``_FILE_BY_KEY``'s rows (the versions it needs are read here)."""
+    if not rows or rows[0][0] is None:
         return None
+    conn = session.connection()
     sid, kind, name, adult = rows[0][:4]
     ending = [row[4] for row in rows if row[4] is not None and row[7] in ENDING_STATUSES]
     versions: dict[int, list[VersionFacts]] = defaultdict(list)

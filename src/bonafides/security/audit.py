@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import CTE
 
 from bonafides.records import canonical_json
 from bonafides.store.tables import AuditEvent, AuditHead
@@ -104,6 +105,13 @@ def prefixed_insert(table: Table, prefix: str = "w_") -> Insert:
     )
 
 
+def claim_cte() -> CTE:
+    """The claim on the head as a WITH clause (PostgreSQL), for a caller that reads what
+    it needs in the same statement; its ``last_id`` and ``last_hash`` go to ``append`` as
+    ``claimed``. It holds the head until commit, so claim only just before writing."""
+    return _CLAIM.cte("claim")
+
+
 def append(
     session: Session,
     *,
@@ -114,22 +122,28 @@ def append(
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
     along: tuple[Insert, Mapping[str, Any]] | None = None,
+    claimed: tuple[int, str] | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction, so it commits with the change.
 
     The head row is updated first: that takes the write lock on both stores before
     anything is read, so two appends never read the same head. ``along`` is the write
     the event records (from ``prefixed_insert``, with its parameters); PostgreSQL sends it
-    in the same round trip as the claim on the head. The event returned is not attached
-    to the session; it is the row as written.
+    in a round trip the append makes anyway. ``claimed`` is a head already claimed by
+    ``claim_cte`` in the caller's own statement. The event returned is not attached to
+    the session; it is the row as written.
     """
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    if along is not None and postgres:
+    if along is not None and not postgres:
+        conn.execute(*along)
+        along = None
+    if claimed is not None:
+        head: Any = claimed
+    elif along is not None:
         head = conn.execute(_CLAIM.add_cte(along[0].cte("write")), along[1]).one_or_none()
+        along = None
     else:
-        if along is not None:
-            conn.execute(*along)
         head = conn.execute(_CLAIM).one_or_none()
     if head is None:
         conn.execute(_START)
@@ -159,7 +173,11 @@ def append(
         prev_hash=prev,
     )
     if postgres:
-        conn.execute(_INSERT_AND_LINK, {f"v_{name}": value for name, value in values.items()})
+        params = {f"v_{name}": value for name, value in values.items()}
+        if along is None:
+            conn.execute(_INSERT_AND_LINK, params)
+        else:
+            conn.execute(_INSERT_AND_LINK.add_cte(along[0].cte("write")), {**params, **along[1]})
     else:
         conn.execute(_INSERT, values)
         conn.execute(_LINK, {"hash": values["hash"]})
