@@ -284,6 +284,9 @@ def test_screenshots_of_the_main_pages(site: Site, page: Page, tmp_path: Path) -
         "subject": "/subjects/" + site.codes["target"],
         "catalogue": "/catalogue",
         "statistics": "/statistics",
+        "lists": "/lists",
+        "list": "/lists/courts.defaulters",
+        "measures": "/measures?action=procurement.bid",
     }
     for name, path in pages.items():
         page.goto(site.url + path)
