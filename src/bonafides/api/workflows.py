@@ -448,17 +448,23 @@ def get_attachment(
     try:
         if row is None:
             raise NotFoundError("no such attachment")
-        owner: Objection | RepairApplication
+        owner: Objection | RepairApplication | Complaint
         if row.owner_kind == objections.KIND:
             owner = objections.get(session, services.catalogue, principal, row.owner_id)
         elif row.owner_kind == repair.KIND:
             owner = repair.get(session, services, principal, row.owner_id)
+        elif row.owner_kind == complaints.KIND:
+            owner = complaints.get(session, services, principal, row.owner_id)
         else:
             raise NotFoundError("no such attachment")
         data = attachments.read(services.data_dir, row)
     except WorkflowError as exc:
         raise http_error(exc) from exc
-    log_staff_read(session, principal, owner.subject_id, f"attachment {row.id}")
+    if isinstance(owner, Complaint):
+        complaints.log_read(session, principal, owner, f"attachment {row.id}")
+        session.commit()
+    else:
+        log_staff_read(session, principal, owner.subject_id, f"attachment {row.id}")
     return Response(
         data,
         media_type=row.content_type,

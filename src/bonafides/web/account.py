@@ -34,6 +34,7 @@ from bonafides.web.session import (
     form_token,
     keep_form_token,
     signed_in,
+    unread,
 )
 
 #: Where each role lands after signing in, unless the page it came from asked otherwise.
@@ -191,6 +192,7 @@ def register(web: Portal) -> None:
             "registrations.html",
             status=status,
             me=principal,
+            unread=unread(request),
             pending=accounts.pending_registrations(session),
             error=error,
             message=message,

@@ -9,6 +9,7 @@ for the subject, as the API logs it.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -20,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from bonafides.api.auth import clock_of, http_error
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.reports import ReportIn, issue_for
-from bonafides.api.workflows import log_staff_read
+from bonafides.api.workflows import Id, log_staff_read
 from bonafides.context import Context
 from bonafides.reports.model import View
 from bonafides.reports.sources import memberships
@@ -29,7 +30,7 @@ from bonafides.security.roles import Principal, Role
 from bonafides.store.access import access_log
 from bonafides.store.tables import Account, Objection, Record, RepairApplication, Subject
 from bonafides.web.pages import Portal
-from bonafides.web.session import FORM_FIELD, signed_in
+from bonafides.web.session import FORM_FIELD, signed_in, unread
 from bonafides.workflows import attachments, notify, objections, repair
 from bonafides.workflows.common import (
     ForbiddenError,
@@ -105,15 +106,20 @@ def _application(
         raise http_error(exc) from exc
 
 
+def render_page(
+    web: Portal, ctx: Context, request: Request, template: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """A due-process page: departments are named in the page's language, and the account
+    bar counts the unread notifications."""
+    departments = {d.code: d for d in ctx.catalogue.departments}
+    return web.render(
+        request, template, status=status, departments=departments, unread=unread(request), **context
+    )
+
+
 def register(web: Portal) -> None:
     router = web.router
-
-    def render(
-        ctx: Context, request: Request, template: str, *, status: int = 200, **context: Any
-    ) -> HTMLResponse:
-        """A page of this module; departments are named in the page's language."""
-        departments = {d.code: d for d in ctx.catalogue.departments}
-        return web.render(request, template, status=status, departments=departments, **context)
+    render = partial(render_page, web)
 
     # ------------------------------------------------------------------ my file
 
@@ -177,6 +183,20 @@ def register(web: Portal) -> None:
         return RedirectResponse(
             f"/api/v1/reports/{signed.report_id}.pdf?lang={lang}", status_code=303
         )
+
+    @router.post("/me/notifications/{notification_id}/read")
+    async def my_notification_read(
+        notification_id: Id, request: Request, session: SessionDep
+    ) -> Response:
+        """Marks one of the account's own notifications read through the API's service,
+        which answers no for anyone else's: 404, as the API answers."""
+        async with request.form(max_files=0, max_fields=4) as form:
+            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        assert principal.account_id is not None
+        if not notify.mark_read(session, clock_of(request), principal.account_id, notification_id):
+            raise HTTPException(404, "no such notification")
+        session.commit()
+        return RedirectResponse("/me#notifications", status_code=303)
 
     # ------------------------------------------------------------------ objections
 

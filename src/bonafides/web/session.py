@@ -19,6 +19,7 @@ from bonafides.api.auth import principal_for
 from bonafides.security.roles import Principal, Role
 from bonafides.security.sessions import csrf_ok
 from bonafides.settings import Settings
+from bonafides.workflows import notify
 
 FORM_COOKIE = "bonafides_form"
 FORM_FIELD = "csrf"
@@ -62,4 +63,13 @@ def signed_in(request: Request, session: Session, *, form: object = None) -> Pri
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         location = f"/login?next={quote(target, safe='/')}"
         raise HTTPException(303, "sign in first", headers={"Location": location})
+    if principal.account_id is not None:
+        request.state.unread = notify.unread_count(session, principal.account_id)
     return principal
+
+
+def unread(request: Request) -> int:
+    """Unread notifications for the account bar. ``signed_in`` counts them because every
+    page that shows the bar passes through it with its database session; 0 when it did
+    not (the bar then shows no count rather than a wrong one)."""
+    return int(getattr(request.state, "unread", 0))

@@ -14,6 +14,7 @@ open ──answer──▶ answered
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,8 +24,8 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import ANY_DEPARTMENT
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
-from bonafides.store.tables import Account, Complaint, Subject
-from bonafides.workflows import escalation
+from bonafides.store.tables import Account, Attachment, Complaint, Subject
+from bonafides.workflows import attachments, escalation
 from bonafides.workflows.common import (
     ConflictError,
     Deadlines,
@@ -38,6 +39,8 @@ from bonafides.workflows.notify import Note, Notifier
 from bonafides.workflows.objections import department_officers
 
 INFORMANT = "informant"
+#: The owner kind of a complaint's attachments.
+KIND = "complaint"
 
 
 class ComplaintKind(StrEnum):
@@ -101,11 +104,19 @@ def route(services: Services, *, type_code: str | None, department: str | None) 
 
 
 def file(
-    session: Session, services: Services, principal: Principal, request: ComplaintRequest
+    session: Session,
+    services: Services,
+    principal: Principal,
+    request: ComplaintRequest,
+    *,
+    uploads: Sequence[attachments.Upload] = (),
 ) -> Complaint:
+    """File it with its evidence; the files are stored as the ``informant`` too, so their
+    rows name no account either."""
     text = require_text(request.text, "the complaint")
     about = require_text(request.about, "who or what it is about", minimum=2, maximum=300)
     department = route(services, type_code=request.type_code, department=request.department)
+    checked = attachments.check(list(uploads), max_bytes=services.attachment_max_bytes)
     subject_id = None
     if request.code:
         subject_id = session.scalar(
@@ -135,12 +146,25 @@ def file(
     )
     session.add(complaint)
     session.flush()
+    attachments.store(
+        session,
+        services.clock,
+        services.data_dir,
+        owner_kind=KIND,
+        owner_id=complaint.id,
+        checked=checked,
+        actor=INFORMANT,
+    )
     audit.append(
         session,
         actor=INFORMANT,
         tag=f"complaint:{request.kind.value}:filed",
         object_ref=f"complaint {complaint.id}",
-        detail={"department": department, "due_on": complaint.due_on.isoformat()},
+        detail={
+            "department": department,
+            "due_on": complaint.due_on.isoformat(),
+            "attachments": len(checked),
+        },
     )
     for account_id in department_officers(session, services.catalogue, department):
         services.notifier.notify(
@@ -181,6 +205,47 @@ def get(session: Session, services: Services, principal: Principal, complaint_id
     if not (principal.role is Role.OPERATOR or _handles(services, principal, complaint) or mine):
         raise NotFoundError(f"no complaint {complaint_id}")
     return complaint
+
+
+@dataclass(frozen=True)
+class Opened:
+    complaint: Complaint
+    informant: Informant | None
+    files: list[Attachment]
+    #: The principal is an officer of the competent department: it answers this one.
+    handles: bool
+
+
+def log_read(session: Session, principal: Principal, complaint: Complaint, what: str) -> None:
+    """Staff reading a complaint (or its evidence) is a non-public read: it goes on the
+    audit chain naming the complaint only. It is kept out of the subject's access log, as
+    the filing is, because that log would tell the subject that someone reported it. The
+    informant reading its own complaint reads nothing of anyone else's."""
+    if principal.account_id is not None and principal.account_id == complaint.informant_account_id:
+        return
+    audit.append(
+        session,
+        actor=principal.actor,
+        tag=f"complaint:{complaint.kind}:read",
+        object_ref=f"complaint {complaint.id}",
+        detail={"department": complaint.department, "what": what},
+    )
+
+
+def open_complaint(
+    session: Session, services: Services, principal: Principal, complaint_id: int
+) -> Opened:
+    """One complaint as the principal may see it: the informant only for the competent
+    department, and the read on the audit chain when it is staff's."""
+    complaint = get(session, services, principal, complaint_id)
+    who = informant(services, principal, complaint)
+    log_read(session, principal, complaint, "complaint with informant" if who else "complaint")
+    return Opened(
+        complaint,
+        who,
+        attachments.of(session, KIND, complaint.id),
+        _handles(services, principal, complaint),
+    )
 
 
 def visible_to(

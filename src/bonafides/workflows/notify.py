@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bonafides.security.clock import Clock
@@ -147,6 +147,16 @@ def for_account(session: Session, account_id: int, *, limit: int = 100) -> list[
             .limit(limit)
         )
     )
+
+
+def unread_count(session: Session, account_id: int) -> int:
+    """Counted in the database: the portal shows it on every signed-in page."""
+    found = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.account_id == account_id, Notification.read_at.is_(None))
+    )
+    return int(found or 0)
 
 
 def mark_read(session: Session, clock: Clock, account_id: int, notification_id: int) -> bool:
