@@ -12,11 +12,6 @@ import datetime as dt
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +31,7 @@ from bonafides.context import Context
 from bonafides.settings import Settings
 from tests import factories
 from tests.web import seed
+from tests.web.server import running_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,27 +57,6 @@ class Site:
     codes: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("uvicorn did not answer within 30 s")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     db = tmp_path_factory.mktemp("browser") / "portal.db"
@@ -89,36 +64,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ctx = Context(settings)
     codes = seed.seed(ctx)
     ctx.close()
-    port = _free_port()
     env = {
-        **os.environ,
         "BONAFIDES_DB": settings.db,
         "BONAFIDES_SECRET_KEY": SECRET,
         "BONAFIDES_DEPARTMENT_KEYS": json.dumps({"samr": KEY}),
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bonafides.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server)
+    with running_portal(env) as url:
         yield Site(url, codes)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,8 @@ from bonafides.store.db import migrate
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from tests import factories
-from tests.web.test_browser import _free_port, _wait_until_up, browser
+from tests.web.server import running_portal
+from tests.web.test_browser import browser
 
 SECRET = "browser-account-secret-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -78,36 +77,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             actor="test",
         )
     ctx.close()
-    port = _free_port()
     env = {
-        **os.environ,
         "BONAFIDES_DB": settings.db,
         "BONAFIDES_SECRET_KEY": SECRET,
         "BONAFIDES_DATA_DIR": str(root),
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bonafides.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server)
+    with running_portal(env) as url:
         yield Site(url, firm.code, record_id)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

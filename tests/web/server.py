@@ -1,0 +1,67 @@
+"""The portal served by a real uvicorn process on a free loopback port, for browser tests.
+
+A subprocess, not an in-process server: the browser then talks to the app exactly as
+it would in production, and the test's own threads never share its event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("uvicorn did not answer within 30 s")
+
+
+@contextmanager
+def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
+    """The base URL of the app started with these ``BONAFIDES_*`` settings added to the
+    environment; stopped when the block ends."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bonafides.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **settings},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
