@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from bonafides.catalogue import Period
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
+from bonafides.store.tables import AuditEvent
 from tests import factories
 from tests.security.world import World, api
 
@@ -92,6 +95,16 @@ def test_complaints_over_http(world: World, settings: Settings) -> None:
         assert clerk[0]["informant"] == {"account": None, "name": "李四", "contact": "13800000000"}
         assert ops[0]["informant"] is None
         assert "李四" not in str(ops)
+    with world.ctx.sessions() as session:
+        reads = session.execute(
+            select(AuditEvent.actor, AuditEvent.object_ref, AuditEvent.subject_id).where(
+                AuditEvent.tag == "complaint:report:read"
+            )
+        ).all()
+        who = sorted(actor.rsplit(":", 1)[1] for actor, _, _ in reads)
+        assert who == ["clerk", "ops"], "each staff listing is a logged read"
+        assert {ref for _, ref, _ in reads} == {f"complaint {filed.json()['id']}"}
+        assert {sid for _, _, sid in reads} == {None}, "kept out of any subject's access log"
 
 
 def test_overdue_objections_for_the_operator(world: World, settings: Settings) -> None:

@@ -12,9 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
-from bonafides.store.tables import Notification
+from bonafides.store.tables import AuditEvent, Notification
 from bonafides.workflows import notify, objections
 from tests import factories
 from tests.security.world import World, api
@@ -117,7 +118,14 @@ def test_notifications_in_the_api(world: World, settings: Settings) -> None:
         assert note["read_at"] is None
         url = f"/api/v1/me/notifications/{note['id']}/read"
         assert client.post(url, headers=headers).status_code == 204
+        assert client.post(url, headers=headers).status_code == 204, "again: no change"
         assert client.get("/api/v1/me/notifications", headers=headers).json()[0]["read_at"]
         clerk = {"Authorization": f"Bearer {world.key('clerk')}"}
         assert client.post(url, headers=clerk).status_code == 404, "not the clerk's"
         assert client.get("/api/v1/me/notifications").status_code == 401
+    with world.ctx.sessions() as session:
+        marked = session.scalars(
+            select(AuditEvent.object_ref).where(AuditEvent.tag == "notification:notification:read")
+        ).all()
+        assert marked == [f"notification {note['id']}"], "one event, when it changed"
+        assert audit.verify(session).ok

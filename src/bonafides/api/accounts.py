@@ -397,7 +397,7 @@ def read_notification(
 ) -> Response:
     """Mark a notification read."""
     assert principal.account_id is not None
-    if not notify.mark_read(session, clock_of(request), principal.account_id, notification_id):
+    if not notify.mark_read(session, clock_of(request), principal, notification_id):
         raise HTTPException(404, "no such notification")
     session.commit()
     return Response(status_code=204)

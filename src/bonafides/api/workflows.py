@@ -639,6 +639,10 @@ def list_complaints(
         found = complaints.visible_to(session, services, principal)
     except WorkflowError as exc:
         raise http_error(exc) from exc
+    # Staff reading complaints (officers with their informants) is a non-public read.
+    for complaint in found:
+        complaints.log_read(session, principal, complaint, "list")
+    session.commit()
     return [_complaint_out(services, principal, c) for c in found]
 
 

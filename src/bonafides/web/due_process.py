@@ -193,7 +193,7 @@ def register(web: Portal) -> None:
         async with request.form(max_files=0, max_fields=4) as form:
             principal = signed_in(request, session, form=form.get(FORM_FIELD))
         assert principal.account_id is not None
-        if not notify.mark_read(session, clock_of(request), principal.account_id, notification_id):
+        if not notify.mark_read(session, clock_of(request), principal, notification_id):
             raise HTTPException(404, "no such notification")
         session.commit()
         return RedirectResponse("/me#notifications", status_code=303)

@@ -17,7 +17,9 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bonafides.security import audit
 from bonafides.security.clock import Clock
+from bonafides.security.roles import Principal
 from bonafides.settings import Settings
 from bonafides.store.tables import Account, Notification
 
@@ -159,10 +161,18 @@ def unread_count(session: Session, account_id: int) -> int:
     return int(found or 0)
 
 
-def mark_read(session: Session, clock: Clock, account_id: int, notification_id: int) -> bool:
+def mark_read(session: Session, clock: Clock, principal: Principal, notification_id: int) -> bool:
+    """Mark one of the principal's own notifications read; False for anyone else's. A
+    write like any other, so it goes on the audit chain (once, when it changes)."""
     note = session.get(Notification, notification_id)
-    if note is None or note.account_id != account_id:
+    if note is None or principal.account_id is None or note.account_id != principal.account_id:
         return False
     if note.read_at is None:
         note.read_at = clock.now()
+        audit.append(
+            session,
+            actor=principal.actor,
+            tag="notification:notification:read",
+            object_ref=f"notification {notification_id}",
+        )
     return True
