@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bonafides.codes import region_name
@@ -70,46 +70,57 @@ def load_profile(
     return profile_of(session, subject, audience=audience, today=today)
 
 
+_VIEW_COLUMNS = (
+    Record.id,
+    Record.type_code,
+    RecordType.title_zh.label("type_title_zh"),
+    RecordType.title_en.label("type_title_en"),
+    RecordType.field,
+    RecordType.polarity,
+    RecordType.disclosure,
+    Record.source,
+    Record.decision_no,
+    Record.decision_date,
+    Record.received_at,
+    Record.status,
+    Record.severity,
+    Record.legal_basis,
+    Record.published_until,
+    Record.version,
+    Record.content,
+)
+
+
+# Built once: on a public profile, building the statements cost about as much as a
+# round trip to run them.
+_NAMES = (
+    select(SubjectName.name, SubjectName.lang, SubjectName.current)
+    .where(SubjectName.subject_id == bindparam("subject_id"))
+    .order_by(SubjectName.id)
+)
+_RECORDS = (
+    select(*_VIEW_COLUMNS)
+    .join(RecordType, RecordType.code == Record.type_code)
+    .where(Record.subject_id == bindparam("subject_id"))
+    .order_by(Record.decision_date.desc(), Record.id.desc())
+)
+
+
 def profile_of(
     session: Session, subject: Subject, *, audience: Audience, today: dt.date
 ) -> Profile:
-    names = session.execute(
-        select(SubjectName.name, SubjectName.lang, SubjectName.current)
-        .where(SubjectName.subject_id == subject.id)
-        .order_by(SubjectName.id)
-    ).all()
-    rows = session.execute(
-        select(Record, RecordType)
-        .join(RecordType, RecordType.code == Record.type_code)
-        .where(Record.subject_id == subject.id)
-        .order_by(Record.decision_date.desc(), Record.id.desc())
-    ).all()
+    names = session.execute(_NAMES, {"subject_id": subject.id}).all()
+    # Columns, not entities: a Record entity carries columns no view shows, and a
+    # RecordType entity its whole definition, decoded from JSON once per record row.
+    rows = session.execute(_RECORDS, {"subject_id": subject.id}).all()
     records = [
-        RecordView(
-            id=r.id,
-            type_code=r.type_code,
-            type_title_zh=t.title_zh,
-            type_title_en=t.title_en,
-            field=t.field,
-            polarity=t.polarity,
-            disclosure=t.disclosure,
-            source=r.source,
-            decision_no=r.decision_no,
-            decision_date=r.decision_date,
-            received_at=r.received_at,
-            status=r.status,
-            severity=r.severity,
-            legal_basis=r.legal_basis,
-            published_until=r.published_until,
-            version=r.version,
-            content=r.content,
-        )
-        for r, t in rows
+        RecordView(**row._asdict())
+        for row in rows
         if visible(
             audience,
-            disclosure=t.disclosure,
-            status=r.status,
-            published_until=r.published_until,
+            disclosure=row.disclosure,
+            status=row.status,
+            published_until=row.published_until,
             adult_from=subject.adult_from,
             today=today,
         )
