@@ -373,6 +373,41 @@ def _staging(name: str) -> Table:
     )
 
 
+def _record_run(
+    session: Session,
+    rules: Rules,
+    *,
+    kind: str,
+    as_of: dt.date | None,
+    began: dt.datetime,
+    detail: dict[str, Any],
+    actor: str,
+    tag: str,
+    object_ref: str,
+) -> None:
+    """A whole-table run leaves a RuleRun row (what ``entries_current`` reads) and its
+    audit event, both naming the evaluator and rule set that produced it."""
+    session.add(
+        RuleRun(
+            kind=kind,
+            as_of=as_of,
+            evaluator=EVALUATOR,
+            rules_version=rules.version,
+            rules_digest=rules.digest,
+            started_at=began,
+            finished_at=utcnow(),
+            detail=detail,
+        )
+    )
+    audit.append(
+        session,
+        actor=actor,
+        tag=tag,
+        object_ref=object_ref,
+        detail={**detail, "evaluator": EVALUATOR, "rules": rules.digest},
+    )
+
+
 def recompute_lists(
     session: Session,
     rules: Rules | None = None,
@@ -432,24 +467,16 @@ def recompute_lists(
         "superseded": superseded,
         "seconds": round(seconds, 3),
     }
-    session.add(
-        RuleRun(
-            kind="lists",
-            as_of=None,
-            evaluator=EVALUATOR,
-            rules_version=rules.version,
-            rules_digest=rules.digest,
-            started_at=began,
-            finished_at=utcnow(),
-            detail=detail,
-        )
-    )
-    audit.append(
+    _record_run(
         session,
+        rules,
+        kind="lists",
+        as_of=None,
+        began=began,
+        detail=detail,
         actor=actor,
         tag="rules:lists:recomputed",
         object_ref=f"rules {rules.version}",
-        detail={**detail, "evaluator": EVALUATOR, "rules": rules.digest},
     )
     return RecomputeResult(total, added, superseded, seconds)
 
@@ -531,24 +558,16 @@ def recompute_grades(
     ).scalar_one()
     seconds = time.perf_counter() - started
     detail = {"grades": count, "seconds": round(seconds, 3)}
-    session.add(
-        RuleRun(
-            kind="grades",
-            as_of=as_of,
-            evaluator=EVALUATOR,
-            rules_version=rules.version,
-            rules_digest=rules.digest,
-            started_at=began,
-            finished_at=utcnow(),
-            detail=detail,
-        )
-    )
-    audit.append(
+    _record_run(
         session,
+        rules,
+        kind="grades",
+        as_of=as_of,
+        began=began,
+        detail=detail,
         actor=actor,
         tag="rules:grades:computed",
         object_ref=f"grades as of {as_of.isoformat()}",
-        detail={**detail, "evaluator": EVALUATOR, "rules": rules.digest},
     )
     return GradesResult(as_of, count, seconds)
 

@@ -6,11 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from bonafides.catalogue import Catalogue
 from bonafides.context import Context
 from bonafides.security.clock import Clock, SystemClock, office_day
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.subjects import SubjectKeys
+from bonafides.store.tables import Subject
 from bonafides.workdays import WorkingCalendar, load_calendar
 from bonafides.workflows.notify import Notifier, StoredNotifier
 
@@ -79,6 +82,21 @@ def require_subject(principal: Principal) -> str:
             raise ForbiddenError("the account is not yet bound to its subject by an operator")
         raise ForbiddenError("only the subject itself may do this")
     return key
+
+
+def may_see_case(
+    session: Session, catalogue: Catalogue, principal: Principal, *, source: str, subject_id: int
+) -> bool:
+    """Who may see a case about a record: an operator, an officer of the deciding
+    department (or one above it), and the subject the case is about."""
+    if principal.role is Role.OPERATOR:
+        return True
+    if principal.role is Role.OFFICER:
+        return own_department(catalogue, principal.department, source)
+    if principal.bound_subject is not None:
+        subject = session.get(Subject, subject_id)
+        return subject is not None and subject.key == principal.bound_subject
+    return False
 
 
 def require_department_of(catalogue: Catalogue, principal: Principal, source: str) -> None:

@@ -30,6 +30,7 @@ from bonafides.workflows.common import (
     InvalidError,
     NotFoundError,
     Services,
+    may_see_case,
     require_department_of,
     require_subject,
     require_text,
@@ -252,22 +253,11 @@ def get(
 ) -> Objection:
     """The objection if the principal may see it (its subject, the department, an operator)."""
     objection = session.get(Objection, objection_id)
-    if objection is None or not may_see(session, catalogue, principal, objection):
+    if objection is None or not may_see_case(
+        session, catalogue, principal, source=objection.source, subject_id=objection.subject_id
+    ):
         raise NotFoundError(f"no objection {objection_id}")
     return objection
-
-
-def may_see(
-    session: Session, catalogue: Catalogue, principal: Principal, objection: Objection
-) -> bool:
-    if principal.role is Role.OPERATOR:
-        return True
-    if principal.role is Role.OFFICER:
-        return own_department(catalogue, principal.department, objection.source)
-    if principal.bound_subject is not None:
-        subject = session.get(Subject, objection.subject_id)
-        return subject is not None and subject.key == principal.bound_subject
-    return False
 
 
 def visible_to(

@@ -37,6 +37,7 @@ from bonafides.workflows.common import (
     NotFoundError,
     Services,
     TooEarlyError,
+    may_see_case,
     require_department_of,
     require_subject,
     require_text,
@@ -303,22 +304,15 @@ def get(
     session: Session, services: Services, principal: Principal, application_id: int
 ) -> RepairApplication:
     application = session.get(RepairApplication, application_id)
-    if application is None or not _may_see(session, services, principal, application):
+    if application is None or not may_see_case(
+        session,
+        services.catalogue,
+        principal,
+        source=application.source,
+        subject_id=application.subject_id,
+    ):
         raise NotFoundError(f"no repair application {application_id}")
     return application
-
-
-def _may_see(
-    session: Session, services: Services, principal: Principal, application: RepairApplication
-) -> bool:
-    if principal.role is Role.OPERATOR:
-        return True
-    if principal.role is Role.OFFICER:
-        return own_department(services.catalogue, principal.department, application.source)
-    if principal.bound_subject is not None:
-        subject = session.get(Subject, application.subject_id)
-        return subject is not None and subject.key == principal.bound_subject
-    return False
 
 
 def visible_to(
