@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bonafides.context import Context
 from bonafides.records import RecordStatus, digest
+from bonafides.screening import service
 from bonafides.screening.service import (
     InvalidCodeError,
     UnknownActionError,
@@ -231,3 +232,10 @@ def test_checks_keep_the_audit_chain_whole_from_the_first_event_on(
             .order_by(AuditEvent.id)
         ).all()
         assert issued == [f"certificate {r.cert_id}" for r in results]
+
+
+def test_certificate_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bonafides verify -xyz…` would read a leading dash as an option (1 id in 64 did)."""
+    drawn = iter(["-mQ3pX7Vb1kLr9sT2uYw0ZcEa", "mQ3pX7Vb1kLr9sT2uYw0ZcEa"])
+    monkeypatch.setattr("secrets.token_urlsafe", lambda n: next(drawn))
+    assert service.new_certificate_id() == "mQ3pX7Vb1kLr9sT2uYw0ZcEa"

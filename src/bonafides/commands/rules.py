@@ -240,7 +240,8 @@ def verify(
     """Verify a check certificate, a credit report id, or a report or certificate PDF.
 
     A certificate shows what it answered and whether the same question gets that answer
-    now; a report (or any signed PDF) is checked as ``verify-report`` does.
+    now; a report (or any signed PDF) is checked as ``verify-report`` does. An id that
+    begins with a dash (issued before such ids were drawn again) goes after ``--``.
     """
     from pathlib import Path
 

@@ -71,8 +71,14 @@ class UnknownCertificateError(LookupError):
 
 
 def new_certificate_id() -> str:
-    """24 URL-safe characters from 144 random bits: unguessable, safe in a link."""
-    return secrets.token_urlsafe(18)
+    """24 URL-safe characters from 144 random bits: unguessable, safe in a link.
+
+    Never with a leading dash, which a command line would take for an option.
+    """
+    while True:
+        cert = secrets.token_urlsafe(18)
+        if not cert.startswith("-"):
+            return cert
 
 
 def require_action(rules: Rules, action: str) -> None:
