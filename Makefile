@@ -41,7 +41,7 @@ unit: setup system
 
 test: lint typecheck unit
 
-bench: setup
+bench: setup system
 	scripts/postgres.sh
 	benchmarks/run.sh
 

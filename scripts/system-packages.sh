@@ -10,6 +10,9 @@ packages=(postgresql postgresql-contrib chromium fonts-noto-cjk)
 # CJK face; WenQuanYi Micro Hei is the one face a report uses for Chinese and Latin;
 # poppler-utils (pdftotext, pdftoppm, pdffonts) lets the tests read the PDFs.
 packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei poppler-utils)
+# wrk loads the web tier in benchmarks/web_bench.py: a client in C, so the load it makes
+# costs the two cores it shares with the server little.
+packages+=(wrk)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

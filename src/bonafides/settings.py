@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="Time zone of the credit office; decides what 'today' is for deadlines.",
     )
+    read_pool_size: int = Field(
+        default=4,
+        gt=0,
+        le=64,
+        description="PostgreSQL connections per worker for public profile reads on the "
+        "event loop; a worker is busy in Python most of a read, so a few suffice.",
+    )
     upload_max_bytes: int = Field(
         default=50 * 1024 * 1024,
         gt=0,

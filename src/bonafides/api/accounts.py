@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ from bonafides.api.auth import (
 )
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.security import accounts, apikeys
 from bonafides.security.clock import office_day
 from bonafides.security.files import find_subject, own_subject, read_subject
@@ -40,7 +41,7 @@ from bonafides.store.tables import Account, ApiKey
 from bonafides.workflows import notify
 from bonafides.workflows.common import WorkflowError
 
-router = APIRouter(tags=["accounts"])
+router = Routes(tags=["accounts"])
 
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR, scope=Scope.ADMIN))]
 Subject = Annotated[Principal, Depends(require(Role.SUBJECT, scope=Scope.OWN_FILE))]

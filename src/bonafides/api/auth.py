@@ -12,9 +12,10 @@ else per client address. Every limited answer carries the ``RateLimit-*`` fields
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
@@ -136,18 +137,26 @@ def hit(request: Request, response: Response | None, bucket: str, rate: Rate) ->
     return decision
 
 
-def rate_limit(name: str, per_minute: Callable[[Settings], int]) -> Callable[..., None]:
-    """A dependency limiting a route per API key, or per address without a valid key."""
+def _key_holder(ctx: Context, clock: Clock, token: str) -> str | None:
+    with ctx.sessions() as session:
+        found = resolve_key(session, clock, token)
+    return None if found is None else found[1].key_id
 
-    def dependency(
-        request: Request, response: Response, ctx: ContextDep, session: SessionDep
-    ) -> None:
+
+def rate_limit(name: str, per_minute: Callable[[Settings], int]) -> Callable[..., Awaitable[None]]:
+    """A dependency limiting a route per API key, or per address without a valid key.
+
+    Async, and in the database only when a request carries a key: an anonymous search
+    should not pay a thread-pool round trip just to be counted.
+    """
+
+    async def dependency(request: Request, response: Response, ctx: ContextDep) -> None:
         who = f"ip:{client_address(request)}"
         token = bearer_token(request)
         if token is not None and looks_like_key(token):
-            found = resolve_key(session, clock_of(request), token)
-            if found is not None:
-                who = f"key:{found[1].key_id}"
+            key_id = await to_thread.run_sync(_key_holder, ctx, clock_of(request), token)
+            if key_id is not None:
+                who = f"key:{key_id}"
         hit(request, response, f"{name}:{who}", Rate(per_minute(ctx.settings)))
 
     return dependency

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from bonafides.api.deps import ContextDep
+from bonafides.api.routes import Routes
 from bonafides.catalogue import catalogue_document
 
-router = APIRouter(tags=["catalogue"])
+router = Routes(tags=["catalogue"])
 
 
 class CatalogueDocument(BaseModel):

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadFile
+from fastapi import Depends, File, Form, HTTPException, Path, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bonafides.api.auth import require
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.api.submit import safe_file_name
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
@@ -36,7 +37,7 @@ from bonafides.screening.service import (
 from bonafides.security.roles import Principal, Role, may_screen
 from bonafides.store.tables import Check
 
-router = APIRouter(tags=["checks"])
+router = Routes(tags=["checks"])
 
 Screener = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INQUIRER))]
 CertId = Annotated[

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.store.reads import PostgresReader, Reader, ThreadReader
 
 
 async def _context(request: Request) -> Context:
@@ -17,6 +18,12 @@ async def _context(request: Request) -> Context:
     ctx = request.app.state.context
     assert isinstance(ctx, Context)
     return ctx
+
+
+async def _reader(request: Request) -> Reader:
+    reader = request.app.state.reader
+    assert isinstance(reader, PostgresReader | ThreadReader)
+    return reader
 
 
 def _session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
@@ -33,6 +40,8 @@ ContextDep = Annotated[Context, Depends(_context)]
 SessionDep = Annotated[Session, Depends(_session)]
 #: For public reads that write nothing and need no single snapshot (``Context.read_sessions``).
 ReadSessionDep = Annotated[Session, Depends(_read_session)]
+#: For the hottest public reads, on the event loop (``bonafides.store.reads``).
+ReaderDep = Annotated[Reader, Depends(_reader)]
 
 
 def problem(status: int, title: str, detail: str | None = None) -> JSONResponse:

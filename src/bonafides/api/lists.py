@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from bonafides.api.deps import ContextDep, SessionDep
@@ -26,11 +26,12 @@ from bonafides.api.public_lists import (
     list_counts,
     list_out,
 )
+from bonafides.api.routes import Routes
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import ListRule
 from bonafides.store.lists import EntryFilter
 
-router = APIRouter(tags=["lists"])
+router = Routes(tags=["lists"])
 
 #: Deepest page reachable by offset; a client wanting everything downloads the CSV.
 MAX_OFFSET = 100_000

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from bonafides.api.deps import ContextDep
 from bonafides.api.public_measures import (
@@ -19,10 +19,11 @@ from bonafides.api.public_measures import (
     measures,
     memoranda,
 )
+from bonafides.api.routes import Routes
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Effect
 
-router = APIRouter(tags=["measures"])
+router = Routes(tags=["measures"])
 
 CODE = r"^[a-z0-9_.]+$"
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bonafides.api.accounts import AccountOut, Username, account_out
 from bonafides.api.auth import client_address, clock_of, hit, login_limit, require
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role, Scope
 
-router = APIRouter(tags=["accounts"])
+router = Routes(tags=["accounts"])
 
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR, scope=Scope.ADMIN))]
 

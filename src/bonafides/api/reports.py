@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi import File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,7 @@ from bonafides.api.auth import PrincipalDep, clock_of, http_error
 from bonafides.api.deps import ContextDep
 from bonafides.api.middleware import CONTENT_SECURITY_POLICY
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.reports.access import grant_full_report, reader
 from bonafides.reports.certificates import verify_document
 from bonafides.reports.envelope import EnvelopeError, SignedReport
@@ -40,7 +41,7 @@ from bonafides.security.clock import office_day
 from bonafides.security.roles import Principal, Role
 from bonafides.workflows.common import WorkflowError
 
-router = APIRouter(tags=["reports"])
+router = Routes(tags=["reports"])
 
 #: A report PDF is tens of kilobytes; a verification upload far beyond that is not one.
 MAX_PDF_BYTES = 5 * 1024 * 1024

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
 from bonafides.api.public import FigureCache, Statistics, office_today, statistics
+from bonafides.api.routes import Routes
 
-router = APIRouter(tags=["statistics"])
+router = Routes(tags=["statistics"])
 
 
 def cached_statistics(

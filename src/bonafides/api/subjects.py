@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from anyio import to_thread
+from fastapi import HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bonafides.api.auth import SearchLimit
-from bonafides.api.deps import ContextDep, ReadSessionDep, SessionDep
+from bonafides.api.deps import ContextDep, ReaderDep, ReadSessionDep
 from bonafides.api.problems import errors
 from bonafides.api.public import (
     InvalidCodeError,
@@ -18,6 +21,7 @@ from bonafides.api.public import (
     PublicSubject,
     office_today,
     public_subject,
+    read_public_subject,
 )
 from bonafides.api.public_lists import (
     GradeOut,
@@ -25,10 +29,12 @@ from bonafides.api.public_lists import (
     subject_grades,
     subject_memberships,
 )
+from bonafides.api.routes import Routes
+from bonafides.context import Context
 from bonafides.rules.loader import rules_for
-from bonafides.store.search import MAX_QUERY, search_subjects
+from bonafides.store.search import MAX_QUERY, SearchResult, search_subjects
 
-router = APIRouter(tags=["subjects"])
+router = Routes(tags=["subjects"])
 
 Code = Annotated[
     str,
@@ -87,20 +93,32 @@ class RecordsPage(BaseModel):
     records: list[PublicRecord]
 
 
-def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
+@contextmanager
+def _shown_or_problem() -> Iterator[None]:
+    """422 for a malformed code; a subject the public may not see is a 404 (``_found``)."""
     try:
-        found = public_subject(session, ctx, code, today=office_today(ctx.settings))
+        yield
     except InvalidCodeError as exc:
         raise HTTPException(422, f"invalid code: {exc.reason}") from exc
+
+
+def _found(found: PublicSubject | None) -> PublicSubject:
     if found is None:
         raise HTTPException(404, "no such subject")
     return found
 
 
+def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
+    with _shown_or_problem():
+        return _found(public_subject(session, ctx, code, today=office_today(ctx.settings)))
+
+
 @router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
-def subject(code: Code, ctx: ContextDep, session: ReadSessionDep) -> PublicSubject:
+async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> PublicSubject:
     """A subject's public file: identity and the records the law makes public today."""
-    return _subject(ctx, session, code)
+    with _shown_or_problem():
+        found = await read_public_subject(reader, ctx, code, today=office_today(ctx.settings))
+    return _found(found)
 
 
 @router.get("/subjects/{code}/records", response_model=RecordsPage, responses=errors(404, 422))
@@ -142,15 +160,20 @@ def grades(code: Code, ctx: ContextDep, session: ReadSessionDep) -> GradesOut:
     return GradesOut(code=found.code, as_of=found.as_of, grades=held)
 
 
+def _search(ctx: Context, q: str, limit: int) -> SearchResult:
+    """The whole search in one trip to the thread pool, not one per dependency."""
+    with ctx.sessions() as session:
+        return search_subjects(session, ctx.keys, q, today=office_today(ctx.settings), limit=limit)
+
+
 @router.get(
     "/search",
     response_model=SearchOut,
     responses=errors(422, 429),
     dependencies=[SearchLimit],
 )
-def search(
+async def search(
     ctx: ContextDep,
-    session: SessionDep,
     q: Annotated[
         str,
         Query(
@@ -163,7 +186,7 @@ def search(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> SearchOut:
     """Subjects by code or by name, best match first."""
-    result = search_subjects(session, ctx.keys, q, today=office_today(ctx.settings), limit=limit)
+    result = await to_thread.run_sync(_search, ctx, q, limit)
     return SearchOut(
         query=result.query,
         mode=result.mode,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, HTTPException, Security, UploadFile
+from fastapi import File, Form, Header, HTTPException, Security, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bonafides.api.auth import key_department
 from bonafides.api.deps import ContextDep
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.api.submit import (
     BatchIn,
     ReportOut,
@@ -29,7 +30,7 @@ from bonafides.api.submit import (
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.security.apikeys import looks_like_key
 
-router = APIRouter(tags=["submissions"])
+router = Routes(tags=["submissions"])
 
 #: The department's submission key, as ``Authorization: Bearer KEY``.
 bearer = HTTPBearer(auto_error=False, description="A department's submission key.")

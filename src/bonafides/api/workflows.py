@@ -13,7 +13,6 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import (
-    APIRouter,
     BackgroundTasks,
     Depends,
     File,
@@ -38,6 +37,7 @@ from bonafides.api.auth import (
 )
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
+from bonafides.api.routes import Routes
 from bonafides.context import Context
 from bonafides.security.roles import Principal, Role, Scope
 from bonafides.store.access import log_read
@@ -57,7 +57,7 @@ from bonafides.workflows.common import (
     services_for,
 )
 
-router = APIRouter(tags=["due process"])
+router = Routes(tags=["due process"])
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
 OwnWorkflows = Annotated[Principal, Depends(require(Role.SUBJECT, scope=Scope.OWN_WORKFLOWS))]

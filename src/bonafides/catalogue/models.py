@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -787,6 +788,15 @@ def reference_problems(
     return problems
 
 
+@dataclass(frozen=True)
+class CatalogueIndex:
+    fields: dict[str, Field]
+    departments: dict[str, Department]
+    types: dict[str, RecordType]
+    #: Per type, the content fields no stricter than public, in schema order.
+    public_fields: dict[str, tuple[str, ...]]
+
+
 class Catalogue(_Model):
     """The versioned catalogue: fields, departments and record types."""
 
@@ -795,9 +805,6 @@ class Catalogue(_Model):
     departments: tuple[Department, ...]
     types: tuple[RecordType, ...]
 
-    _fields: dict[str, Field] = PrivateAttr(default_factory=dict)
-    _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
-    _types: dict[str, RecordType] = PrivateAttr(default_factory=dict)
     _digest: str = PrivateAttr(default="")
 
     @field_validator("version")
@@ -815,9 +822,6 @@ class Catalogue(_Model):
         return self
 
     def model_post_init(self, context: Any, /) -> None:
-        self._fields = {f.code: f for f in self.fields}
-        self._departments = {d.code: d for d in self.departments}
-        self._types = {t.code: t for t in self.types}
         canonical = json.dumps(
             self.model_dump(mode="json"),
             sort_keys=True,
@@ -834,26 +838,50 @@ class Catalogue(_Model):
 
     # ---- lookups
 
+    @cached_property
+    def index(self) -> CatalogueIndex:
+        """Built on first use and kept in the instance's own ``__dict__``: a public
+        profile makes several lookups per record, and pydantic's private attributes
+        cost a slow ``__getattr__`` each time."""
+        return CatalogueIndex(
+            fields={f.code: f for f in self.fields},
+            departments={d.code: d for d in self.departments},
+            types={t.code: t for t in self.types},
+            public_fields={
+                t.code: tuple(
+                    f.name
+                    for f in t.fields
+                    if f.disclosure is None or f.disclosure is Disclosure.PUBLIC
+                )
+                for t in self.types
+            },
+        )
+
     def type(self, code: str) -> RecordType:
         try:
-            return self._types[code]
+            return self.index.types[code]
         except KeyError:
             raise KeyError(f"unknown record type {code!r}") from None
 
     def department(self, code: str) -> Department:
         try:
-            return self._departments[code]
+            return self.index.departments[code]
         except KeyError:
             raise KeyError(f"unknown department {code!r}") from None
 
     def field(self, code: str) -> Field:
         try:
-            return self._fields[code]
+            return self.index.fields[code]
         except KeyError:
             raise KeyError(f"unknown field {code!r}") from None
 
     def has_type(self, code: str) -> bool:
-        return code in self._types
+        return code in self.index.types
+
+    def public_fields(self, code: str) -> tuple[str, ...]:
+        """Content fields of a type whose own disclosure is no stricter than public, in
+        schema order; none for a type the catalogue no longer has."""
+        return self.index.public_fields.get(code, ())
 
     @property
     def type_codes(self) -> tuple[str, ...]:
@@ -874,7 +902,7 @@ class Catalogue(_Model):
         cursor: Department | None = self.department(department_code)
         while cursor is not None:
             out.append(cursor)
-            cursor = self._departments.get(cursor.parent) if cursor.parent else None
+            cursor = self.index.departments.get(cursor.parent) if cursor.parent else None
         return tuple(out)
 
     def may_submit(self, type_code: str, department_code: str) -> bool:
@@ -882,7 +910,7 @@ class Catalogue(_Model):
         in the same system, is one of the type's sources."""
         sources = self.type(type_code).sources
         if ANY_DEPARTMENT in sources:
-            return department_code in self._departments
-        if department_code not in self._departments:
+            return department_code in self.index.departments
+        if department_code not in self.index.departments:
             return False
         return any(d.code in sources for d in self.lineage(department_code))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bonafides.codes import region_name
 from bonafides.disclosure import Audience, is_minor, visible
+from bonafides.store.reads import Read, Row
 from bonafides.store.subjects import SubjectKeys, find
 from bonafides.store.tables import Record, RecordType, Subject, SubjectName
 
@@ -60,6 +62,29 @@ class Profile:
         return dict(sorted(groups.items()))
 
 
+class SubjectLike(Protocol):
+    """What a profile needs of a subject: an ORM ``Subject`` or a ``SubjectRow``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def code_display(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_en(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def adult_from(self) -> dt.date | None: ...
+
+
 def load_profile(
     session: Session, keys: SubjectKeys, code: str, *, audience: Audience, today: dt.date
 ) -> Profile | None:
@@ -70,6 +95,7 @@ def load_profile(
     return profile_of(session, subject, audience=audience, today=today)
 
 
+#: In ``RecordView``'s field order: rows become views by position.
 _VIEW_COLUMNS = (
     Record.id,
     Record.type_code,
@@ -105,22 +131,101 @@ _RECORDS = (
     .order_by(Record.decision_date.desc(), Record.id.desc())
 )
 
+# The same reads by the subject's key, which needs no answer from one to send the
+# other: on PostgreSQL both go in one round trip (``store.reads``). The subject comes
+# with its names, one row per name.
+_SUBJECT_WITH_NAMES = (
+    select(
+        Subject.id,
+        Subject.key,
+        Subject.kind,
+        Subject.code_display,
+        Subject.name,
+        Subject.name_en,
+        Subject.region,
+        Subject.status,
+        Subject.adult_from,
+        SubjectName.name.label("other_name"),
+        SubjectName.lang.label("other_lang"),
+        SubjectName.current.label("other_current"),
+    )
+    .outerjoin(SubjectName, SubjectName.subject_id == Subject.id)
+    .where(Subject.key == bindparam("key"))
+    .order_by(SubjectName.id)
+)
+_RECORDS_BY_KEY = (
+    select(*_VIEW_COLUMNS)
+    .join(RecordType, RecordType.code == Record.type_code)
+    .join(Subject, Subject.id == Record.subject_id)
+    .where(Subject.key == bindparam("key"))
+    .order_by(Record.decision_date.desc(), Record.id.desc())
+)
+
+
+def profile_reads(key: str) -> list[Read]:
+    """The subject with its names, and its records, for ``profile_from_rows``."""
+    params = {"key": key}
+    return [Read(_SUBJECT_WITH_NAMES, params), Read(_RECORDS_BY_KEY, params)]
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    """A subject as ``_SUBJECT_WITH_NAMES`` selects it, field for column."""
+
+    id: int
+    key: str
+    kind: str
+    code_display: str
+    name: str
+    name_en: str | None
+    region: str | None
+    status: str
+    adult_from: dt.date | None
+
+
+_SUBJECT_FIELDS = len(_SUBJECT_WITH_NAMES.selected_columns) - 3
+
+
+def profile_from_rows(
+    rows: Sequence[Sequence[Row]], *, audience: Audience, today: dt.date
+) -> tuple[SubjectRow, Profile] | None:
+    """The profile from what ``profile_reads`` fetched, or None for an unknown key."""
+    subject_rows, records = rows
+    if not subject_rows:
+        return None
+    subject = SubjectRow(*subject_rows[0][:_SUBJECT_FIELDS])
+    names = [(r[-3], r[-2], r[-1]) for r in subject_rows if r[-3] is not None]
+    views = (RecordView(*row) for row in records)
+    return subject, assemble(subject, names, views, audience=audience, today=today)
+
 
 def profile_of(
-    session: Session, subject: Subject, *, audience: Audience, today: dt.date
+    session: Session, subject: SubjectLike, *, audience: Audience, today: dt.date
 ) -> Profile:
     names = session.execute(_NAMES, {"subject_id": subject.id}).all()
     # Columns, not entities: a Record entity carries columns no view shows, and a
     # RecordType entity its whole definition, decoded from JSON once per record row.
-    rows = session.execute(_RECORDS, {"subject_id": subject.id}).all()
+    views = (RecordView(*row) for row in session.execute(_RECORDS, {"subject_id": subject.id}))
+    return assemble(subject, names, views, audience=audience, today=today)
+
+
+def assemble(
+    subject: SubjectLike,
+    names: Iterable[tuple[str, str, bool]],
+    views: Iterable[RecordView],
+    *,
+    audience: Audience,
+    today: dt.date,
+) -> Profile:
+    """The one place that decides which of a subject's records an audience sees."""
     records = [
-        RecordView(**row._asdict())
-        for row in rows
+        view
+        for view in views
         if visible(
             audience,
-            disclosure=row.disclosure,
-            status=row.status,
-            published_until=row.published_until,
+            disclosure=view.disclosure,
+            status=view.status,
+            published_until=view.published_until,
             adult_from=subject.adult_from,
             today=today,
         )

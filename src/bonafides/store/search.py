@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
+from bonafides.store.profiles import SubjectLike
 from bonafides.store.subjects import SubjectKeys, chunks, find
 from bonafides.store.tables import Record, RecordType, Subject, SubjectName
 
@@ -98,7 +99,7 @@ def normalise_query(raw: str) -> str:
     return " ".join(text_.split())[:MAX_QUERY]
 
 
-def subject_ref(subject: Subject) -> str:
+def subject_ref(subject: SubjectLike) -> str:
     return subject.key if subject.kind == SubjectKind.NATURAL_PERSON else subject.code_display
 
 

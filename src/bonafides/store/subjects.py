@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bonafides.codes import CodeError, ResidentId, mask_id, parse_subject_code
+from bonafides.codes import CodeError, ResidentId, Uscc, mask_id, parse_subject_code
 from bonafides.records import SubjectKind, SubjectRef
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.tables import Subject, SubjectName
@@ -46,6 +46,9 @@ class SubjectKeys:
             parsed = parse_subject_code(code)
         except CodeError:
             return code
+        return self.key_for_parsed(parsed)
+
+    def key_for_parsed(self, parsed: Uscc | ResidentId) -> str:
         if isinstance(parsed, ResidentId):
             return self.vault.lookup_key(parsed.number)
         return parsed.code

@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,6 +35,7 @@ from bonafides.api.public import (
     statistics,
 )
 from bonafides.api.public_lists import standing
+from bonafides.api.routes import Routes
 from bonafides.api.submit import SubmissionKeyError, department_for_key, ingest_upload
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
 from bonafides.codes import region_name
@@ -76,7 +77,7 @@ class Portal:
     settings: Settings
     envs: dict[str, Environment]
     catalogs: dict[str, GNUTranslations]
-    router: APIRouter = field(default_factory=lambda: APIRouter(include_in_schema=False))
+    router: Routes = field(default_factory=lambda: Routes(include_in_schema=False))
     static: StaticFiles = field(
         default_factory=lambda: StaticFiles(directory=HERE / "static", follow_symlink=False)
     )
