@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -303,21 +304,49 @@ class Run:
     #: CPU seconds the server's workers and PostgreSQL spent per request, in ms.
     server_cpu: float = 0.0
     db_cpu: float = 0.0
+    #: Connections per worker, busiest first (``_split``).
+    split: str = ""
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return found
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings; a process started in between counts whole."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def _postgres() -> list[int]:
+    return [pid for pid, (_, comm) in _processes().items() if comm == "postgres"]
+
+
+def _split(port: int, workers: list[int]) -> str:
+    """How the client's connections are spread over the workers, busiest first.
+
+    The workers share one listening socket and a worker that wakes first accepts a
+    whole burst of new connections, so an even split is luck; the rate follows it.
+    """
+    ss = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    held = [int(pid) for pid in re.findall(r"pid=(\d+)", ss) if int(pid) in workers]
+    return "/".join(str(held.count(w)) for w in sorted(workers, key=held.count, reverse=True))
 
 
 def _processes() -> dict[int, tuple[int, str]]:
@@ -361,12 +390,20 @@ def measure(
             return done.stdout
 
         wrk(2, connections)
-        table = _processes()
-        workers = _descendants(server, table)
-        database = [pid for pid, (_, comm) in table.items() if comm == "postgres"]
-        before = _cpu_seconds(workers), _cpu_seconds(database)
-        out = wrk(seconds, connections)
-        after = _cpu_seconds(workers), _cpu_seconds(database)
+        workers = [
+            pid
+            for pid in _descendants(server, _processes())
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        before = _cpu_seconds(workers), _cpu_seconds(_postgres())
+        args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]
+        with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True) as client:
+            time.sleep(min(1.0, seconds / 2))
+            split = _split(port, workers)
+            out, _ = client.communicate()
+        if client.returncode != 0:
+            raise RuntimeError(f"wrk failed with exit code {client.returncode}")
+        after = _cpu_seconds(workers), _cpu_seconds(_postgres())
     figures = json.loads(out.strip().splitlines()[-1])
     n = max(figures["requests"], 1)
     return Run(
@@ -377,8 +414,9 @@ def measure(
         p95=figures["p95"] / 1000,
         p99=figures["p99"] / 1000,
         errors=figures["status"] + figures["socket"],
-        server_cpu=(after[0] - before[0]) / n * 1000,
-        db_cpu=(after[1] - before[1]) / n * 1000,
+        server_cpu=_spent(before[0], after[0]) / n * 1000,
+        db_cpu=_spent(before[1], after[1]) / n * 1000,
+        split=split,
     )
 
 
@@ -469,6 +507,7 @@ COLUMNS = (
     "errors",
     "server CPU ms/req",
     "PostgreSQL CPU ms/req",
+    "connections per worker",
 )
 
 
@@ -484,6 +523,7 @@ def _cells(run: Run, baseline: float) -> list[str]:
         f"{run.errors:,}",
         f"{run.server_cpu:.2f}",
         f"{run.db_cpu:.2f}",
+        run.split,
     ]
 
 
