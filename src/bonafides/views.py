@@ -48,14 +48,7 @@ def record_json(record: RecordView) -> dict[str, Any]:
 
 def profile_json(profile: Profile) -> dict[str, Any]:
     return {
-        "code": profile.code,
-        "kind": profile.kind,
-        "name": profile.name,
-        "name_en": profile.name_en,
-        "former_names": profile.former_names,
-        "region": profile.region,
-        "region_name": profile.region_name,
-        "status": profile.status,
+        **profile.identity(),
         "minor": profile.minor,
         "as_of": profile.as_of.isoformat(),
         "records_by_field": {

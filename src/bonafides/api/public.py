@@ -165,14 +165,7 @@ def _public(ctx: Context, ref: str, profile: Profile) -> PublicSubject | None:
     return PublicSubject.model_validate(
         {
             "ref": ref,
-            "code": profile.code,
-            "kind": profile.kind,
-            "name": profile.name,
-            "name_en": profile.name_en,
-            "former_names": profile.former_names,
-            "region": profile.region,
-            "region_name": profile.region_name,
-            "status": profile.status,
+            **profile.identity(),
             "as_of": profile.as_of,
             "records": [_public_record(ctx.catalogue, r) for r in profile.records],
         }

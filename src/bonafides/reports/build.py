@@ -228,17 +228,7 @@ def draw(
     if scope.shows_access_log:
         log = access_log(session, subject.id, period_from=scope.period_from, zone=zone)
 
-    identity = {
-        "code": profile.code,
-        "kind": profile.kind,
-        "name": profile.name,
-        "name_en": profile.name_en,
-        "former_names": profile.former_names,
-        "region": profile.region,
-        "region_name": profile.region_name,
-        "status": profile.status,
-        "minor": profile.minor,
-    }
+    identity = {**profile.identity(), "minor": profile.minor}
     sections = []
     for code in scope.fields:
         field = catalogue.field(code)

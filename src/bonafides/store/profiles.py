@@ -55,6 +55,19 @@ class Profile:
     as_of: dt.date
     records: list[RecordView] = field(default_factory=list)
 
+    def identity(self) -> dict[str, Any]:
+        """Who the subject is, as every rendering of a profile begins."""
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "name": self.name,
+            "name_en": self.name_en,
+            "former_names": self.former_names,
+            "region": self.region,
+            "region_name": self.region_name,
+            "status": self.status,
+        }
+
     def by_field(self) -> dict[str, list[RecordView]]:
         groups: dict[str, list[RecordView]] = defaultdict(list)
         for record in self.records:
@@ -62,8 +75,9 @@ class Profile:
         return dict(sorted(groups.items()))
 
 
-class SubjectLike(Protocol):
-    """What a profile needs of a subject: an ORM ``Subject`` or a ``SubjectRow``."""
+class SubjectIdentity(Protocol):
+    """Who a subject is, as a search hit or a profile shows it: an ORM ``Subject``, a
+    ``SubjectRow``, or a row of a statement that selects these columns."""
 
     @property
     def id(self) -> int: ...
@@ -80,9 +94,27 @@ class SubjectLike(Protocol):
     @property
     def region(self) -> str | None: ...
     @property
-    def status(self) -> str: ...
-    @property
     def adult_from(self) -> dt.date | None: ...
+
+
+#: ``SubjectIdentity`` as columns, in that order.
+IDENTITY_COLUMNS = (
+    Subject.id,
+    Subject.key,
+    Subject.kind,
+    Subject.code_display,
+    Subject.name,
+    Subject.name_en,
+    Subject.region,
+    Subject.adult_from,
+)
+
+
+class SubjectLike(SubjectIdentity, Protocol):
+    """What a profile needs of a subject besides who it is."""
+
+    @property
+    def status(self) -> str: ...
 
 
 def load_profile(
@@ -136,15 +168,8 @@ _RECORDS = (
 # with its names, one row per name.
 _SUBJECT_WITH_NAMES = (
     select(
-        Subject.id,
-        Subject.key,
-        Subject.kind,
-        Subject.code_display,
-        Subject.name,
-        Subject.name_en,
-        Subject.region,
+        *IDENTITY_COLUMNS,
         Subject.status,
-        Subject.adult_from,
         SubjectName.name.label("other_name"),
         SubjectName.lang.label("other_lang"),
         SubjectName.current.label("other_current"),
@@ -179,8 +204,8 @@ class SubjectRow:
     name: str
     name_en: str | None
     region: str | None
-    status: str
     adult_from: dt.date | None
+    status: str
 
 
 _SUBJECT_FIELDS = len(_SUBJECT_WITH_NAMES.selected_columns) - 3

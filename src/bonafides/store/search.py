@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import String, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
-from bonafides.store.profiles import SubjectLike
+from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
 from bonafides.store.subjects import SubjectKeys, chunks, find
 from bonafides.store.tables import Record, RecordType, Subject, SubjectName
 
@@ -99,7 +99,7 @@ def normalise_query(raw: str) -> str:
     return " ".join(text_.split())[:MAX_QUERY]
 
 
-def subject_ref(subject: SubjectLike) -> str:
+def subject_ref(subject: SubjectIdentity) -> str:
     return subject.key if subject.kind == SubjectKind.NATURAL_PERSON else subject.code_display
 
 
@@ -203,44 +203,16 @@ def _rank(query: str, name: str, how: str) -> float:
 # --------------------------------------------------------------------------- candidates
 
 
-class _SubjectRow(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def code_display(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def name_en(self) -> str | None: ...
-    @property
-    def region(self) -> str | None: ...
-    @property
-    def adult_from(self) -> dt.date | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    subject: _SubjectRow
+    subject: SubjectIdentity
     name: str
     current: bool
     how: str
 
 
 #: What a hit shows of its subject, fetched with the candidate names in one query.
-_SUBJECT = (
-    Subject.id,
-    Subject.key,
-    Subject.kind,
-    Subject.code_display,
-    Subject.name,
-    Subject.name_en,
-    Subject.region,
-    Subject.adult_from,
-)
+_SUBJECT = IDENTITY_COLUMNS
 
 
 def _candidate(row: Any, how: str) -> _Candidate:
@@ -377,7 +349,7 @@ def _pg_candidates(session: Session, query: str, how: str, threshold: float) -> 
 
 
 def _publicly_findable(
-    session: Session, subjects: Sequence[_SubjectRow], *, today: dt.date
+    session: Session, subjects: Sequence[SubjectIdentity], *, today: dt.date
 ) -> set[int]:
     """Organisations always; adult persons only while a record of theirs is public."""
     allowed = {s.id for s in subjects if s.kind != SubjectKind.NATURAL_PERSON}
