@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, func, select, text
@@ -159,15 +160,20 @@ def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) 
 # --------------------------------------------------------------------------- ranking
 
 
-def trigrams(value: str) -> set[str]:
-    """pg_trgm's trigrams: lower-cased words, each padded with two spaces before, one after."""
+@lru_cache(maxsize=4096)
+def trigrams(value: str) -> frozenset[str]:
+    """pg_trgm's trigrams: lower-cased words, each padded with two spaces before, one after.
+
+    Cached: a search ranks a couple of hundred names against one query, and the same
+    names come back for similar queries.
+    """
     grams: set[str] = set()
     for word in _WORD_SPLIT.split(value.lower()):
         if not word:
             continue
         padded = f"  {word} "
         grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
-    return grams
+    return frozenset(grams)
 
 
 def whole_similarity(query: str, name: str) -> float:
