@@ -533,6 +533,12 @@ def _baseline(runs: list[Run], index: int) -> float:
     return runs[0 if index < half else half].rate
 
 
+def _setting(url: str, name: str) -> str:
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
+        return str(row[0]) if row else "?"
+
+
 def _has_schema(url: str) -> bool:
     with psycopg.connect(_psycopg_url(url)) as conn:
         row = conn.execute("SELECT to_regclass('public.subjects') IS NOT NULL").fetchone()
@@ -548,7 +554,8 @@ def _append_results(args: argparse.Namespace, runs: list[Run]) -> None:
         f"{args.records_per_subject} --seconds {args.seconds:g} --connections "
         f"{args.connections}`: {args.subjects:,} subjects "
         f"({args.subjects // 5:,} with a former name), "
-        f"{args.subjects * args.records_per_subject:,} records, PostgreSQL, uvicorn with "
+        f"{args.subjects * args.records_per_subject:,} records, PostgreSQL "
+        f"(shared_buffers {_setting(args.db, 'shared_buffers')}), uvicorn with "
         f"{args.workers} workers, wrk on the same machine. Machine: {machine()}; "
         f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared).",
         "",
