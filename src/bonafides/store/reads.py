@@ -1,6 +1,6 @@
 """Public reads on the event loop: a few statements, one round trip, no ORM.
 
-A public profile is three small indexed lookups. Run through an ORM session in the
+A public profile is a few small indexed lookups. Run through an ORM session in the
 thread pool, each cost more in Python (session, entities, three thread hops per
 request, threads queueing for the GIL) than in the database, and the web tier served
 a fraction of what a single query allows. Here the same SQLAlchemy Core statements,

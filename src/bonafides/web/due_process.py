@@ -410,7 +410,9 @@ def register(web: Portal) -> None:
             commitment = _text(form.get("commitment"), 5000)
             signed = form.get("sign") == "yes"
             uploads = await _uploads(form, services.attachment_max_bytes)
-        if not signed:
+
+        def refused(error: str, possible_from: dt.date | None = None) -> HTMLResponse:
+            """The form again, as filled in, with why it was refused."""
             return repair_form(
                 request,
                 ctx,
@@ -418,10 +420,14 @@ def register(web: Portal) -> None:
                 principal,
                 found,
                 status=422,
-                error="unsigned",
+                error=error,
+                possible_from=possible_from,
                 evidence=evidence,
                 commitment=commitment,
             )
+
+        if not signed:
+            return refused("unsigned")
         try:
             applied = repair.apply(
                 session,
@@ -434,31 +440,10 @@ def register(web: Portal) -> None:
             )
         except TooEarlyError as exc:
             session.rollback()
-            return repair_form(
-                request,
-                ctx,
-                session,
-                principal,
-                found,
-                status=422,
-                error=str(exc),
-                possible_from=exc.possible_from,
-                evidence=evidence,
-                commitment=commitment,
-            )
+            return refused(str(exc), exc.possible_from)
         except WorkflowError as exc:
             session.rollback()
-            return repair_form(
-                request,
-                ctx,
-                session,
-                principal,
-                found,
-                status=422,
-                error=str(exc),
-                evidence=evidence,
-                commitment=commitment,
-            )
+            return refused(str(exc))
         session.commit()
         return RedirectResponse(f"/repairs/{applied.id}", status_code=303)
 
