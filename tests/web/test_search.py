@@ -6,11 +6,15 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text, update
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
 from bonafides.settings import Settings
+from bonafides.store import name_stats, search
+from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.search import (
@@ -18,6 +22,8 @@ from bonafides.store.search import (
     COMMON_FLOOR,
     SearchResult,
     normalise_query,
+    query_windows,
+    rare_windows,
     search_subjects,
     similarity,
 )
@@ -186,3 +192,97 @@ def test_a_typo_is_found_among_many_names_sharing_a_tail(ctx: Context) -> None:
     result = _search(ctx, "杭州西湖龙井茶页有限公司")
     assert _names(result)[0] == target.name
     assert len(result.hits) < 10
+
+
+def _analyse(ctx: Context) -> None:
+    """What autovacuum does after a load; search then reads the statistics afresh."""
+    with ctx.sessions.begin() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("ANALYZE subject_names"))
+    name_stats.forget_window_counts()
+
+
+def test_common_windows_are_left_out_and_the_name_still_found(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a budget smaller than the tail's count, only the distinctive windows are asked."""
+    fillers = [factories.org(name=f"填充{n:03d}号贸易有限公司") for n in range(120)]
+    target = factories.org(name="杭州西湖龙井茶叶有限公司")
+    _store(ctx, *fillers, target)
+    _analyse(ctx)
+    monkeypatch.setattr(search, "WINDOW_BUDGET", 50)
+    query = "杭州西湖龙井茶页有限公司"
+    with ctx.sessions() as s:
+        chosen = rare_windows(query_windows(query), window_counts(s), search.WINDOW_BUDGET)
+        postgres = s.get_bind().dialect.name == "postgresql"
+    if postgres:
+        assert "有限公" not in chosen
+        assert "限公司" not in chosen
+        assert "西湖龙" in chosen
+    result = _search(ctx, query)
+    assert _names(result)[0] == target.name
+    assert all(h.name != f.name for h in result.hits for f in fillers)
+
+
+def test_when_the_typo_took_the_rare_windows_the_whole_name_finds_it(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked only for windows the typo made (井茶页), the index finds nothing: pg_trgm's
+    whole-name similarity is the fallback."""
+    target = factories.org(name="杭州西湖龙井茶叶有限公司")
+    _store(ctx, *[factories.org(name=f"填充{n:03d}号贸易有限公司") for n in range(60)], target)
+    _analyse(ctx)
+    monkeypatch.setattr(search, "WINDOW_BUDGET", 0.0)
+    query = "杭州西湖龙井茶页有限公司"
+    with ctx.sessions() as s:
+        chosen = rare_windows(query_windows(query), window_counts(s), search.WINDOW_BUDGET)
+        if s.get_bind().dialect.name == "postgresql":
+            assert len(chosen) == 1
+            assert chosen[0] not in target.name
+    assert _names(_search(ctx, query))[0] == target.name
+
+
+def test_a_query_nearly_every_name_matches_reads_a_bounded_number(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """有限公司 alone would have the database score every company: it reads SCAN_CAP."""
+    _store(ctx, *[factories.org(name=f"填充{n:03d}号贸易有限公司") for n in range(120)])
+    _analyse(ctx)
+    monkeypatch.setattr(search, "SCAN_CAP", 30)
+    with ctx.sessions() as s:
+        postgres = s.get_bind().dialect.name == "postgresql"
+    result = _search(ctx, "贸易有限公司", limit=500)
+    assert result.hits
+    assert all(h.name.endswith("贸易有限公司") for h in result.hits)
+    # SQLite's FTS5 ranks from its own index and hands over CANDIDATES at most.
+    assert len(result.hits) <= (30 if postgres else CANDIDATES)
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet="abcdefgh", min_size=3, max_size=3),
+        st.floats(min_value=0, max_value=10_000),
+        max_size=12,
+    ),
+    st.floats(min_value=0, max_value=20_000),
+)
+def test_rare_windows_are_the_rarest_that_fit_the_budget(
+    estimates: dict[str, float], budget: float
+) -> None:
+    counts = WindowCounts(listed=estimates, unlisted=0.0)
+    windows = list(estimates)
+    chosen = rare_windows(windows, counts, budget)
+    assert bool(chosen) == bool(windows)
+    left_out = [w for w in windows if w not in chosen]
+    assert all(counts.estimate(c) <= counts.estimate(w) for c in chosen for w in left_out)
+    if len(chosen) > 1:
+        assert sum(counts.estimate(c) for c in chosen) <= budget
+    if left_out:
+        total = sum(counts.estimate(c) for c in chosen)
+        assert total + min(map(counts.estimate, left_out)) > budget
+
+
+def test_query_windows_are_cut_within_words() -> None:
+    assert query_windows("Blue Ocean") == ["blu", "lue", "oce", "cea", "ean"]
+    assert query_windows("蓝海电子 蓝海") == ["蓝海电", "海电子"]
+    assert query_windows("ab cd") == []

@@ -2,8 +2,11 @@
 
 A code is an exact lookup. A name is looked up through trigrams, which tolerate a
 wrong or missing character: SQLite's FTS5 ``trigram`` tokenizer and PostgreSQL's
-pg_trgm (migration ``0004_search``). The index returns at most ``CANDIDATES`` names;
-only those are ranked here, so the cost does not grow with the number of subjects.
+pg_trgm (migration ``0004_search``). Both are asked only for the query's rarer
+trigrams: those most names hold (有限公, 限公司) would have the index hand over nearly
+every company. SQLite counts its trigrams exactly; PostgreSQL's ANALYZE estimates them
+(``name_stats``). The index returns a bounded number of names and only those are ranked
+here, so the cost does not grow with the number of subjects.
 
 Queries shorter than three characters have no trigram (a two-character Chinese
 name is common), so they go to the name B-tree for exact and prefix matches and,
@@ -20,15 +23,27 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, select, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
+from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
 from bonafides.store.subjects import SubjectKeys, chunks, find
 from bonafides.store.tables import Record, RecordType, Subject, SubjectName
@@ -37,21 +52,22 @@ from bonafides.store.tables import Record, RecordType, Subject, SubjectName
 CANDIDATES = 200
 #: Below this score a name is not shown (pg_trgm's own default threshold).
 THRESHOLD = 0.3
-#: From this length on a query is most likely a whole name, whose generic tail
-#: (科技有限公司) alone would reach ``THRESHOLD`` against a large share of all names;
-#: such a name must be half similar as a whole. One wrong character costs a name of
-#: eight characters or more at most three trigrams, so it stays above that.
+#: From this length on a query is most likely a whole name; a name that close to it
+#: must be half similar as a whole. One wrong character costs a name of eight characters
+#: or more at most three trigrams, so it stays above that.
 LONG_QUERY = 8
 LONG_THRESHOLD = 0.5
-#: On PostgreSQL a whole name is first looked up by its distinctive part (without its
-#: legal form) at this word similarity. Measured on 1M synthetic names with one typo
-#: each: 0.4 finds the name among the first five in 83% of queries (the rest return
-#: names one character from the query, which a dense namespace has) at a tenth of the
-#: cost of the whole-name look-up, which finds 100%.
-CORE_THRESHOLD = 0.4
-#: The legal form that ends most company names; left out of a whole-name query's
-#: first, cheap look-up on PostgreSQL.
-_LEGAL_FORM = re.compile(r"(股份有限公司|有限责任公司|集团有限公司|有限公司|集团|公司|厂)$")
+#: On PostgreSQL the index is asked for the names holding a query's rarest windows (three
+#: characters of a word), as many windows as together about this many names hold by
+#: ANALYZE's estimate (store/name_stats.py); each name it hands over is read from the
+#: table to be scored, a few microseconds each.
+WINDOW_BUDGET = 4000
+#: Names read from the table for one look-up at most, whatever the estimate said: a
+#: query made only of what most names hold (有限公司) is answered from the first of them.
+SCAN_CAP = 8000
+#: Of those, the names ranked here: the count of windows held orders them well enough
+#: that more did not find the name sought more often (1M names, one typo per query).
+WINDOW_CANDIDATES = 100
 #: On SQLite, a trigram held by more than this share of all names (and more than
 #: ``COMMON_FLOOR`` of them) is left out of the index query while rarer ones remain.
 COMMON_SHARE = 0.02
@@ -240,13 +256,16 @@ def _short_candidates(session: Session, query: str) -> list[_Candidate]:
     base = select(*_SUBJECT, *_NAME_COLUMNS).join(Subject, Subject.id == SubjectName.subject_id)
     if session.get_bind().dialect.name == "sqlite":
         upper = query + "\U0010ffff"
-        prefix = base.where(SubjectName.name >= query, SubjectName.name < upper)
+        prefix = base.where(SubjectName.name >= query, SubjectName.name < upper).order_by(
+            SubjectName.name
+        )
     else:
-        prefix = base.where(SubjectName.name.like(_like_escape(query) + "%", escape="\\"))
-    found = [
-        _candidate(row, "prefix")
-        for row in session.execute(prefix.order_by(SubjectName.name).limit(CANDIDATES))
-    ]
+        # In the pattern index's own order, which it reads the first names in without a
+        # sort: 重庆 is the prefix of sixty thousand names in a million.
+        prefix = base.where(SubjectName.name.like(_like_escape(query) + "%", escape="\\")).order_by(
+            text("subject_names.name USING ~<~")
+        )
+    found = [_candidate(row, "prefix") for row in session.execute(prefix.limit(CANDIDATES))]
     if len(found) < CANDIDATES:
         pattern = "%" + _like_escape(query) + "%"
         seen = {(c.subject.id, c.name) for c in found}
@@ -303,52 +322,141 @@ def _trigram_candidates(session: Session, query: str) -> list[_Candidate]:
             _candidate(row, "similar")
             for row in session.execute(base.where(SubjectName.id.in_(ids)))
         ]
-    if len(query) < LONG_QUERY:
-        return _pg_candidates(session, query, "word", THRESHOLD)
-    # A whole name: its distinctive part, without the legal form that most names share
-    # (reading those trigrams' posting lists would cost more than all the rest), first.
-    core = _LEGAL_FORM.sub("", query)
-    found = _pg_candidates(session, core if len(core) >= 3 else query, "word", CORE_THRESHOLD)
-    # Enough when a name is as close as the whole-name look-up would require; otherwise
-    # the one typo was in the distinctive part, and only the whole name finds it.
-    if any(whole_similarity(query, c.name) >= LONG_THRESHOLD for c in found):
+    found = _pg_window_candidates(session, query)
+    # Enough when a name is as close as a whole-name look-up would require. Otherwise the
+    # wrong character was in the rarer windows, or the query is too short to have any
+    # that survive one: pg_trgm's own operators also count the padded trigrams at the
+    # start and end of each word (张伟墙 finds 张伟强 only through those).
+    if any(similarity(query, c.name) >= LONG_THRESHOLD for c in found):
         return found
+    if len(query) < LONG_QUERY:
+        return found + _pg_candidates(session, query, "word", THRESHOLD)
     return found + _pg_candidates(session, query, "whole", LONG_THRESHOLD)
+
+
+def query_windows(query: str) -> list[str]:
+    """The query's three-character windows, within each lower-cased word, in order."""
+    windows: dict[str, None] = {}
+    for word in _WORD_SPLIT.split(query.lower()):
+        for i in range(len(word) - 2):
+            windows[word[i : i + 3]] = None
+    return list(windows)
+
+
+def rare_windows(windows: Sequence[str], counts: WindowCounts, budget: float) -> list[str]:
+    """The rarest windows that together fit ``budget`` names; the rarest one at least.
+
+    A window only few names hold is what tells the name sought from its neighbours; the
+    ones nearly every name holds add cost and no distinction.
+    """
+    chosen: list[str] = []
+    total = 0.0
+    for window in sorted(windows, key=counts.estimate):
+        total += counts.estimate(window)
+        if chosen and total > budget:
+            break
+        chosen.append(window)
+    return chosen
+
+
+def _pg_window_candidates(session: Session, query: str) -> list[_Candidate]:
+    """The names holding any of the query's rarer windows, those holding most of its
+    windows first.
+    """
+    windows = query_windows(query)
+    chosen = rare_windows(windows, window_counts(session), WINDOW_BUDGET)
+    if not chosen:
+        return []
+    cased = any(w != w.upper() for w in windows)
+    params = {"patterns": [f"%{_like_escape(w)}%" for w in chosen], "windows": windows}
+    return _pg_run(session, "windows, cased" if cased else "windows", params, WINDOW_CANDIDATES)
 
 
 def _pg_candidates(session: Session, query: str, how: str, threshold: float) -> list[_Candidate]:
     """pg_trgm through the GIN index: names ``query`` is a word-similar part of, or whole
     names similar to it, at ``threshold`` (set for this transaction only).
-
-    The best names are chosen from ``subject_names`` alone and only they are joined to
-    their subjects: a common query passes thousands of names, and joining them all
-    before the limit cost a fifth of the query.
     """
     setting = "word_similarity_threshold" if how == "word" else "similarity_threshold"
     session.execute(
         text("SELECT set_config(:name, :value, true)"),
         {"name": f"pg_trgm.{setting}", "value": str(threshold)},
     )
-    q = bindparam("q", query, type_=String)
-    if how == "word":
-        match = q.op("<%")(SubjectName.name)
-        score = func.word_similarity(q, SubjectName.name)
+    return _pg_run(session, how, {"q": query})
+
+
+def _pg_run(
+    session: Session, how: str, params: dict[str, Any], ranked: int = CANDIDATES
+) -> list[_Candidate]:
+    rows = session.execute(_pg_statement(how), {**params, "cap": SCAN_CAP, "ranked": ranked})
+    return [_candidate(row, "similar") for row in rows]
+
+
+@cache
+def _pg_statement(how: str) -> Select[Any]:
+    """The best names that match, with their subjects; built once, prepared by psycopg.
+
+    ``windows``: names holding any of ``:patterns`` (``LIKE``, through the trigram
+    index), ordered by how many of ``:windows`` they hold. That count chooses which
+    names to rank well enough, at a fifth of the cost of pg_trgm's similarity functions,
+    which hash each name's trigrams again for every row. ``word`` and ``whole``: pg_trgm's
+    ``<%`` and ``%`` operators with ``:q``, ordered by its similarity functions.
+
+    At most ``:cap`` names are read, and only the best are joined to their subjects:
+    a common query passes thousands, and joining them all first cost a fifth of the query.
+    """
+    name = SubjectName.name
+    q = bindparam("q", type_=String)
+    if how.startswith("windows"):
+        cased = how.endswith("cased")
+        patterns = any_(bindparam("patterns", type_=ARRAY(String)))
+        match = name.ilike(patterns) if cased else name.like(patterns)
+
+        def score(found: ColumnElement[str]) -> ColumnElement[Any]:
+            window = (
+                func.unnest(bindparam("windows", type_=ARRAY(String)))
+                .table_valued("w")
+                .render_derived("window")
+            )
+            text_ = func.lower(found) if cased else found
+            return (
+                select(func.count())
+                .select_from(window)
+                .where(func.strpos(text_, window.c.w) > 0)
+                .scalar_subquery()
+            )
+    elif how == "word":
+        match = q.op("<%")(name)
+
+        def score(found: ColumnElement[str]) -> ColumnElement[Any]:
+            return func.word_similarity(q, found)
     else:
-        match = SubjectName.name.op("%")(q)
-        score = func.similarity(SubjectName.name, q)
-    best = (
-        select(SubjectName.subject_id, *_NAME_COLUMNS, score.label("score"))
+        match = name.op("%")(q)
+
+        def score(found: ColumnElement[str]) -> ColumnElement[Any]:
+            return func.similarity(found, q)
+
+    held = (
+        select(SubjectName.subject_id, name, SubjectName.current)
         .where(match)
-        .order_by(score.desc(), func.length(SubjectName.name))
-        .limit(CANDIDATES)
+        .limit(bindparam("cap"))
         .subquery()
     )
-    rows = session.execute(
-        select(*_SUBJECT, best.c.matched_name, best.c.matched_current)
-        .join(best, best.c.subject_id == Subject.id)
-        .order_by(best.c.score.desc(), func.length(best.c.matched_name))
+    scored = score(held.c.name).label("score")
+    best = (
+        select(held.c.subject_id, held.c.name, held.c.current, scored)
+        .order_by(scored.desc(), func.length(held.c.name))
+        .limit(bindparam("ranked"))
+        .subquery()
     )
-    return [_candidate(row, "similar") for row in rows]
+    return (
+        select(
+            *_SUBJECT,
+            best.c.name.label("matched_name"),
+            best.c.current.label("matched_current"),
+        )
+        .join(best, best.c.subject_id == Subject.id)
+        .order_by(best.c.score.desc(), func.length(best.c.name))
+    )
 
 
 # --------------------------------------------------------------------------- disclosure
