@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bonafides.api.app import create_app
+from bonafides.api.public import PublicSubject, office_today, public_subject
 from bonafides.catalogue import catalogue_document, load_catalogue
+from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.settings import InsecureSettingsError, Settings
 from tests import factories
@@ -62,6 +64,32 @@ def test_restricted_content_fields_are_left_out(client: TestClient, store: Store
     assert content["legal_representative"] == "李四"
     assert "legal_representative_id_number" not in content
     assert "not_in_schema" not in content
+
+
+def test_the_subject_json_is_what_the_model_makes(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """The API serialises the profile from plain data; it must be byte for byte what
+    PublicSubject itself makes of the same file, read the other way."""
+    firm = factories.org(name="序列化测试有限公司")
+    adult = factories.person(name="钱大伟")
+    objected = factories.penalty(
+        firm, decision_date=TODAY - dt.timedelta(days=4), status=RecordStatus.UNDER_OBJECTION
+    )
+    store(
+        factories.penalty(firm, decision_date=TODAY - dt.timedelta(days=9), fine="12.75"),
+        dataclasses.replace(objected, severity=None, legal_basis=None),
+        factories.penalty(adult, decision_date=TODAY - dt.timedelta(days=2)),
+    )
+    ctx = Context(settings)
+    for who in (firm, adult):
+        body = client.get(f"/api/v1/subjects/{who.code}").content
+        with ctx.sessions() as session:
+            model = public_subject(session, ctx, who.code, today=office_today(settings))
+        assert model is not None
+        assert body == model.model_dump_json().encode()
+        assert PublicSubject.model_validate_json(body) == model
+    ctx.close()
 
 
 def test_objection_is_marked(client: TestClient, store: Store) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from anyio import to_thread
-from fastapi import HTTPException, Path, Query
+from fastapi import HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from bonafides.api.public import (
     PublicSubject,
     office_today,
     public_subject,
-    read_public_subject,
+    read_public_subject_json,
 )
 from bonafides.api.public_lists import (
     GradeOut,
@@ -33,6 +33,8 @@ from bonafides.api.routes import Routes
 from bonafides.context import Context
 from bonafides.rules.loader import rules_for
 from bonafides.store.search import MAX_QUERY, SearchResult, search_subjects
+
+T = TypeVar("T")
 
 router = Routes(tags=["subjects"])
 
@@ -102,7 +104,7 @@ def _shown_or_problem() -> Iterator[None]:
         raise HTTPException(422, f"invalid code: {exc.reason}") from exc
 
 
-def _found(found: PublicSubject | None) -> PublicSubject:
+def _found(found: T | None) -> T:
     if found is None:
         raise HTTPException(404, "no such subject")
     return found
@@ -114,11 +116,11 @@ def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
 
 
 @router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
-async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> PublicSubject:
+async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> Response:
     """A subject's public file: identity and the records the law makes public today."""
     with _shown_or_problem():
-        found = await read_public_subject(reader, ctx, code, today=office_today(ctx.settings))
-    return _found(found)
+        body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx.settings))
+    return Response(_found(body), media_type="application/json")
 
 
 @router.get("/subjects/{code}/records", response_model=RecordsPage, responses=errors(404, 422))
