@@ -50,13 +50,11 @@ def _fetch(engine: Engine, reads: list[Read]) -> list[list[Row]]:
 
 def test_rows_become_views_by_position() -> None:
     """Rows are tuples; the statements' columns must name the dataclasses' fields in order."""
-    subject_columns = [c.key for c in profiles._SUBJECT_WITH_NAMES.selected_columns]
-    assert subject_columns[: profiles._SUBJECT_FIELDS] == [
-        f.name for f in dataclasses.fields(SubjectRow)
-    ]
-    assert [c.key for c in profiles._RECORDS_BY_KEY.selected_columns] == [
-        f.name for f in dataclasses.fields(RecordView)
-    ]
+    columns = [c.key for c in profiles._PROFILE_BY_KEY.selected_columns]
+    subject = [f.name for f in dataclasses.fields(SubjectRow)]
+    record = [f.name for f in dataclasses.fields(RecordView)]
+    assert columns == [*subject, "former_names", *record]
+    assert len(subject) == profiles._SUBJECT_FIELDS
 
 
 def test_reader_matches_the_session_path(engine: Engine) -> None:
@@ -76,9 +74,12 @@ def test_reader_matches_the_session_path(engine: Engine) -> None:
         subject_id = s.execute(
             text("SELECT id FROM subjects WHERE key = :k"), {"k": renamed.code}
         ).scalar_one()
-        s.add(
-            SubjectName(subject_id=subject_id, name="杭州旧名称有限公司", lang="zh", current=False)
-        )
+        for name, lang in [
+            ("杭州旧名称有限公司", "zh"),
+            ("Hangzhou Old Name Co.", "en"),
+            ("杭州更早名称有限公司", "zh"),
+        ]:
+            s.add(SubjectName(subject_id=subject_id, name=name, lang=lang, current=False))
     codes = [renamed.code, minor.code, items[-1].subject.code, factories.org().code]
     for code in codes:
         key = KEYS.key_for_code(code)
@@ -96,7 +97,7 @@ def test_reader_matches_the_session_path(engine: Engine) -> None:
     with sessions() as s:
         renamed_profile = load_profile(s, KEYS, renamed.code, audience=Audience.PUBLIC, today=TODAY)
     assert renamed_profile is not None
-    assert renamed_profile.former_names == ["杭州旧名称有限公司"]
+    assert renamed_profile.former_names == ["杭州旧名称有限公司", "杭州更早名称有限公司"]
     assert [r.decision_date for r in renamed_profile.records][:2] == [
         dt.date(2025, 5, 1),
         dt.date(2025, 3, 1),

@@ -195,9 +195,10 @@ async def read_public_subject_json(
 ) -> bytes | None:
     """``public_subject`` for the event loop, in one round trip, as the JSON the API sends.
 
-    Serialised from plain data: validating it into the model and serialising the model
-    again was a fifth of the API's busiest request, for data the store has already
-    typed. Tests hold the bytes equal to the model's own serialisation.
+    Serialised from plain data: validating it into the model and FastAPI serialising
+    the model again took 57 us for ten records, against 19 for this, on the API's
+    busiest request and for data the store has already typed. Tests hold the bytes
+    equal to the model's own serialisation.
     """
     parsed = _parsed(code)
     key = code if parsed is None else ctx.keys.key_for_parsed(parsed)
