@@ -29,7 +29,7 @@ class Context:
     checkpointer: WalCheckpointer | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.engine = make_engine(self.settings.db)
+        self.engine = make_engine(self.settings.db, pool_size=self.settings.db_pool_size)
         self.sessions = session_factory(self.engine)
         self.checkpointer = checkpointer_for(self.engine)
         if self.checkpointer is not None:

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         description="PostgreSQL connections per worker for public profile reads on the "
         "event loop; a worker is busy in Python most of a read, so a few suffice.",
     )
+    db_pool_size: int = Field(
+        default=10,
+        gt=0,
+        le=200,
+        description="PostgreSQL connections per process that the ORM keeps open; ten more "
+        "are opened for a burst and closed after it.",
+    )
     upload_max_bytes: int = Field(
         default=50 * 1024 * 1024,
         gt=0,
