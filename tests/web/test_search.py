@@ -25,6 +25,7 @@ from bonafides.store.search import (
     query_windows,
     rare_windows,
     search_subjects,
+    short_grams,
     similarity,
 )
 from bonafides.store.subjects import add_former_names
@@ -118,6 +119,28 @@ def test_short_chinese_names(ctx: Context) -> None:
     # trigrams: the padding makes short names typo-tolerant.
     assert "张伟强" in _names(_search(ctx, "张伟墙"))
     assert _names(_search(ctx, "娜")) == ["李娜"]
+
+
+def test_short_queries_find_names_holding_them_anywhere(ctx: Context) -> None:
+    """Not only names that begin with them: on PostgreSQL through the index of one- and
+    two-character substrings, which must agree with what search asks it for."""
+    middle = factories.org(name="上海昌程建材有限公司", name_en="Shanghai QAbc Trading")
+    first = factories.org(name="昌程科技有限公司")
+    _store(ctx, middle, first, factories.org(name="宁波港口物流有限公司"))
+    found = _search(ctx, "昌程")
+    assert _names(found) == [first.name, middle.name]
+    assert [h.how for h in found.hits] == ["prefix", "contains"]
+    english = _search(ctx, "AB")
+    assert [h.matched for h in english.hits] == ["Shanghai QAbc Trading"]
+    assert _names(_search(ctx, "璇")) == []
+    assert _names(_search(ctx, "程建")) == [middle.name]
+    with ctx.sessions() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            name = "Shanghai QAbc 昌程"
+            held = set(s.scalar(text("SELECT name_grams(:n)"), {"n": name}) or [])
+            for i in range(len(name)):
+                for part in (name[i : i + 1], name[i : i + 2]):
+                    assert set(short_grams(part)) <= held, part
 
 
 def test_index_follows_renames_and_new_names(ctx: Context) -> None:
@@ -280,6 +303,12 @@ def test_rare_windows_are_the_rarest_that_fit_the_budget(
     if left_out:
         total = sum(counts.estimate(c) for c in chosen)
         assert total + min(map(counts.estimate, left_out)) > budget
+
+
+def test_short_grams() -> None:
+    assert short_grams("AB") == ["ab"]
+    assert short_grams("天") == ["天"]
+    assert short_grams("a b") == ["a ", " b"]
 
 
 def test_query_windows_are_cut_within_words() -> None:

@@ -10,7 +10,8 @@ here, so the cost does not grow with the number of subjects.
 
 Queries shorter than three characters have no trigram (a two-character Chinese
 name is common), so they go to the name B-tree for exact and prefix matches and,
-only if that finds too few, to a bounded ``LIKE`` scan for names containing them.
+only if that finds too few, to names holding them further on (on PostgreSQL through
+an index of each name's one- and two-character substrings, migration ``0011``).
 
 Principle 5 applies to search too: a natural person is found only while at least
 one of their records is public, and a minor never is; a name is itself a disclosure.
@@ -31,6 +32,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Text,
     and_,
     any_,
     bindparam,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, parse_subject_code
@@ -252,9 +255,13 @@ def _like_escape(value: str) -> str:
 
 
 def _short_candidates(session: Session, query: str) -> list[_Candidate]:
-    """One or two characters: exact and prefix through the B-tree, then a bounded scan."""
+    """One or two characters: exact and prefix through the B-tree, then names holding
+    them further on: on PostgreSQL through the index of each name's one- and
+    two-character substrings (migration ``0011_short_name_grams``), on SQLite by a scan
+    that stops at ``CANDIDATES``."""
     base = select(*_SUBJECT, *_NAME_COLUMNS).join(Subject, Subject.id == SubjectName.subject_id)
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
         upper = query + "\U0010ffff"
         prefix = base.where(SubjectName.name >= query, SubjectName.name < upper).order_by(
             SubjectName.name
@@ -267,14 +274,29 @@ def _short_candidates(session: Session, query: str) -> list[_Candidate]:
         )
     found = [_candidate(row, "prefix") for row in session.execute(prefix.limit(CANDIDATES))]
     if len(found) < CANDIDATES:
-        pattern = "%" + _like_escape(query) + "%"
+        contains: ColumnElement[bool] = SubjectName.name.ilike(
+            "%" + _like_escape(query) + "%", escape="\\"
+        )
+        if not sqlite:
+            contains = and_(contains, _NAME_GRAMS.contains(short_grams(query)))
         seen = {(c.subject.id, c.name) for c in found}
-        for row in session.execute(
-            base.where(SubjectName.name.ilike(pattern, escape="\\")).limit(CANDIDATES)
-        ):
+        for row in session.execute(base.where(contains).limit(CANDIDATES)):
             if (row.id, row.matched_name) not in seen:
                 found.append(_candidate(row, "contains"))
     return found
+
+
+#: The indexed expression of migration 0011_short_name_grams, as the index was made on it.
+_NAME_GRAMS = func.name_grams(SubjectName.name, type_=postgresql.ARRAY(Text))
+
+
+def short_grams(query: str) -> list[str]:
+    """What ``name_grams`` of a name holding ``query`` holds: its two-character
+    substrings, lower-cased, or the one character itself."""
+    lowered = query.lower()
+    if len(lowered) < 2:
+        return [lowered]
+    return list(dict.fromkeys(lowered[i : i + 2] for i in range(len(lowered) - 1)))
 
 
 def _fts_query(session: Session, query: str) -> str | None:
