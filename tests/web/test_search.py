@@ -180,11 +180,22 @@ def test_minors_and_persons_without_public_records_are_not_found(ctx: Context) -
 
 
 def test_hostile_queries_are_harmless(ctx: Context) -> None:
-    _store(ctx, factories.org(name="安全测试有限公司"))
-    for query in ['"', "'; DROP TABLE subjects; --", "%", "_", "\\", "a OR b", "\x00\x02", "*"]:
+    _store(ctx, factories.org(name="安全测试有限公司", name_en="a1b2c3d4e5f Trading"))
+    hostile = ['"', "'; DROP TABLE subjects; --", "%", "_", "\\", "a OR b", "\x00\x02", "*"]
+    # Long enough for the trigram paths, with LIKE's own characters in their windows.
+    hostile += ["100%_off__sale%%", "a_b_c_d_e_f", "\\\\%%%___", "😀😀😀有限公司", "成都" * 60]
+    for query in hostile:
         _search(ctx, query)
     assert _names(_search(ctx, "安全测试")) == ["安全测试有限公司"]
     assert _search(ctx, "  ").mode == "empty"
+    # LIKE's wildcards in a query are characters to match, not patterns: the index is not
+    # even asked for a1b2c3d4e5f by a_b_c_d_e_f.
+    assert _search(ctx, "a_b_c_d_e_f").hits == []
+    assert _search(ctx, "a1b2c3d4e5f").hits[0].matched == "a1b2c3d4e5f Trading"
+    with ctx.sessions() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            assert search._pg_window_candidates(s, "a_b_c_d_e_f") == []
+            assert search._pg_window_candidates(s, "a1b2c3d4e5f")
 
 
 def test_candidates_come_from_the_index(ctx: Context) -> None:
