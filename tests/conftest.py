@@ -8,14 +8,16 @@ Under CI a PostgreSQL that cannot be reached fails the run instead of skipping.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bonafides.store.db import make_engine, migrate
@@ -23,6 +25,30 @@ from bonafides.store.tables import Base
 
 PG_ADMIN_URL = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgres")
 IN_CI = os.environ.get("CI") == "true"
+
+
+class SqlOnTheEventLoopError(AssertionError):
+    """A blocking database call made by code running on an event loop."""
+
+
+def _off_the_loop(*_: Any) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise SqlOnTheEventLoopError(
+        "SQL through a blocking engine on the event loop: it stalls every request of the "
+        "worker (run it in the thread pool, or read the form in a dependency, web/forms.py)"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sql_on_the_event_loop() -> Iterator[None]:
+    """Every test: a statement run through a (sync) SQLAlchemy engine from a thread whose
+    event loop is running fails, whichever handler, service or fixture ran it."""
+    event.listen(Engine, "before_cursor_execute", _off_the_loop)
+    yield
+    event.remove(Engine, "before_cursor_execute", _off_the_loop)
 
 
 @pytest.fixture(scope="session")

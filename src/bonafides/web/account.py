@@ -7,10 +7,12 @@ page and the API buys no extra guesses), the same session cookie.
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from bonafides.api.auth import (
     clear_session_cookie,
@@ -26,6 +28,7 @@ from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role, Scope
 from bonafides.security.sessions import COOKIE, end_session, sign_in
+from bonafides.web.forms import TokenForm, form_reader, text
 from bonafides.web.i18n import N_
 from bonafides.web.pages import NavEntry, Portal, _local_path
 from bonafides.web.session import (
@@ -46,8 +49,9 @@ LANDING = {
 }
 
 
-def _text(value: object, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+LoginForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=8))]
+RegisterForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=10))]
+DecisionForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=8))]
 
 
 def require_operator(principal: Principal) -> Principal:
@@ -72,12 +76,11 @@ def register(web: Portal) -> None:
         return form_page(request, "login.html", next=_local_path(next), error=None, username="")
 
     @router.post("/login", response_class=HTMLResponse)
-    async def login(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
-        async with request.form(max_files=0, max_fields=8) as form:
-            username = _text(form.get("username"), 64)
-            password = _text(form.get("password"), 256)
-            target = _local_path(_text(form.get("next"), 500) or None)
-            check_form_token(request, form.get(FORM_FIELD))
+    def login(request: Request, ctx: ContextDep, session: SessionDep, form: LoginForm) -> Response:
+        username = text(form.get("username"), 64)
+        password = text(form.get("password"), 256)
+        target = _local_path(text(form.get("next"), 500) or None)
+        check_form_token(request, form.get(FORM_FIELD))
         rate = Rate(login_limit(ctx.settings))
         try:
             by_address = hit(request, None, f"login:ip:{client_address(request)}", rate)
@@ -89,10 +92,8 @@ def register(web: Portal) -> None:
             page.headers.update(exc.headers or {})
             return page
         limits = min(by_address, by_user, key=lambda d: d.remaining).headers()
-        # Argon2 takes a good fraction of a second by design: off the event loop.
         result = (
-            await run_in_threadpool(
-                sign_in,
+            sign_in(
                 session,
                 clock_of(request),
                 username=username,
@@ -119,9 +120,8 @@ def register(web: Portal) -> None:
         return response
 
     @router.post("/logout")
-    async def logout(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
-        async with request.form(max_files=0, max_fields=4) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+    def logout(request: Request, ctx: ContextDep, session: SessionDep, form: TokenForm) -> Response:
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
         token = request.cookies.get(COOKIE)
         if token and principal.via == "session":
             end_session(session, clock_of(request), token, actor=principal.actor)
@@ -135,17 +135,18 @@ def register(web: Portal) -> None:
         return form_page(request, "register.html", error=None, values={}, done=None)
 
     @router.post("/register", response_class=HTMLResponse)
-    async def register_account(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
-        async with request.form(max_files=0, max_fields=10) as form:
-            values = {
-                "username": _text(form.get("username"), 64),
-                "display_name": _text(form.get("display_name"), 200),
-                "email": _text(form.get("email"), 254),
-                "code": _text(form.get("code"), 20),
-            }
-            password = _text(form.get("password"), 256)
-            repeated = _text(form.get("password2"), 256)
-            check_form_token(request, form.get(FORM_FIELD))
+    def register_account(
+        request: Request, ctx: ContextDep, session: SessionDep, form: RegisterForm
+    ) -> Response:
+        values = {
+            "username": text(form.get("username"), 64),
+            "display_name": text(form.get("display_name"), 200),
+            "email": text(form.get("email"), 254),
+            "code": text(form.get("code"), 20),
+        }
+        password = text(form.get("password"), 256)
+        repeated = text(form.get("password2"), 256)
+        check_form_token(request, form.get(FORM_FIELD))
         hit(
             request,
             None,
@@ -158,8 +159,7 @@ def register(web: Portal) -> None:
                 request, "register.html", status=422, error="mismatch", values=shown, done=None
             )
         try:
-            account = await run_in_threadpool(
-                accounts.register,
+            account = accounts.register(
                 session,
                 ctx.catalogue,
                 ctx.keys,
@@ -204,14 +204,13 @@ def register(web: Portal) -> None:
         return registrations_page(request, session, principal)
 
     @router.post("/registrations/{username}", response_class=HTMLResponse)
-    async def decide_registration(
-        username: str, request: Request, ctx: ContextDep, session: SessionDep
+    def decide_registration(
+        username: str, request: Request, ctx: ContextDep, session: SessionDep, form: DecisionForm
     ) -> HTMLResponse:
-        async with request.form(max_files=0, max_fields=8) as form:
-            principal = require_operator(signed_in(request, session, form=form.get(FORM_FIELD)))
-            action = _text(form.get("action"), 10)
-            code = _text(form.get("code"), 20).strip().upper()
-            note = _text(form.get("note"), 300)
+        principal = require_operator(signed_in(request, session, form=form.get(FORM_FIELD)))
+        action = text(form.get("action"), 10)
+        code = text(form.get("code"), 20).strip().upper()
+        note = text(form.get("note"), 300)
         try:
             if action == "bind":
                 accounts.bind_subject(

@@ -12,10 +12,12 @@ no extra filings.
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from bonafides.api.auth import client_address, hit, http_error, search_limit
 from bonafides.api.deps import ContextDep, SessionDep
@@ -24,7 +26,8 @@ from bonafides.context import Context
 from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role
 from bonafides.store.tables import Complaint
-from bonafides.web.due_process import _services, _text, _uploads, render_page
+from bonafides.web.due_process import _services, render_page
+from bonafides.web.forms import TokenForm, form_reader, text, uploads
 from bonafides.web.i18n import N_
 from bonafides.web.pages import NavEntry, Portal
 from bonafides.web.session import (
@@ -88,6 +91,16 @@ def _opened(
         raise http_error(exc) from exc
     session.commit()
     return opened
+
+
+ComplaintForm = Annotated[
+    FormData, Depends(form_reader(max_files=attachments.MAX_FILES, max_fields=12))
+]
+
+
+def _rate_limited(request: Request, ctx: ContextDep) -> None:
+    """Before the form is read: a flood of complaints is refused before its files are."""
+    hit(request, None, f"complaints:ip:{client_address(request)}", Rate(search_limit(ctx.settings)))
 
 
 def register(web: Portal) -> None:
@@ -159,24 +172,23 @@ def register(web: Portal) -> None:
         return form_page(ctx, request, principal, values={"code": code[:18], "kind": "report"})
 
     @router.post("/complaints", response_class=HTMLResponse)
-    async def complaint_file(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    def complaint_file(
+        request: Request,
+        ctx: ContextDep,
+        session: SessionDep,
+        _limited: Annotated[None, Depends(_rate_limited)],
+        form: ComplaintForm,
+    ) -> Response:
         services = _services(request, ctx)
-        hit(
-            request,
-            None,
-            f"complaints:ip:{client_address(request)}",
-            Rate(search_limit(ctx.settings)),
-        )
-        async with request.form(max_files=attachments.MAX_FILES, max_fields=12) as form:
-            given = form.get(FORM_FIELD)
-            principal = viewer(request, session, form=given)
-            if principal.role is Role.PUBLIC:
-                check_form_token(request, given)
-            values = {name: _text(form.get(name), limit) for name, limit in FIELDS.items()}
-            uploads = await _uploads(form, services.attachment_max_bytes)
+        given = form.get(FORM_FIELD)
+        principal = viewer(request, session, form=given)
+        if principal.role is Role.PUBLIC:
+            check_form_token(request, given)
+        values = {name: text(form.get(name), limit) for name, limit in FIELDS.items()}
+        files = uploads(form, services.attachment_max_bytes)
         try:
             filed = complaints.file(
-                session, services, principal, _request_of(values), uploads=uploads
+                session, services, principal, _request_of(values), uploads=files
             )
         except WorkflowError as exc:
             session.rollback()
@@ -223,13 +235,12 @@ def register(web: Portal) -> None:
         return complaint_page(ctx, request, principal, opened)
 
     @router.post("/complaints/{complaint_id}/answer", response_class=HTMLResponse)
-    async def complaint_answer(
-        complaint_id: Id, request: Request, ctx: ContextDep, session: SessionDep
+    def complaint_answer(
+        complaint_id: Id, request: Request, ctx: ContextDep, session: SessionDep, form: TokenForm
     ) -> Response:
         services = _services(request, ctx)
-        async with request.form(max_files=0, max_fields=4) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            answer = _text(form.get("answer"), 20_000)
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        answer = text(form.get("answer"), 20_000)
         try:
             complaints.answer(session, services, principal, complaint_id, answer)
         except (ForbiddenError, NotFoundError, ConflictError) as exc:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from bonafides.api.auth import clock_of, http_error
 from bonafides.api.deps import ContextDep, SessionDep
@@ -29,6 +28,7 @@ from bonafides.security.files import own_subject, read_subject
 from bonafides.security.roles import Principal, Role
 from bonafides.store.access import access_log
 from bonafides.store.tables import Account, Objection, Record, RepairApplication, Subject
+from bonafides.web.forms import TokenForm, form_reader, number, text, uploads
 from bonafides.web.pages import Portal
 from bonafides.web.session import FORM_FIELD, signed_in, unread
 from bonafides.workflows import attachments, notify, objections, repair
@@ -53,29 +53,14 @@ def _services(request: Request, ctx: Context) -> Services:
     return services_for(ctx, clock=clock_of(request))
 
 
-def _text(value: object, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, str) and value.isdigit() and len(value) < 18:
-        return int(value)
-    return None
-
-
-async def _uploads(form: FormData, limit: int) -> list[attachments.Upload]:
-    out = []
-    for item in form.getlist("files"):
-        if isinstance(item, UploadFile) and item.filename:
-            data = await item.read(limit + 1)
-            out.append(
-                attachments.Upload(
-                    file_name=item.filename,
-                    content_type=item.content_type or "",
-                    data=data,
-                )
-            )
-    return out
+ObjectionForm = Annotated[
+    FormData, Depends(form_reader(max_files=attachments.MAX_FILES, max_fields=6))
+]
+RepairForm = Annotated[
+    FormData, Depends(form_reader(max_files=attachments.MAX_FILES, max_fields=8))
+]
+ObjectionDecisionForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=8))]
+RepairDecisionForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=6))]
 
 
 def _record_of(session: Session, principal: Principal, record_id: int | None) -> Record:
@@ -168,30 +153,30 @@ def register(web: Portal) -> None:
         return render(ctx, request, "my_file.html", **context)
 
     @router.post("/me/report")
-    async def my_report(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    def my_report(
+        request: Request, ctx: ContextDep, session: SessionDep, form: TokenForm
+    ) -> Response:
         """Draw the subject's own full report and hand over its PDF."""
-        async with request.form(max_files=0, max_fields=4) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            lang = "en" if form.get("lang") == "en" else "zh"
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        lang = "en" if form.get("lang") == "en" else "zh"
         row = own_subject(session, principal) if principal.bound_subject else None
         if row is None:
             raise HTTPException(404, "no decision concerns your subject yet")
         code = ctx.keys.vault.decrypt(row.code_cipher) if row.code_cipher else row.key
         body = ReportIn.model_validate({"code": code, "view": View.FULL.value})
         today = _services(request, ctx).deadlines.today()
-        signed = await run_in_threadpool(issue_for, ctx, principal, body, today=today)
+        signed = issue_for(ctx, principal, body, today=today)
         return RedirectResponse(
             f"/api/v1/reports/{signed.report_id}.pdf?lang={lang}", status_code=303
         )
 
     @router.post("/me/notifications/{notification_id}/read")
-    async def my_notification_read(
-        notification_id: Id, request: Request, session: SessionDep
+    def my_notification_read(
+        notification_id: Id, request: Request, session: SessionDep, form: TokenForm
     ) -> Response:
         """Marks one of the account's own notifications read through the API's service,
         which answers no for anyone else's: 404, as the API answers."""
-        async with request.form(max_files=0, max_fields=4) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
         assert principal.account_id is not None
         if not notify.mark_read(session, clock_of(request), principal, notification_id):
             raise HTTPException(404, "no such notification")
@@ -242,16 +227,17 @@ def register(web: Portal) -> None:
         )
 
     @router.post("/objections", response_class=HTMLResponse)
-    async def objection_open(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    def objection_open(
+        request: Request, ctx: ContextDep, session: SessionDep, form: ObjectionForm
+    ) -> Response:
         services = _services(request, ctx)
-        async with request.form(max_files=attachments.MAX_FILES, max_fields=6) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            found = _record_of(session, principal, _int(form.get("record")))
-            grounds = _text(form.get("grounds"), 20_000)
-            uploads = await _uploads(form, services.attachment_max_bytes)
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        found = _record_of(session, principal, number(form.get("record")))
+        grounds = text(form.get("grounds"), 20_000)
+        files = uploads(form, services.attachment_max_bytes)
         try:
             opened = objections.open_objection(
-                session, services, principal, record_id=found.id, grounds=grounds, uploads=uploads
+                session, services, principal, record_id=found.id, grounds=grounds, uploads=files
             )
         except WorkflowError as exc:
             session.rollback()
@@ -308,15 +294,18 @@ def register(web: Portal) -> None:
         return objection_page(request, ctx, session, principal, found)
 
     @router.post("/objections/{objection_id}/decision", response_class=HTMLResponse)
-    async def objection_decide(
-        objection_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    def objection_decide(
+        objection_id: int,
+        request: Request,
+        ctx: ContextDep,
+        session: SessionDep,
+        form: ObjectionDecisionForm,
     ) -> Response:
         services = _services(request, ctx)
-        async with request.form(max_files=0, max_fields=8) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            outcome_text = _text(form.get("outcome"), 16)
-            reasons = _text(form.get("reasons"), 20_000)
-            corrections = _text(form.get("corrected"), 20_000)
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        outcome_text = text(form.get("outcome"), 16)
+        reasons = text(form.get("reasons"), 20_000)
+        corrections = text(form.get("corrected"), 20_000)
         found = _objection(session, ctx, principal, objection_id)
         corrected: dict[str, str] = {}
         for line in corrections.splitlines():
@@ -401,15 +390,16 @@ def register(web: Portal) -> None:
         return repair_form(request, ctx, session, principal, _record_of(session, principal, record))
 
     @router.post("/repairs", response_class=HTMLResponse)
-    async def repair_apply(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    def repair_apply(
+        request: Request, ctx: ContextDep, session: SessionDep, form: RepairForm
+    ) -> Response:
         services = _services(request, ctx)
-        async with request.form(max_files=attachments.MAX_FILES, max_fields=8) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            found = _record_of(session, principal, _int(form.get("record")))
-            evidence = _text(form.get("evidence"), 20_000)
-            commitment = _text(form.get("commitment"), 5000)
-            signed = form.get("sign") == "yes"
-            uploads = await _uploads(form, services.attachment_max_bytes)
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        found = _record_of(session, principal, number(form.get("record")))
+        evidence = text(form.get("evidence"), 20_000)
+        commitment = text(form.get("commitment"), 5000)
+        signed = form.get("sign") == "yes"
+        files = uploads(form, services.attachment_max_bytes)
 
         def refused(error: str, possible_from: dt.date | None = None) -> HTMLResponse:
             """The form again, as filled in, with why it was refused."""
@@ -436,7 +426,7 @@ def register(web: Portal) -> None:
                 record_id=found.id,
                 evidence=evidence,
                 commitment=commitment,
-                uploads=uploads,
+                uploads=files,
             )
         except TooEarlyError as exc:
             session.rollback()
@@ -482,14 +472,17 @@ def register(web: Portal) -> None:
         return repair_page(request, ctx, session, principal, found)
 
     @router.post("/repairs/{application_id}/decision", response_class=HTMLResponse)
-    async def repair_decide(
-        application_id: int, request: Request, ctx: ContextDep, session: SessionDep
+    def repair_decide(
+        application_id: int,
+        request: Request,
+        ctx: ContextDep,
+        session: SessionDep,
+        form: RepairDecisionForm,
     ) -> Response:
         services = _services(request, ctx)
-        async with request.form(max_files=0, max_fields=6) as form:
-            principal = signed_in(request, session, form=form.get(FORM_FIELD))
-            decision = _text(form.get("decision"), 10)
-            reasons = _text(form.get("reasons"), 20_000)
+        principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        decision = text(form.get("decision"), 10)
+        reasons = text(form.get("reasons"), 20_000)
         found = _application(session, services, principal, application_id)
         if decision not in ("approve", "refuse"):
             return repair_page(
