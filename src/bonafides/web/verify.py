@@ -8,10 +8,12 @@ the API cannot disagree. Anyone may verify; nobody learns a full report's conten
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from bonafides.api.auth import client_address, hit, search_limit
 from bonafides.api.deps import ContextDep
@@ -34,6 +36,7 @@ from bonafides.reports.service import (
 )
 from bonafides.reports.signing import CROCKFORD
 from bonafides.security.ratelimit import Rate
+from bonafides.web.forms import form_reader
 from bonafides.web.i18n import N_
 from bonafides.web.pages import NavEntry, Portal
 
@@ -61,16 +64,16 @@ def by_id(ctx: Context, value: str, code: str | None) -> Verification | None:
     return None
 
 
+VerifyForm = Annotated[FormData, Depends(form_reader(max_files=1, max_fields=4))]
+
+
+def _rate_limited(request: Request, ctx: ContextDep) -> None:
+    """Before the form is read: a flood is refused before its files are."""
+    hit(request, None, f"verify:ip:{client_address(request)}", Rate(search_limit(ctx.settings)))
+
+
 def register(web: Portal) -> None:
     router = web.router
-
-    def limit(request: Request, ctx: Context) -> None:
-        hit(
-            request,
-            None,
-            f"verify:ip:{client_address(request)}",
-            Rate(search_limit(ctx.settings)),
-        )
 
     def page(
         request: Request,
@@ -95,23 +98,26 @@ def register(web: Portal) -> None:
         asked = (report or certificate or "")[:64]
         if not asked:
             return page(request)
-        limit(request, ctx)
+        _rate_limited(request, ctx)
         result = await run_in_threadpool(by_id, ctx, asked, (code or None) and code[:20])
         if result is None:
             return page(request, status=404, error="unknown", asked=asked)
         return page(request, result=result, asked=asked)
 
     @router.post("/verify", response_class=HTMLResponse)
-    async def verify_upload(request: Request, ctx: ContextDep) -> HTMLResponse:
-        limit(request, ctx)
-        async with request.form(max_files=1, max_fields=4) as form:
-            asked = form.get("id")
-            code = form.get("code")
-            upload = form.get("file")
-            given = code[:20].strip() if isinstance(code, str) and code.strip() else None
-            data = b""
-            if isinstance(upload, UploadFile) and upload.filename:
-                data = await upload.read(MAX_PDF_BYTES + 1)
+    def verify_upload(
+        request: Request,
+        ctx: ContextDep,
+        _limited: Annotated[None, Depends(_rate_limited)],
+        form: VerifyForm,
+    ) -> HTMLResponse:
+        asked = form.get("id")
+        code = form.get("code")
+        upload = form.get("file")
+        given = code[:20].strip() if isinstance(code, str) and code.strip() else None
+        data = b""
+        if isinstance(upload, UploadFile) and upload.filename:
+            data = upload.file.read(MAX_PDF_BYTES + 1)
         if data:
             if len(data) > MAX_PDF_BYTES:
                 return page(request, status=413, error="large")
@@ -119,12 +125,11 @@ def register(web: Portal) -> None:
                 signed = extract_envelope(data)
             except EnvelopeError:
                 return page(request, status=422, error="unreadable")
-            result = await run_in_threadpool(verify_document, ctx, signed, code=given, actor=ACTOR)
-            return page(request, result=result)
+            return page(request, result=verify_document(ctx, signed, code=given, actor=ACTOR))
         text = asked[:64].strip() if isinstance(asked, str) else ""
         if not text:
             return page(request, status=422, error="missing")
-        found = await run_in_threadpool(by_id, ctx, text, given)
+        found = by_id(ctx, text, given)
         if found is None:
             return page(request, status=404, error="unknown", asked=text)
         return page(request, result=found, asked=text)
