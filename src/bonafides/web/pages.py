@@ -11,15 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from gettext import GNUTranslations
 from importlib import import_module
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from bonafides import __version__
 from bonafides.api.deps import ContextDep, ReadSessionDep, SessionDep
@@ -45,6 +44,7 @@ from bonafides.settings import Settings
 from bonafides.store.lists import counts_by_province
 from bonafides.store.search import MAX_QUERY, search_subjects
 from bonafides.web import charts
+from bonafides.web.forms import form_reader
 from bonafides.web.i18n import (
     COOKIE,
     HERE,
@@ -63,6 +63,8 @@ PAGE_MODULES: tuple[str, ...] = ("account", "due_process", "verify", "lists", "c
 REPORT_ROWS = 200
 #: Fields drawn as their own series on the monthly chart; the rest are summed as "other".
 CHART_FIELDS = 7
+#: A department's file and the fields naming it; its spooled file is closed after the answer.
+ConsoleForm = Annotated[FormData, Depends(form_reader(max_files=1, max_fields=8))]
 
 
 @dataclass(frozen=True)
@@ -314,37 +316,34 @@ def portal(settings: Settings) -> Portal:
         return console_page(request, ctx)
 
     @router.post("/console", response_class=HTMLResponse)
-    async def console_upload(request: Request, ctx: ContextDep) -> HTMLResponse:
-        # The form as a context: its spooled upload is closed on every way out.
-        async with request.form(max_files=1, max_fields=8) as form:
-            chosen = {
-                name: value
-                for name in ("department", "type")
-                if isinstance(value := form.get(name), str)
-            }
-            key = form.get("key")
-            upload = form.get("file")
-            department, type_code = chosen.get("department", ""), chosen.get("type", "")
-            if not department or not type_code or not isinstance(upload, UploadFile):
-                return console_page(request, ctx, status=400, error="missing", chosen=chosen)
-            try:
-                source = department_for_key(
-                    ctx.settings, key if isinstance(key, str) else None, claimed=department
-                )
-            except SubmissionKeyError:
-                return console_page(request, ctx, status=401, error="key", chosen=chosen)
-            try:
-                report = await run_in_threadpool(
-                    ingest_upload,
-                    ctx,
-                    source=source,
-                    type_code=type_code,
-                    file_name=upload.filename,
-                    content=upload.file,
-                    actor=f"console:{source}",
-                )
-            except UnusableInputError as exc:
-                return console_page(request, ctx, status=422, error=str(exc), chosen=chosen)
+    def console_upload(request: Request, ctx: ContextDep, form: ConsoleForm) -> HTMLResponse:
+        chosen = {
+            name: value
+            for name in ("department", "type")
+            if isinstance(value := form.get(name), str)
+        }
+        key = form.get("key")
+        upload = form.get("file")
+        department, type_code = chosen.get("department", ""), chosen.get("type", "")
+        if not department or not type_code or not isinstance(upload, UploadFile):
+            return console_page(request, ctx, status=400, error="missing", chosen=chosen)
+        try:
+            source = department_for_key(
+                ctx.settings, key if isinstance(key, str) else None, claimed=department
+            )
+        except SubmissionKeyError:
+            return console_page(request, ctx, status=401, error="key", chosen=chosen)
+        try:
+            report = ingest_upload(
+                ctx,
+                source=source,
+                type_code=type_code,
+                file_name=upload.filename,
+                content=upload.file,
+                actor=f"console:{source}",
+            )
+        except UnusableInputError as exc:
+            return console_page(request, ctx, status=422, error=str(exc), chosen=chosen)
         return console_page(request, ctx, report=report.to_json(), chosen=chosen)
 
     @router.get("/lang/{locale}")
