@@ -89,6 +89,21 @@ def sample(url: str, n: int, seed: int) -> list[tuple[str, str]]:
     return [(str(code), _typo(rnd, str(name))) for code, name in rows]
 
 
+def window_statistics(url: str) -> str:
+    """How coarse the window statistics search chooses by are (store/name_stats.py)."""
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute(
+            "SELECT cardinality(e.most_common_elems::text::text[]), "
+            "e.most_common_elem_freqs[cardinality(e.most_common_elems::text::text[]) + 1] "
+            "* c.reltuples FROM pg_stats_ext_exprs AS e "
+            "JOIN pg_class AS c ON c.oid = to_regclass('subject_names') "
+            "WHERE e.statistics_name = 'subject_names_windows'"
+        ).fetchone()
+    if row is None or row[0] is None:
+        return "window statistics not gathered yet"
+    return f"{row[0]:,} windows listed as common, the least held by {row[1]:,.0f} names"
+
+
 def run(approach: str, queries: list[tuple[str, str]], find: Callable[[str], list[str]]) -> Outcome:
     for _, query in queries[:20]:
         find(query)  # the first searches read the index into memory
@@ -151,7 +166,8 @@ def main() -> None:
             f"`benchmarks/search_bench.py --subjects {args.subjects} --queries {args.queries} "
             f"--seed {args.seed}`: {args.queries} names sampled from {args.subjects:,} "
             "subjects, one character of each replaced, searched in process on PostgreSQL "
-            f"(shared_buffers {_setting(args.db, 'shared_buffers')}). Machine: {machine()}; "
+            f"(shared_buffers {_setting(args.db, 'shared_buffers')}; "
+            f"{window_statistics(args.db)}). Machine: {machine()}; "
             f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared).",
             "",
             "| " + " | ".join(COLUMNS) + " |",
