@@ -427,9 +427,10 @@ def _pg_statement(how: str) -> Select[Any]:
 
     ``windows``: names holding any of ``:patterns`` (``LIKE``, through the trigram
     index), ordered by how many of ``:windows`` they hold. That count chooses which
-    names to rank well enough, at a fifth of the cost of pg_trgm's similarity functions,
-    which hash each name's trigrams again for every row. ``word`` and ``whole``: pg_trgm's
-    ``<%`` and ``%`` operators with ``:q``, ordered by its similarity functions.
+    names to rank well enough, at half the cost of pg_trgm's similarity functions, which
+    hash each name's trigrams again for every row (4.6 ms against 9.3 over 2,000 names).
+    ``word`` and ``whole``: pg_trgm's ``<%`` and ``%`` operators with ``:q``, ordered by
+    its similarity functions.
 
     At most ``:cap`` names are read, and only the best are joined to their subjects:
     a common query passes thousands, and joining them all first cost a fifth of the query.
