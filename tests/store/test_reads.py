@@ -36,12 +36,12 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _fetch(engine: Engine, reads: list[Read]) -> list[list[Row]]:
-    async def run() -> list[list[Row]]:
+def _fetch(engine: Engine, read: Read) -> list[Row]:
+    async def run() -> list[Row]:
         reader = reader_for(engine)
         await reader.open()
         try:
-            return await reader.fetch(reads)
+            return await reader.fetch(read)
         finally:
             await reader.close()
 
@@ -87,7 +87,7 @@ def test_reader_matches_the_session_path(engine: Engine) -> None:
             with sessions() as s:
                 expected = load_profile(s, KEYS, code, audience=audience, today=TODAY)
             found = profile_from_rows(
-                _fetch(engine, profiles.profile_reads(key)), audience=audience, today=TODAY
+                _fetch(engine, profiles.profile_read(key)), audience=audience, today=TODAY
             )
             if expected is None:
                 assert found is None
@@ -108,4 +108,4 @@ def test_the_reader_fits_the_store(engine: Engine) -> None:
     reader = reader_for(engine)
     kind = PostgresReader if engine.dialect.name == "postgresql" else ThreadReader
     assert isinstance(reader, kind)
-    assert _fetch(engine, [Read(PING, {}), Read(PING, {})]) == [[(1,)], [(1,)]]
+    assert _fetch(engine, Read(PING, {})) == [(1,)]

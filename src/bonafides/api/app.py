@@ -65,7 +65,7 @@ def health_routes() -> Routes:
         One ``SELECT 1`` through the pool the public reads use: the trivial query the
         web benchmark holds the real endpoints against.
         """
-        await reader.fetch([Read(PING, {})])
+        await reader.fetch(Read(PING, {}))
         return Health(status="ok", version=__version__)
 
     return routes

@@ -32,7 +32,7 @@ from bonafides.store.profiles import (
     RecordView,
     profile_from_rows,
     profile_of,
-    profile_reads,
+    profile_read,
 )
 from bonafides.store.reads import Reader
 from bonafides.store.search import PERSON_REF, find_by_ref, subject_ref
@@ -202,7 +202,7 @@ async def read_public_subject_json(
     """
     parsed = _parsed(code)
     key = code if parsed is None else ctx.keys.key_for_parsed(parsed)
-    rows = await reader.fetch(profile_reads(key))
+    rows = await reader.fetch(profile_read(key))
     found = profile_from_rows(rows, audience=Audience.PUBLIC, today=today)
     if found is None:
         return None

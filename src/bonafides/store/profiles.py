@@ -229,9 +229,9 @@ _PROFILE_BY_KEY = (
 )
 
 
-def profile_reads(key: str) -> list[Read]:
+def profile_read(key: str) -> Read:
     """The subject, its former names and its records, for ``profile_from_rows``."""
-    return [Read(_PROFILE_BY_KEY, {"key": key})]
+    return Read(_PROFILE_BY_KEY, {"key": key})
 
 
 @dataclass(frozen=True)
@@ -253,17 +253,16 @@ _SUBJECT_FIELDS = len(_SUBJECT.c) - 1
 
 
 def profile_from_rows(
-    rows: Sequence[Sequence[Row]], *, audience: Audience, today: dt.date
+    rows: Sequence[Row], *, audience: Audience, today: dt.date
 ) -> tuple[SubjectRow, Profile] | None:
-    """The profile from what ``profile_reads`` fetched, or None for an unknown key."""
-    (found,) = rows
-    if not found:
+    """The profile from what ``profile_read`` fetched, or None for an unknown key."""
+    if not rows:
         return None
-    first = found[0]
+    first = rows[0]
     subject = SubjectRow(*first[:_SUBJECT_FIELDS])
     former = first[_SUBJECT_FIELDS] or []
     start = _SUBJECT_FIELDS + 1
-    views = (RecordView(*row[start:]) for row in found if row[start] is not None)
+    views = (RecordView(*row[start:]) for row in rows if row[start] is not None)
     return subject, assemble(subject, former, views, audience=audience, today=today)
 
 

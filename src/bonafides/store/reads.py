@@ -1,4 +1,4 @@
-"""Public reads on the event loop: a few statements, one round trip, no ORM.
+"""Public reads on the event loop: one statement, one round trip, no ORM.
 
 A public profile is a few small indexed lookups. Run through an ORM session in the
 thread pool, each cost more in Python (session, entities, three thread hops per
@@ -6,12 +6,11 @@ request, threads queueing for the GIL) than in the database, and the web tier se
 a fraction of what a single query allows. Here the same SQLAlchemy Core statements,
 compiled once for the store's dialect, run:
 
-- on PostgreSQL, on an async psycopg pool; several are sent together in pipeline
-  mode, so a fetch is one round trip and the event loop never waits on a thread
-  (a statement costs psycopg 100-150 us of CPU even so: the busiest reads are one
-  statement each);
-- on SQLite (the embedded store, in the same process), on one engine connection in
-  one trip to a worker thread.
+- on PostgreSQL, on an async psycopg pool, so the event loop never waits on a thread;
+- on SQLite (the embedded store, in the same process), in one trip to a worker thread.
+
+A fetch is one statement: each costs psycopg 100-150 us of CPU, and two pipelined
+cost a profile more than one statement that joins what it needs.
 
 Only reads that write nothing and need no single snapshot belong here (statements
 run in autocommit); audited reads and anything that writes use sessions.
@@ -39,7 +38,7 @@ PING = text("SELECT 1")
 
 @dataclass(frozen=True)
 class Read:
-    """One statement and its parameters, as ``Reader.fetch`` takes them."""
+    """A statement and its parameters, as ``Reader.fetch`` takes them."""
 
     statement: Executable
     params: Mapping[str, Any]
@@ -50,13 +49,12 @@ class Reader(Protocol):
 
     async def close(self) -> None: ...
 
-    async def fetch(self, reads: Sequence[Read]) -> list[list[Row]]:
-        """Every row of every read, in order."""
-        ...
+    async def fetch(self, read: Read) -> list[Row]:
+        """Every row the statement returns, in order."""
 
 
 class ThreadReader:
-    """For SQLite: the statements on one engine connection, in one worker-thread trip."""
+    """For SQLite: the statement on an engine connection, in one worker-thread trip."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -67,12 +65,12 @@ class ThreadReader:
     async def close(self) -> None:
         return None
 
-    def _run(self, reads: Sequence[Read]) -> list[list[Row]]:
+    def _run(self, read: Read) -> list[Row]:
         with self.engine.connect() as conn:
-            return [list(conn.execute(r.statement, dict(r.params))) for r in reads]
+            return list(conn.execute(read.statement, dict(read.params)))
 
-    async def fetch(self, reads: Sequence[Read]) -> list[list[Row]]:
-        return await to_thread.run_sync(self._run, reads)
+    async def fetch(self, read: Read) -> list[Row]:
+        return await to_thread.run_sync(self._run, read)
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
@@ -83,7 +81,7 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
 
 
 class PostgresReader:
-    """For PostgreSQL: an async psycopg pool; a fetch is one pipelined round trip.
+    """For PostgreSQL: an async psycopg pool; a fetch is one round trip.
 
     Statements repeat, so psycopg prepares them on each connection after a few runs
     and the server skips parsing and planning from then on.
@@ -115,18 +113,11 @@ class PostgresReader:
             self._compiled[statement] = compiled
         return compiled
 
-    async def fetch(self, reads: Sequence[Read]) -> list[list[Row]]:
-        sql = []
-        for r in reads:
-            compiled = self._compile(r.statement)
-            sql.append((str(compiled), {**compiled.params, **r.params}))
+    async def fetch(self, read: Read) -> list[Row]:
+        compiled = self._compile(read.statement)
         async with self.pool.connection() as conn:
-            if len(sql) == 1:
-                cursor = await conn.execute(*sql[0])
-                return [await cursor.fetchall()]
-            async with conn.pipeline():
-                cursors = [await conn.execute(query, params) for query, params in sql]
-                return [await cursor.fetchall() for cursor in cursors]
+            cursor = await conn.execute(str(compiled), {**compiled.params, **read.params})
+            return await cursor.fetchall()
 
 
 def reader_for(engine: Engine, *, size: int = 4) -> Reader:
