@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import time
@@ -30,7 +29,6 @@ from bonafides.context import Context
 from bonafides.settings import Settings
 from bonafides.store.search import search_subjects
 from web_bench import (
-    RESULTS,
     SECRET,
     _ensure_database,
     _has_schema,
@@ -38,8 +36,8 @@ from web_bench import (
     _psycopg_url,
     _setting,
     _typo,
+    append_results,
     load,
-    machine,
 )
 
 TODAY = dt.date.today()
@@ -159,23 +157,16 @@ def main() -> None:
         table.add_row(*outcome.cells())
     console.print(table)
     if not args.no_results:
-        lines = [
-            "",
-            f"## search_bench ({dt.date.today().isoformat()})",
-            "",
+        append_results(
+            "search_bench",
             f"`benchmarks/search_bench.py --subjects {args.subjects} --queries {args.queries} "
             f"--seed {args.seed}`: {args.queries} names sampled from {args.subjects:,} "
             "subjects, one character of each replaced, searched in process on PostgreSQL "
             f"(shared_buffers {_setting(args.db, 'shared_buffers')}; "
-            f"{window_statistics(args.db)}). Machine: {machine()}; "
-            f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared).",
-            "",
-            "| " + " | ".join(COLUMNS) + " |",
-            "|---" + "|---:" * (len(COLUMNS) - 1) + "|",
-            *("| " + " | ".join(o.cells()) + " |" for o in outcomes),
-        ]
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+            f"{window_statistics(args.db)}).",
+            COLUMNS,
+            [o.cells() for o in outcomes],
+        )
 
 
 if __name__ == "__main__":

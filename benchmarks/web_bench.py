@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -545,27 +545,37 @@ def _has_schema(url: str) -> bool:
         return bool(row and row[0])
 
 
-def _append_results(args: argparse.Namespace, runs: list[Run]) -> None:
+def append_results(
+    bench: str, description: str, columns: Sequence[str], rows: Iterable[Sequence[str]]
+) -> None:
+    """A section of RESULTS.md: which bench on which day, what ran where, its table."""
     lines = [
         "",
-        f"## web_bench ({dt.date.today().isoformat()})",
+        f"## {bench} ({dt.date.today().isoformat()})",
         "",
+        f"{description} Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the "
+        "end (the machine is shared).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---" + "|---:" * (len(columns) - 1) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _append_results(args: argparse.Namespace, runs: list[Run]) -> None:
+    description = (
         f"`benchmarks/web_bench.py --subjects {args.subjects} --records-per-subject "
         f"{args.records_per_subject} --seconds {args.seconds:g} --connections "
         f"{args.connections}`: {args.subjects:,} subjects "
         f"({args.subjects // 5:,} with a former name), "
         f"{args.subjects * args.records_per_subject:,} records, PostgreSQL "
         f"(shared_buffers {_setting(args.db, 'shared_buffers')}), uvicorn with "
-        f"{args.workers} workers, wrk on the same machine. Machine: {machine()}; "
-        f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared).",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|---" + "|---:" * (len(COLUMNS) - 1) + "|",
-    ]
-    for i, run in enumerate(runs):
-        lines.append("| " + " | ".join(_cells(run, _baseline(runs, i))) + " |")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+        f"{args.workers} workers, wrk on the same machine."
+    )
+    rows = [_cells(run, _baseline(runs, i)) for i, run in enumerate(runs)]
+    append_results("web_bench", description, COLUMNS, rows)
 
 
 if __name__ == "__main__":
