@@ -5,20 +5,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB ?= sqlite:///demo.db
 DEMO_SUBJECTS ?= 1000
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test setup system lint typecheck unit bench clean
+.PHONY: demo test setup dev system lint typecheck unit bench lock clean
 
+# The runtime (requirements.lock) and the tools that test it (requirements-dev.lock) are
+# pinned with hashes, so a demo installs only what the platform runs on and every install
+# is the one that was tested. `make lock` recompiles both from pyproject.toml.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 setup: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 ## system packages the suite needs (PostgreSQL is started by scripts/postgres.sh)
 system:
@@ -28,22 +37,27 @@ demo: setup
 	BONAFIDES_DEMO=1 BONAFIDES_DB=$(DEMO_DB) $(BIN)/bonafides init --demo $(DEMO_SUBJECTS)
 	BONAFIDES_DEMO=1 BONAFIDES_DB=$(DEMO_DB) $(BIN)/bonafides serve
 
-lint: setup
+lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: setup
+typecheck: dev
 	$(BIN)/mypy
 
-unit: setup system
+unit: dev system
 	scripts/postgres.sh
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 test: lint typecheck unit
 
-bench: setup system
+bench: dev system
 	scripts/postgres.sh
 	benchmarks/run.sh
+
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: dev
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo.db*
