@@ -1,0 +1,311 @@
+"""Ingest against the raw load it stands on, on each store (issue 14's measuring stick).
+
+A clean department file of valid penalties (``market.penalty`` from ``bj_amr``, headed with
+the national dual-publicity Chinese column names, UTF-8) is written once. For each store,
+in the same run:
+
+- raw load: the same file read by ``csv`` and written to a plain table of text columns —
+  SQLite ``executemany`` in one transaction, PostgreSQL ``COPY ... FROM STDIN``;
+- ingest: ``bonafides ingest`` (the command a department's clerk types) into a fresh,
+  initialised store, in a child process whose peak RSS is read from ``wait4``;
+- resubmission of the same file (every row unchanged);
+- a file with a share of its rows amended (another fine amount, same decision numbers).
+
+The target (issue 14) is ingest at half the raw load's rows/s or better, the resubmission
+at least as fast as the first load, and peak memory under 1 GiB for 10M rows::
+
+    .venv/bin/python benchmarks/ingest_bench.py --rows 1000000 --subjects 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from bonafides.catalogue import load_catalogue
+from bonafides.codes import make_uscc
+from web_bench import _ensure_database, _psycopg_url, append_results
+
+TYPE = "market.penalty"
+SOURCE = "bj_amr"
+AUTHORITY = "北京市市场监督管理局"
+AUTHORITY_USCC = make_uscc("1", "1", "110000", "00002113")
+SECRET = "ingest-bench-secret-key"
+BONAFIDES = Path(sys.executable).with_name("bonafides")
+COLUMNS = (
+    "store",
+    "run",
+    "rows",
+    "seconds",
+    "rows/s",
+    "raw load rows/s",
+    "ingest / raw",
+    "target",
+    "peak RSS MB",
+)
+VIOLATIONS = (
+    ("虚假宣传", "《中华人民共和国反不正当竞争法》第二十条"),
+    ("未按规定公示年度报告", "《企业信息公示暂行条例》第十七条"),
+    ("销售不合格产品", "《中华人民共和国产品质量法》第四十九条"),
+    ("无照经营", "《无证无照经营查处办法》第十三条"),
+    ("价格违法", "《中华人民共和国价格法》第四十条"),
+)
+NAME_PARTS = ("华信", "永泰", "宏达", "金桥", "瑞丰", "恒通", "德润", "鑫源", "海川", "安和")
+TRADES = ("商贸", "科技", "建材", "食品", "物流", "医药", "餐饮", "电子")
+
+
+@dataclass
+class Measured:
+    store: str
+    run: str
+    rows: int
+    seconds: float
+    raw_rate: float | None = None
+    rss_mb: float | None = None
+    target: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def cells(self) -> list[str]:
+        ratio = f"{self.rate / self.raw_rate:.3f}" if self.raw_rate else ""
+        return [
+            self.store,
+            self.run,
+            f"{self.rows:,}",
+            f"{self.seconds:.1f}",
+            f"{self.rate:,.0f}",
+            f"{self.raw_rate:,.0f}" if self.raw_rate else "",
+            ratio,
+            self.target,
+            f"{self.rss_mb:,.0f}" if self.rss_mb else "",
+        ]
+
+
+def _header() -> list[str]:
+    """The file's columns: the Chinese name of every required field, as a template has."""
+    rtype = load_catalogue().type(TYPE)
+    names = {"uscc", "fine_amount_10k_yuan"}
+    return [spec.column_zh for spec in rtype.fields if spec.required or spec.name in names]
+
+
+def write_file(path: Path, rows: int, subjects: int, seed: int, amend: float = 0.0) -> None:
+    """``rows`` valid penalties over ``subjects`` organisations; with ``amend``, that share
+    of the rows (drawn with their own seed) carries another fine amount."""
+    rtype = load_catalogue().type(TYPE)
+    by_zh = {spec.column_zh: spec for spec in rtype.fields}
+    header = _header()
+    rnd = random.Random(seed)
+    amender = random.Random(seed + 1)
+    start = dt.date(2024, 1, 2)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i in range(rows):
+            who = rnd.randrange(subjects)
+            code = make_uscc("9", "1", f"{110101 + who % 17:06d}", f"{who:08d}")
+            name = (
+                f"北京{NAME_PARTS[who % 10]}{NAME_PARTS[who // 10 % 10]}"
+                f"{TRADES[who % 8]}有限公司{who}"
+            )
+            violation, basis = VIOLATIONS[rnd.randrange(len(VIOLATIONS))]
+            fine = rnd.randrange(1, 500) / 10
+            if amend and amender.random() < amend:
+                fine += 1
+            day = start + dt.timedelta(days=rnd.randrange(700))
+            values = {
+                "subject_name": name,
+                "subject_category": "法人及非法人组织",
+                "uscc": code,
+                "decision_no": f"京市监处罚〔{day.year}〕{i + 1}号",
+                "decision_date": day.isoformat(),
+                "violation_type": violation,
+                "violation_facts": f"当事人{violation}，经查属实。",
+                "penalty_basis": basis,
+                "penalty_category": "fine",
+                "penalty_content": f"罚款人民币{fine:.1f}万元",
+                "fine_amount_10k_yuan": f"{fine:.1f}",
+                "authority": AUTHORITY,
+                "authority_uscc": AUTHORITY_USCC,
+                "data_source_unit": AUTHORITY,
+                "data_source_unit_uscc": AUTHORITY_USCC,
+            }
+            out = []
+            for column in header:
+                spec = by_zh[column]
+                if spec.name in values:
+                    out.append(values[spec.name])
+                elif spec.type.value == "date":
+                    out.append(day.isoformat())
+                else:
+                    out.append("1")
+            writer.writerow(out)
+
+
+def raw_sqlite(path: Path, work: Path) -> float:
+    """Seconds to read the file with ``csv`` and insert it with one ``executemany``."""
+    db = work / "raw.db"
+    db.unlink(missing_ok=True)
+    started = time.perf_counter()
+    conn = sqlite3.connect(db)
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        cols = ", ".join(f"c{i} TEXT" for i in range(len(header)))
+        conn.execute(f"CREATE TABLE raw ({cols})")
+        marks = ", ".join("?" * len(header))
+        with conn:
+            conn.executemany(f"INSERT INTO raw VALUES ({marks})", reader)
+    conn.close()
+    return time.perf_counter() - started
+
+
+def raw_postgres(path: Path, url: str) -> float:
+    """Seconds to COPY the file into a plain table of text columns."""
+    header = _header()
+    _ensure_database(url)
+    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS ingest_bench_raw")
+        cols = ", ".join(f"c{i} text" for i in range(len(header)))
+        conn.execute(f"CREATE TABLE ingest_bench_raw ({cols})")
+        started = time.perf_counter()
+        with (
+            conn.transaction(),
+            conn.cursor().copy(
+                "COPY ingest_bench_raw FROM STDIN (FORMAT csv, HEADER true)"
+            ) as copy,
+            path.open("rb") as handle,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE ingest_bench_raw")
+    return seconds
+
+
+def _env(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BONAFIDES_DB=url, BONAFIDES_SECRET_KEY=SECRET, BONAFIDES_DEMO="1")
+    return env
+
+
+def _child(args: list[str], url: str) -> tuple[float, float, int]:
+    """Run a bonafides command; (seconds, peak RSS in MB, exit code)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BONAFIDES), *args],
+        env=_env(url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"bonafides {' '.join(args)} failed ({proc.returncode}): {stderr}")
+    return seconds, usage.ru_maxrss / 1024, proc.returncode
+
+
+def fresh_store(store: str, work: Path, pg: str) -> str:
+    if store == "sqlite":
+        db = work / "ingest.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+    else:
+        url = pg
+        with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+    _child(["init"], url)
+    return url
+
+
+def ingest(path: Path, url: str, report: Path) -> tuple[float, float, dict[str, int]]:
+    """Seconds, peak RSS and the report's counts of one ``bonafides ingest``."""
+    seconds, rss, code = _child(
+        ["ingest", str(path), "--type", TYPE, "--source", SOURCE, "--report", str(report)], url
+    )
+    if code != 0:
+        raise SystemExit(f"ingest rejected rows of a clean file: see {report}")
+    counts: dict[str, int] = json.loads(report.read_text(encoding="utf-8"))["summary"]
+    return seconds, rss, counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument(
+        "--subjects", type=int, default=None, help="distinct subjects (default rows / 5)"
+    )
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--db", default="postgresql+psycopg:///bonafides_ingest_bench")
+    parser.add_argument("--amend", type=float, default=0.1, help="share of amended rows")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--work", type=Path, default=None, help="folder for files and stores")
+    parser.add_argument("--no-results", action="store_true", help="do not append RESULTS.md")
+    args = parser.parse_args()
+    subjects = args.subjects or max(1, args.rows // 5)
+    console = Console(width=160)
+    work = args.work or Path(tempfile.mkdtemp(prefix="ingest_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    first, amended = work / "penalties.csv", work / "penalties_amended.csv"
+    started = time.perf_counter()
+    write_file(first, args.rows, subjects, args.seed)
+    write_file(amended, args.rows, subjects, args.seed, amend=args.amend)
+    size = first.stat().st_size / 2**20
+    console.print(
+        f"wrote {args.rows:,} rows over {subjects:,} subjects ({size:,.0f} MB each) "
+        f"in {time.perf_counter() - started:.1f} s to {work}"
+    )
+    results: list[Measured] = []
+    for store in args.stores.split(","):
+        raw = raw_sqlite(first, work) if store == "sqlite" else raw_postgres(first, args.db)
+        raw_rate = args.rows / raw
+        results.append(Measured(store, "raw load (baseline)", args.rows, raw))
+        url = fresh_store(store, work, args.db)
+        for run, path, target in (
+            ("ingest, new file", first, "≥ 0.5"),
+            ("resubmitted, all unchanged", first, "≥ first load"),
+            (f"{args.amend:.0%} of rows amended", amended, ""),
+        ):
+            seconds, rss, counts = ingest(path, url, work / "report.json")
+            results.append(
+                Measured(store, run, args.rows, seconds, raw_rate, rss_mb=rss, target=target)
+            )
+            console.print(f"{store}: {run}: {seconds:.1f} s, {counts}")
+    table = Table(title=f"ingest_bench: {args.rows:,} penalties over {subjects:,} subjects")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("store", "run") else "right")
+    for measured in results:
+        table.add_row(*measured.cells())
+    console.print(table)
+    if not args.no_results:
+        description = (
+            f"`benchmarks/ingest_bench.py --rows {args.rows} --subjects {subjects}`: a clean "
+            f"CSV of {args.rows:,} `{TYPE}` rows ({size:,.0f} MB, UTF-8, Chinese headers) "
+            f"over {subjects:,} subjects, `bonafides ingest` in a child process against "
+            "the raw load of the same file (SQLite executemany, PostgreSQL COPY)."
+        )
+        append_results("ingest_bench", description, COLUMNS, [m.cells() for m in results])
+
+
+if __name__ == "__main__":
+    main()
