@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Public search and file requests allowed per minute, per address or API key.",
     )
+    report_rate_per_minute: int = Field(
+        default=20,
+        gt=0,
+        description="Credit reports issued or rendered as PDF or HTML per minute, per address "
+        "or API key (a 17-page PDF costs about a second of CPU).",
+    )
     objection_working_days: int = Field(
         default=15,
         gt=0,

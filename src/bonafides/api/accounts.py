@@ -125,6 +125,9 @@ class AccessOut(BaseModel):
     tag: str
     purpose: str | None
     what: str | None
+    action: str | None = Field(
+        default=None, description="The action a screening asked about, e.g. procurement.bid."
+    )
 
 
 class AccessLogOut(BaseModel):

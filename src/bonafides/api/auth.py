@@ -170,8 +170,14 @@ def login_limit(settings: Settings) -> int:
     return settings.login_rate_per_minute
 
 
+def report_limit(settings: Settings) -> int:
+    return settings.report_rate_per_minute
+
+
 #: Public search and file lookups; the subjects router adopts it.
 SearchLimit = Depends(rate_limit("search", search_limit))
+#: Issuing and rendering credit reports: each PDF costs about a second of CPU.
+ReportLimit = Depends(rate_limit("reports", report_limit))
 
 
 def set_session_cookie(response: Response, started: Started, settings: Settings) -> None:

@@ -16,7 +16,7 @@ from fastapi import File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from bonafides.api.auth import PrincipalDep, clock_of, http_error
+from bonafides.api.auth import PrincipalDep, ReportLimit, clock_of, http_error
 from bonafides.api.deps import ContextDep
 from bonafides.api.middleware import CONTENT_SECURITY_POLICY
 from bonafides.api.problems import errors
@@ -182,7 +182,11 @@ def keys(ctx: ContextDep) -> KeysOut:
 
 
 @router.post(
-    "/reports", response_model=IssuedOut, status_code=201, responses=errors(401, 403, 404, 422)
+    "/reports",
+    response_model=IssuedOut,
+    status_code=201,
+    responses=errors(401, 403, 404, 422, 429),
+    dependencies=[ReportLimit],
 )
 def issue(body: ReportIn, request: Request, ctx: ContextDep, principal: PrincipalDep) -> IssuedOut:
     """Issue a signed credit report for a subject, over a period and fields it names.
@@ -249,8 +253,9 @@ def issue_for(
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The report as an A4 PDF."},
-        **errors(401, 403, 404, 422),
+        **errors(401, 403, 404, 422, 429),
     },
+    dependencies=[ReportLimit],
 )
 def report_pdf(
     report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"
@@ -267,7 +272,8 @@ def report_pdf(
 @router.get(
     "/reports/{report_id}.html",
     response_class=HTMLResponse,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(401, 403, 404, 422, 429),
+    dependencies=[ReportLimit],
 )
 def report_html(
     report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"

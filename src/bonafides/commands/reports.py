@@ -197,7 +197,10 @@ def verify_report(
 
 
 def certificate(
-    cert_id: Annotated[str, typer.Argument(help="Certificate id of a single screening check.")],
+    cert_id: Annotated[
+        str,
+        typer.Argument(help="Certificate id of a single check, or ID.LINE for a batch line."),
+    ],
     out_file: Annotated[
         Path, typer.Option("--out", help="Where to write it: a .pdf or .html file.")
     ],

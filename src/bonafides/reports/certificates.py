@@ -1,10 +1,11 @@
 """Screening check certificates as signed documents: the same treatment as reports.
 
 ``bonafides.screening`` stores each check's answer and its digest under a certificate id;
-this module turns a stored single check into a document, signs its canonical JSON with
-the report key, renders it, and verifies it. The document is built from the stored row
-only and Ed25519 signatures are deterministic, so the same certificate always yields the
-same signed bytes: nothing needs storing beside the check itself.
+this module turns a stored single check, or one line of a batch (``ID.LINE``), into a
+document, signs its canonical JSON with the report key, renders it, and verifies it. The
+document is built from the stored rows only and Ed25519 signatures are deterministic, so
+the same certificate always yields the same signed bytes: nothing needs storing beside the
+check itself.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.records import canonical_json, digest
@@ -23,12 +25,14 @@ from bonafides.reports.render import CERTIFICATE_FORMAT
 from bonafides.reports.service import Verification, key_store, verify_report
 from bonafides.reports.signing import KeyStore, normalise_code, sign, signature_valid
 from bonafides.reports.sources import rules_or_none
-from bonafides.screening.service import UnknownCertificateError
+from bonafides.screening.answer import INVALID
+from bonafides.screening.service import UnknownCertificateError, line_answer
 from bonafides.screening.service import verify as screening_verify
-from bonafides.store.tables import Check
+from bonafides.store.tables import Check, CheckLine
 
-#: Screening's certificate ids: ``secrets.token_urlsafe(18)``.
-CERTIFICATE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+#: Screening's certificate ids: ``secrets.token_urlsafe(18)``, and ``ID.LINE`` for one
+#: line of a batch.
+CERTIFICATE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}(?:\.[0-9]{1,9})?$")
 
 
 class CertificateError(LookupError):
@@ -43,23 +47,52 @@ def certificate_url(base: str, cert_id: str) -> str:
     return f"{base}?certificate={cert_id}"
 
 
-def _stored(ctx: Context, cert_id: str) -> Check:
+def _lookup(session: Session, cert_id: str) -> tuple[Check, CheckLine | None] | None:
+    """The check under ``cert_id`` and, for ``ID.LINE``, that line of its batch."""
     if not CERTIFICATE_ID.fullmatch(cert_id):
-        raise CertificateError(f"no check certificate {cert_id!r}")
+        return None
+    base, _, line = cert_id.partition(".")
+    row = session.scalar(select(Check).where(Check.cert_id == base))
+    if row is None or not line:
+        return None if row is None else (row, None)
+    found = session.scalar(
+        select(CheckLine).where(CheckLine.check_id == row.id, CheckLine.line == int(line))
+    )
+    if found is None:
+        raise CertificateError(f"certificate {base} has no line {line}")
+    return row, found
+
+
+def _stored(ctx: Context, cert_id: str) -> tuple[Check, CheckLine | None]:
     with ctx.sessions() as session:
-        row = session.scalar(select(Check).where(Check.cert_id == cert_id))
-    if row is None:
+        found = _lookup(session, cert_id)
+    if found is None:
         raise CertificateError(f"no check certificate {cert_id!r}")
-    if row.kind != "single":
+    row, line = found
+    if line is None and row.kind != "single":
         raise CertificateError(
-            f"certificate {cert_id} answers a batch: its lines are checked one by one "
-            "with `bonafides verify ID.LINE`"
+            f"certificate {cert_id} answers a batch: each line is certified on its own, as ID.LINE"
         )
-    return row
+    if line is not None and line.status == INVALID:
+        raise CertificateError(f"line {line.line} of {row.cert_id} holds no valid code to certify")
+    return row, line
 
 
-def certificate_document(ctx: Context, row: Check, key_id: str) -> dict[str, Any]:
-    """Everything the certificate states, in both languages where the rules give both."""
+def _answer(row: Check, line: CheckLine | None) -> tuple[str, dict[str, Any], str]:
+    """The certificate id, answer and digest: the check's own, or one line's of a batch."""
+    if line is None:
+        return row.cert_id, row.answer, row.digest
+    return f"{row.cert_id}.{line.line}", line_answer(line), line.digest
+
+
+def certificate_document(
+    ctx: Context, row: Check, key_id: str, line: CheckLine | None = None
+) -> dict[str, Any]:
+    """Everything the certificate states, in both languages where the rules give both.
+
+    A batch line's certificate states the batch's question and that line's answer.
+    """
+    cert_id, answer, answer_digest = _answer(row, line)
     zone = ZoneInfo(ctx.settings.timezone)
     rules = rules_or_none(ctx.catalogue)
     action = rules.actions.get(row.action) if rules else None
@@ -72,7 +105,7 @@ def certificate_document(ctx: Context, row: Check, key_id: str) -> dict[str, Any
             department = {"code": row.department, "name_zh": row.department, "name_en": None}
     return {
         "format": CERTIFICATE_FORMAT,
-        "id": row.cert_id,
+        "id": cert_id,
         "issued_at": row.created_at.astimezone(zone).isoformat(timespec="seconds"),
         "inquirer": row.inquirer,
         "department": department,
@@ -81,19 +114,19 @@ def certificate_document(ctx: Context, row: Check, key_id: str) -> dict[str, Any
         "action_zh": action.title_zh if action else row.action,
         "action_en": action.title_en if action else row.action,
         "as_of": row.as_of.isoformat(),
-        "answer": row.answer,
-        "digest": row.digest,
+        "answer": answer,
+        "digest": answer_digest,
         "evaluator": row.evaluator,
         "rules_version": row.rules_version,
-        "verify_url": certificate_url(ctx.settings.report_verify_url, row.cert_id),
+        "verify_url": certificate_url(ctx.settings.report_verify_url, cert_id),
         "key_id": key_id,
     }
 
 
 def sign_certificate(ctx: Context, cert_id: str, keys: KeyStore) -> SignedReport:
-    row = _stored(ctx, cert_id)
+    row, line = _stored(ctx, cert_id)
     key_id = keys.signing_key()[0]
-    payload = canonical_json(certificate_document(ctx, row, key_id))
+    payload = canonical_json(certificate_document(ctx, row, key_id, line))
     signed_by, signature = sign(keys, payload.encode())
     return SignedReport.of(payload, signature, signed_by)
 
@@ -121,17 +154,22 @@ def verify_certificate(
             "the signature does not match the certificate, or the key is not one of this platform's"
         )
     )
-    row = None
-    if cert_id is not None and CERTIFICATE_ID.fullmatch(cert_id):
+    stored_digest = None
+    if cert_id is not None:
         with ctx.sessions() as session:
-            row = session.scalar(select(Check).where(Check.cert_id == cert_id))
-    known = row is not None
+            try:
+                found = _lookup(session, cert_id)
+            except CertificateError:
+                found = None
+        if found is not None and (found[1] is not None or found[0].kind == "single"):
+            stored_digest = _answer(*found)[2]
+    known = stored_digest is not None
     answer = doc.get("answer")
     matches = (
-        row is not None
-        and doc.get("digest") == row.digest
+        known
+        and doc.get("digest") == stored_digest
         and isinstance(answer, dict)
-        and digest(answer) == row.digest
+        and digest(answer) == stored_digest
     )
     if problem is None and not known:
         problem = "this platform has issued no check certificate with this id"

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Rules, RuleSetError
-from bonafides.store.tables import AuditEvent, Grade, ListEntry, Record, RecordType
+from bonafides.store.access import events_about
+from bonafides.store.tables import Grade, ListEntry, Record, RecordType
 
 #: The status ``bonafides.rules`` gives an entry it still holds true.
 CURRENT_ENTRY = "current"
@@ -178,9 +179,10 @@ def access_log(
     file wants to know about yesterday's inquiry too. Days count in the office's zone.
     """
     start = dt.datetime.combine(period_from, dt.time(), ZoneInfo(zone))
+    about = events_about(subject_id).subquery()
     rows = session.execute(
-        select(AuditEvent.at, AuditEvent.actor, AuditEvent.tag, AuditEvent.purpose)
-        .where(AuditEvent.subject_id == subject_id, AuditEvent.at >= start)
-        .order_by(AuditEvent.id)
+        select(about.c.at, about.c.actor, about.c.tag, about.c.purpose)
+        .where(about.c.at >= start)
+        .order_by(about.c.id)
     ).all()
     return [AccessEvent(at, actor, tag, purpose) for at, actor, tag, purpose in rows]

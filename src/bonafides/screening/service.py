@@ -53,6 +53,7 @@ __all__ = [
     "UnknownCertificateError",
     "Verification",
     "check",
+    "line_answer",
     "new_certificate_id",
     "verify",
 ]
@@ -323,7 +324,9 @@ class Verification:
         return EVALUATOR
 
 
-def _line_answer(row: CheckLine) -> dict[str, Any]:
+def line_answer(row: CheckLine) -> dict[str, Any]:
+    """A batch line's answer as its digest was taken: clear and unknown lines are stored
+    as their status alone, and their answer is rebuilt from it."""
     if row.answer is not None:
         return dict(row.answer)
     return {"line": row.line, "code": row.code_display, "status": row.status}
@@ -383,7 +386,7 @@ def _verify_line(
     )
     if row is None:
         raise UnknownCertificateError(f"certificate {stored.cert_id} has no line {line}")
-    then = _line_answer(row)
+    then = line_answer(row)
     if row.status not in (MEASURES_APPLY, CLEAR, UNKNOWN):
         return _verification(stored, then, row.digest, then, None, [], cert=f".{line}")
     subject = _subject(session, row.subject_id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
+from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.subjects import SubjectKeys, chunks, resolve
 from bonafides.store.tables import Record, RecordVersion
 from bonafides.store.types import utcnow
@@ -166,10 +167,12 @@ def write_records(
         session.execute(insert(RecordVersion), versions)
 
     amended_versions: list[dict[str, Any]] = []
+    amended_refs: dict[int, list[str]] = {}
     for k, item in changes:
         cur = current[k]
         subject_id = subject_ids[keys.key(item.subject.code, item.subject.kind)]
         cur.version += 1
+        amended_refs.setdefault(subject_id, []).append(f"record {cur.id} v{cur.version}")
         cur.digest = item.content_digest
         # An amendment changes the substance, never the state a later decision set.
         kept = replace(item, status=RecordStatus(cur.status))
@@ -208,20 +211,35 @@ def write_records(
         trail = hashlib.sha256()
         for rid in touched:
             trail.update(f"{rid}:{versions_now[rid]};".encode())
-        audit.append(
+        detail: dict[str, Any] = {
+            "created": result.count(Outcome.CREATED),
+            "amended": result.count(Outcome.AMENDED),
+            "unchanged": result.count(Outcome.UNCHANGED),
+            "records": len(touched),
+            "versions_digest": trail.hexdigest(),
+        }
+        if amended_refs:
+            # An amendment changes a subject's file: each amended subject's access log
+            # shows it (created records are in the file itself).
+            sources = {item.source for _, item in changes}
+            detail["department"] = sources.pop() if len(sources) == 1 else None
+            detail["subjects"] = len(amended_refs)
+            detail["subjects_digest"] = subjects_digest(amended_refs)
+        event = audit.append(
             session,
             actor=actor,
             tag="ingest:records:stored",
             object_ref=f"records {touched[0]}..{touched[-1]}",
-            detail={
-                "created": result.count(Outcome.CREATED),
-                "amended": result.count(Outcome.AMENDED),
-                "unchanged": result.count(Outcome.UNCHANGED),
-                "records": len(touched),
-                "versions_digest": trail.hexdigest(),
-            },
+            detail=detail,
         )
+        link_each(session, event.id, {sid: _refs(refs) for sid, refs in amended_refs.items()})
     return result
+
+
+def _refs(refs: list[str]) -> str:
+    """What an amendment did to one subject, within an access-log line's 200 characters."""
+    text = ", ".join(refs)
+    return text if len(text) <= 200 else f"{len(refs)} records: {text[:180]}…"
 
 
 def _refresh_lists(session: Session, subject_ids: set[int], actor: str) -> None:

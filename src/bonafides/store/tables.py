@@ -205,6 +205,25 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class SubjectAccess(Base):
+    """A subject that one audit event concerns, when the event concerns many at once.
+
+    A batch screening or a department's amendments touch thousands of subjects in one
+    write; hashing an event per subject would serialise a million appends on the chain's
+    head. The batch instead appends one event and writes a row here per subject, set-based
+    in the same transaction; the event's detail pins the rows (count and digest of the
+    subject ids). Keyed by subject first: the access log reads one subject's rows, newest
+    event first, and SQLite stores the rows in that order (no rowid).
+    """
+
+    __tablename__ = "subject_access"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    subject_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    object_ref: Mapped[str | None] = mapped_column(String(200))
+
+
 class AuditHead(Base):
     """A single row naming the last event: updating it serialises appends on every store."""
 

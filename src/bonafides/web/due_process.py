@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.auth import clock_of, http_error
+from bonafides.api.auth import client_address, clock_of, hit, http_error, report_limit
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.reports import ReportIn, issue_for
 from bonafides.api.workflows import Id, log_staff_read
@@ -25,6 +25,7 @@ from bonafides.context import Context
 from bonafides.reports.model import View
 from bonafides.reports.sources import memberships
 from bonafides.security.files import own_subject, read_subject
+from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role
 from bonafides.store.access import access_log
 from bonafides.store.tables import Account, Objection, Record, RepairApplication, Subject
@@ -158,6 +159,9 @@ def register(web: Portal) -> None:
     ) -> Response:
         """Draw the subject's own full report and hand over its PDF."""
         principal = signed_in(request, session, form=form.get(FORM_FIELD))
+        hit(
+            request, None, f"reports:ip:{client_address(request)}", Rate(report_limit(ctx.settings))
+        )
         lang = "en" if form.get("lang") == "en" else "zh"
         row = own_subject(session, principal) if principal.bound_subject else None
         if row is None:
