@@ -19,7 +19,7 @@ from bonafides.records import RecordInput, RecordStatus, SubjectRef
 from bonafides.reports.model import ReportRequest
 from bonafides.reports.service import issue_report
 from bonafides.reports.signing import FileKeyStore, keys_dir
-from bonafides.settings import Settings
+from bonafides.settings import Settings, get_settings
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import find
@@ -45,6 +45,18 @@ def make_settings(db_url: str, data_dir: Path) -> Settings:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return make_settings(db_url, tmp_path / "var")
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The environment a CLI command reads its settings from."""
+    monkeypatch.setenv("BONAFIDES_DB", settings.db)
+    monkeypatch.setenv("BONAFIDES_SECRET_KEY", settings.secret_key.get_secret_value())
+    monkeypatch.setenv("BONAFIDES_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("BONAFIDES_REPORT_VERIFY_URL", settings.report_verify_url)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
 
 
 @pytest.fixture

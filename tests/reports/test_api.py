@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 
@@ -160,3 +161,25 @@ def test_keys_are_published_before_any_report(client: TestClient, settings: Sett
     assert keys[0]["algorithm"] == "Ed25519"
     assert keys[0]["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
     assert FileKeyStore(keys_dir(settings.data_dir)).ensure() == keys[0]["key_id"]
+
+
+def test_the_certificate_that_signs_pdfs_is_published_beside_its_key(
+    client: TestClient, firm: str
+) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    report_id = client.post("/api/v1/reports", json={"code": firm}).json()["id"]
+    pdf = client.get(f"/api/v1/reports/{report_id}.pdf").content
+    [current] = [k for k in client.get("/api/v1/keys").json()["keys"] if k["current"]]
+    served = client.get(f"/api/v1/keys/{current['key_id']}/certificate.pem")
+    assert served.status_code == 200
+    assert served.text == current["certificate_pem"]
+    cert = x509.load_pem_x509_certificate(served.content)
+    raw = cert.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert hashlib.sha256(raw).hexdigest()[:16] == current["key_id"]
+    [signature] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    assert signature.signer_cert.dump() == cert.public_bytes(serialization.Encoding.DER)
+    assert client.get("/api/v1/keys/0000000000000000/certificate.pem").status_code == 404
+    assert client.get("/api/v1/keys/nothex/certificate.pem").status_code == 422

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,12 @@ from bonafides.cli import app
 from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.reports.render import extract_envelope
-from bonafides.settings import Settings, get_settings
+from bonafides.settings import Settings
 from bonafides.store.records import change_status
 from tests import factories
 from tests.reports.conftest import put, record
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("BONAFIDES_DB", settings.db)
-    monkeypatch.setenv("BONAFIDES_SECRET_KEY", settings.secret_key.get_secret_value())
-    monkeypatch.setenv("BONAFIDES_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("BONAFIDES_REPORT_VERIFY_URL", settings.report_verify_url)
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def _firm(ctx: Context) -> str:
@@ -99,10 +87,21 @@ def test_a_tampered_or_foreign_file_exits_1(env: Settings, ctx: Context, tmp_pat
     result = runner.invoke(app, ["verify-report", str(out)])
     assert result.exit_code == 1
     assert "signature: INVALID" in result.output
-    not_pdf = tmp_path / "notes.pdf"
-    not_pdf.write_bytes(b"hello")
-    assert runner.invoke(app, ["verify-report", str(not_pdf)]).exit_code == 1
     assert runner.invoke(app, ["verify-report", "0000000000000000"]).exit_code == 1
+
+
+@pytest.mark.parametrize("content", [b"hello", b"%PDF-1.7 junk", b""])
+def test_an_unreadable_pdf_is_unusable_input_exit_2(
+    env: Settings, ctx: Context, tmp_path: Path, content: bytes
+) -> None:
+    """docs/cli.md: exit 2 is input that cannot be used; 1 is a readable report that is not
+    authentic. A file that is no report at all is the first kind."""
+    not_pdf = tmp_path / "notes.pdf"
+    not_pdf.write_bytes(content)
+    for command in ("verify-report", "verify"):
+        result = runner.invoke(app, [command, str(not_pdf)])
+        assert result.exit_code == 2, result.output
+        assert "notes.pdf" in result.output
 
 
 def test_full_html_report_and_its_keys(env: Settings, ctx: Context, tmp_path: Path) -> None:

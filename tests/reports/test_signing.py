@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,3 +109,28 @@ def test_the_key_id_is_a_hash_of_the_public_key(tmp_path: Path) -> None:
     store = FileKeyStore(tmp_path / "keys")
     key_id, key = store.signing_key()
     assert key_id == key_id_of(key.public_key())
+
+
+def test_a_published_key_whose_content_is_not_its_id_is_refused(tmp_path: Path) -> None:
+    """A key file dropped under a genuine key's id (someone with write access to
+    ``public/``, or a restore that mixed two stores) must not verify what it signed."""
+    store = FileKeyStore(tmp_path / "keys")
+    genuine_id, _ = store.signing_key()
+    impostor = Ed25519PrivateKey.generate()
+    payload = b'{"report": "forged"}'
+    (tmp_path / "keys" / "public" / f"{genuine_id}.pem").write_bytes(
+        impostor.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    fresh = FileKeyStore(tmp_path / "keys")
+    assert fresh.public_key(genuine_id) is None
+    assert not signature_valid(fresh, genuine_id, payload, impostor.sign(payload))
+    assert genuine_id not in [k.key_id for k in fresh.public_keys()]
+
+
+def test_an_unreadable_published_key_is_no_key(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path / "keys")
+    key_id, _ = store.signing_key()
+    (tmp_path / "keys" / "public" / f"{key_id}.pem").write_bytes(b"not a key")
+    assert FileKeyStore(tmp_path / "keys").public_key(key_id) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -22,10 +23,10 @@ from bonafides.api.middleware import CONTENT_SECURITY_POLICY
 from bonafides.api.problems import errors
 from bonafides.api.routes import Routes
 from bonafides.reports.access import grant_full_report, reader
-from bonafides.reports.certificates import verify_document
 from bonafides.reports.envelope import EnvelopeError, SignedReport
+from bonafides.reports.files import issue_pdf, verify_pdf
 from bonafides.reports.model import ReportRequest, ReportRequestError, SubjectNotFoundError, View
-from bonafides.reports.render import css_hash, extract_envelope, page_css, render_html, render_pdf
+from bonafides.reports.render import css_hash, page_css, render_html
 from bonafides.reports.service import (
     REPORT_ID_LENGTH,
     ReportAccessError,
@@ -36,7 +37,7 @@ from bonafides.reports.service import (
     verification_json,
     verify_report,
 )
-from bonafides.reports.signing import ALGORITHM, b64, file_key_store, keys_dir
+from bonafides.reports.signing import ALGORITHM, FileKeyStore, b64, file_key_store, keys_dir
 from bonafides.security.clock import office_day
 from bonafides.security.roles import Principal, Role
 from bonafides.workflows.common import WorkflowError
@@ -64,6 +65,11 @@ class KeyOut(BaseModel):
     current: bool = Field(description="Signs new reports; the others verify older ones.")
     public_key_pem: str
     public_key_raw_b64: str = Field(description="The 32-byte Ed25519 public key, base64.")
+    certificate_pem: str | None = Field(
+        description="The key's self-signed X.509 certificate, which signs report and "
+        "certificate PDFs (PAdES); also at /api/v1/keys/{key_id}/certificate.pem. None for a "
+        "key retired before PDFs were signed."
+    )
 
 
 class KeysOut(BaseModel):
@@ -122,8 +128,22 @@ class SignedOut(BaseModel):
     document: dict[str, Any]
 
 
+class CheckOut(BaseModel):
+    name: str = Field(
+        description="pdf_signature, registry_digest, data_signature, issued_here, code or "
+        "data_unchanged."
+    )
+    passed: bool
+    detail: str = Field(description="What was found, in a sentence.")
+    required: bool = Field(description="Whether authenticity depends on it.")
+
+
 class VerificationOut(BaseModel):
-    authentic: bool = Field(description="Signed by this platform, and the report it issued.")
+    authentic: bool = Field(
+        description="Every required check passed: for a file, its PDF signature covers the "
+        "whole file and its SHA-256 is registered; its data is signed by this platform and "
+        "is the report or certificate issued under its id."
+    )
     report_id: str | None
     number: str | None
     view: str | None
@@ -141,6 +161,7 @@ class VerificationOut(BaseModel):
     code_matches: bool | None
     verification_code: str | None
     problem: str | None
+    checks: list[CheckOut] = Field(description="What was checked, in order, and what it found.")
 
 
 def _links(report_id: str) -> dict[str, str]:
@@ -167,6 +188,7 @@ def _verification(result: Verification) -> VerificationOut:
 def keys(ctx: ContextDep) -> KeysOut:
     """The public keys that sign reports, current first; old ones stay to verify old reports."""
     store = file_key_store(keys_dir(ctx.settings.data_dir).resolve())
+    store.signing_certificate()
     return KeysOut(
         keys=[
             KeyOut(
@@ -175,9 +197,44 @@ def keys(ctx: ContextDep) -> KeysOut:
                 current=k.current,
                 public_key_pem=k.pem,
                 public_key_raw_b64=b64(k.raw),
+                certificate_pem=_certificate_pem(store, k.key_id),
             )
             for k in store.public_keys()
         ]
+    )
+
+
+def _certificate_pem(store: FileKeyStore, key_id: str) -> str | None:
+    cert = store.certificate(key_id)
+    return cert.public_bytes(serialization.Encoding.PEM).decode() if cert else None
+
+
+@router.get(
+    "/keys/{key_id}/certificate.pem",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/x-pem-file": {}},
+            "description": "The X.509 certificate of a report key, PEM.",
+        },
+        **errors(404, 422),
+    },
+)
+def key_certificate(
+    key_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="A key id.")],
+    ctx: ContextDep,
+) -> Response:
+    """The certificate that signs report and certificate PDFs: import it into a PDF reader
+    to trust this platform's signatures."""
+    store = file_key_store(keys_dir(ctx.settings.data_dir).resolve())
+    store.signing_certificate()
+    pem = _certificate_pem(store, key_id)
+    if pem is None:
+        raise HTTPException(404, "no certificate for this key")
+    return Response(
+        pem,
+        media_type="application/x-pem-file",
+        headers={"content-disposition": f'attachment; filename="{key_id}.pem"'},
     )
 
 
@@ -260,8 +317,9 @@ def issue_for(
 def report_pdf(
     report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"
 ) -> Response:
-    """A report as an A4 PDF with its signed data attached (a full one to its readers)."""
-    pdf = render_pdf(_readable(ctx, report_id, principal), lang)
+    """A report as an A4 PDF with its signed data attached and a PDF signature over the file
+    (a full one to its readers); each file handed out is registered by its SHA-256."""
+    pdf = issue_pdf(ctx, _readable(ctx, report_id, principal), lang)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -316,7 +374,8 @@ def verify(
         Form(max_length=20, description="The verification code printed on the report."),
     ] = None,
 ) -> VerificationOut:
-    """Check a report (an uploaded PDF, or an id): signature, issue, and data changed since.
+    """Check a report (an uploaded PDF, or an id): for a PDF, its PDF signature over the whole
+    file and its registered SHA-256; then the signed data, its issue, and data changed since.
 
     An uploaded check certificate PDF is checked too; its "changed since issue" says
     whether the same question gets the same answer now.
@@ -328,10 +387,9 @@ def verify(
         if len(data) > MAX_PDF_BYTES:
             raise HTTPException(413, f"a report PDF is smaller than {MAX_PDF_BYTES} bytes")
         try:
-            signed = extract_envelope(data)
+            return _verification(verify_pdf(ctx, data, code=code, actor=_ACTOR))
         except EnvelopeError as exc:
             raise HTTPException(422, str(exc)) from exc
-        return _verification(verify_document(ctx, signed, code=code, actor=_ACTOR))
     assert report_id is not None
     try:
         result = verify_report(ctx, report_id=report_id, code=code, actor=_ACTOR)

@@ -29,6 +29,16 @@ class LangOption(StrEnum):
     EN = "en"
 
 
+#: How ``verify-report`` names what it checked (``Verification.checks``).
+_STEP_LABELS = {
+    "pdf_signature": "PDF signature",
+    "registry_digest": "registry digest",
+    "data_signature": "data signature",
+    "issued_here": "issued here",
+    "code": "verification code",
+    "data_unchanged": "data unchanged since issue",
+}
+
 #: The formats ``--out`` can name, by suffix.
 _SUFFIXES = (".pdf", ".html")
 
@@ -86,13 +96,14 @@ def report(
     from bonafides.cli import _operator, _settings, fail, out
     from bonafides.context import Context
     from bonafides.disclosure import Audience
+    from bonafides.reports.files import issue_pdf
     from bonafides.reports.model import (
         ReportRequest,
         ReportRequestError,
         SubjectNotFoundError,
         View,
     )
-    from bonafides.reports.render import render_html, render_pdf
+    from bonafides.reports.render import render_html
     from bonafides.reports.service import issue_report
     from bonafides.reports.signing import KeyStoreError
 
@@ -114,14 +125,14 @@ def report(
     ctx = Context(_settings(db))
     try:
         signed = issue_report(ctx, request, actor=_operator())
+        if suffix == ".pdf":
+            _write(out_file, issue_pdf(ctx, signed, lang.value))
+        else:
+            _write(out_file, render_html(signed, lang.value).encode())
     except (ReportRequestError, SubjectNotFoundError, KeyStoreError) as exc:
         fail(str(exc))
     finally:
         ctx.close()
-    if suffix == ".pdf":
-        _write(out_file, render_pdf(signed, lang.value))
-    else:
-        _write(out_file, render_html(signed, lang.value).encode())
     doc = signed.document
     out.print(f"report {doc['number']} ({doc['view']}) written to {out_file}")
     out.print(f"id {doc['id']}  verification code {signed.printed_code}")
@@ -141,35 +152,35 @@ def verify_report(
         typer.Option("--db", help="Store URL; default BONAFIDES_DB or sqlite:///bonafides.db."),
     ] = None,
 ) -> None:
-    """Check a report's signature and whether the subject's data changed since issue.
+    """Check a report: its PDF signature and registered digest (for a file), its signed
+    data, and whether the subject's data changed since issue.
 
     A check certificate's PDF (from ``bonafides certificate``) is checked the same way.
     Exit 0 when it is authentic (even if the data changed since: that is said), 1 when
-    it is not, 2 when the input cannot be read.
+    it is not, 2 when the input cannot be read (no such file, or no report in it).
     """
     from bonafides.cli import _operator, _settings, fail, out
     from bonafides.context import Context
-    from bonafides.reports.certificates import verify_document
-    from bonafides.reports.envelope import EnvelopeError, SignedReport
-    from bonafides.reports.render import extract_envelope
-    from bonafides.reports.service import ReportNotFoundError, verify_report
+    from bonafides.reports.envelope import EnvelopeError
+    from bonafides.reports.files import verify_pdf
+    from bonafides.reports.service import ReportNotFoundError, Verification, verify_report
     from bonafides.reports.signing import KeyStoreError
 
     path = Path(target)
-    signed: SignedReport | None = None
+    data: bytes | None = None
     if path.suffix.lower() == ".pdf" or path.is_file():
         if not path.is_file():
             fail(f"no such file: {target}")
-        try:
-            signed = extract_envelope(path.read_bytes())
-        except EnvelopeError as exc:
-            fail(f"{target}: {exc}", code=1)
+        data = path.read_bytes()
     ctx = Context(_settings(db))
+    result: Verification
     try:
-        if signed is not None:
-            result = verify_document(ctx, signed, code=code, actor=_operator())
+        if data is not None:
+            result = verify_pdf(ctx, data, code=code, actor=_operator())
         else:
             result = verify_report(ctx, report_id=target, code=code, actor=_operator())
+    except EnvelopeError as exc:
+        fail(f"{target}: {exc}")
     except ReportNotFoundError as exc:
         fail(str(exc.args[0]), code=1)
     except KeyStoreError as exc:
@@ -185,6 +196,10 @@ def verify_report(
         out.print(f"verification code {result.verification_code}")
     if result.code_matches is not None:
         out.print(f"code given: {'matches' if result.code_matches else 'DOES NOT MATCH'}")
+    out.print("checked:")
+    for step in result.checks:
+        verdict = "passed" if step.passed else ("FAILED" if step.required else "no")
+        out.print(f"  {_STEP_LABELS.get(step.name, step.name)}: {verdict} — {step.detail}")
     if not result.authentic:
         fail(f"not authentic: {result.problem}", code=1)
     out.print("authentic: issued by this platform and unaltered")
@@ -214,7 +229,8 @@ def certificate(
     from bonafides.cli import _settings, fail, out
     from bonafides.context import Context
     from bonafides.reports.certificates import CertificateError, sign_certificate
-    from bonafides.reports.render import render_html, render_pdf
+    from bonafides.reports.files import issue_pdf
+    from bonafides.reports.render import render_html
     from bonafides.reports.service import key_store
     from bonafides.reports.signing import KeyStoreError
 
@@ -226,14 +242,14 @@ def certificate(
     ctx = Context(_settings(db))
     try:
         signed = sign_certificate(ctx, cert_id, key_store(ctx))
+        if suffix == ".pdf":
+            _write(out_file, issue_pdf(ctx, signed, lang.value))
+        else:
+            _write(out_file, render_html(signed, lang.value).encode())
     except (CertificateError, KeyStoreError) as exc:
         fail(str(exc.args[0]))
     finally:
         ctx.close()
-    if suffix == ".pdf":
-        _write(out_file, render_pdf(signed, lang.value))
-    else:
-        _write(out_file, render_html(signed, lang.value).encode())
     out.print(f"certificate {cert_id} written to {out_file}")
     out.print(f"verification code {signed.printed_code}; verify at {signed.document['verify_url']}")
 

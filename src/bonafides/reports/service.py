@@ -245,8 +245,26 @@ def read_report(ctx: Context, report_id: str, *, authorise: AuthoriseRead) -> Si
 
 
 @dataclass(frozen=True)
+class VerificationStep:
+    """One thing verification checked, as the CLI, the API and the page all say it.
+
+    ``required`` steps decide authenticity; "data unchanged since issue" does not: a
+    genuine report of data that changed since is still genuine, and says so.
+    """
+
+    name: str
+    passed: bool
+    detail: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Verification:
-    """What a verifier learns; ``authentic`` is the single answer, the rest say why."""
+    """What a verifier learns; ``authentic`` is the single answer, ``checks`` say why.
+
+    ``file_checks`` are those of an uploaded file's own bytes (its PDF signature and the
+    registry's digest of it); verifying by id has none.
+    """
 
     report_id: str | None
     number: str | None
@@ -263,15 +281,57 @@ class Verification:
     code_matches: bool | None
     verification_code: str | None
     problem: str | None
+    file_checks: tuple[VerificationStep, ...] = ()
+
+    @property
+    def checks(self) -> list[VerificationStep]:
+        kind = "certificate" if self.view == "check" else "report"
+        steps = [
+            *self.file_checks,
+            VerificationStep(
+                "data_signature",
+                self.signature_valid,
+                f"Ed25519 signature of the attached data by key {self.key_id}"
+                if self.signature_valid
+                else f"the signed data does not match its signature under key {self.key_id}, "
+                "or the key is not one of this platform's",
+            ),
+            VerificationStep(
+                "issued_here",
+                self.known and self.matches_store,
+                f"this platform issued {kind} {self.report_id} with exactly this data"
+                if self.known and self.matches_store
+                else f"this platform issued no {kind} {self.report_id}"
+                if not self.known
+                else f"the data differs from {kind} {self.report_id} as issued",
+            ),
+        ]
+        if self.code_matches is not None:
+            steps.append(
+                VerificationStep(
+                    "code",
+                    self.code_matches,
+                    "the verification code given is this document's"
+                    if self.code_matches
+                    else "the verification code given is not this document's",
+                )
+            )
+        if self.changed_since_issue is not None:
+            steps.append(
+                VerificationStep(
+                    "data_unchanged",
+                    not self.changed_since_issue,
+                    "drawn again as of its own day, it says the same"
+                    if not self.changed_since_issue
+                    else "the subject's data has changed since issue: ask for a new one",
+                    required=False,
+                )
+            )
+        return steps
 
     @property
     def authentic(self) -> bool:
-        return (
-            self.signature_valid
-            and self.known
-            and self.matches_store
-            and self.code_matches is not False
-        )
+        return all(step.passed for step in self.checks if step.required)
 
 
 def _scope_of(row: IssuedReport, document: dict[str, Any]) -> Scope:
@@ -401,4 +461,10 @@ def verify_report(
 
 
 def verification_json(result: Verification) -> dict[str, Any]:
-    return {"authentic": result.authentic, **asdict(result)}
+    fields = asdict(result)
+    del fields["file_checks"]
+    return {
+        "authentic": result.authentic,
+        **fields,
+        "checks": [asdict(step) for step in result.checks],
+    }

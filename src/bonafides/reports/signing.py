@@ -3,11 +3,15 @@
 The private key lives in one file under ``data_dir/keys`` readable by its owner only; every
 public key ever used stays beside it under ``public/``, named by its key id, so reports
 signed before a key change still verify and ``GET /api/v1/keys`` can publish them all.
+Beside each key that signs PDFs is an X.509 certificate for it under ``certificates/``
+(self-signed, made on first use): the PDF signature carries it, PDF readers show it, and
+the API publishes it, so a reader can trust exactly this key.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import os
 import stat
@@ -18,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -28,6 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 ALGORITHM = "Ed25519"
 PRIVATE_NAME = "report-signing.pem"
 PUBLIC_DIR = "public"
+CERTIFICATE_DIR = "certificates"
+#: A certificate outlives any report it signs: keys are retired, not expired.
+CERTIFICATE_YEARS = 100
 #: 16 hex digits (64 bits): enough to tell keys apart, short enough to print.
 KEY_ID_LENGTH = 16
 #: Crockford's base32: no I, L, O or U, so a code read aloud or typed is hard to get wrong.
@@ -64,6 +72,10 @@ class KeyStore(Protocol):
     def public_key(self, key_id: str) -> Ed25519PublicKey | None: ...
 
     def public_keys(self) -> Sequence[PublicKeyInfo]: ...
+
+    def signing_certificate(self) -> x509.Certificate: ...
+
+    def certificate(self, key_id: str) -> x509.Certificate | None: ...
 
 
 def key_id_of(key: Ed25519PublicKey) -> str:
@@ -165,7 +177,11 @@ class FileKeyStore:
         path = self.directory / PUBLIC_DIR / f"{key_id}.pem"
         if not path.exists():
             return None
-        key = serialization.load_pem_public_key(path.read_bytes())
+        try:
+            key = serialization.load_pem_public_key(path.read_bytes())
+        except ValueError:
+            return None
+        # The file's name is only a claim: a key is the one named only if it hashes to it.
         if not isinstance(key, Ed25519PublicKey) or key_id_of(key) != key_id:
             return None
         self._public[key_id] = key
@@ -179,6 +195,77 @@ class FileKeyStore:
             if key is not None:
                 found.append(PublicKeyInfo(path.stem, key, path.stem == current))
         return sorted(found, key=lambda k: (not k.current, k.key_id))
+
+    def signing_certificate(self) -> x509.Certificate:
+        """The current key's certificate, made and published on first use."""
+        key_id, key = self.signing_key()
+        found = self.certificate(key_id)
+        if found is not None:
+            return found
+        folder = self.directory / CERTIFICATE_DIR
+        folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+        pem = _self_signed(key_id, key).public_bytes(serialization.Encoding.PEM)
+        _write_exclusive(folder / f"{key_id}.pem", pem, 0o644)
+        made = self.certificate(key_id)
+        if made is None:
+            raise KeyStoreError(f"{folder / key_id}.pem is not a certificate of key {key_id}")
+        return made
+
+    def certificate(self, key_id: str) -> x509.Certificate | None:
+        """The published certificate of ``key_id``; None unless it certifies that very key."""
+        if len(key_id) != KEY_ID_LENGTH or any(c not in "0123456789abcdef" for c in key_id):
+            return None
+        path = self.directory / CERTIFICATE_DIR / f"{key_id}.pem"
+        if not path.exists():
+            return None
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError:
+            return None
+        key = cert.public_key()
+        if not isinstance(key, Ed25519PublicKey) or key_id_of(key) != key_id:
+            return None
+        return cert
+
+
+def _self_signed(key_id: str, key: Ed25519PrivateKey) -> x509.Certificate:
+    """A certificate of the report key, signed by itself: who vouches for it is the
+    platform that publishes it at ``/api/v1/keys``, not a certificate authority."""
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bonafides"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"bonafides report signing key {key_id}"),
+        ]
+    )
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=365 * CERTIFICATE_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, None)
+    )
 
 
 @cache

@@ -451,6 +451,27 @@ class IssuedReport(Base):
     data_digest: Mapped[str] = mapped_column(String(64))
 
 
+class IssuedFile(Base):
+    """A report or certificate PDF as handed out: the SHA-256 of its exact bytes.
+
+    The signed data attached to a PDF says nothing about the pages around it; this digest
+    does. A file verifies only if its bytes are one of these, registered under the id its
+    attachment names. Every rendering is signed afresh (the PDF signature carries its own
+    time), so a document handed out twice has two rows.
+    """
+
+    __tablename__ = "issued_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    document_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 # ----------------------------------------------------------------- accounts and due process
 # Accounts, sessions, API keys, special inquiries, objections, credit repair, commitments,
 # complaints, attachments and notifications (issue 6). Owned by ``bonafides.security`` and
