@@ -3,8 +3,8 @@
 A PDF verifies only if its exact bytes are registered under the document it carries
 (issue 13, item 1): the signed data attached to it says nothing about its pages.
 
-Revision ID: 0012_a_issued_files
-Revises: 0011_short_name_grams
+Revision ID: 0013_issued_files
+Revises: 0012_subject_access
 Create Date: 2026-12-06 15:30:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import bonafides.store.types
 
-revision: str = "0012_a_issued_files"
-down_revision: str | None = "0011_short_name_grams"
+revision: str = "0013_issued_files"
+down_revision: str | None = "0012_subject_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

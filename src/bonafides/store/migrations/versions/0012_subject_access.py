@@ -6,7 +6,7 @@ million hashed appends through the chain's single head; instead the batch's one 
 linked to each subject by a row here, written set-based in the same transaction (about
 2 s per million subjects on either store, measured on the development machine).
 
-Revision ID: 0012_a2_subject_access
+Revision ID: 0012_subject_access
 Revises: 0011_short_name_grams
 Create Date: 2026-12-10 10:00:00
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_a2_subject_access"
+revision: str = "0012_subject_access"
 down_revision: str | None = "0011_short_name_grams"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
