@@ -100,7 +100,7 @@ def load_demo(
     """Store synthetic subjects and their decisions as the demo departments' submissions."""
     from bonafides.synth.generator import generate
 
-    today = today or dt.date.today()
+    today = today or ctx.today()
     total = 0
     progress = Progress(
         TextColumn("demo data"),

@@ -307,7 +307,7 @@ def stats_delay(
     """Publication delay per department in working days, against the publicity limit."""
     from bonafides.context import Context
     from bonafides.store.statistics import publication_delay
-    from bonafides.workdays import load_calendar
+    from bonafides.workdays import CalendarFileError, CalendarNotCoveredError, load_calendar
 
     settings = _settings(db)
     start = _date_option(since, "--since") if since else None
@@ -321,6 +321,8 @@ def stats_delay(
                 type_codes=type_codes,
                 since=start,
             )
+    except (CalendarNotCoveredError, CalendarFileError) as exc:
+        fail(str(exc))
     finally:
         ctx.close()
     limit = settings.publicity_working_days
@@ -360,8 +362,11 @@ def synth(
 
 
 def _date_option(value: str | None, name: str) -> dt.date:
+    """The date given, or the office's today (``BONAFIDES_TIMEZONE``) by the system clock."""
     if value is None:
-        return dt.date.today()
+        from bonafides.security.clock import SystemClock, office_day
+
+        return office_day(SystemClock(), get_settings().timezone)
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -1,4 +1,4 @@
-"""What every service needs, built once from settings: store, keys and catalogue.
+"""What every service needs, built once from settings: store, keys, catalogue and clock.
 
 The CLI, the web app and the tests all build one of these, so there is a single
 way to reach the database and the single vault that keys persons' ID numbers.
@@ -6,6 +6,7 @@ way to reach the database and the single vault that keys persons' ID numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue import Catalogue, load_catalogue
+from bonafides.security.clock import Clock, SystemClock, office_day
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.settings import Settings
 from bonafides.store.checkpoint import WalCheckpointer
@@ -27,6 +29,9 @@ class Context:
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     checkpointer: WalCheckpointer | None = field(init=False, default=None)
+    #: The one clock of the platform: every service asks it, never the system, so a
+    #: test (or a replay) can pin the moment.
+    clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.db, pool_size=self.settings.db_pool_size)
@@ -43,6 +48,11 @@ class Context:
         public profile took. Statements may see different snapshots, so use these only
         where that cannot mislead, and never for writes or audited reads."""
         return session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+    def today(self) -> dt.date:
+        """The credit office's calendar day (``BONAFIDES_TIMEZONE``), not the server's:
+        what "today" means for future dates, publication, lists and deadlines."""
+        return office_day(self.clock, self.settings.timezone)
 
     @cached_property
     def vault(self) -> IdentifierVault:

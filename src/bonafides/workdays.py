@@ -1,9 +1,14 @@
 """Working days: deadlines in the rules are counted in them, not in calendar days.
 
 China moves working days around public holidays (调休), so a calendar is weekends,
-minus the official holidays, plus the weekend days declared working days. The
-operator keeps the list current from the State Council's yearly notice
-(``BONAFIDES_HOLIDAYS`` points at a YAML file; see docs/configuration.md).
+minus the official holidays, plus the weekend days declared working days. Both come
+from the ``holidays`` package, which carries the State Council's yearly notices; an
+operator's YAML file (``BONAFIDES_HOLIDAYS``, see docs/configuration.md) adds local
+holidays and working days, and may supply a year the package does not know yet.
+
+A deadline counted over a day whose year the calendar does not cover raises
+:class:`CalendarNotCoveredError`: for a year without its notice, any answer would be a
+guess, and a legal deadline shown to a subject must not be one.
 """
 
 from __future__ import annotations
@@ -11,10 +16,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
 import yaml
+from holidays.constants import PUBLIC
+from holidays.countries.china import China, ChinaStaticHolidays
+
+
+class CalendarNotCoveredError(LookupError):
+    """A working day was asked for in a year the calendar has no arrangement for."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        self.year = day.year
+        super().__init__(
+            f"the working-day calendar does not cover {day.year} (asked about "
+            f"{day.isoformat()}): add the State Council's {day.year} holiday arrangement "
+            f"to the BONAFIDES_HOLIDAYS file, with {day.year} under 'years', or upgrade "
+            "the holidays package"
+        )
+
+
+class CalendarFileError(ValueError):
+    """The operator's holiday file cannot be used as it stands."""
 
 
 class WorkingCalendar(Protocol):
@@ -27,12 +53,23 @@ class WorkingCalendar(Protocol):
 
 @dataclass(frozen=True)
 class HolidayCalendar:
-    """Monday to Friday, less ``holidays``, plus ``extra_working_days`` (adjusted weekends)."""
+    """Monday to Friday, less ``holidays``, plus ``extra_working_days`` (adjusted weekends).
+
+    ``years`` are the years whose arrangement it knows; a day outside them raises
+    :class:`CalendarNotCoveredError`. None is a plain calendar that covers every year
+    (for tests that need only weekends).
+    """
 
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
     extra_working_days: frozenset[dt.date] = field(default_factory=frozenset)
+    years: frozenset[int] | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.years is None or day.year in self.years
 
     def is_working_day(self, day: dt.date) -> bool:
+        if not self.covers(day):
+            raise CalendarNotCoveredError(day)
         if day in self.extra_working_days:
             return True
         return day.weekday() < 5 and day not in self.holidays
@@ -60,6 +97,33 @@ class HolidayCalendar:
         return total
 
 
+def package_years() -> frozenset[int]:
+    """Years for which the ``holidays`` package carries the State Council's notice.
+
+    Every notice moves days off (the package's substitutions), so the years with
+    substitution data are the years with a notice. For any other year the package
+    estimates holidays from the lunar calendar: the guess a deadline must not rest on.
+    """
+    return frozenset(ChinaStaticHolidays.special_public_holidays)
+
+
+@cache
+def package_calendar() -> HolidayCalendar:
+    """China's statutory public holidays, the days off moved by the notices, and the
+    weekend days worked in exchange, for the years of :func:`package_years`.
+
+    Only the ``public`` category counts: ``half_day`` holidays (Women's Day, Youth Day)
+    are working days for a department.
+    """
+    years = package_years()
+    china = China(years=sorted(years), categories=(PUBLIC,))  # type: ignore[no-untyped-call]
+    return HolidayCalendar(
+        holidays=frozenset(d for d in china if d.year in years),
+        extra_working_days=frozenset(d for d in china.weekend_workdays if d.year in years),
+        years=years,
+    )
+
+
 def _dates(items: Iterable[object]) -> frozenset[dt.date]:
     out: set[dt.date] = set()
     for item in items:
@@ -75,12 +139,48 @@ def _dates(items: Iterable[object]) -> frozenset[dt.date]:
     return frozenset(out)
 
 
+def _overrides(path: Path) -> tuple[frozenset[dt.date], frozenset[dt.date], frozenset[int]]:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CalendarFileError(f"holiday file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CalendarFileError(f"holiday file {path}: expected holidays, working_days, years")
+    try:
+        off = _dates(data.get("holidays") or [])
+        on = _dates(data.get("working_days") or [])
+        years = frozenset(int(y) for y in data.get("years") or [])
+    except (TypeError, ValueError) as exc:
+        raise CalendarFileError(f"holiday file {path}: {exc}") from exc
+    if both := sorted(off & on):
+        raise CalendarFileError(
+            f"holiday file {path}: {both[0].isoformat()} is both a holiday and a working day"
+        )
+    return off, on, years
+
+
 def load_calendar(path: Path | None = None) -> HolidayCalendar:
-    """Read holidays (single dates or ``a..b`` ranges) and adjusted working days."""
+    """The package's calendar with the operator's file (``BONAFIDES_HOLIDAYS``) over it.
+
+    The file lists ``holidays`` and ``working_days`` (single dates or ``a..b`` ranges) and,
+    under ``years``, the years whose whole arrangement it gives. A year under ``years``
+    that the package does not know is taken from the file alone (weekends, its holidays,
+    its working days); every date in the file must fall in a covered year.
+    """
+    base = package_calendar()
     if path is None:
-        path = Path(__file__).with_name("holidays.yaml")
-    data = yaml.safe_load(path.read_text("utf-8")) or {}
+        return base
+    off, on, own_years = _overrides(path)
+    covered = package_years() | own_years
+    if stray := sorted(d for d in off | on if d.year not in covered):
+        year = stray[0].year
+        raise CalendarFileError(
+            f"holiday file {path}: {stray[0].isoformat()} is in {year}, which neither the "
+            f"holidays package nor the file's 'years' cover; list {year} under 'years' once "
+            "the file holds that year's whole arrangement"
+        )
     return HolidayCalendar(
-        holidays=_dates(data.get("holidays", [])),
-        extra_working_days=_dates(data.get("working_days", [])),
+        holidays=(base.holidays - on) | off,
+        extra_working_days=(base.extra_working_days - off) | on,
+        years=covered,
     )

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bonafides.api.app import create_app
-from bonafides.api.public import PublicSubject, office_today, public_subject
+from bonafides.api.public import PublicSubject, public_subject
 from bonafides.catalogue import catalogue_document, load_catalogue
 from bonafides.context import Context
 from bonafides.records import RecordStatus
@@ -85,7 +85,7 @@ def test_the_subject_json_is_what_the_model_makes(
     for who in (firm, adult):
         body = client.get(f"/api/v1/subjects/{who.code}").content
         with ctx.sessions() as session:
-            model = public_subject(session, ctx, who.code, today=office_today(settings))
+            model = public_subject(session, ctx, who.code, today=ctx.today())
         assert model is not None
         assert body == model.model_dump_json().encode()
         assert PublicSubject.model_validate_json(body) == model

@@ -16,6 +16,7 @@ from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.ingest.service import IngestReport, ingest_file
 from bonafides.security import audit
+from bonafides.security.clock import FixedClock
 from bonafides.settings import Settings
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import IngestBatch, Record, RecordVersion, ReviewItem, Subject
@@ -187,3 +188,41 @@ def test_person_ids_stay_sealed_in_raw_and_masked_in_content(
         assert who.code not in dumped
         sealed = [v for v in version.raw.values() if v.startswith("sealed:")]
         assert [ctx.vault.unseal(v) for v in sealed] == [who.code]
+
+
+def test_today_is_the_offices_day_not_the_servers(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    """At 23:30 UTC on 6 December it is 07:30 on 7 December in Beijing: a decision dated
+    7 December is today's, not a future one, whatever zone the server runs in."""
+    ctx.clock = FixedClock(dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC))
+    row = factories.content_row(penalty, factories.org(), decision_date=dt.date(2026, 12, 7))
+    later = factories.content_row(penalty, factories.org(), decision_date=dt.date(2026, 12, 8))
+    path = write_csv(tmp_path / "today.csv", [row, later])
+    report = ingest_file(ctx, path, type_code=PENALTY, source="samr", actor="test")
+    assert report.counts["accepted"] == 1
+    assert [(r.row, r.reason) for r in report.rejections] == [(3, "is in the future")]
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "office_today"),
+    [
+        (dt.datetime(2026, 12, 6, 15, 59, tzinfo=dt.UTC), dt.date(2026, 12, 6)),  # 23:59 there
+        (dt.datetime(2026, 12, 6, 16, 0, tzinfo=dt.UTC), dt.date(2026, 12, 7)),  # 00:00 there
+        (dt.datetime(2026, 12, 7, 15, 59, tzinfo=dt.UTC), dt.date(2026, 12, 7)),
+    ],
+    ids=["before-beijing-midnight", "at-beijing-midnight", "late-utc-day"],
+)
+def test_the_future_starts_tomorrow_in_the_office(
+    ctx: Context, penalty: RecordType, tmp_path: Path, now_utc: dt.datetime, office_today: dt.date
+) -> None:
+    ctx.clock = FixedClock(now_utc)
+    one = dt.timedelta(days=1)
+    rows = [
+        factories.content_row(penalty, factories.org(), decision_date=day)
+        for day in (office_today - one, office_today, office_today + one)
+    ]
+    path = write_csv(tmp_path / "boundary.csv", rows)
+    report = ingest_file(ctx, path, type_code=PENALTY, source="samr", actor="test")
+    assert report.counts["accepted"] == 2
+    assert [(r.row, r.reason) for r in report.rejections] == [(4, "is in the future")]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bonafides.catalogue import load_catalogue
 from bonafides.ingest.validate import RowValidator
 from tests import factories
@@ -61,3 +63,17 @@ def test_multi_value_labels_containing_the_enumeration_comma() -> None:
     check = _validator(rtype.code, list(row), "spc").check(2, row)
     assert check.record is not None
     assert check.record.content["dishonest_conduct"] == f"{plain[0].value};{plain[-1].value}"
+
+
+@pytest.mark.parametrize(
+    ("decided", "future"),
+    [(TODAY - dt.timedelta(days=1), False), (TODAY, False), (TODAY + dt.timedelta(days=1), True)],
+    ids=["yesterday", "today", "tomorrow"],
+)
+def test_a_decision_is_in_the_future_from_tomorrow(decided: dt.date, future: bool) -> None:
+    rtype = load_catalogue().type("market.penalty")
+    row = factories.content_row(rtype, factories.org(), decision_date=decided)
+    check = _validator(rtype.code, list(row), "samr").check(2, row)
+    reasons = [r.reason for r in check.rejections]
+    assert ("is in the future" in reasons) is future
+    assert (check.record is None) is future

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from bonafides.catalogue import Period
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
 from bonafides.store.tables import AuditEvent
+from bonafides.workdays import package_years
 from tests import factories
 from tests.security.world import World, api
 
@@ -128,3 +130,27 @@ def test_overdue_objections_for_the_operator(world: World, settings: Settings) -
         late = client.get("/api/v1/objections", headers=ops_h, params={"overdue": True}).json()
         assert [o["id"] for o in late] == [opened.json()["id"]]
         assert dt.date.fromisoformat(late[0]["due_on"]) < world.today
+
+
+def test_a_deadline_beyond_the_calendar_is_a_503_naming_the_year(
+    world: World, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fifteen working days from 20 December run into a year without a State Council
+    notice: the objection is refused with the reason, never counted on a guess."""
+    last = max(package_years())
+    world.clock.at = dt.datetime(last, 12, 20, 2, 0, tzinfo=dt.UTC)
+    firm = factories.org()
+    world.account("firm", Role.SUBJECT, subject=firm)
+    record = world.penalty(firm)
+    with api(settings, world) as client:
+        firm_h = {"Authorization": f"Bearer {world.key('firm')}"}
+        refused = client.post(
+            "/api/v1/objections",
+            headers=firm_h,
+            data={"record_id": str(record), "grounds": "This decision concerns another firm."},
+        )
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert f"does not cover {last + 1}" in refused.json()["detail"]
+        assert client.get("/api/v1/objections", headers=firm_h).json() == []
+    assert f"does not cover {last + 1}" in caplog.text, "the operator sees it in the log"

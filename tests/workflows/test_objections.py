@@ -3,6 +3,8 @@ time or escalated; each outcome writes the record's next version. Both stores.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -262,3 +264,25 @@ def test_who_sees_which_objections(world: World, firm: SubjectRef) -> None:
         assert ids("hz.clerk") == [], "a department below the source does not answer for it"
         with pytest.raises(NotFoundError):
             objections.get(session, services.catalogue, world.principal("stranger"), opened.id)
+
+
+@pytest.mark.parametrize(
+    ("due_in_days", "overdue"),
+    [(-1, True), (0, False), (1, False)],
+    ids=["due-yesterday", "due-today", "due-tomorrow"],
+)
+def test_an_objection_is_overdue_only_after_its_last_day(
+    world: World, firm: SubjectRef, due_in_days: int, overdue: bool
+) -> None:
+    """The due day is the department's last day to answer: overdue from the day after."""
+    opened = _open(world, "firm", world.penalty(firm))
+    due_on = world.today + dt.timedelta(days=due_in_days)
+    with world.ctx.sessions.begin() as session:
+        session.get_one(Objection, opened.id).due_on = due_on
+    services = world.services()
+    assert services.deadlines.overdue(due_on) is overdue
+    with world.ctx.sessions.begin() as session:
+        listed = [o.id for o in objections.overdue(session, services.deadlines)]
+        assert listed == ([opened.id] if overdue else [])
+        done = objections.escalate(session, services.deadlines, services.notifier, actor="job")
+        assert [o.id for o in done] == listed

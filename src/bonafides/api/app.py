@@ -21,6 +21,7 @@ from bonafides.api.middleware import BodyLimit, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.security.clock import SystemClock
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reads import PING, Read, reader_for
 
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.context = context = Context(settings)
+        clock = getattr(app.state, "clock", None) or SystemClock()
+        app.state.context = context = Context(settings, clock=clock)
         app.state.reader = reader = reader_for(context.engine, size=settings.read_pool_size)
         await reader.open()
         # What start-up built (routes, schemas, the catalogue) lives as long as the

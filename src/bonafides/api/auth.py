@@ -24,7 +24,7 @@ from bonafides.api.submit import SubmissionKeyError
 from bonafides.context import Context
 from bonafides.security.accounts import principal_of
 from bonafides.security.apikeys import looks_like_key, resolve_key
-from bonafides.security.clock import Clock, SystemClock
+from bonafides.security.clock import Clock
 from bonafides.security.ratelimit import Decision, Rate, RateLimiter, TokenBuckets
 from bonafides.security.roles import ANONYMOUS, Principal, Role, Scope
 from bonafides.security.sessions import COOKIE, CSRF_HEADER, Started, csrf_ok, find_session
@@ -41,9 +41,12 @@ _state_lock = threading.Lock()
 
 
 def clock_of(request: Request) -> Clock:
-    """The app's clock: the system's, unless a test put its own on ``app.state.clock``."""
+    """The app's clock: its context's, unless a test put its own on ``app.state.clock``."""
     clock: Clock | None = getattr(request.app.state, "clock", None)
-    return clock if clock is not None else SystemClock()
+    if clock is not None:
+        return clock
+    ctx: Context = request.app.state.context
+    return ctx.clock
 
 
 def limiter_of(request: Request) -> RateLimiter:
@@ -215,7 +218,7 @@ def key_department(ctx: Context, token: str, *, claimed: str | None) -> str:
     """The department an officer's API key submits for; only with the ``records:submit``
     scope, and only as the officer's own department."""
     with ctx.sessions() as session:
-        found = resolve_key(session, SystemClock(), token)
+        found = resolve_key(session, ctx.clock, token)
     if found is None:
         raise SubmissionKeyError("the API key is not valid, expired or revoked")
     account, key = found

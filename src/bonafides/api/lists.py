@@ -77,7 +77,7 @@ def entry_filter(
     """The filter of a list's entries; 404 for an unknown list."""
     if code not in rules_for(ctx.catalogue).lists:
         raise HTTPException(404, f"no list {code!r}")
-    today = office_today(ctx.settings)
+    today = office_today(ctx)
     return EntryFilter(
         list_code=code,
         today=today,
@@ -97,7 +97,7 @@ Filter = Annotated[EntryFilter, Depends(entry_filter)]
 @router.get("/lists", response_model=list[ListOut])
 def lists(request: Request, ctx: ContextDep, session: SessionDep) -> list[ListOut]:
     """Every red and black list: owner, legal basis, terms, and public entries in force."""
-    today = office_today(ctx.settings)
+    today = office_today(ctx)
     return all_lists(figures_of(request), session, rules_for(ctx.catalogue), today=today)
 
 
@@ -112,7 +112,7 @@ def _rule(ctx: ContextDep, code: str) -> ListRule:
 def one_list(code: ListCode, request: Request, ctx: ContextDep, session: SessionDep) -> ListOut:
     """One list: who keeps it, on what legal basis, its rule lines and terms."""
     rule = _rule(ctx, code)
-    counts = list_counts(figures_of(request), session, office_today(ctx.settings))
+    counts = list_counts(figures_of(request), session, office_today(ctx))
     return list_out(rule, ctx.catalogue, counts.get(code, 0))
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bonafides.api.deps import problem
 from bonafides.api.middleware import SECURITY_HEADERS
+from bonafides.workdays import CalendarFileError, CalendarNotCoveredError
 
 log = logging.getLogger("bonafides.api")
 
@@ -35,6 +36,7 @@ _TITLES = {
     415: "unsupported media type",
     422: "invalid request",
     500: "internal error",
+    503: "service unavailable",
 }
 
 
@@ -83,6 +85,14 @@ def install(app: FastAPI, api_prefix: str, html: HtmlError) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         return answer(request, 422, "invalid request", _validation_detail(exc))
+
+    @app.exception_handler(CalendarNotCoveredError)
+    @app.exception_handler(CalendarFileError)
+    async def no_calendar(request: Request, exc: Exception) -> Response:
+        """A deadline the calendar cannot count is the operator's to fix, not a crash:
+        the caller learns why the step is refused, and the log tells the operator."""
+        log.error("working-day calendar: %s (%s %s)", exc, request.method, request.url.path)
+        return answer(request, 503, "working-day calendar incomplete", str(exc))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

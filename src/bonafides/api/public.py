@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
@@ -26,7 +25,6 @@ from bonafides.codes import CodeError, ResidentId, Uscc, parse_subject_code
 from bonafides.context import Context
 from bonafides.disclosure import Audience
 from bonafides.records import EFFECTIVE_STATUSES, RecordStatus, SubjectKind
-from bonafides.settings import Settings
 from bonafides.store.profiles import (
     Profile,
     RecordView,
@@ -43,9 +41,9 @@ from bonafides.workdays import load_calendar
 T = TypeVar("T")
 
 
-def office_today(settings: Settings) -> dt.date:
-    """Publication periods end on the credit office's calendar day, not the server's."""
-    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+def office_today(ctx: Context) -> dt.date:
+    """Publication periods end on the credit office's calendar day, by the one clock."""
+    return ctx.today()
 
 
 class InvalidCodeError(ValueError):

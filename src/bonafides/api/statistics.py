@@ -19,7 +19,7 @@ def cached_statistics(
 ) -> Statistics:
     cache = request.app.state.figures
     assert isinstance(cache, FigureCache)
-    today = office_today(ctx.settings)
+    today = office_today(ctx)
     return cache.get(
         ("statistics", today, months),
         lambda: statistics(session, ctx, today=today, months=months),

@@ -112,14 +112,14 @@ def _found(found: T | None) -> T:
 
 def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
     with _shown_or_problem():
-        return _found(public_subject(session, ctx, code, today=office_today(ctx.settings)))
+        return _found(public_subject(session, ctx, code, today=office_today(ctx)))
 
 
 @router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
 async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> Response:
     """A subject's public file: identity and the records the law makes public today."""
     with _shown_or_problem():
-        body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx.settings))
+        body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx))
     return Response(_found(body), media_type="application/json")
 
 
@@ -165,7 +165,7 @@ def grades(code: Code, ctx: ContextDep, session: ReadSessionDep) -> GradesOut:
 def _search(ctx: Context, q: str, limit: int) -> SearchResult:
     """The whole search in one trip to the thread pool, not one per dependency."""
     with ctx.sessions() as session:
-        return search_subjects(session, ctx.keys, q, today=office_today(ctx.settings), limit=limit)
+        return search_subjects(session, ctx.keys, q, today=office_today(ctx), limit=limit)
 
 
 @router.get(

@@ -120,7 +120,6 @@ def create(
 ) -> None:
     """Create an account; a subject account is bound to its code later (accounts bind)."""
     from bonafides.security.accounts import AccountError, create_account
-    from bonafides.security.clock import SystemClock
     from bonafides.security.passwords import WeakPasswordError
     from bonafides.security.roles import Role
 
@@ -139,7 +138,7 @@ def create(
                 session,
                 ctx.catalogue,
                 ctx.keys,
-                SystemClock(),
+                ctx.clock,
                 username=username,
                 role=chosen,
                 display_name=name or username,
@@ -165,14 +164,13 @@ def bind(
 ) -> None:
     """Bind a subject account to its code after verifying who the claimant is."""
     from bonafides.security.accounts import AccountError, UnknownAccountError, bind_subject
-    from bonafides.security.clock import SystemClock
 
     with _transaction(db) as (ctx, session):
         try:
             account = bind_subject(
                 session,
                 ctx.keys,
-                SystemClock(),
+                ctx.clock,
                 username=username,
                 code=code,
                 evidence=evidence,
@@ -232,14 +230,13 @@ def issue(
     """Issue an API key and print it once; only its hash is kept."""
     from bonafides.security.accounts import UnknownAccountError, get_account
     from bonafides.security.apikeys import ApiKeyError, issue_key
-    from bonafides.security.clock import SystemClock
 
-    with _transaction(db) as (_ctx, session):
+    with _transaction(db) as (ctx, session):
         try:
             account = get_account(session, username)
             issued = issue_key(
                 session,
-                SystemClock(),
+                ctx.clock,
                 account,
                 name=name,
                 scopes=scope,
@@ -259,11 +256,10 @@ def revoke(
 ) -> None:
     """Revoke an API key at once."""
     from bonafides.security.apikeys import ApiKeyError, revoke_key
-    from bonafides.security.clock import SystemClock
 
-    with _transaction(db) as (_ctx, session):
+    with _transaction(db) as (ctx, session):
         try:
-            revoke_key(session, SystemClock(), key_id, actor=_actor())
+            revoke_key(session, ctx.clock, key_id, actor=_actor())
         except ApiKeyError as exc:
             _fail(str(exc))
     out.print(f"revoked key {key_id}")
@@ -405,14 +401,13 @@ def decide_inquiry(
 @notifications_app.command("send")
 def send(db: DbOption = None) -> None:
     """Mail queued notifications through BONAFIDES_SMTP_HOST (retries failed ones)."""
-    from bonafides.security.clock import SystemClock
     from bonafides.workflows.notify import SmtpMailer, deliver
 
     with _transaction(db) as (ctx, session):
         mailer = SmtpMailer.from_settings(ctx.settings)
         if mailer is None:
             _fail("BONAFIDES_SMTP_HOST is not set: notifications are stored only")
-        result = deliver(session, mailer, SystemClock())
+        result = deliver(session, mailer, ctx.clock)
     out.print(f"mailed {result.sent}, failed {result.failed}")
     if result.failed:
         raise typer.Exit(1)

@@ -321,7 +321,7 @@ def ingest_file(
         type_code,
         source,
         table.columns,
-        today=today or dt.date.today(),
+        today=today or ctx.today(),
         seal=ctx.vault.seal,
     )
     digest = file_digest(path)

@@ -19,6 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean, TypeEngine
 
+from bonafides.store.types import utcnow
+
 
 class _Fn(FunctionElement[Any]):
     inherit_cache = True
@@ -98,7 +100,7 @@ class local_date(_Fn):  # noqa: N801
 def local_day(stamp: ColumnElement[Any], zone: str) -> ColumnElement[dt.date]:
     """SQLite has no zone database: it gets today's UTC offset of the zone, which is exact
     for zones without daylight saving (Asia/Shanghai) and PostgreSQL gets the zone name."""
-    offset = ZoneInfo(zone).utcoffset(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    offset = ZoneInfo(zone).utcoffset(utcnow().replace(tzinfo=None))
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     return local_date(
         stamp, cast(literal(zone, String), String), cast(literal(minutes, Integer), Integer)

@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Table, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -291,7 +290,7 @@ def _file_and_claim(
 
 def today(ctx: Context) -> dt.date:
     """Today where the credit office is, which is what "as of today" means in an answer."""
-    return dt.datetime.now(ZoneInfo(ctx.settings.timezone)).date()
+    return ctx.today()
 
 
 # --------------------------------------------------------------------------- verification

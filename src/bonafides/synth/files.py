@@ -27,6 +27,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bonafides.catalogue import load_catalogue
+from bonafides.security.clock import SystemClock, office_day
+from bonafides.settings import get_settings
 from bonafides.synth.blocks import BLOCK_SIZE, Shared, block_count, draw_block
 from bonafides.synth.generator import Sequencer
 from bonafides.synth.world import World
@@ -245,7 +247,7 @@ def write_dataset(
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if subjects < 0:
         raise ValueError("subjects must not be negative")
-    today = today or dt.date.today()
+    today = today or office_day(SystemClock(), get_settings().timezone)
     workers = default_workers() if workers is None else max(1, workers)
     catalogue = load_catalogue()
     world = World(seed, catalogue, today)

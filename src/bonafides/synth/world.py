@@ -198,7 +198,9 @@ class World:
         day, end = self.history_start - dt.timedelta(days=10), today + dt.timedelta(days=200)
         workdays: list[int] = []
         while day <= end:
-            if holidays.is_working_day(day):
+            # Invented publication lags may run past the last notice: weekdays will do
+            # for made-up data, which no deadline is ever counted on.
+            if holidays.is_working_day(day) if holidays.covers(day) else day.weekday() < 5:
                 workdays.append(day.toordinal())
             day += dt.timedelta(days=1)
         self.workdays = tuple(workdays)

@@ -102,7 +102,7 @@ def register(web: Portal) -> None:
     @router.get("/lists", response_class=HTMLResponse)
     def lists_page(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
         rules = rules_for(ctx.catalogue)
-        found = all_lists(figures_of(request), session, rules, today=office_today(ctx.settings))
+        found = all_lists(figures_of(request), session, rules, today=office_today(ctx))
         return web.render(
             request,
             "lists.html",
@@ -118,7 +118,7 @@ def register(web: Portal) -> None:
         rule = rules.lists.get(code)
         if rule is None:
             raise HTTPException(404, "no such list")
-        today = office_today(ctx.settings)
+        today = office_today(ctx)
         wanted, chosen = read_filter(code, request.query_params, today)
         page = entries_page(session, wanted, offset=chosen.offset, limit=PAGE_SIZE)
         counts = list_counts(figures_of(request), session, today)

@@ -206,7 +206,7 @@ def portal(settings: Settings) -> Portal:
     router = web.router
 
     def today(ctx: ContextDep) -> dt.date:
-        return office_today(ctx.settings)
+        return office_today(ctx)
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:

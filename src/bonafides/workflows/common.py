@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
 from bonafides.context import Context
-from bonafides.security.clock import Clock, SystemClock, office_day
+from bonafides.security.clock import Clock, office_day
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import Subject
@@ -130,9 +130,9 @@ class Services:
 def services_for(
     ctx: Context, *, clock: Clock | None = None, notifier: Notifier | None = None
 ) -> Services:
-    """The production wiring: the configured calendar, the system clock, stored notes."""
+    """The production wiring: the configured calendar, the context's clock, stored notes."""
     settings = ctx.settings
-    clock = clock or SystemClock()
+    clock = clock or ctx.clock
     return Services(
         catalogue=ctx.catalogue,
         keys=ctx.keys,
