@@ -95,13 +95,25 @@ def public_clause(
     """
     return and_(
         disclosure.in_(sorted(PUBLIC_CLASSES)),
-        or_(
-            adult_from.is_(None),
-            and_(adult_from <= decision_date, adult_from <= today),
-        ),
+        adult_clause(adult_from=adult_from, decision_date=decision_date, today=today),
         status.in_(_PUBLIC_STATUSES),
         published_until.is_not(None),
         published_until >= today,
+    )
+
+
+def adult_clause(
+    *,
+    adult_from: SQLColumnExpression[dt.date | None],
+    decision_date: SQLColumnExpression[dt.date],
+    today: dt.date,
+) -> ColumnElement[bool]:
+    """The minor part of ``public_clause`` alone: an organisation, or a person who was
+    an adult on the day of the decision and is one today. Aggregate figures over public
+    types (decisions per month) use it so that they count no minor's decision either."""
+    return or_(
+        adult_from.is_(None),
+        and_(adult_from <= decision_date, adult_from <= today),
     )
 
 

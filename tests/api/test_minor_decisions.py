@@ -107,6 +107,20 @@ def test_the_headline_count_leaves_out_minors_records(client: TestClient, store:
     assert client.get("/api/v1/statistics").json()["headline"]["public_records"] == 1
 
 
+def test_monthly_statistics_leave_out_decisions_taken_as_minors(
+    client: TestClient, store: Store
+) -> None:
+    first = TODAY.replace(day=1)
+    child = factories.person(birth=TODAY - dt.timedelta(days=365 * 15), name="赵小红")
+    firm = factories.org()
+    store(
+        factories.penalty(child, decision_date=first),
+        factories.penalty(firm, decision_date=first),
+    )
+    months = client.get("/api/v1/statistics", params={"months": 1}).json()["by_field_month"]
+    assert months == [{"field": "market", "month": first.strftime("%Y-%m"), "records": 1}]
+
+
 def test_the_rules_engine_leaves_the_decision_off_every_list(
     client: TestClient, store: Store, settings: Settings
 ) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, Uscc, parse_subject_code
 from bonafides.context import Context
-from bonafides.disclosure import Audience
+from bonafides.disclosure import PUBLIC_CLASSES, Audience, adult_clause
 from bonafides.records import RecordStatus, SubjectKind
 from bonafides.settings import Settings
 from bonafides.store.disclosure import record_is_public
@@ -295,8 +295,12 @@ def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 
     rows = session.execute(
         select(RecordType.field, month.label("month"), func.count())
         .join(RecordType, RecordType.code == Record.type_code)
+        .join(Subject, Subject.id == Record.subject_id)
         .where(
-            RecordType.disclosure == "public",
+            RecordType.disclosure.in_(sorted(PUBLIC_CLASSES)),
+            adult_clause(
+                adult_from=Subject.adult_from, decision_date=Record.decision_date, today=today
+            ),
             Record.decision_date >= since,
             Record.decision_date <= today,
         )
