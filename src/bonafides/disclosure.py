@@ -1,13 +1,20 @@
 """Who may see which record (principle 5: least disclosure).
 
 Pure rules over plain values, so the API, the portal, reports and exports all ask
-the same question the same way.
+the same question the same way. What the public may see is one definition written
+twice, side by side: ``publicly_visible`` for one record in Python and
+``public_clause`` for a whole table in SQL. tests/test_disclosure.py holds the two to
+the same table of cases on both stores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from enum import StrEnum
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 from bonafides.records import EFFECTIVE_STATUSES, RecordStatus
 
@@ -29,9 +36,21 @@ _CLASSES: dict[Audience, frozenset[str]] = {
     Audience.OPERATOR: frozenset({"public", "shared", "restricted", "subject_only"}),
 }
 
+#: The two parts of the public rule that are plain sets, shared by both spellings.
+PUBLIC_CLASSES = _CLASSES[Audience.PUBLIC]
+_PUBLIC_STATUSES = sorted(s.value for s in EFFECTIVE_STATUSES)
+
 
 def is_minor(adult_from: dt.date | None, today: dt.date) -> bool:
+    """Whether a person (``adult_from`` their 18th birthday, None for an organisation)
+    is a minor on ``today``."""
     return adult_from is not None and today < adult_from
+
+
+def class_visible(audience: Audience, disclosure: str) -> bool:
+    """Whether the audience may read a class at all: for a content field stricter than
+    its record (an ID number), and for every audience but the public, the whole rule."""
+    return disclosure in _CLASSES[audience]
 
 
 def publicly_visible(
@@ -40,18 +59,72 @@ def publicly_visible(
     status: str,
     published_until: dt.date | None,
     adult_from: dt.date | None,
+    decision_date: dt.date,
     today: dt.date,
 ) -> bool:
     """Public pages show a record only while the law makes it public.
 
-    That is: a public class, a status that still counts, inside its publication
-    period (no period means not published), and never about a minor.
+    That is: a public class, a status that still counts, inside its publication period
+    (no period means not published), and never a decision taken while the person was a
+    minor (§66), nor anything about someone who is a minor today. The age at the
+    decision is what counts: turning 18 publishes nothing decided before.
     """
-    if disclosure != "public" or is_minor(adult_from, today):
+    if disclosure not in PUBLIC_CLASSES:
+        return False
+    if is_minor(adult_from, decision_date) or is_minor(adult_from, today):
         return False
     if RecordStatus(status) not in EFFECTIVE_STATUSES:
         return False
     return published_until is not None and today <= published_until
+
+
+def public_clause(
+    *,
+    disclosure: SQLColumnExpression[str],
+    status: SQLColumnExpression[str],
+    published_until: SQLColumnExpression[dt.date | None],
+    adult_from: SQLColumnExpression[dt.date | None],
+    decision_date: SQLColumnExpression[dt.date],
+    today: dt.date,
+) -> ColumnElement[bool]:
+    """``publicly_visible`` as SQL over the given columns, condition for condition.
+
+    Callers pass their own columns (the store's tables, a subquery, a CTE), so every
+    statement that filters what the public sees is built here; ``bonafides.store.
+    disclosure.record_is_public`` does it for the store's tables.
+    """
+    return and_(
+        disclosure.in_(sorted(PUBLIC_CLASSES)),
+        adult_clause(adult_from=adult_from, decision_date=decision_date, today=today),
+        status.in_(_PUBLIC_STATUSES),
+        published_until.is_not(None),
+        published_until >= today,
+    )
+
+
+def adult_clause(
+    *,
+    adult_from: SQLColumnExpression[dt.date | None],
+    decision_date: SQLColumnExpression[dt.date],
+    today: dt.date,
+) -> ColumnElement[bool]:
+    """The minor part of ``public_clause`` alone: an organisation, or a person who was
+    an adult on the day of the decision and is one today. Aggregate figures over public
+    types (decisions per month) use it so that they count no minor's decision either."""
+    return or_(
+        adult_from.is_(None),
+        and_(adult_from <= decision_date, adult_from <= today),
+    )
+
+
+def derived_visible(behind: Iterable[int], shown: AbstractSet[int]) -> bool:
+    """A grade or a list entry is shown only with every record behind it.
+
+    ``shown`` holds the ids of the subject's records the audience may see; a grade taken
+    from a shared evaluation is therefore not public, while the same grade is part of an
+    authority's report. The grades endpoint, the portal and reports all ask this.
+    """
+    return all(record_id in shown for record_id in behind)
 
 
 def visible(
@@ -61,17 +134,21 @@ def visible(
     status: str,
     published_until: dt.date | None,
     adult_from: dt.date | None,
+    decision_date: dt.date,
     today: dt.date,
 ) -> bool:
+    """Whether ``audience`` may read a record: the public rule for the public, the
+    classes of the audience otherwise."""
     if audience is Audience.PUBLIC:
         return publicly_visible(
             disclosure=disclosure,
             status=status,
             published_until=published_until,
             adult_from=adult_from,
+            decision_date=decision_date,
             today=today,
         )
-    return disclosure in _CLASSES[audience]
+    return class_visible(audience, disclosure)
 
 
 def mask_name(name: str) -> str:

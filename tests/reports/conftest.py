@@ -8,7 +8,7 @@ and validity come out the same on every run.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,18 @@ def list_entry(
         )
 
 
-def grade(ctx: Context, code: str, *, scheme: str, value: str, as_of: dt.date, line: int) -> None:
+def grade(
+    ctx: Context,
+    code: str,
+    *,
+    scheme: str,
+    value: str,
+    as_of: dt.date,
+    line: int,
+    behind: Sequence[str] = (),
+) -> None:
+    """A grade as ``bonafides.rules`` stores it, decided by the records numbered ``behind``."""
+    ids = ",".join(str(record_id(ctx, number)) for number in behind)
     with ctx.sessions.begin() as session:
         session.add(
             Grade(
@@ -162,7 +173,7 @@ def grade(ctx: Context, code: str, *, scheme: str, value: str, as_of: dt.date, l
                 grade=value,
                 as_of=as_of,
                 line=line,
-                record_ids="",
+                record_ids=ids,
                 evaluator="rules-v1",
                 rules_version="test",
                 computed_at=utcnow(),

@@ -25,7 +25,16 @@ from bonafides.security import audit
 from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, IssuedReport, ListEntry
 from tests import factories
-from tests.reports.conftest import NOW, TODAY, grade, issue, put, record, subject_id
+from tests.reports.conftest import (
+    NOW,
+    TODAY,
+    grade,
+    issue,
+    list_entry,
+    put,
+    record,
+    subject_id,
+)
 
 ID_NUMBER = "110105********1234"
 
@@ -112,7 +121,16 @@ def _file(ctx: Context) -> SubjectRef:
             },
         ),
     )
-    grade(ctx, firm.code, scheme="tax", value="B", as_of=dt.date(2026, 6, 1), line=2)
+    # decided by the shared annual evaluation: not a public grade
+    grade(
+        ctx,
+        firm.code,
+        scheme="tax",
+        value="B",
+        as_of=dt.date(2026, 6, 1),
+        line=2,
+        behind=["T-GRADE"],
+    )
     return firm
 
 
@@ -173,7 +191,7 @@ def test_lists_and_grades_come_from_what_the_rules_stored(ctx: Context, keys: Fi
     assert entry["kind"] == "black"
     assert entry["field"] == "courts"
     assert entry["legal_basis"]
-    [tax] = doc["grades"]
+    [tax] = issue(ctx, keys, firm.code, view=View.FULL).document["grades"]
     assert (tax["scheme"], tax["grade"], tax["as_of"]) == ("tax", "B", "2026-06-01")
     assert tax["rule"] == "grade:tax#2"
     assert tax["explain"]
@@ -181,15 +199,74 @@ def test_lists_and_grades_come_from_what_the_rules_stored(ctx: Context, keys: Fi
 
 def test_chosen_fields_narrow_records_lists_and_grades(ctx: Context, keys: FileKeyStore) -> None:
     firm = _file(ctx)
-    doc = issue(ctx, keys, firm.code, fields=["tax", "market"]).document
+    doc = issue(ctx, keys, firm.code, view=View.FULL, fields=["tax", "market"]).document
     assert [s["field"] for s in doc["sections"]] == ["market", "tax"]
     assert doc["all_fields"] is False
     assert doc["lists"] == []
     assert [g["scheme"] for g in doc["grades"]] == ["tax"]
-    only_courts = issue(ctx, keys, firm.code, fields=["courts"]).document
+    only_courts = issue(ctx, keys, firm.code, view=View.FULL, fields=["courts"]).document
     assert set(_records(only_courts)) == {"C-DEFAULTER"}
     assert only_courts["grades"] == []
     assert only_courts["lists"]
+
+
+def test_public_report_leaves_out_grades_and_entries_behind_non_public_records(
+    ctx: Context, keys: FileKeyStore
+) -> None:
+    """The public report shows what ``/api/v1/subjects/{code}/grades`` and the list pages
+    show: a grade or an entry only when the records behind it are public."""
+    firm = _file(ctx)
+    put(
+        ctx,
+        record(
+            firm,
+            "tax.major_violation",
+            source="sta",
+            decided=dt.date(2026, 3, 1),
+            published_until=dt.date(2029, 3, 1),
+            decision_no="T-MAJOR",
+            content={},
+        ),
+    )
+    other = factories.org(name="北京共享评价测试有限公司")
+    put(
+        ctx,
+        record(
+            other,
+            "tax.credit_grade",
+            source="sta",
+            decided=dt.date(2026, 4, 1),
+            decision_no="T-GRADE-D",
+            content={"evaluation_year": 2025, "grade": "D"},
+        ),
+    )
+    grade(ctx, other.code, scheme="tax", value="D", as_of=TODAY, line=2, behind=["T-GRADE-D"])
+    list_entry(
+        ctx,
+        firm.code,
+        "B-BRIBERY",
+        list_code="procurement.serious_violation",
+        valid_from=dt.date(2025, 12, 1),
+        valid_until=dt.date(2028, 12, 1),
+    )
+
+    public = issue(ctx, keys, firm.code).document
+    assert public["grades"] == []
+    assert "courts.defaulters" in {e["list"] for e in public["lists"]}
+    assert "procurement.serious_violation" not in {e["list"] for e in public["lists"]}
+    assert issue(ctx, keys, other.code).document["grades"] == []
+
+    full = issue(ctx, keys, firm.code, view=View.FULL).document
+    assert [(g["scheme"], g["grade"]) for g in full["grades"]] == [("tax", "B")]
+    assert "procurement.serious_violation" in {e["list"] for e in full["lists"]}
+    authority = issue(
+        ctx, keys, other.code, view=View.FULL, audience=Audience.AUTHORITY, purpose="loan check"
+    ).document
+    assert [g["grade"] for g in authority["grades"]] == ["D"]
+
+    grade(ctx, firm.code, scheme="tax", value="D", as_of=TODAY, line=1, behind=["T-MAJOR"])
+    again = issue(ctx, keys, firm.code).document
+    assert [(g["grade"], g["rule"]) for g in again["grades"]] == [("D", "grade:tax#1")]
 
 
 def test_full_report_for_the_subject_has_everything_and_the_access_log(
@@ -276,6 +353,39 @@ def test_a_person_the_public_may_not_see_is_answered_like_an_unknown_code(
     assert own["subject"]["minor"] is True
     assert own["subject"]["code"] != minor.code, "ID numbers are shown masked"
     assert len(_records(own)) == 1
+
+
+def test_decisions_taken_while_a_minor_stay_out_of_the_public_report(
+    ctx: Context, keys: FileKeyStore
+) -> None:
+    """Born 2008-03-01: an adult on the day of issue, a minor until 2026-02-28."""
+    grown = factories.person(birth=dt.date(2008, 3, 1), name="周少年")
+
+    def defaulter(number: str, decided: dt.date, **kw: Any) -> Any:
+        return record(
+            grown,
+            "courts.defaulter",
+            source="spc",
+            decided=decided,
+            published_until=dt.date(2030, 1, 1),
+            decision_no=number,
+            content={"enforcement_court": "北京市朝阳区人民法院"},
+            **kw,
+        )
+
+    put(
+        ctx,
+        defaulter("AS-MINOR", dt.date(2025, 12, 1)),
+        defaulter("DAY-BEFORE", dt.date(2026, 2, 28)),
+        defaulter("REPAIRED-AS-MINOR", dt.date(2026, 1, 5), status=RecordStatus.REPAIRED),
+    )
+    with pytest.raises(SubjectNotFoundError):
+        issue(ctx, keys, grown.code)
+    put(ctx, defaulter("AS-ADULT", dt.date(2026, 3, 1)))
+    public = issue(ctx, keys, grown.code).document
+    assert set(_records(public)) == {"AS-ADULT"}
+    own = issue(ctx, keys, grown.code, view=View.FULL).document
+    assert set(_records(own)) == {"AS-MINOR", "DAY-BEFORE", "REPAIRED-AS-MINOR", "AS-ADULT"}
 
 
 def test_verification_by_id_says_authentic_and_unchanged(ctx: Context, keys: FileKeyStore) -> None:

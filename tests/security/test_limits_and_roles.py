@@ -104,6 +104,7 @@ def test_source_department_sees_its_own_subject_only_records() -> None:
             status="active",
             published_until=None,
             adult_from=None,
+            decision_date=TODAY,
             today=TODAY,
         )
 

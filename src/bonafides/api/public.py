@@ -2,8 +2,9 @@
 
 Both call these functions, so a record hidden from one is hidden from the other
 (principle 5): only public-class records inside their publication period, never a
-minor's, content fields stricter than the record's class left out, and a natural
-person with nothing public is answered exactly like an unknown code.
+decision taken while the person was a minor (``bonafides.disclosure``), content fields
+stricter than the record's class left out, and a natural person with nothing public is
+answered exactly like an unknown code.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, Uscc, parse_subject_code
 from bonafides.context import Context
-from bonafides.disclosure import Audience
-from bonafides.records import EFFECTIVE_STATUSES, RecordStatus, SubjectKind
+from bonafides.disclosure import PUBLIC_CLASSES, Audience, adult_clause
+from bonafides.records import RecordStatus, SubjectKind
+from bonafides.store.disclosure import record_is_public
 from bonafides.store.profiles import (
     Profile,
     RecordView,
@@ -263,11 +265,8 @@ def headline(session: Session, catalogue: Catalogue, *, today: dt.date) -> Headl
             select(func.count())
             .select_from(Record)
             .join(RecordType, RecordType.code == Record.type_code)
-            .where(
-                RecordType.disclosure == "public",
-                Record.status.in_(sorted(s.value for s in EFFECTIVE_STATUSES)),
-                Record.published_until >= today,
-            )
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(record_is_public(today))
         )
         or 0
     )
@@ -294,8 +293,12 @@ def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 
     rows = session.execute(
         select(RecordType.field, month.label("month"), func.count())
         .join(RecordType, RecordType.code == Record.type_code)
+        .join(Subject, Subject.id == Record.subject_id)
         .where(
-            RecordType.disclosure == "public",
+            RecordType.disclosure.in_(sorted(PUBLIC_CLASSES)),
+            adult_clause(
+                adult_from=Subject.adult_from, decision_date=Record.decision_date, today=today
+            ),
             Record.decision_date >= since,
             Record.decision_date <= today,
         )

@@ -23,7 +23,7 @@ from bonafides.api.public import FigureCache, PublicSubject
 from bonafides.catalogue import Catalogue
 from bonafides.codes import region_name
 from bonafides.context import Context
-from bonafides.disclosure import mask_name
+from bonafides.disclosure import derived_visible, mask_name
 from bonafides.records import SubjectKind
 from bonafides.rules.evaluate import explain_grade
 from bonafides.rules.model import ListRule, Rules
@@ -310,7 +310,7 @@ def public_grades(
         return []
     out = []
     for result in results:
-        if not set(result.record_ids) <= public_ids:
+        if not derived_visible(result.record_ids, public_ids):
             continue
         scheme = rules.grades[result.scheme]
         out.append(

@@ -9,7 +9,6 @@ access-log line.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue, ContentField, FieldType, RecordType
-from bonafides.disclosure import Audience, is_minor, visible
+from bonafides.disclosure import Audience, class_visible, publicly_visible
 from bonafides.records import RecordStatus, SubjectKind, digest
 from bonafides.reports.model import Scope, SubjectNotFoundError, View
 from bonafides.reports.sources import access_log, grades, memberships
@@ -42,18 +41,9 @@ class Drawn:
         return digest(self.facts)
 
 
-def _field_visible(audience: Audience, spec: ContentField, as_of: dt.date) -> bool:
-    """A content field is shown when a record of the field's own class would be."""
-    if spec.disclosure is None:
-        return True
-    return visible(
-        audience,
-        disclosure=spec.disclosure.value,
-        status=RecordStatus.ACTIVE,
-        published_until=as_of,
-        adult_from=None,
-        today=as_of,
-    )
+def _field_visible(audience: Audience, spec: ContentField) -> bool:
+    """A content field stricter than its record (an ID number) needs the stricter audience."""
+    return spec.disclosure is None or class_visible(audience, spec.disclosure.value)
 
 
 def _text(spec: ContentField, value: Any) -> tuple[str, str]:
@@ -69,7 +59,7 @@ def _text(spec: ContentField, value: Any) -> tuple[str, str]:
 
 
 def _content(
-    rtype: RecordType | None, content: dict[str, Any], audience: Audience, as_of: dt.date
+    rtype: RecordType | None, content: dict[str, Any], audience: Audience
 ) -> list[dict[str, str]]:
     if rtype is None:
         return []
@@ -79,7 +69,7 @@ def _content(
         value = content.get(spec.name)
         if spec.name in skip or value is None or value == "":
             continue
-        if not _field_visible(audience, spec, as_of):
+        if not _field_visible(audience, spec):
             continue
         text_zh, text_en = _text(spec, value)
         shown.append(
@@ -102,9 +92,7 @@ def _names(catalogue: Catalogue, source: str) -> tuple[str, str]:
     return dept.name_zh, dept.name_en
 
 
-def _record(
-    catalogue: Catalogue, record: RecordView, audience: Audience, as_of: dt.date
-) -> dict[str, Any]:
+def _record(catalogue: Catalogue, record: RecordView, audience: Audience) -> dict[str, Any]:
     rtype = catalogue.type(record.type_code) if catalogue.has_type(record.type_code) else None
     basis = record.legal_basis
     if not basis and rtype is not None:
@@ -126,7 +114,7 @@ def _record(
         "severity": record.severity,
         "legal_basis": basis,
         "published_until": record.published_until.isoformat() if record.published_until else None,
-        "content": _content(rtype, record.content, audience, as_of),
+        "content": _content(rtype, record.content, audience),
         "withheld": False,
     }
 
@@ -139,23 +127,30 @@ def _repaired_public(
     They are no longer published (DESIGN §3), yet a report that left them out would read
     as if nothing had happened while an old copy of the public page says otherwise; so
     the public report names the decision and says it was repaired, and withholds the rest.
+    Which ones: those the public rule would show had they not been repaired, so never a
+    decision taken while the person was a minor.
     """
-    if is_minor(subject.adult_from, scope.as_of):
-        return []
     rows = session.execute(
         select(Record, RecordTypeRow)
         .join(RecordTypeRow, RecordTypeRow.code == Record.type_code)
         .where(
             Record.subject_id == subject.id,
             Record.status == RecordStatus.REPAIRED.value,
-            RecordTypeRow.disclosure == "public",
-            Record.published_until >= scope.as_of,
             Record.decision_date >= scope.period_from,
             Record.decision_date <= scope.period_to,
         )
     ).all()
     out = []
     for record, rtype in rows:
+        if not publicly_visible(
+            disclosure=rtype.disclosure,
+            status=RecordStatus.ACTIVE,
+            published_until=record.published_until,
+            adult_from=subject.adult_from,
+            decision_date=record.decision_date,
+            today=scope.as_of,
+        ):
+            continue
         source_zh, source_en = _names(catalogue, record.source)
         out.append(
             {
@@ -197,7 +192,7 @@ def draw(
     by_field: dict[str, list[dict[str, Any]]] = {f: [] for f in scope.fields}
     for record in profile.records:
         if record.field in wanted and scope.period_from <= record.decision_date <= scope.period_to:
-            by_field[record.field].append(_record(catalogue, record, scope.audience, scope.as_of))
+            by_field[record.field].append(_record(catalogue, record, scope.audience))
     if scope.view is View.PUBLIC:
         for item in _repaired_public(session, catalogue, subject, scope):
             field = item.pop("field")
@@ -206,16 +201,19 @@ def draw(
     for items in by_field.values():
         items.sort(key=lambda r: (r["decision_date"], r["id"]), reverse=True)
 
-    listed = []
-    if not (scope.view is View.PUBLIC and profile.minor):
-        listed = memberships(
-            session,
-            catalogue,
-            subject.id,
-            period_from=scope.period_from,
-            period_to=scope.period_to,
-            fields=wanted,
-        )
+    # Entries and grades stand on records: shown only with the records behind them
+    # (``bonafides.disclosure.derived_visible``), as on the list pages and the grades
+    # endpoint, so a grade from a shared evaluation stays out of a public report.
+    shown = frozenset(r.id for r in profile.records)
+    listed = memberships(
+        session,
+        catalogue,
+        subject.id,
+        period_from=scope.period_from,
+        period_to=scope.period_to,
+        fields=wanted,
+        shown=shown,
+    )
     graded = grades(
         session,
         catalogue,
@@ -223,6 +221,7 @@ def draw(
         as_of=scope.period_to,
         fields=wanted,
         all_fields=scope.all_fields,
+        shown=shown,
     )
     log = None
     if scope.shows_access_log:

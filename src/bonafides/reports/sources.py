@@ -9,6 +9,7 @@ and shows exactly what the platform holds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
+from bonafides.disclosure import derived_visible
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Rules, RuleSetError
 from bonafides.store.access import events_about
@@ -80,11 +82,14 @@ def memberships(
     period_from: dt.date,
     period_to: dt.date,
     fields: frozenset[str],
+    shown: AbstractSet[int] | None = None,
 ) -> list[Membership]:
     """Current list entries that overlap the period, from records in the chosen fields.
 
     The field of an entry is that of the record that triggered it, so a subject choosing
-    "tax" sees the tax black list and not the courts' one.
+    "tax" sees the tax black list and not the courts' one. With ``shown`` (the ids of the
+    records the reader may see), an entry whose triggering record is not among them is
+    left out, as the public list pages leave it out.
     """
     rows = session.execute(
         select(ListEntry, RecordType.field)
@@ -102,6 +107,8 @@ def memberships(
     out = []
     for entry, field in rows:
         if field not in fields:
+            continue
+        if shown is not None and not derived_visible([entry.trigger_record_id], shown):
             continue
         rule = rules.lists.get(entry.list_code) if rules else None
         out.append(
@@ -129,11 +136,15 @@ def grades(
     as_of: dt.date,
     fields: frozenset[str],
     all_fields: bool,
+    shown: AbstractSet[int] | None = None,
 ) -> list[GradeView]:
     """Each scheme's latest stored grade on or before ``as_of``, in the chosen fields.
 
     A scheme the rule set no longer knows has no field to filter by; it is shown only
-    when every field was asked for.
+    when every field was asked for. With ``shown`` (the ids of the records the reader may
+    see), a grade is left out unless every record behind it is among them: the rule of
+    ``/api/v1/subjects/{code}/grades``. The latest grade is then simply not shown; an
+    older one is not offered instead, as it no longer holds.
     """
     rows = session.scalars(
         select(Grade)
@@ -150,6 +161,8 @@ def grades(
         if scheme is None and not all_fields:
             continue
         if scheme is not None and scheme.field not in fields:
+            continue
+        if shown is not None and not derived_visible(_ids(row.record_ids), shown):
             continue
         explain = None
         if scheme is not None and 1 <= row.line <= len(scheme.lines):
@@ -168,6 +181,11 @@ def grades(
             )
         )
     return out
+
+
+def _ids(text: str) -> list[int]:
+    """The record ids a stored grade names, written comma-separated by the rules."""
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def access_log(

@@ -103,6 +103,7 @@ def read_subject(
             status=r.status,
             published_until=r.published_until,
             adult_from=subject.adult_from,
+            decision_date=r.decision_date,
             today=today,
         )
     ]

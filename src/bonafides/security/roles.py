@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bonafides.catalogue import Catalogue
-from bonafides.disclosure import Audience, visible
+from bonafides.disclosure import Audience, class_visible, visible
 from bonafides.rules.model import Rules
 
 
@@ -131,6 +131,7 @@ def record_visible(
     status: str,
     published_until: dt.date | None,
     adult_from: dt.date | None,
+    decision_date: dt.date,
     today: dt.date,
 ) -> bool:
     """The disclosure rule, plus: the source department sees the decisions it made.
@@ -150,22 +151,14 @@ def record_visible(
         status=status,
         published_until=published_until,
         adult_from=adult_from,
+        decision_date=decision_date,
         today=today,
     )
 
 
 def field_visible(audience: Audience, field_disclosure: str | None) -> bool:
     """A content field stricter than its record (an ID number) needs the stricter audience."""
-    if field_disclosure is None:
-        return True
-    return visible(
-        audience,
-        disclosure=field_disclosure,
-        status="active",
-        published_until=dt.date.max,
-        adult_from=None,
-        today=dt.date.min,
-    )
+    return field_disclosure is None or class_visible(audience, field_disclosure)
 
 
 def department_actions(rules: Rules, catalogue: Catalogue, department: str) -> frozenset[str]:

@@ -2,9 +2,10 @@
 
 An entry is public only while the decision that put the subject on the list is public
 (principle 5): a public record type, a status that still counts, inside its publication
-period, and never about someone who is a minor today. These are the same tests that
-``bonafides.disclosure.publicly_visible`` applies to one record, written as SQL so that a
-list of a million entries is filtered, counted and paged by the store, never in Python.
+period, and never a decision taken while the person was a minor. The filter is
+``bonafides.disclosure.public_clause``, the SQL spelling of the rule
+``publicly_visible`` applies to one record, so that a list of a million entries is
+filtered, counted and paged by the store, never in Python.
 A repaired or revoked decision therefore takes its entries off the public pages with it.
 """
 
@@ -15,15 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bonafides.records import EFFECTIVE_STATUSES
 from bonafides.rules.service import CURRENT
+from bonafides.store.disclosure import record_is_public
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
 
-_EFFECTIVE = sorted(s.value for s in EFFECTIVE_STATUSES)
 Ts = TypeVarTuple("Ts")
 
 
@@ -99,13 +99,7 @@ def _public(select_: Select[*Ts], today: dt.date) -> Select[*Ts]:
         select_.join(Subject, Subject.id == ListEntry.subject_id)
         .join(Record, Record.id == ListEntry.trigger_record_id)
         .join(RecordType, RecordType.code == Record.type_code)
-        .where(
-            ListEntry.status == CURRENT,
-            RecordType.disclosure == "public",
-            Record.status.in_(_EFFECTIVE),
-            Record.published_until >= today,
-            or_(Subject.adult_from.is_(None), Subject.adult_from <= today),
-        )
+        .where(ListEntry.status == CURRENT, record_is_public(today))
     )
 
 

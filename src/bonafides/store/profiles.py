@@ -294,6 +294,7 @@ def assemble(
             status=view.status,
             published_until=view.published_until,
             adult_from=subject.adult_from,
+            decision_date=view.decision_date,
             today=today,
         )
     ]

@@ -14,7 +14,8 @@ only if that finds too few, to names holding them further on (on PostgreSQL thro
 an index of each name's one- and two-character substrings, migration ``0011``).
 
 Principle 5 applies to search too: a natural person is found only while at least
-one of their records is public, and a minor never is; a name is itself a disclosure.
+one of their records is public (``bonafides.disclosure.public_clause``: a minor's never
+is, nor a decision taken while the person was one); a name is itself a disclosure.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, parse_subject_code
-from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
+from bonafides.records import SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
+from bonafides.store.disclosure import record_is_public
 from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
 from bonafides.store.subjects import SubjectKeys, chunks, find
@@ -496,27 +498,17 @@ def _pg_statement(how: str) -> Select[Any]:
 def _publicly_findable(
     session: Session, subjects: Sequence[SubjectIdentity], *, today: dt.date
 ) -> set[int]:
-    """Organisations always; adult persons only while a record of theirs is public."""
+    """Organisations always; persons only while a record of theirs is public (which a
+    minor's, or a decision taken while the person was one, never is)."""
     allowed = {s.id for s in subjects if s.kind != SubjectKind.NATURAL_PERSON}
-    persons = [
-        s.id
-        for s in subjects
-        if s.kind == SubjectKind.NATURAL_PERSON and (s.adult_from is None or s.adult_from <= today)
-    ]
-    effective = sorted(s.value for s in EFFECTIVE_STATUSES)
+    persons = [s.id for s in subjects if s.kind == SubjectKind.NATURAL_PERSON]
     for part in chunks(persons, 500):
         allowed.update(
             session.scalars(
                 select(Record.subject_id)
                 .join(RecordType, RecordType.code == Record.type_code)
-                .where(
-                    and_(
-                        Record.subject_id.in_(part),
-                        RecordType.disclosure == "public",
-                        Record.status.in_(effective),
-                        Record.published_until >= today,
-                    )
-                )
+                .join(Subject, Subject.id == Record.subject_id)
+                .where(Record.subject_id.in_(part), record_is_public(today))
                 .distinct()
             )
         )
