@@ -94,7 +94,9 @@ def file_digest(path: Path) -> str:
 
 
 def _note_kind(note: str) -> str:
-    return _QUOTED.sub("…", note).split(" read as ")[0].replace("…", "").strip() + " normalised"
+    """The kind of a note ("date '2021/5/6' read as 2021-05-06" is a date) for the counts."""
+    kind = _QUOTED.sub("…", note).split(" read as ")[0].replace("…", "").strip() or "value"
+    return kind if kind.endswith("normalised") else f"{kind} normalised"
 
 
 class _Run:
@@ -323,6 +325,7 @@ def ingest_file(
         table.columns,
         today=today or dt.date.today(),
         seal=ctx.vault.seal,
+        encoding=table.encoding,
     )
     digest = file_digest(path)
     batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
