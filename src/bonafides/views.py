@@ -114,6 +114,7 @@ def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
         "accepted": "accepted (new)",
         "amended": "amended (new version)",
         "unchanged": "unchanged",
+        "held": "held (would undo an objection or repair)",
         "rejected": "rejected",
         "review": "queued for review (no code)",
     }

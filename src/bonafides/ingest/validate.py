@@ -32,6 +32,9 @@ from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
 
 MAX_SHOWN = 60
+#: Header spellings of the column in which a row names the objection or repair case it
+#: deliberately amends (see ``workflows.protection``); recognised in every record type.
+AMENDS_COLUMNS = frozenset({"amends_case", "更正依据"})
 _LIST_SPLIT = re.compile(r"[;；,，]")
 
 
@@ -67,6 +70,8 @@ class RowOutcome:
     rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     review: ReviewItem | None = None
+    #: The case the row says it amends (``amends_case``), as given.
+    amends: str | None = None
 
 
 def _header_key(name: str) -> str:
@@ -119,7 +124,11 @@ class RowValidator:
         known = {_header_key(k): v for k, v in self.rtype.column_map().items()}
         self.columns: dict[str, str] = {}
         self.ignored: list[str] = []
+        self.amends_column: str | None = None
         for column in header:
+            if _header_key(column) in AMENDS_COLUMNS and self.amends_column is None:
+                self.amends_column = column
+                continue
             name = known.get(_header_key(column))
             if name is None or name in self.columns.values():
                 self.ignored.append(column)
@@ -270,6 +279,8 @@ class RowValidator:
         raw_by_field: dict[str, str | None] = {}
         rejected: set[str] = set()
         text, refused = self._characters(row_no, cells, outcome)
+        if self.amends_column is not None:
+            outcome.amends = (text.get(self.amends_column) or "").strip() or None
         for column, name, column_zh, parse, meaningful in self._plan:
             if column in refused:
                 rejected.add(name)
