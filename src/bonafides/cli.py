@@ -249,6 +249,7 @@ def revoke(
 ) -> None:
     """Revoke one record: a new version with status revoked; nothing is deleted."""
     from bonafides.context import Context
+    from bonafides.ingest.normalise import decision_number
     from bonafides.records import RecordStatus
     from bonafides.store.records import change_status
 
@@ -260,7 +261,7 @@ def revoke(
             record = change_status(
                 session,
                 source=source,
-                decision_no=decision,
+                decision_no=decision_number(decision).value,
                 status=RecordStatus.REVOKED,
                 actor=_operator(),
                 reason=reason,

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bonafides.ingest.characters import printable
 from bonafides.store.profiles import Profile, RecordView
 
 if TYPE_CHECKING:
@@ -22,6 +23,12 @@ _STATUS_STYLE = {
     "repaired": "green",
     "expired": "dim",
 }
+
+
+def plain(value: object) -> Text:
+    """Stored or submitted text for the terminal: never read as rich markup, and with control
+    characters shown as escapes, so no name or value can restyle or clear the screen."""
+    return Text(printable("" if value is None else str(value)))
 
 
 def record_json(record: RecordView) -> dict[str, Any]:
@@ -59,16 +66,16 @@ def profile_json(profile: Profile) -> dict[str, Any]:
 
 def profile_tables(profile: Profile) -> list[RenderableType]:
     head = Text()
-    head.append(f"{profile.name}\n", style="bold")
+    head.append(printable(profile.name) + "\n", style="bold")
     if profile.name_en:
-        head.append(f"{profile.name_en}\n")
+        head.append(printable(profile.name_en) + "\n")
     head.append(f"code {profile.code}   kind {profile.kind}   status {profile.status}\n")
     region = profile.region or "-"
     if profile.region_name:
         region += f" ({profile.region_name})"
     head.append(f"region {region}")
     if profile.former_names:
-        head.append(f"\nformer names / aliases: {'、'.join(profile.former_names)}")
+        head.append("\nformer names / aliases: " + printable("、".join(profile.former_names)))
     if profile.minor:
         head.append("\nminor: records are never public", style="yellow")
     parts: list[RenderableType] = [Panel(head, title="subject", expand=False)]
@@ -86,7 +93,7 @@ def profile_tables(profile: Profile) -> list[RenderableType]:
             table.add_row(
                 r.decision_date.isoformat(),
                 f"{r.type_title_zh}\n{r.type_code}",
-                r.decision_no,
+                plain(r.decision_no),
                 r.source,
                 Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
                 r.published_until.isoformat() if r.published_until else "not published",
@@ -97,7 +104,9 @@ def profile_tables(profile: Profile) -> list[RenderableType]:
 
 def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
     """The end-of-run summary a clerk reads: counts, reasons, first rejected rows."""
-    table = Table(title=f"{report.file} → {report.type_code} from {report.source}", expand=False)
+    table = Table(
+        title=plain(f"{report.file} → {report.type_code} from {report.source}"), expand=False
+    )
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     labels = {
@@ -105,6 +114,7 @@ def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
         "accepted": "accepted (new)",
         "amended": "amended (new version)",
         "unchanged": "unchanged",
+        "held": "held (would undo an objection or repair)",
         "rejected": "rejected",
         "review": "queued for review (no code)",
     }
@@ -116,20 +126,20 @@ def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
         parts.append(Text(f"resumed an interrupted run at row {report.resumed_from_row}"))
     if report.ignored_columns:
         parts.append(
-            Text(f"columns not in the catalogue, ignored: {', '.join(report.ignored_columns)}")
+            plain(f"columns not in the catalogue, ignored: {', '.join(report.ignored_columns)}")
         )
     if report.normalised:
         norm = Table("normalised", "times", title="normalised values", expand=False)
         for kind, times in report.normalised.items():
-            norm.add_row(kind, f"{times:,}")
+            norm.add_row(plain(kind), f"{times:,}")
         parts.append(norm)
     if report.rejections:
         reasons = Table("field: reason", "rows", title="rejected by reason", expand=False)
         for reason, times in report.rejected_by_reason().items():
-            reasons.add_row(reason, f"{times:,}")
+            reasons.add_row(plain(reason), f"{times:,}")
         parts.append(reasons)
         rows = Table("row", "field", "value", "reason", title="first rejected rows", expand=False)
         for r in report.rejections[:shown]:
-            rows.add_row(str(r.row), r.field, r.value, r.reason)
+            rows.add_row(str(r.row), plain(r.field), plain(r.value), plain(r.reason))
         parts.append(rows)
     return Group(*parts)

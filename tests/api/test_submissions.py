@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
@@ -135,3 +136,43 @@ def test_body_limit_holds_without_a_declared_length(client: TestClient) -> None:
         headers={**_auth(SAMR_KEY), "content-type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_lone_surrogate_in_a_batch_is_a_row_level_rejection(client: TestClient) -> None:
+    rows = _rows(2, 0)
+    name = "行政相对人名称"
+    body = json.dumps({"type": "market.penalty", "rows": rows}).replace(
+        json.dumps(rows[1][name]), '"\\ud800\\u5317"'
+    )
+    response = client.post(
+        "/api/v1/submissions",
+        content=body.encode("ascii"),
+        headers={**_auth(SAMR_KEY), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["summary"]["accepted"] == 1
+    assert report["summary"]["rejected"] == 1
+    (rejection,) = report["rejections"]
+    assert (rejection["row"], rejection["field"]) == (3, name)
+    assert "U+D800" in rejection["reason"]
+
+
+def test_surrogate_in_a_batch_key_or_type_is_no_server_error(client: TestClient) -> None:
+    rows = _rows(1, 0)
+    body = json.dumps({"type": "market.penalty", "rows": rows})
+    keyed = body.replace('"rows": [{', '"rows": [{"\\udc80x": "\\udc80", ', 1)
+    response = client.post(
+        "/api/v1/submissions",
+        content=keyed.encode("ascii"),
+        headers={**_auth(SAMR_KEY), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"]["rejected"] == 1
+    typed = body.replace('"market.penalty"', '"market.\\ud800"')
+    response = client.post(
+        "/api/v1/submissions",
+        content=typed.encode("ascii"),
+        headers={**_auth(SAMR_KEY), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text

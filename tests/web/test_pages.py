@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -186,3 +187,22 @@ def test_history_restore_gets_the_whole_page(client: TestClient) -> None:
         headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
     )
     assert "<html" in restore.text
+
+
+def test_console_upload_with_invalid_unicode_is_reported_by_row(client: TestClient) -> None:
+    rows = [
+        factories.content_row(PENALTY, factories.org(), decision_date=TODAY - dt.timedelta(days=1))
+        for _ in range(2)
+    ]
+    lines = [json.dumps(r) for r in rows]
+    lines[1] = lines[1].replace(json.dumps(rows[1]["行政相对人名称"]), '"\\udfff\\u001b[2J"')
+    response = client.post(
+        "/console",
+        data={"department": "samr", "key": SAMR_KEY, "type": "market.penalty"},
+        files={"file": ("batch.jsonl", "\n".join(lines).encode("ascii"), "application/x-ndjson")},
+    )
+    assert response.status_code == 200, response.text
+    assert '<dd class="accepted">1</dd>' in response.text
+    assert '<dd class="rejected">1</dd>' in response.text
+    assert "U+DFFF" in response.text
+    assert "\x1b" not in response.text

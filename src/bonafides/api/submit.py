@@ -106,7 +106,9 @@ def ingest_rows(
         path = Path(tmp) / "api-batch.jsonl"
         with path.open("w", encoding="utf-8") as handle:
             for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False))
+                # ASCII escapes carry any string, a lone surrogate included, to the
+                # reader, where validation refuses it by row and field.
+                handle.write(json.dumps(row))
                 handle.write("\n")
         return ingest_file(ctx, path, type_code=type_code, source=source, actor=actor)
 

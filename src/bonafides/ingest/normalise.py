@@ -84,6 +84,26 @@ def text(raw: str) -> Cleaned[str]:
     return Cleaned(value, "whitespace trimmed" if value != raw else None)
 
 
+#: After NFKC, the year brackets of a decision number in their official forms: round ones
+#: as the courts' case numbers write them (（2026）京执9304号), square ones as the hexagonal
+#: brackets of administrative document numbers (京市监罚〔2026〕12号), which clerks type as
+#: [ ], ［ ］ or 【 】. Round and square stay distinct: they are different kinds of number.
+_NUMBER_BRACKETS = str.maketrans(
+    {"(": "（", ")": "）", "[": "〔", "]": "〕", "【": "〔", "】": "〕", "〘": "〔", "〙": "〕"}
+)
+
+
+def decision_number(raw: str) -> Cleaned[str]:
+    """One spelling per decision number, so (source, number) identifies one decision.
+
+    NFKC makes full-width digits, letters and hyphens ASCII (２０２６ → 2026), then the
+    brackets take their official form and spaces, which only typing adds, are dropped.
+    The Chinese characters are untouched; the number as submitted stays in the raw values.
+    """
+    value = "".join(to_ascii(raw).translate(_NUMBER_BRACKETS).split())
+    return Cleaned(value, None if value == raw else f"decision number {raw!r} read as {value}")
+
+
 def date(raw: str) -> Cleaned[dt.date]:
     ascii_ = to_ascii(raw).strip()
     stripped = _DATETIME_TAIL.sub(r"\1", ascii_)
@@ -133,7 +153,7 @@ _FALSE = frozenset({"否", "false", "no", "n", "0"})
 def boolean(raw: str) -> Cleaned[bool]:
     key = to_ascii(raw).strip().lower()
     if key in _TRUE:
-        return Cleaned(True, None if key == "true" else f"{raw!r} read as yes")
+        return Cleaned(True, None if key == "true" else f"yes/no {raw!r} read as yes")
     if key in _FALSE:
-        return Cleaned(False, None if key == "false" else f"{raw!r} read as no")
+        return Cleaned(False, None if key == "false" else f"yes/no {raw!r} read as no")
     raise BadValueError(f"{raw!r} is not yes/no (是/否)")

@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bonafides.ingest.characters import printable
+
 FORMATS = ("csv", "jsonl", "xlsx", "parquet")
 _SUFFIXES = {
     ".csv": "csv",
@@ -29,6 +31,9 @@ _SUFFIXES = {
     ".pq": "parquet",
 }
 _SAMPLE = 1 << 16
+#: Share of undecodable bytes above which a file is taken for another encoding or binary,
+#: not for UTF-8 text with a few damaged cells (those are refused row by row).
+_MAX_BAD_SHARE = 0.01
 
 
 class UnusableInputError(Exception):
@@ -103,6 +108,11 @@ def detect_encoding(sample: bytes) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
+    # Mostly UTF-8 with a few bytes that are not: the file is UTF-8 and those cells are
+    # rejected by row (readers decode with surrogateescape and validation names them).
+    bad = sum(1 for c in head.decode("utf-8", "surrogateescape") if "\udc80" <= c <= "\udcff")
+    if bad <= max(1, len(head) * _MAX_BAD_SHARE):
+        return "utf-8"
     raise UnusableInputError("the file is neither UTF-8 nor GB18030 text; pass --encoding")
 
 
@@ -148,10 +158,14 @@ def open_table(path: Path, *, fmt: str | None = None, encoding: str | None = Non
 
 def _csv_header(path: Path, encoding: str) -> list[str]:
     try:
-        with path.open(encoding=encoding, newline="") as handle:
-            return next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        raise UnusableInputError(f"{path.name} is not valid {encoding} text") from None
+        with path.open(encoding=encoding, newline="", errors="surrogateescape") as handle:
+            header = next(csv.reader(handle), [])
+        if any(printable(c) != c for c in header):
+            raise UnusableInputError(
+                f"{path.name}: the header row has bytes or control characters that are not "
+                f"{encoding} text"
+            )
+        return header
     except csv.Error as exc:
         raise UnusableInputError(f"{path.name}: unreadable CSV header: {exc}") from None
 
@@ -160,7 +174,8 @@ def _csv_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
     """Python's csv module on a decoding stream: any codec, quoted newlines, bounded memory."""
     assert table.encoding is not None
     width = len(table.columns)
-    with table.path.open(encoding=table.encoding, newline="", errors="strict") as handle:
+    # Undecodable bytes become U+DC80..U+DCFF; validation rejects their row by field.
+    with table.path.open(encoding=table.encoding, newline="", errors="surrogateescape") as handle:
         reader = csv.reader(handle)
         next(reader, None)
         row_no = 1
@@ -180,10 +195,6 @@ def _csv_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
                 if len(rows) + len(broken) >= size:
                     yield Chunk(rows, row_no, broken)
                     rows, broken = [], []
-        except UnicodeDecodeError:
-            raise UnusableInputError(
-                f"{table.path.name}: row {row_no + 1} is not valid {table.encoding} text"
-            ) from None
         except csv.Error as exc:
             raise UnusableInputError(f"{table.path.name}: row {row_no + 1}: {exc}") from None
         if rows or broken:
@@ -208,17 +219,23 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
+def _key(name: object) -> str:
+    """A JSON key as a column name: a key no one could type (a lone surrogate, a control
+    character) is spelled with escapes, so it is reported as an unknown column."""
+    return printable(str(name))
+
+
 def _jsonl_columns(path: Path, encoding: str) -> list[str]:
     """The union of keys over the first lines: JSON Lines has no header row."""
     keys: dict[str, None] = {}
-    with path.open(encoding=encoding, errors="replace") as handle:
+    with path.open(encoding=encoding, errors="surrogateescape") as handle:
         for _, line in zip(range(200), handle, strict=False):
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError:
                 continue
             if isinstance(obj, dict):
-                keys.update(dict.fromkeys(str(k) for k in obj))
+                keys.update(dict.fromkeys(_key(k) for k in obj))
     if not keys:
         raise UnusableInputError(f"{path.name} has no JSON objects in its first lines")
     return list(keys)
@@ -230,7 +247,7 @@ def _jsonl_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
     broken: list[tuple[int, str]] = []
     row_no = skip + 1
     # Line n of the file is reported as row n + 1, matching the CSV numbering.
-    with table.path.open(encoding=table.encoding, errors="strict") as handle:
+    with table.path.open(encoding=table.encoding, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
             row_no = line_no + 1
             if line_no <= skip or not line.strip():
@@ -241,7 +258,7 @@ def _jsonl_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
                 broken.append((row_no, f"is not valid JSON ({exc.msg})"))
             else:
                 if isinstance(obj, dict):
-                    rows.append((row_no, {str(k): _cell(v) for k, v in obj.items()}))
+                    rows.append((row_no, {_key(k): _cell(v) for k, v in obj.items()}))
                 else:
                     broken.append((row_no, "is not a JSON object"))
             if len(rows) + len(broken) >= size:

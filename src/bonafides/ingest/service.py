@@ -26,13 +26,16 @@ from bonafides.context import Context
 from bonafides.ingest.readers import Chunk, TableFile, open_table
 from bonafides.ingest.validate import Rejection, RowValidator
 from bonafides.security import audit
+from bonafides.security.clock import SystemClock
 from bonafides.store.records import Outcome, write_records
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, ReviewItem
 from bonafides.store.types import utcnow
+from bonafides.workflows import protection
+from bonafides.workflows.notify import Notifier, StoredNotifier
 
 DEFAULT_CHUNK_ROWS = 5_000
-COUNT_KEYS = ("rows", "accepted", "amended", "unchanged", "rejected", "review")
+COUNT_KEYS = ("rows", "accepted", "amended", "unchanged", "held", "rejected", "review")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 Progress = Callable[[int], None]
@@ -56,7 +59,7 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts.get("rejected", 0) else 0
+        return 1 if self.counts.get("rejected", 0) or self.counts.get("held", 0) else 0
 
     def rejected_by_reason(self) -> dict[str, int]:
         """Rejections grouped by field and reason, the values left out so alike ones add up."""
@@ -94,17 +97,27 @@ def file_digest(path: Path) -> str:
 
 
 def _note_kind(note: str) -> str:
-    return _QUOTED.sub("…", note).split(" read as ")[0].replace("…", "").strip() + " normalised"
+    """The kind of a note ("date '2021/5/6' read as 2021-05-06" is a date) for the counts."""
+    kind = _QUOTED.sub("…", note).split(" read as ")[0].replace("…", "").strip() or "value"
+    return kind if kind.endswith("normalised") else f"{kind} normalised"
 
 
 class _Run:
     """Applies validated chunks of one batch to the store."""
 
-    def __init__(self, ctx: Context, validator: RowValidator, batch_id: int, actor: str) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        validator: RowValidator,
+        batch_id: int,
+        actor: str,
+        notifier: Notifier,
+    ) -> None:
         self.ctx = ctx
         self.validator = validator
         self.batch_id = batch_id
         self.actor = actor
+        self.notifier = notifier
 
     def apply(self, chunk: Chunk) -> int:
         records = []
@@ -121,17 +134,33 @@ class _Run:
             elif outcome.review is not None:
                 reviews.append(outcome.review)
             elif outcome.record is not None:
-                records.append(outcome.record)
+                records.append((row_no, outcome.record, outcome.amends))
         for row_no, reason in chunk.broken:
             rejected_rows += 1
             rejections.append(Rejection(row_no, "(row)", "", reason))
         with self.ctx.sessions.begin() as session:
             batch = session.get(IngestBatch, self.batch_id, with_for_update=True)
             assert batch is not None
+            # Due process first: a row that would undo a correction or a repair is held.
+            applied, held = protection.screen(
+                session, self.ctx.keys, records, zone=self.ctx.settings.timezone
+            )
+            number_column = self.validator.rtype.content_field("decision_no").column_zh
+            rejections.extend(
+                Rejection(h.row, number_column, h.item.decision_no, h.reason) for h in held
+            )
+            protection.report_held(
+                session,
+                self.ctx.catalogue,
+                self.notifier,
+                held,
+                actor=self.actor,
+                batch=f"batch {self.batch_id}",
+            )
             result = write_records(
                 session,
                 self.ctx.keys,
-                records,
+                applied,
                 actor=self.actor,
                 catalogue_version=self.ctx.catalogue.version,
             )
@@ -155,6 +184,7 @@ class _Run:
             counts["accepted"] = counts.get("accepted", 0) + result.count(Outcome.CREATED)
             counts["amended"] = counts.get("amended", 0) + result.count(Outcome.AMENDED)
             counts["unchanged"] = counts.get("unchanged", 0) + result.count(Outcome.UNCHANGED)
+            counts["held"] = counts.get("held", 0) + len(held)
             counts["rejected"] = counts.get("rejected", 0) + rejected_rows
             counts["review"] = counts.get("review", 0) + queued
             batch.counts = counts
@@ -312,6 +342,7 @@ def ingest_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    notifier: Notifier | None = None,
 ) -> IngestReport:
     """Validate and store one department file; raises UnusableInputError before any write."""
     started = time.perf_counter()
@@ -323,10 +354,12 @@ def ingest_file(
         table.columns,
         today=today or ctx.today(),
         seal=ctx.vault.seal,
+        encoding=table.encoding,
     )
     digest = file_digest(path)
     batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
-    run = _Run(ctx, validator, batch_id, actor)
+    notifier = notifier or StoredNotifier(SystemClock(), mail_enabled=bool(ctx.settings.smtp_host))
+    run = _Run(ctx, validator, batch_id, actor, notifier)
     for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
         done = run.apply(chunk)
         if progress is not None:

@@ -26,18 +26,24 @@ from bonafides.codes import (
     parse_subject_code,
     parse_uscc,
 )
-from bonafides.ingest import normalise
+from bonafides.ingest import characters, normalise
 from bonafides.ingest.normalise import BadValueError, Cleaned
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
 
 MAX_SHOWN = 60
+#: Header spellings of the column in which a row names the objection or repair case it
+#: deliberately amends (see ``workflows.protection``); recognised in every record type.
+AMENDS_COLUMNS = frozenset({"amends_case", "更正依据"})
 _LIST_SPLIT = re.compile(r"[;；,，]")
 
 
 def shorten(value: str | None) -> str:
+    """A submitted value as a report shows it: short, and with no character that could
+    break the store, the response or the operator's terminal (see ``characters``)."""
     if value is None:
         return ""
+    value = characters.printable(value)
     return value if len(value) <= MAX_SHOWN else value[: MAX_SHOWN - 1] + "…"
 
 
@@ -64,6 +70,8 @@ class RowOutcome:
     rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     review: ReviewItem | None = None
+    #: The case the row says it amends (``amends_case``), as given.
+    amends: str | None = None
 
 
 def _header_key(name: str) -> str:
@@ -85,6 +93,7 @@ class RowValidator:
         *,
         today: dt.date,
         seal: Callable[[str], str],
+        encoding: str | None = None,
     ) -> None:
         if not catalogue.has_type(type_code):
             raise UnusableInputError(f"unknown record type {type_code!r}")
@@ -102,6 +111,8 @@ class RowValidator:
         self.source = source
         self.today = today
         self.seal = seal
+        #: Named when a cell has bytes the file's encoding could not decode.
+        self.encoding = encoding or "utf-8"
         #: Fields that carry a person's ID number: kept sealed in the raw submission
         #: and masked in the content (principle 5).
         self.sensitive = frozenset(
@@ -113,7 +124,11 @@ class RowValidator:
         known = {_header_key(k): v for k, v in self.rtype.column_map().items()}
         self.columns: dict[str, str] = {}
         self.ignored: list[str] = []
+        self.amends_column: str | None = None
         for column in header:
+            if _header_key(column) in AMENDS_COLUMNS and self.amends_column is None:
+                self.amends_column = column
+                continue
             name = known.get(_header_key(column))
             if name is None or name in self.columns.values():
                 self.ignored.append(column)
@@ -150,6 +165,18 @@ class RowValidator:
 
     def _parser(self, spec: ContentField) -> Parser:
         kind = spec.type
+        if spec.name == "decision_no":
+            limit = spec.max_length
+
+            def parse_number(raw: str) -> Cleaned[Any]:
+                cleaned = normalise.decision_number(raw)
+                if not cleaned.value:
+                    raise BadValueError("is empty")
+                if limit is not None and len(cleaned.value) > limit:
+                    raise BadValueError(f"is {len(cleaned.value)} characters long; at most {limit}")
+                return cleaned
+
+            return parse_number
         if kind in (FieldType.STRING, FieldType.TEXT):
             limit = spec.max_length
 
@@ -193,7 +220,9 @@ class RowValidator:
                         else:
                             values.extend(one(p) for p in part.split("、") if p.strip())
                 joined = ";".join(values)
-                return Cleaned(joined, None if joined == raw else f"{raw!r} read as {joined}")
+                return Cleaned(
+                    joined, None if joined == raw else f"enum label {raw!r} read as {joined}"
+                )
 
             return parse_enum
         if kind is FieldType.USCC:
@@ -220,19 +249,49 @@ class RowValidator:
 
         return parse_any_code
 
+    def _characters(
+        self, row_no: int, cells: Mapping[str, str | None], outcome: RowOutcome
+    ) -> tuple[dict[str, str | None], set[str]]:
+        """Every cell, mapped or not, checked for characters that are not text (they could
+        not be stored, or would reach a terminal); invisible ones removed and noted."""
+        checked: dict[str, str | None] = {}
+        refused: set[str] = set()
+        for column, raw in cells.items():
+            if raw is None or raw.isprintable():
+                checked[column] = raw
+                continue
+            try:
+                cleaned = characters.clean(raw, encoding=self.encoding)
+            except BadValueError as exc:
+                name = self.columns.get(column)
+                shown = self._column_zh[name] if name else characters.printable(column)
+                outcome.rejections.append(Rejection(row_no, shown, shorten(raw), exc.reason))
+                refused.add(column)
+                continue
+            if cleaned.note:
+                outcome.notes.append(cleaned.note)
+            checked[column] = cleaned.value
+        return checked, refused
+
     def check(self, row_no: int, cells: Mapping[str, str | None]) -> RowOutcome:
         outcome = RowOutcome()
         values: dict[str, Any] = {}
         raw_by_field: dict[str, str | None] = {}
         rejected: set[str] = set()
+        text, refused = self._characters(row_no, cells, outcome)
+        if self.amends_column is not None:
+            outcome.amends = (text.get(self.amends_column) or "").strip() or None
         for column, name, column_zh, parse, meaningful in self._plan:
-            raw = cells.get(column)
+            if column in refused:
+                rejected.add(name)
+                continue
+            raw = text.get(column)
             raw_by_field[name] = raw
             if raw is None or (
                 raw.strip() in normalise.EMPTY_MARKERS and raw.strip() not in meaningful
             ):
                 if raw is not None and raw.strip():
-                    outcome.notes.append(f"{raw.strip()!r} read as empty")
+                    outcome.notes.append(f"empty marker {raw.strip()!r} read as empty")
                 continue
             try:
                 cleaned = parse(raw)

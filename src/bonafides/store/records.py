@@ -48,6 +48,42 @@ class _Current:
     status: str
 
 
+def record_key(keys: SubjectKeys, item: RecordInput) -> Key:
+    """What identifies a decision: (source, decision number), and the subject where one
+    number names several subjects."""
+    party = keys.key(item.subject.code, item.subject.kind) if item.shared_decision_no else ""
+    return (item.source, item.decision_no, party)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored record as a resubmission meets it."""
+
+    id: int
+    subject_id: int
+    digest: str
+    status: str
+
+
+def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]:
+    found: dict[Key, Stored] = {}
+    for chunk in chunks(list(dict.fromkeys(wanted)), 300):
+        rows = session.execute(
+            select(
+                Record.source,
+                Record.decision_no,
+                Record.party,
+                Record.id,
+                Record.subject_id,
+                Record.content_digest,
+                Record.status,
+            ).where(tuple_(Record.source, Record.decision_no, Record.party).in_(chunk))
+        )
+        for src, no, party, rid, sid, dig, status in rows:
+            found[(src, no, party)] = Stored(rid, sid, dig, status)
+    return found
+
+
 def _version_row(
     record_id: int,
     subject_id: int,
@@ -103,11 +139,7 @@ def write_records(
     for source, group in by_source.items():
         subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
 
-    def key_of(item: RecordInput) -> Key:
-        party = keys.key(item.subject.code, item.subject.kind) if item.shared_decision_no else ""
-        return (item.source, item.decision_no, party)
-
-    item_keys = [key_of(i) for i in items]
+    item_keys = [record_key(keys, i) for i in items]
     current: dict[Key, _Current] = {}
     for chunk in chunks(list(dict.fromkeys(item_keys)), 300):
         rows = session.execute(
