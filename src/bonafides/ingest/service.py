@@ -26,7 +26,6 @@ from bonafides.context import Context
 from bonafides.ingest.readers import Chunk, TableFile, open_table
 from bonafides.ingest.validate import Rejection, RowValidator
 from bonafides.security import audit
-from bonafides.security.clock import SystemClock
 from bonafides.store.records import Outcome, write_records
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, ReviewItem
@@ -358,7 +357,7 @@ def ingest_file(
     )
     digest = file_digest(path)
     batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
-    notifier = notifier or StoredNotifier(SystemClock(), mail_enabled=bool(ctx.settings.smtp_host))
+    notifier = notifier or StoredNotifier(ctx.clock, mail_enabled=bool(ctx.settings.smtp_host))
     run = _Run(ctx, validator, batch_id, actor, notifier)
     for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
         done = run.apply(chunk)
