@@ -96,7 +96,15 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(
         default=10,
         gt=0,
-        description="Login attempts allowed per minute, per client address and per user name.",
+        description="Login attempts allowed per minute from one client address, whichever "
+        "accounts they try.",
+    )
+    login_account_rate_per_minute: int = Field(
+        default=30,
+        gt=0,
+        description="Failed logins allowed per minute on one account from all addresses "
+        "together; past it a guess waits for the next token. Keep it above "
+        "login_rate_per_minute so that one address cannot slow the owner down.",
     )
     search_rate_per_minute: int = Field(
         default=120,
