@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         "together; past it a guess waits for the next token. Keep it above "
         "login_rate_per_minute so that one address cannot slow the owner down.",
     )
+    common_passwords_file: Path | None = Field(
+        default=None,
+        description="Text file (UTF-8, one password a line, '#' comments) of more passwords "
+        "to refuse, added to the packaged list of the 20,000 most common ones.",
+    )
     search_rate_per_minute: int = Field(
         default=120,
         gt=0,

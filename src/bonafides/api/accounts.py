@@ -465,6 +465,7 @@ def create_account(
             department=body.department,
             email=body.email,
             subject_code=body.subject_code,
+            common_passwords=ctx.common_passwords,
         )
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -70,6 +70,7 @@ def register(
             password=body.password,
             code=body.code,
             email=body.email,
+            common_passwords=ctx.common_passwords,
         )
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc

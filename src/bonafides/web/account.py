@@ -162,6 +162,7 @@ def register(web: Portal) -> None:
                 password=password,
                 code=values["code"],
                 email=values["email"] or None,
+                common_passwords=ctx.common_passwords,
             )
         except (accounts.AccountError, WeakPasswordError) as exc:
             session.rollback()
