@@ -1,4 +1,5 @@
-"""ASGI middleware for every response: strict security headers and a body size limit.
+"""ASGI middleware for every response: strict security headers, ``no-store`` on private
+answers, and a body size limit.
 
 Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``: these run on every request,
 the profile endpoint's included, and the wrapper costs nothing measurable.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bonafides.security.sessions import COOKIE
 
 #: Scripts, styles and images from the portal itself only; no frames, no plugins,
 #: forms post back to the portal and nowhere else.
@@ -38,6 +41,27 @@ class BodyTooLargeError(HTTPException):
         self.limit = limit
 
 
+#: Paths that are about the signed-in account whoever asks (an anonymous /me redirects).
+PRIVATE_PREFIXES = ("/me", "/api/v1/me")
+_COOKIE_PREFIX = COOKIE.encode() + b"="
+
+
+def is_private(scope: Scope) -> bool:
+    """The one rule for ``Cache-Control: no-store``: an answer to a request that carries
+    credentials (a session cookie or an Authorization header) may hold non-public data,
+    a full report or a page naming the account, so no cache may keep it; and /me and
+    /api/v1/me/* are private by path. Anonymous public answers stay cacheable."""
+    path: str = scope.get("path", "")
+    if any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES):
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return True
+        if name == b"cookie" and _COOKIE_PREFIX in value:
+            return True
+    return False
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,10 +70,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        private = is_private(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = message.get("headers", [])
+                if private:
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+                present = {name.lower() for name, _ in headers}
                 extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
