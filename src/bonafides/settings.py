@@ -67,7 +67,14 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=50 * 1024 * 1024,
         gt=0,
-        description="Largest request body accepted by record submission and the console upload.",
+        description="Largest request body of the routes that take files or batches: record "
+        "submission, batch screening, the console upload, verification uploads, attachments.",
+    )
+    request_max_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request body of every route that takes no files or batches "
+        "(sign-in, registration, report issuing, forms); refused 413 before it is parsed.",
     )
     department_keys: dict[str, SecretStr] = Field(
         default_factory=dict,

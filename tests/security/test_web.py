@@ -312,3 +312,28 @@ def test_expired_session_is_anonymous(world: World, settings: Settings) -> None:
         world.clock.advance(hours=settings.session_hours, seconds=1)
         assert client.get("/api/v1/me").status_code == 401
     assert dt.timedelta(hours=settings.session_hours) > dt.timedelta(0)
+
+
+def test_small_routes_refuse_large_bodies_before_parsing(world: World, settings: Settings) -> None:
+    """Sign-in, registration and other JSON or form routes hold bodies to
+    ``request_max_bytes``; upload and submission routes keep ``upload_max_bytes``."""
+    world.account("ops", Role.OPERATOR)
+    big = b'{"username": "ops", "password": "' + b"x" * (200 * 1024) + b'"}'
+    json_type = {"content-type": "application/json"}
+    with api(settings, world) as client:
+        for path in ("/api/v1/login", "/api/v1/registrations", "/api/v1/reports"):
+            refused = client.post(path, content=big, headers=json_type)
+            assert refused.status_code == 413, path
+            assert refused.json()["title"].startswith("the request body is larger than 65536")
+        form = client.post(
+            "/login",
+            content=b"username=" + b"x" * (200 * 1024),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert form.status_code == 413
+        accepted = client.post(
+            "/api/v1/submissions",
+            content=b'{"type": "market.penalty", "rows": ["' + b"x" * (200 * 1024) + b'"]}',
+            headers={**json_type, "Authorization": "Bearer samr-key-0123456789abcdef"},
+        )
+        assert accepted.status_code != 413, "a submission batch may be larger"

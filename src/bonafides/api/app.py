@@ -1,7 +1,8 @@
 """The ASGI application: the JSON API under /api/v1 and the portal beside it.
 
 Routers stay thin, services hold the logic. Every response carries the strict
-security headers, every request body is held to ``upload_max_bytes``, and every
+security headers, every request body is held to its route class's limit
+(``upload_max_bytes`` for uploads and batches, ``request_max_bytes`` else), and every
 API error is an RFC 9457 problem.
 """
 
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.figures = FigureCache()
-    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes)
+    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
     app.add_middleware(SecurityHeaders)
 
     health_routes().add_to(app, prefix=API)

@@ -30,7 +30,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class BodyTooLargeError(HTTPException):
-    """A request body passed ``upload_max_bytes``; raised while the body is being read.
+    """A request body passed its route's limit; raised while the body is being read.
 
     An HTTPException, because FastAPI turns any other error raised while it reads a
     body into a 400, and the client should learn the real reason.
@@ -87,17 +87,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: Routes that take files or batches: submissions, batch screening, the console upload,
+#: report verification uploads, and due-process forms with attachments. Every other
+#: route (sign-in, registration, report issuing, JSON and form routes) gets the small limit.
+UPLOAD_PREFIXES = (
+    "/api/v1/submissions",
+    "/api/v1/checks",
+    "/api/v1/reports/verify",
+    "/api/v1/objections",
+    "/api/v1/repairs",
+    "/api/v1/complaints",
+    "/console",
+    "/verify",
+    "/objections",
+    "/repairs",
+    "/complaints",
+)
+
+
+def body_limit_for(path: str, *, small: int, large: int) -> int:
+    """The route class of ``path``: ``large`` for uploads and batches, else ``small``."""
+    if any(path == p or path.startswith(p + "/") for p in UPLOAD_PREFIXES):
+        return large
+    return small
+
+
 class BodyLimit:
-    """Refuses a body over ``limit`` bytes, whether it declares its length or not.
+    """Refuses a body over its route class's limit, whether it declares its length or not.
 
     The check is made as the body is read, so a route that never reads a body pays
-    nothing, and a chunked upload is cut off as soon as it passes the limit instead of
-    being spooled to disk whole.
+    nothing, a declared length over the limit is answered 413 before a byte is parsed,
+    and a chunked upload is cut off as soon as it passes the limit instead of being
+    spooled to disk whole.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, small: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.small = limit if small is None else min(small, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +138,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
         seen = 0
-        limit = self.limit
+        limit = body_limit_for(scope.get("path", ""), small=self.small, large=self.limit)
 
         async def counting_receive() -> Message:
             nonlocal seen
