@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         "with ?report=ID.",
     )
 
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Comma-separated addresses of the reverse proxies trusted to name the "
+        "client in X-Forwarded-For (bonafides serve --forwarded-allow-ips); unset: 127.0.0.1.",
+    )
+
     # ---- accounts, sessions, rate limits and due process (issue 6)
     session_hours: int = Field(
         default=8,
