@@ -22,6 +22,7 @@ from bonafides.api.middleware import BodyLimit, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.security import logredact
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reads import PING, Read, reader_for
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.figures = FigureCache()
+    logredact.install()
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
     app.add_middleware(SecurityHeaders)
 
