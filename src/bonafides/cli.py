@@ -89,6 +89,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of trusted reverse proxies whose X-Forwarded-For "
+            "names the client; default BONAFIDES_FORWARDED_ALLOW_IPS, else 127.0.0.1.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the portal and the API (API under /api/v1)."""
     import os
@@ -102,7 +110,12 @@ def serve(
     except InsecureSettingsError as exc:
         fail(str(exc))
     os.environ["BONAFIDES_DB"] = settings.db
-    run(host, port, workers=workers)
+    run(
+        host,
+        port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+    )
 
 
 @app.command()

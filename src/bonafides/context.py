@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bonafides.catalogue import Catalogue, load_catalogue
 from bonafides.security.clock import Clock, SystemClock, office_day
 from bonafides.security.identifiers import IdentifierVault
+from bonafides.security.passwords import load_common_passwords
 from bonafides.settings import Settings
 from bonafides.store.checkpoint import WalCheckpointer
 from bonafides.store.db import checkpointer_for, make_engine, session_factory
@@ -61,6 +62,11 @@ class Context:
     @cached_property
     def keys(self) -> SubjectKeys:
         return SubjectKeys(self.vault)
+
+    @cached_property
+    def common_passwords(self) -> frozenset[str]:
+        """The passwords accounts may not use: packaged, plus the operator's file."""
+        return load_common_passwords(self.settings.common_passwords_file)
 
     @cached_property
     def catalogue(self) -> Catalogue:

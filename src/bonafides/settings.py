@@ -67,7 +67,14 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=50 * 1024 * 1024,
         gt=0,
-        description="Largest request body accepted by record submission and the console upload.",
+        description="Largest request body of the routes that take files or batches: record "
+        "submission, batch screening, the console upload, verification uploads, attachments.",
+    )
+    request_max_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request body of every route that takes no files or batches "
+        "(sign-in, registration, report issuing, forms); refused 413 before it is parsed.",
     )
     department_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
@@ -86,6 +93,12 @@ class Settings(BaseSettings):
         "with ?report=ID.",
     )
 
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Comma-separated addresses of the reverse proxies trusted to name the "
+        "client in X-Forwarded-For (bonafides serve --forwarded-allow-ips); unset: 127.0.0.1.",
+    )
+
     # ---- accounts, sessions, rate limits and due process (issue 6)
     session_hours: int = Field(
         default=8,
@@ -96,7 +109,20 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(
         default=10,
         gt=0,
-        description="Login attempts allowed per minute, per client address and per user name.",
+        description="Login attempts allowed per minute from one client address, whichever "
+        "accounts they try.",
+    )
+    login_account_rate_per_minute: int = Field(
+        default=30,
+        gt=0,
+        description="Failed logins allowed per minute on one account from all addresses "
+        "together; past it a guess waits for the next token. Keep it above "
+        "login_rate_per_minute so that one address cannot slow the owner down.",
+    )
+    common_passwords_file: Path | None = Field(
+        default=None,
+        description="Text file (UTF-8, one password a line, '#' comments) of more passwords "
+        "to refuse, added to the packaged list of the 20,000 most common ones.",
     )
     search_rate_per_minute: int = Field(
         default=120,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from bonafides.catalogue import load_catalogue
@@ -164,3 +165,30 @@ def test_stats_delay_counts_working_days(env: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", "delay", "--db", env])
     assert result.exit_code == 0, result.output
     assert "samr" in result.output
+
+
+def test_serve_passes_the_trusted_proxies_to_uvicorn(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The option (or BONAFIDES_FORWARDED_ALLOW_IPS) reaches uvicorn's proxy headers
+    handling; the server is stopped right before it would listen."""
+    seen: list[uvicorn.Config] = []
+
+    def capture(self: uvicorn.Server, sockets: list[object] | None = None) -> None:
+        seen.append(self.config)
+        for sock in sockets or []:
+            sock.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(uvicorn.Server, "run", capture)
+    monkeypatch.setenv("BONAFIDES_DEMO", "1")
+    monkeypatch.setenv("BONAFIDES_DB", env)
+    port = ["--port", "0"]
+    result = runner.invoke(app, ["serve", *port, "--forwarded-allow-ips", "10.0.0.5,10.0.0.6"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("BONAFIDES_FORWARDED_ALLOW_IPS", "192.168.1.1")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["serve", *port]).exit_code == 0
+    first, second = seen
+    assert first.proxy_headers
+    assert first.forwarded_allow_ips == "10.0.0.5,10.0.0.6"
+    assert second.forwarded_allow_ips == "192.168.1.1"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +17,22 @@ from bonafides.security.accounts import (
     create_account,
     principal_of,
     set_active,
+    set_password,
 )
-from bonafides.security.passwords import WeakPasswordError, hash_password, verify_password
+from bonafides.security.passwords import (
+    WeakPasswordError,
+    check_policy,
+    hash_password,
+    load_common_passwords,
+    packaged_common_passwords,
+    verify_password,
+)
 from bonafides.security.roles import Role, Scope
 from bonafides.security.sessions import csrf_ok, end_session, find_session, sign_in
+from bonafides.settings import Settings
 from bonafides.store.tables import Account, ApiKey, AuditEvent, LoginSession
 from tests import factories
-from tests.security.world import PASSWORD, World
+from tests.security.world import PASSWORD, World, api
 
 
 def test_password_hash_is_argon2id_and_verifies() -> None:
@@ -37,7 +48,7 @@ def test_password_hash_is_argon2id_and_verifies() -> None:
 def test_account_rules(world: World) -> None:
     world.account("officer.samr", Role.OFFICER, department="samr")
 
-    def refused(match: str, username: str, role: Role, **kw: str) -> None:
+    def refused(match: str, username: str, role: Role, **kw: Any) -> None:
         with world.ctx.sessions.begin() as session, pytest.raises(AccountError, match=match):
             create_account(
                 session,
@@ -229,3 +240,43 @@ def test_expiring_key(world: World) -> None:
         world.clock.advance(days=1, seconds=1)
         assert apikeys.resolve_key(session, world.clock, token) is None
     assert world.clock.now() > world.clock.now() - dt.timedelta(seconds=1)
+
+
+def test_common_passwords_and_own_names_are_refused(tmp_path: Path) -> None:
+    assert len(packaged_common_passwords()) >= 10_000
+    for common in ("qwerty123456", "QWERTY123456", " 1q2w3e4r5t6y ", "123qweasdzxc"):
+        with pytest.raises(WeakPasswordError, match="most common"):
+            check_policy(common)
+    with pytest.raises(WeakPasswordError, match="e-mail"):
+        check_policy("Zhang.Wei@Example.cn", email="zhang.wei@example.cn")
+    with pytest.raises(WeakPasswordError, match="e-mail"):
+        check_policy("zhangwei-2026-spring", email="zhangwei@example.cn")
+    with pytest.raises(WeakPasswordError, match="user name"):
+        check_policy("Zhangwei2026!", username="zhangwei")
+    check_policy(PASSWORD, username="zhangwei", email="zhangwei@example.cn")
+    extra = tmp_path / "local.txt"
+    extra.write_text("# local additions\nbonafides-2026\n", encoding="utf-8")
+    local = load_common_passwords(extra)
+    assert "qwerty123456" in local
+    with pytest.raises(WeakPasswordError, match="most common"):
+        check_policy("Bonafides-2026", common=local)
+
+
+def test_registration_and_password_change_refuse_common_passwords(
+    world: World, settings: Settings, tmp_path: Path
+) -> None:
+    extra = tmp_path / "local.txt"
+    extra.write_text("shanghai-credit-office\n", encoding="utf-8")
+    local = settings.model_copy(update={"common_passwords_file": extra})
+    firm = factories.org()
+    body = {"username": "firm", "display_name": "Firm", "code": firm.code}
+    with api(local, world) as client:
+        for weak in ("1q2w3e4r5t6y", "Shanghai-Credit-Office", "firm-firm-firm-firm"):
+            refused = client.post("/api/v1/registrations", json={**body, "password": weak})
+            assert refused.status_code == 422, weak
+        mailed = {**body, "email": "ceo.li@example.cn", "password": "ceo.li@example.cn"}
+        assert client.post("/api/v1/registrations", json=mailed).status_code == 422
+        done = client.post("/api/v1/registrations", json={**body, "password": PASSWORD})
+        assert done.status_code == 201, done.text
+    with world.ctx.sessions.begin() as session, pytest.raises(WeakPasswordError):
+        set_password(session, username="firm", password="qwertyuiop123", actor="test")

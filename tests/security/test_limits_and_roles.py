@@ -54,6 +54,14 @@ def test_token_bucket_allows_a_burst_then_refills_evenly() -> None:
     assert not buckets.hit("a", rate).allowed
 
 
+def test_a_zero_cost_hit_asks_without_taking() -> None:
+    buckets = TokenBuckets(now=Ticks())
+    rate = Rate(2, 60.0)
+    assert all(buckets.hit("a", rate, cost=0).allowed for _ in range(5))
+    assert [buckets.hit("a", rate).allowed for _ in range(3)] == [True, True, False]
+    assert not buckets.hit("a", rate, cost=0).allowed
+
+
 def test_bucket_memory_is_bounded() -> None:
     buckets = TokenBuckets(max_buckets=10, now=Ticks())
     for n in range(50):

@@ -327,3 +327,34 @@ def test_the_operator_sees_escalated_objections(world: World, settings: Settings
         detail = client.get(f"/objections/{opened}")
         assert detail.status_code == 200
         assert 'name="outcome"' not in detail.text, "the operator does not answer for a department"
+
+
+def test_private_answers_are_never_stored_by_caches(world: World, settings: Settings) -> None:
+    """/me, /api/v1/me/*, full reports and every answer to a signed-in request carry
+    ``Cache-Control: no-store``; public pages for the anonymous stay cacheable."""
+    firm = factories.org(name="甲公司")
+    world.account("firm", Role.SUBJECT, subject=firm)
+    world.penalty(firm)
+    with api(settings, world) as client:
+        public = [client.get(path) for path in ("/", "/api/v1/catalogue")]
+        assert all(r.status_code == 200 for r in public)
+        assert all("no-store" not in r.headers.get("cache-control", "") for r in public)
+        anonymous_me = client.get("/me", follow_redirects=False)
+        assert "no-store" in anonymous_me.headers["cache-control"]
+        csrf = _sign_in(client, "firm")
+        drawn = client.post("/me/report", data={"csrf": csrf}, follow_redirects=False)
+        assert drawn.status_code == 303
+        report_id = drawn.headers["location"].split("/")[-1].split(".")[0]
+        for path in (
+            "/me",
+            "/api/v1/me",
+            "/api/v1/me/file",
+            "/api/v1/me/access-log",
+            "/api/v1/me/notifications",
+            drawn.headers["location"],
+            f"/api/v1/reports/{report_id}",
+            "/",
+        ):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert answer.headers["cache-control"] == "no-store", path

@@ -19,9 +19,9 @@ from bonafides.api.auth import (
     clear_session_cookie,
     client_address,
     clock_of,
-    hit,
     http_error,
-    login_limit,
+    login_attempt,
+    login_failed,
     require,
     set_session_cookie,
 )
@@ -32,7 +32,6 @@ from bonafides.security import accounts, apikeys
 from bonafides.security.clock import office_day
 from bonafides.security.files import find_subject, own_subject, read_subject
 from bonafides.security.passwords import WeakPasswordError
-from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role, Scope
 from bonafides.security.sessions import COOKIE, end_session, sign_in
 from bonafides.store.access import access_log
@@ -278,13 +277,11 @@ def login(
 ) -> LoginOut:
     """Sign in with a user name and password: sets the session cookie, returns the CSRF token.
 
-    Limited per client address and per user name, so neither one address nor many
-    addresses can guess one account's password quickly.
+    Limited per client address and, for failures, per account from all addresses
+    (``bonafides.security.login_limits``): one address cannot guess quickly, many
+    addresses only slow each other down, and neither locks the owner out.
     """
-    rate = Rate(login_limit(ctx.settings))
-    by_address = hit(request, None, f"login:ip:{client_address(request)}", rate)
-    by_user = hit(request, None, f"login:user:{body.username.strip().lower()[:64]}", rate)
-    limits = min(by_address, by_user, key=lambda d: d.remaining).headers()
+    limits = login_attempt(request, session, ctx.settings, body.username)
     response.headers.update(limits)
     result = sign_in(
         session,
@@ -297,6 +294,7 @@ def login(
     )
     session.commit()
     if result is None:
+        login_failed(request, ctx.settings, body.username)
         raise HTTPException(401, "wrong user name or password", headers=limits)
     account, started = result
     set_session_cookie(response, started, ctx.settings)
@@ -470,6 +468,7 @@ def create_account(
             department=body.department,
             email=body.email,
             subject_code=body.subject_code,
+            common_passwords=ctx.common_passwords,
         )
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc

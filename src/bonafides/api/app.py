@@ -1,7 +1,8 @@
 """The ASGI application: the JSON API under /api/v1 and the portal beside it.
 
 Routers stay thin, services hold the logic. Every response carries the strict
-security headers, every request body is held to ``upload_max_bytes``, and every
+security headers, every request body is held to its route class's limit
+(``upload_max_bytes`` for uploads and batches, ``request_max_bytes`` else), and every
 API error is an RFC 9457 problem.
 """
 
@@ -21,6 +22,7 @@ from bonafides.api.middleware import BodyLimit, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.security import logredact
 from bonafides.security.clock import SystemClock
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reads import PING, Read, reader_for
@@ -103,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.figures = FigureCache()
-    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes)
+    logredact.install()
+    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
     app.add_middleware(SecurityHeaders)
 
     health_routes().add_to(app, prefix=API)

@@ -1,4 +1,5 @@
-"""ASGI middleware for every response: strict security headers and a body size limit.
+"""ASGI middleware for every response: strict security headers, ``no-store`` on private
+answers, and a body size limit.
 
 Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``: these run on every request,
 the profile endpoint's included, and the wrapper costs nothing measurable.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bonafides.security.sessions import COOKIE
 
 #: Scripts, styles and images from the portal itself only; no frames, no plugins,
 #: forms post back to the portal and nowhere else.
@@ -27,7 +30,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class BodyTooLargeError(HTTPException):
-    """A request body passed ``upload_max_bytes``; raised while the body is being read.
+    """A request body passed its route's limit; raised while the body is being read.
 
     An HTTPException, because FastAPI turns any other error raised while it reads a
     body into a 400, and the client should learn the real reason.
@@ -38,6 +41,27 @@ class BodyTooLargeError(HTTPException):
         self.limit = limit
 
 
+#: Paths that are about the signed-in account whoever asks (an anonymous /me redirects).
+PRIVATE_PREFIXES = ("/me", "/api/v1/me")
+_COOKIE_PREFIX = COOKIE.encode() + b"="
+
+
+def is_private(scope: Scope) -> bool:
+    """The one rule for ``Cache-Control: no-store``: an answer to a request that carries
+    credentials (a session cookie or an Authorization header) may hold non-public data,
+    a full report or a page naming the account, so no cache may keep it; and /me and
+    /api/v1/me/* are private by path. Anonymous public answers stay cacheable."""
+    path: str = scope.get("path", "")
+    if any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES):
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return True
+        if name == b"cookie" and _COOKIE_PREFIX in value:
+            return True
+    return False
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,10 +70,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        private = is_private(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = message.get("headers", [])
+                if private:
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+                present = {name.lower() for name, _ in headers}
                 extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
@@ -57,17 +87,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: Routes that take files or batches: submissions, batch screening, the console upload,
+#: report verification uploads, and due-process forms with attachments. Every other
+#: route (sign-in, registration, report issuing, JSON and form routes) gets the small limit.
+UPLOAD_PREFIXES = (
+    "/api/v1/submissions",
+    "/api/v1/checks",
+    "/api/v1/reports/verify",
+    "/api/v1/objections",
+    "/api/v1/repairs",
+    "/api/v1/complaints",
+    "/console",
+    "/verify",
+    "/objections",
+    "/repairs",
+    "/complaints",
+)
+
+
+def body_limit_for(path: str, *, small: int, large: int) -> int:
+    """The route class of ``path``: ``large`` for uploads and batches, else ``small``."""
+    if any(path == p or path.startswith(p + "/") for p in UPLOAD_PREFIXES):
+        return large
+    return small
+
+
 class BodyLimit:
-    """Refuses a body over ``limit`` bytes, whether it declares its length or not.
+    """Refuses a body over its route class's limit, whether it declares its length or not.
 
     The check is made as the body is read, so a route that never reads a body pays
-    nothing, and a chunked upload is cut off as soon as it passes the limit instead of
-    being spooled to disk whole.
+    nothing, a declared length over the limit is answered 413 before a byte is parsed,
+    and a chunked upload is cut off as soon as it passes the limit instead of being
+    spooled to disk whole.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, small: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.small = limit if small is None else min(small, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,7 +138,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
         seen = 0
-        limit = self.limit
+        limit = body_limit_for(scope.get("path", ""), small=self.small, large=self.limit)
 
         async def counting_receive() -> Message:
             nonlocal seen

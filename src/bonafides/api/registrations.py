@@ -14,13 +14,12 @@ from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bonafides.api.accounts import AccountOut, Username, account_out
-from bonafides.api.auth import client_address, clock_of, hit, login_limit, require
+from bonafides.api.auth import clock_of, registration_attempt, require
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.problems import errors
 from bonafides.api.routes import Routes
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
-from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role, Scope
 
 router = Routes(tags=["accounts"])
@@ -59,7 +58,7 @@ def register(
     body: RegistrationIn, request: Request, ctx: ContextDep, session: SessionDep
 ) -> AccountOut:
     """Open a subject account claiming a code; it is bound only after an operator verifies."""
-    hit(request, None, f"register:ip:{client_address(request)}", Rate(login_limit(ctx.settings)))
+    registration_attempt(request, ctx.settings)
     try:
         account = accounts.register(
             session,
@@ -71,6 +70,7 @@ def register(
             password=body.password,
             code=body.code,
             email=body.email,
+            common_passwords=ctx.common_passwords,
         )
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -49,37 +49,59 @@ def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socke
     return sock
 
 
-def _config(host: str, port: int, log_level: str, access_log: bool) -> uvicorn.Config:
+def _config(
+    host: str, port: int, log_level: str, access_log: bool, forwarded_allow_ips: str | None
+) -> uvicorn.Config:
+    """uvicorn's config. ``forwarded_allow_ips`` names the proxies whose
+    ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses or networks);
+    unset, uvicorn believes 127.0.0.1 only. Only a trusted proxy may name the client,
+    or a client could pick its own rate-limit bucket by a header."""
     return uvicorn.Config(
-        APP, factory=True, host=host, port=port, log_level=log_level, access_log=access_log
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
-def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
+def _worker(
+    host: str, port: int, log_level: str, access_log: bool, forwarded_allow_ips: str | None
+) -> None:
     """One worker process: its own socket on the shared port, one uvicorn server."""
-    config = _config(host, port, log_level, access_log)
+    config = _config(host, port, log_level, access_log, forwarded_allow_ips)
     config.configure_logging()
     sock = listening_socket(host, port, reuse_port=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def run(
-    host: str, port: int, *, workers: int = 1, log_level: str = "info", access_log: bool = True
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    log_level: str = "info",
+    access_log: bool = True,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
+    options = (log_level, access_log, forwarded_allow_ips)
     if workers == 1:
         sock = listening_socket(host, port)
-        uvicorn.Server(_config(host, port, log_level, access_log)).run(sockets=[sock])
+        uvicorn.Server(_config(host, port, *options)).run(sockets=[sock])
         return
     # Bound once here, before any worker starts, so that a port in use fails at once
     # and in this process; the workers' own sockets join it on the same port.
     guard = listening_socket(host, port, reuse_port=True)
     try:
-        _supervise(host, port, workers, log_level, access_log)
+        _supervise(host, port, workers, options)
     finally:
         guard.close()
 
 
-def _supervise(host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
+def _supervise(host: str, port: int, workers: int, options: tuple[str, bool, str | None]) -> None:
     spawn = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -90,7 +112,7 @@ def _supervise(host: str, port: int, workers: int, log_level: str, access_log: b
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def start() -> BaseProcess:
-        process = spawn.Process(target=_worker, args=(host, port, log_level, access_log))
+        process = spawn.Process(target=_worker, args=(host, port, *options))
         process.start()
         return process
 

@@ -147,6 +147,7 @@ def create(
                 department=department,
                 email=email,
                 subject_code=subject_code,
+                common_passwords=ctx.common_passwords,
             )
         except (AccountError, WeakPasswordError) as exc:
             _fail(str(exc))

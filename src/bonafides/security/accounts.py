@@ -76,10 +76,13 @@ def create_account(
     department: str | None = None,
     email: str | None = None,
     subject_code: str | None = None,
+    common_passwords: frozenset[str] | None = None,
 ) -> Account:
     """A new account; a subject account records the code it claims, not yet bound.
 
     A machine-only account (for API keys) may have no password: nobody can sign in as it.
+    ``common_passwords`` is the list to refuse (``Context.common_passwords``); by default
+    the packaged one.
     """
     if role is Role.PUBLIC:
         raise AccountError("the public needs no account")
@@ -108,7 +111,7 @@ def create_account(
     if email is not None and not EMAIL.fullmatch(email):
         raise AccountError(f"{email!r} is not an e-mail address")
     if password is not None:
-        check_policy(password, username=username)
+        check_policy(password, username=username, email=email, common=common_passwords)
     account = Account(
         username=username,
         display_name=display_name.strip()[:200] or username,
@@ -187,9 +190,16 @@ def set_active(session: Session, *, username: str, active: bool, actor: str) -> 
     return account
 
 
-def set_password(session: Session, *, username: str, password: str, actor: str) -> Account:
+def set_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    actor: str,
+    common_passwords: frozenset[str] | None = None,
+) -> Account:
     account = get_account(session, username)
-    check_policy(password, username=account.username)
+    check_policy(password, username=account.username, email=account.email, common=common_passwords)
     account.password_hash = hash_password(password)
     audit.append(
         session,
@@ -254,6 +264,7 @@ def register(
     password: str,
     code: str,
     email: str | None = None,
+    common_passwords: frozenset[str] | None = None,
 ) -> Account:
     """A company or person opens its own subject account, claiming a code.
 
@@ -275,6 +286,7 @@ def register(
         actor=SELF_REGISTERED,
         email=email or None,
         subject_code=code.strip().upper(),
+        common_passwords=common_passwords,
     )
 
 

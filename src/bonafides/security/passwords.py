@@ -3,9 +3,20 @@
 Argon2id is memory-hard, so a stolen ``accounts`` table does not yield passwords at
 GPU speed. Verifying against a fixed dummy hash when the user does not exist keeps the
 response time from telling which user names are real.
+
+The policy refuses the passwords attackers try first: those on the packaged list of the
+20,000 most common ones (``common-passwords.txt.gz``, the list Django ships in
+``django/contrib/auth``, compiled by Royce Williams from breach corpora, BSD-3-Clause
+with Django), any an operator adds (``BONAFIDES_COMMON_PASSWORDS_FILE``), and those
+made of the user name or e-mail address. Comparison ignores case and surrounding space.
 """
 
 from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,14 +35,57 @@ class WeakPasswordError(ValueError):
     pass
 
 
-def check_policy(password: str, *, username: str = "") -> None:
-    """Length is what resists guessing; composition rules mostly produce ``Password1!``."""
+@lru_cache(maxsize=1)
+def packaged_common_passwords() -> frozenset[str]:
+    data = files("bonafides.security").joinpath("common-passwords.txt.gz").read_bytes()
+    return _entries(gzip.decompress(data).decode("utf-8"))
+
+
+def _entries(text: str) -> frozenset[str]:
+    return frozenset(
+        line.strip().casefold()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def load_common_passwords(extra: Path | None = None) -> frozenset[str]:
+    """The packaged list, plus an operator's file (UTF-8, one password a line, ``#``
+    comments) when given."""
+    common = packaged_common_passwords()
+    if extra is None:
+        return common
+    return common | _entries(extra.read_text(encoding="utf-8"))
+
+
+def check_policy(
+    password: str,
+    *,
+    username: str = "",
+    email: str | None = None,
+    common: frozenset[str] | None = None,
+) -> None:
+    """Length is what resists guessing; composition rules mostly produce ``Password1!``.
+
+    Past the length, refuse what a guesser tries first: a common password (``common``,
+    by default the packaged list), the user name, or the e-mail address or its local part.
+    """
     if len(password) < MIN_LENGTH:
         raise WeakPasswordError(f"a password needs at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise WeakPasswordError(f"a password has at most {MAX_LENGTH} characters")
-    if username and username.lower() in password.lower():
+    folded = password.strip().casefold()
+    if username and username.strip().casefold() in folded:
         raise WeakPasswordError("a password must not contain the user name")
+    if email:
+        address = email.strip().casefold()
+        local = address.partition("@")[0]
+        if address in folded or (len(local) >= 4 and local in folded):
+            raise WeakPasswordError("a password must not contain the e-mail address")
+    if folded in (packaged_common_passwords() if common is None else common):
+        raise WeakPasswordError(
+            "this password is among the most common ones that attackers try first; choose another"
+        )
 
 
 def hash_password(password: str) -> str:

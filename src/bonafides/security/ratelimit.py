@@ -45,7 +45,9 @@ class Decision:
 
 
 class RateLimiter(Protocol):
-    def hit(self, bucket: str, rate: Rate) -> Decision: ...
+    def hit(self, bucket: str, rate: Rate, *, cost: int = 1) -> Decision:
+        """Take ``cost`` tokens when ``cost`` are left; ``cost=0`` only asks whether one is."""
+        ...
 
 
 class TokenBuckets:
@@ -63,15 +65,15 @@ class TokenBuckets:
         self._lock = threading.Lock()
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def hit(self, bucket: str, rate: Rate) -> Decision:
+    def hit(self, bucket: str, rate: Rate, *, cost: int = 1) -> Decision:
         per_second = rate.limit / rate.period
         with self._lock:
             now = self._now()
             tokens, last = self._buckets.pop(bucket, (float(rate.limit), now))
             tokens = min(float(rate.limit), tokens + (now - last) * per_second)
-            allowed = tokens >= 1.0
+            allowed = tokens >= max(1, cost)
             if allowed:
-                tokens -= 1.0
+                tokens -= cost
             self._buckets[bucket] = (tokens, now)
             while len(self._buckets) > self._max:
                 self._buckets.popitem(last=False)

@@ -99,6 +99,17 @@ def end_session(session: Session, clock: Clock, token: str, *, actor: str) -> bo
     return True
 
 
+def known_address(session: Session, username: str, address: str) -> bool:
+    """Whether ``address`` has signed in to the account before (its sessions keep it)."""
+    found = session.scalar(
+        select(LoginSession.id)
+        .join(Account, Account.id == LoginSession.account_id)
+        .where(Account.username == username.strip().lower(), LoginSession.client == address)
+        .limit(1)
+    )
+    return found is not None
+
+
 def csrf_ok(expected: str | None, given: str | None) -> bool:
     """Constant-time comparison: the token must not be guessable a character at a time."""
     if not expected or not given:

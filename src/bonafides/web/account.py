@@ -18,14 +18,14 @@ from bonafides.api.auth import (
     clear_session_cookie,
     client_address,
     clock_of,
-    hit,
-    login_limit,
+    login_attempt,
+    login_failed,
+    registration_attempt,
     set_session_cookie,
 )
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
-from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role, Scope
 from bonafides.security.sessions import COOKIE, end_session, sign_in
 from bonafides.web.forms import TokenForm, form_reader, text
@@ -81,17 +81,14 @@ def register(web: Portal) -> None:
         password = text(form.get("password"), 256)
         target = _local_path(text(form.get("next"), 500) or None)
         check_form_token(request, form.get(FORM_FIELD))
-        rate = Rate(login_limit(ctx.settings))
         try:
-            by_address = hit(request, None, f"login:ip:{client_address(request)}", rate)
-            by_user = hit(request, None, f"login:user:{username.strip().lower()}", rate)
+            limits = login_attempt(request, session, ctx.settings, username)
         except HTTPException as exc:
             page = form_page(
                 request, "login.html", status=429, next=target, error="rate", username=username
             )
             page.headers.update(exc.headers or {})
             return page
-        limits = min(by_address, by_user, key=lambda d: d.remaining).headers()
         result = (
             sign_in(
                 session,
@@ -107,6 +104,7 @@ def register(web: Portal) -> None:
         )
         session.commit()
         if result is None:
+            login_failed(request, ctx.settings, username)
             page = form_page(
                 request, "login.html", status=401, next=target, error="wrong", username=username
             )
@@ -147,12 +145,7 @@ def register(web: Portal) -> None:
         password = text(form.get("password"), 256)
         repeated = text(form.get("password2"), 256)
         check_form_token(request, form.get(FORM_FIELD))
-        hit(
-            request,
-            None,
-            f"register:ip:{client_address(request)}",
-            Rate(login_limit(ctx.settings)),
-        )
+        registration_attempt(request, ctx.settings)
         shown = {k: v for k, v in values.items() if k != "code"}
         if password != repeated:
             return form_page(
@@ -169,6 +162,7 @@ def register(web: Portal) -> None:
                 password=password,
                 code=values["code"],
                 email=values["email"] or None,
+                common_passwords=ctx.common_passwords,
             )
         except (accounts.AccountError, WeakPasswordError) as exc:
             session.rollback()
