@@ -30,6 +30,8 @@ class Element:
 class Page:
     title: str = ""
     elements: list[Element] = field(default_factory=list)
+    #: The text a reader sees: character data outside scripts and styles.
+    text: str = ""
 
     def by_id(self, element_id: str) -> list[Element]:
         return [e for e in self.elements if e.attrs.get("id") == element_id]
@@ -64,6 +66,8 @@ class _Builder(HTMLParser):
                 pass
 
     def handle_data(self, data: str) -> None:
+        if not ({"script", "style"} & set(self.stack)):
+            self.page.text += data + "\n"
         if self.stack and self.stack[-1] == "title" and "head" in self.stack:
             self.page.title += data
 

@@ -7,12 +7,14 @@ import re
 
 from fastapi.testclient import TestClient
 
+from bonafides.catalogue import load_catalogue
 from bonafides.rules.loader import packaged_rules
 from bonafides.settings import Settings
 from tests import factories
 from tests.api.conftest import Store
 from tests.api.test_lists import MINOR_NAME, minor_entry
 from tests.security.world import record_of
+from tests.web import structure
 
 TODAY = dt.date.today()
 
@@ -159,3 +161,35 @@ def test_statistics_page_draws_entries_by_region(client: TestClient, store: Stor
     assert "浙江省" in page
     assert "北京市" in page
     assert page.count('<rect class="s0"') >= 2
+
+
+def test_subject_page_shows_enum_labels_never_raw_values(client: TestClient, store: Store) -> None:
+    """Every value of an enum field reads as its label in the page's language: a spot check
+    ``no_issue`` is 未发现问题, and no snake_case value of the catalogue reaches the text."""
+    catalogue = load_catalogue()
+    spot = catalogue.type("market.spot_check_result")
+    result = next(f for f in spot.fields if f.name == "inspection_result")
+    firm = factories.org()
+    store(
+        *(
+            record_of(
+                "market.spot_check_result",
+                firm,
+                source="samr",
+                decided=TODAY - dt.timedelta(days=n + 1),
+                content={"inspection_result": choice.value},
+            )
+            for n, choice in enumerate(result.enum or ())
+        )
+    )
+    raw = {
+        e.value for t in catalogue.types for f in t.fields for e in f.enum or () if "_" in e.value
+    }
+    for english in (False, True):
+        if english:
+            _english(client)
+        page = structure.parse(client.get(f"/subjects/{firm.code}").text)
+        shown = set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", page.text))
+        assert not shown & raw, sorted(shown & raw)
+        for choice in result.enum or ():
+            assert (choice.label_en if english else choice.label_zh) in page.text
