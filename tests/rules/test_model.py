@@ -104,7 +104,8 @@ def test_natural_persons_are_never_graded() -> None:
                 "subject_kinds": ["natural_person"],
                 "lines": [
                     {
-                        "explain": "x",
+                        "explain_en": "x",
+                        "explain_zh": "某",
                         "grade": "A",
                         "match": {"types": ["tax.penalty"]},
                         "within_months": 1,
@@ -167,11 +168,26 @@ def _first_line(data: dict[str, Any]) -> dict[str, Any]:
         (lambda d: _first_line(d).update(at_least=2), "within_months"),
         (lambda d: _first_line(d)["match"].update(statuses=["revoked"]), "never count"),
         (lambda d: _first_line(d)["term"].update(months=0), "greater than 0"),
+        (lambda d: _first_line(d).pop("explain_zh"), "explain_zh"),
+        (lambda d: _first_line(d).pop("explain_en"), "explain_en"),
+        (lambda d: _first_line(d).update(explain_zh="defaulter"), "no Chinese text"),
+        (lambda d: _first_line(d).update(explain_en="失信被执行人"), "no English text"),
+        (lambda d: d["grades"][0]["lines"][0].pop("explain_zh"), "explain_zh"),
     ],
 )
 def test_bad_rules_are_refused_with_the_reason(tmp_path: Path, change: Any, message: str) -> None:
     with pytest.raises(RuleSetError, match=message):
         _with(tmp_path, change)
+
+
+def test_every_packaged_rule_line_explains_itself_in_both_languages() -> None:
+    lines = [line for rule in RULES.lists.values() for line in rule.entry] + [
+        line for scheme in RULES.grades.values() for line in scheme.lines
+    ]
+    assert len(lines) >= 27
+    for line in lines:
+        assert line.explain_in("zh") == line.explain_zh != line.explain_en == line.explain
+        assert "#" not in line.explain_zh + line.explain_en, "no rule ids in the words"
 
 
 def test_the_feature_rules_load(tmp_path: Path) -> None:

@@ -110,6 +110,32 @@ def test_subject_account_sees_nothing_until_bound(world: World) -> None:
             actor="operator",
         )
         bound = principal_of(account, via="session")
+    claimant = factories.org()
+    other = world.account("other", Role.SUBJECT, subject=claimant, bind=False)
+    assert other.bound_subject is None
+    with world.ctx.sessions.begin() as session:
+        for evidence, enough in (("。。。。。。", False), ("现场核验", True)):
+            if enough:
+                bind_subject(
+                    session,
+                    world.ctx.keys,
+                    world.clock,
+                    username="other",
+                    code=claimant.code,
+                    evidence=evidence,
+                    actor="operator",
+                )
+                continue
+            with pytest.raises(AccountError, match="evidence"):
+                bind_subject(
+                    session,
+                    world.ctx.keys,
+                    world.clock,
+                    username="other",
+                    code=claimant.code,
+                    evidence=evidence,
+                    actor="operator",
+                )
     assert bound.bound_subject == firm.code
     assert bound.scopes == frozenset({Scope.OWN_FILE, Scope.OWN_WORKFLOWS})
 

@@ -77,7 +77,9 @@ def test_a_complaint_from_the_form_to_the_competent_departments_answer(
         client.cookies.clear()
         other = _sign_in(client, "cnipa")
         assert client.get(location).status_code == 404
-        assert client.get(evidence).status_code == 404
+        hidden = client.get(evidence)
+        assert hidden.status_code == 404
+        assert hidden.json()["title"] == "no such attachment", "no word of the complaint"
         listed = client.get("/complaints").text
         assert location not in listed
         assert NAME not in listed

@@ -351,3 +351,13 @@ def test_full_report_per_role(matrix: Matrix) -> None:
         assert issued.status_code == 201, (role, issued.text)
         report = matrix.get(role, f"/api/v1/reports/{issued.json()['id']}")
         assert report.json()["document"]["audience"] == want, role
+
+
+@pytest.mark.parametrize(
+    ("purpose", "status"), [("贷款审批", 200), ("审批", 200), ("。。。。。", 422)]
+)
+def test_a_purpose_in_chinese_is_stated_in_few_characters(
+    matrix: Matrix, purpose: str, status: int
+) -> None:
+    response = matrix.get("clerk", f"/api/v1/files/{matrix.firm.code}", purpose=purpose)
+    assert response.status_code == status, response.text

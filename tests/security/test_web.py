@@ -236,9 +236,12 @@ def test_user_text_is_never_served_as_markup(world: World, settings: Settings) -
         ), "the department reading the evidence is in the subject's access log"
         world.account("nosy", Role.SUBJECT, subject=factories.org())
         nosy = {"Authorization": f"Bearer {world.key('nosy')}"}
-        assert (
-            client.get(f"/api/v1/attachments/{attachment['id']}", headers=nosy).status_code == 404
-        )
+        refused = client.get(f"/api/v1/attachments/{attachment['id']}", headers=nosy)
+        assert refused.status_code == 404
+        assert refused.json()["title"] == "no such attachment", "nothing about its owner"
+        missing = client.get("/api/v1/attachments/999999", headers=nosy)
+        assert missing.status_code == 404
+        assert missing.json()["title"] == "no such attachment"
 
 
 def test_injection_in_inputs_stays_data(world: World, settings: Settings) -> None:

@@ -7,12 +7,14 @@ import re
 
 from fastapi.testclient import TestClient
 
+from bonafides.catalogue import load_catalogue
 from bonafides.rules.loader import packaged_rules
 from bonafides.settings import Settings
 from tests import factories
 from tests.api.conftest import Store
 from tests.api.test_lists import MINOR_NAME, minor_entry
 from tests.security.world import record_of
+from tests.web import structure
 
 TODAY = dt.date.today()
 
@@ -113,18 +115,43 @@ def test_subject_page_shows_lists_and_grades(client: TestClient, store: Store) -
     assert 'id="lists"' in page
     assert 'href="/lists/courts.defaulters"' in page
     assert (TODAY - dt.timedelta(days=5)).isoformat() in page
-    assert "courts.defaulters#1" in page
     assert "法释〔2017〕7号" in page
 
 
-def test_subject_page_grade_names_its_rule_line(client: TestClient, store: Store) -> None:
+def test_subject_page_gives_the_reason_in_its_language_without_rule_ids(
+    client: TestClient, store: Store
+) -> None:
+    code, _ = _defaulters(store)
+    line = packaged_rules().lists["courts.defaulters"].entry[0]
+    page = client.get(f"/subjects/{code}").text
+    assert line.explain_zh in page
+    assert line.explain_en not in page
+    assert "courts.defaulters#" not in page, "no internal rule id on a public page"
+    _english(client)
+    english = client.get(f"/subjects/{code}").text
+    assert line.explain_en in english
+    assert "courts.defaulters#" not in english
+
+
+def test_subject_page_grade_gives_its_reason_without_rule_ids(
+    client: TestClient, store: Store
+) -> None:
     taxed = factories.org()
     store(record_of("tax.major_violation", taxed, source="sta", decided=TODAY))
     page = client.get(f"/subjects/{taxed.code}").text
     assert 'id="grades"' in page
     assert '<strong class="grade">D</strong>' in page
-    assert "grade:tax#1" in page
+    assert packaged_rules().grades["tax"].lines[0].explain_zh in page
+    assert "grade:tax#" not in page
+    assert "<code>tax</code>" not in page
     assert "纳税信用管理办法" in page
+
+
+def test_list_page_explains_its_lines_in_the_page_language(client: TestClient) -> None:
+    rule = packaged_rules().lists["market.serious_violation"]
+    page = client.get("/lists/market.serious_violation").text
+    assert all(line.explain_zh in page for line in rule.entry)
+    assert "market.serious_violation#" not in page
 
 
 def test_statistics_page_draws_entries_by_region(client: TestClient, store: Store) -> None:
@@ -134,3 +161,35 @@ def test_statistics_page_draws_entries_by_region(client: TestClient, store: Stor
     assert "浙江省" in page
     assert "北京市" in page
     assert page.count('<rect class="s0"') >= 2
+
+
+def test_subject_page_shows_enum_labels_never_raw_values(client: TestClient, store: Store) -> None:
+    """Every value of an enum field reads as its label in the page's language: a spot check
+    ``no_issue`` is 未发现问题, and no snake_case value of the catalogue reaches the text."""
+    catalogue = load_catalogue()
+    spot = catalogue.type("market.spot_check_result")
+    result = next(f for f in spot.fields if f.name == "inspection_result")
+    firm = factories.org()
+    store(
+        *(
+            record_of(
+                "market.spot_check_result",
+                firm,
+                source="samr",
+                decided=TODAY - dt.timedelta(days=n + 1),
+                content={"inspection_result": choice.value},
+            )
+            for n, choice in enumerate(result.enum or ())
+        )
+    )
+    raw = {
+        e.value for t in catalogue.types for f in t.fields for e in f.enum or () if "_" in e.value
+    }
+    for english in (False, True):
+        if english:
+            _english(client)
+        page = structure.parse(client.get(f"/subjects/{firm.code}").text)
+        shown = set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", page.text))
+        assert not shown & raw, sorted(shown & raw)
+        for choice in result.enum or ():
+            assert (choice.label_en if english else choice.label_zh) in page.text

@@ -16,6 +16,7 @@ from bonafides.settings import Settings
 from bonafides.web import pages
 from tests import factories
 from tests.api.conftest import SAMR_KEY, Store
+from tests.web import structure
 
 TODAY = dt.date.today()
 PENALTY = load_catalogue().type("market.penalty")
@@ -119,6 +120,29 @@ def test_statistics_page_draws_charts(client: TestClient, store: Store) -> None:
     assert page.count('<svg class="chart"') == 2
     assert re.search(r'<rect class="s0"[^>]*><title>[^<]*市场监管: 1 条</title>', page)
     assert "国家市场监督管理总局" in page
+
+
+def test_statistics_page_has_its_sections_in_main_and_a_plain_title(
+    client: TestClient, store: Store
+) -> None:
+    store(*[factories.penalty(decision_date=TODAY - dt.timedelta(days=d)) for d in (1, 40)])
+    html = client.get("/statistics").text
+    assert structure.problems(html) == []
+    page = structure.parse(html)
+    assert page.title.strip() == "统计 · 公共信用信息公示平台"
+    for section in ("by-field", "delay", "by-region"):
+        [found] = page.by_id(section)
+        assert found.ancestors[-2:] == ("body", "main"), section
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/catalogue", "/statistics", "/lists", "/measures", "/verify", "/login"]
+)
+def test_public_pages_are_well_formed(client: TestClient, store: Store, path: str) -> None:
+    store(factories.penalty(decision_date=TODAY - dt.timedelta(days=3)))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert structure.problems(response.text) == []
 
 
 def _upload(client: TestClient, key: str, *, htmx: bool = False) -> tuple[int, str]:

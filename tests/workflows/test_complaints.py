@@ -54,6 +54,39 @@ def test_routing(world: World, staff: None) -> None:
         complaints.route(services, type_code=None, department="nobody")
 
 
+def test_a_complaint_goes_to_the_department_that_decided(world: World, staff: None) -> None:
+    """A market penalty decided in Zhejiang is answered in Zhejiang, not by samr."""
+    firm = factories.org(region="330106")
+    world.penalty(firm, source="zj_amr")
+    filed = _file(world, None, kind="complaint", code=firm.code, type_code="market.penalty")
+    assert filed.department == "zj_amr"
+    twice = factories.org(region="330106")
+    world.penalty(twice, source="zj_amr")
+    world.penalty(twice, source="hz_amr")
+    with pytest.raises(InvalidError, match="choose one of hz_amr, zj_amr"):
+        _file(world, None, kind="complaint", code=twice.code, type_code="market.penalty")
+    assert (
+        _file(
+            world, None, code=twice.code, type_code="market.penalty", department="hz_amr"
+        ).department
+        == "hz_amr"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [("330106", "hz_amr"), ("330282", "zj_amr"), ("110105", "bj_amr"), ("440300", "samr")],
+)
+def test_without_a_decision_the_local_department_is_competent(
+    world: World, staff: None, region: str, expected: str
+) -> None:
+    """A report about a subject with no record of the type goes to the market regulator of
+    its region: Hangzhou's for a Hangzhou firm, the province's for the rest of Zhejiang,
+    the national one where no local department is known."""
+    firm = factories.org(region=region)
+    assert _file(world, None, code=firm.code, type_code="market.penalty").department == expected
+
+
 def test_a_report_never_creates_a_record(world: World, staff: None) -> None:
     firm = factories.org()
     world.penalty(firm)

@@ -100,9 +100,18 @@ def test_only_the_subject_objects_to_its_own_records(world: World, firm: Subject
         _open(world, "pending", mine)
     with pytest.raises(InvalidError, match="grounds"):
         _open(world, "firm", mine, grounds="no")
+    with pytest.raises(InvalidError, match="4 Chinese characters"):
+        _open(world, "firm", mine, grounds="。。。。。。。。。。。。")
     revoked = world.penalty(firm, status=RecordStatus.REVOKED)
     with pytest.raises(ConflictError, match="revoked"):
         _open(world, "firm", revoked)
+
+
+def test_short_chinese_grounds_are_enough(world: World, firm: SubjectRef) -> None:
+    """Five Chinese characters say what an English sentence does: the minimum of ten is
+    counted in letters, a Chinese character weighing two and a half."""
+    opened = _open(world, "firm", world.penalty(firm), grounds="罚款已缴清")
+    assert opened.grounds == "罚款已缴清"
 
 
 def test_attachments_are_checked_by_content(world: World, firm: SubjectRef) -> None:

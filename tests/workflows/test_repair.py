@@ -99,6 +99,11 @@ def test_eligibility_rules() -> None:
     assert repair.minimum_months(safety, None) == 6
 
 
+def test_evidence_in_four_chinese_characters_is_enough(world: World, firm: SubjectRef) -> None:
+    record_id = world.penalty(firm, days_ago=200)
+    assert _apply(world, record_id, evidence="现场核验").evidence == "现场核验"
+
+
 def test_too_early_is_refused_with_the_date(world: World, firm: SubjectRef) -> None:
     record_id = world.penalty(firm, days_ago=10)
     decided = world.record(record_id).decision_date

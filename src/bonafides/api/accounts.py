@@ -171,7 +171,7 @@ class AccountOut(BaseModel):
 
 class BindIn(BaseModel):
     code: str = Field(min_length=15, max_length=18)
-    evidence: str = Field(min_length=5, max_length=300, description="How identity was verified.")
+    evidence: str = Field(min_length=1, max_length=300, description="How identity was verified.")
 
 
 class KeyIn(BaseModel):
@@ -416,7 +416,7 @@ def subject_file(
     session: SessionDep,
     reader: Reader,
     purpose: Annotated[
-        str, Query(min_length=5, max_length=300, description="Why the file is read; logged.")
+        str, Query(min_length=1, max_length=300, description="Why the file is read; logged.")
     ],
     inquiry: Annotated[
         int | None, Query(ge=1, description="An approved special inquiry, for restricted records.")

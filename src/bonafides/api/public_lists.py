@@ -63,6 +63,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class LineOut(BaseModel):
     rule: str = Field(description="The rule line, as LIST#N.")
     explain: str
+    explain_zh: str = Field(description="The same line's reason in Chinese.")
     term: str = Field(description="How long an entry by this line lasts.")
 
 
@@ -121,7 +122,9 @@ class MembershipOut(BaseModel):
     valid_until: dt.date
     in_force: bool = Field(description="Whether the entry is in force today.")
     until_basis: str
-    reason: str
+    reason: str = Field(description="The rule line and its reason, as stored with the entry.")
+    reason_zh: str = Field(description="Why, in Chinese, from the rule line.")
+    reason_en: str = Field(description="Why, in English, from the rule line.")
     decision_no: str
     legal_basis: builtins.list[str]
 
@@ -135,6 +138,8 @@ class GradeOut(BaseModel):
     as_of: dt.date
     rule: str = Field(description="The rule line that decided the grade.")
     reason: str
+    reason_zh: str = Field(description="Why, in Chinese, from the rule line.")
+    reason_en: str = Field(description="Why, in English, from the rule line.")
     owner: str
     legal_basis: list[str]
     records: list[int] = Field(description="The public records behind the grade.")
@@ -162,7 +167,12 @@ def list_out(rule: ListRule, catalogue: Catalogue, in_force: int) -> ListOut:
         subject_kinds=[k.value for k in rule.subject_kinds],
         description=rule.description,
         lines=[
-            LineOut(rule=rule.rule_ref(n), explain=line.explain, term=line.term.describe())
+            LineOut(
+                rule=rule.rule_ref(n),
+                explain=line.explain,
+                explain_zh=line.explain_zh,
+                term=line.term.describe(),
+            )
             for n, line in enumerate(rule.entry, 1)
         ],
         entries_in_force=in_force,
@@ -288,6 +298,8 @@ def memberships(rules: Rules, rows: Sequence[EntryRow], today: dt.date) -> list[
                 in_force=row.valid_from <= today <= row.valid_until,
                 until_basis=row.until_basis,
                 reason=row.reason,
+                reason_zh=rule.entry[row.line - 1].explain_zh,
+                reason_en=rule.entry[row.line - 1].explain_en,
                 decision_no=row.decision_no,
                 legal_basis=list(rule.legal_basis),
             )
@@ -323,6 +335,8 @@ def public_grades(
                 as_of=result.as_of,
                 rule=scheme.rule_ref(result.line),
                 reason=explain_grade(scheme, result),
+                reason_zh=scheme.lines[result.line - 1].explain_zh,
+                reason_en=scheme.lines[result.line - 1].explain_en,
                 owner=scheme.owner,
                 legal_basis=list(scheme.legal_basis),
                 records=list(result.record_ids),

@@ -45,7 +45,7 @@ class PendingOut(BaseModel):
 
 
 class RefusalIn(BaseModel):
-    reason: str = Field(min_length=5, max_length=300)
+    reason: str = Field(min_length=1, max_length=300)
 
 
 @router.post(

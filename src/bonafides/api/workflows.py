@@ -443,20 +443,28 @@ def decide_objection(
 def get_attachment(
     attachment_id: Id, session: SessionDep, services: ServicesDep, principal: SignedIn
 ) -> Response:
-    """An attachment, to those who may see what it is attached to; always as a download."""
+    """An attachment, to those who may see what it is attached to; always as a download.
+
+    One answer for an unknown id and for a file whose case the principal may not see: the
+    answer names the attachment only, never the case it belongs to.
+    """
     row = session.get(Attachment, attachment_id)
+    missing = NotFoundError("no such attachment")
     try:
         if row is None:
-            raise NotFoundError("no such attachment")
+            raise missing
         owner: Objection | RepairApplication | Complaint
-        if row.owner_kind == objections.KIND:
-            owner = objections.get(session, services.catalogue, principal, row.owner_id)
-        elif row.owner_kind == repair.KIND:
-            owner = repair.get(session, services, principal, row.owner_id)
-        elif row.owner_kind == complaints.KIND:
-            owner = complaints.get(session, services, principal, row.owner_id)
-        else:
-            raise NotFoundError("no such attachment")
+        try:
+            if row.owner_kind == objections.KIND:
+                owner = objections.get(session, services.catalogue, principal, row.owner_id)
+            elif row.owner_kind == repair.KIND:
+                owner = repair.get(session, services, principal, row.owner_id)
+            elif row.owner_kind == complaints.KIND:
+                owner = complaints.get(session, services, principal, row.owner_id)
+            else:
+                raise missing
+        except NotFoundError:
+            raise missing from None
         data = attachments.read(services.data_dir, row)
     except WorkflowError as exc:
         raise http_error(exc) from exc

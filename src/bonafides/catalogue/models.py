@@ -203,6 +203,10 @@ class FieldType(StrEnum):
     BOOLEAN = "boolean"
 
 
+#: The region code of national departments.
+NATIONAL_REGION = "100000"
+
+
 class DepartmentLevel(StrEnum):
     NATIONAL = "national"
     PROVINCIAL = "provincial"
@@ -384,9 +388,11 @@ class Department(_Model):
 
     @model_validator(mode="after")
     def _national_region(self) -> Department:
-        if self.level is DepartmentLevel.NATIONAL and self.region != "100000":
-            raise ValueError(f"national department {self.code!r} must have region '100000'")
-        if self.level is not DepartmentLevel.NATIONAL and self.region == "100000":
+        if self.level is DepartmentLevel.NATIONAL and self.region != NATIONAL_REGION:
+            raise ValueError(
+                f"national department {self.code!r} must have region {NATIONAL_REGION!r}"
+            )
+        if self.level is not DepartmentLevel.NATIONAL and self.region == NATIONAL_REGION:
             raise ValueError(f"{self.level.value} department {self.code!r} needs its own region")
         return self
 
@@ -715,6 +721,16 @@ class RecordType(_Model):
         return out
 
 
+def _region_prefix(region: str) -> str:
+    """The digits a region code shares with every region under it: ``3301`` for Hangzhou
+    (330100), ``33`` for Zhejiang (330000), nothing for the nation (100000)."""
+    if region == NATIONAL_REGION:
+        return ""
+    while region.endswith("00"):
+        region = region[:-2]
+    return region
+
+
 # --------------------------------------------------------------------------- catalogue
 
 
@@ -904,6 +920,24 @@ class Catalogue(_Model):
             out.append(cursor)
             cursor = self.index.departments.get(cursor.parent) if cursor.parent else None
         return tuple(out)
+
+    def local_department(self, department_code: str, region: str | None) -> str:
+        """The department of ``department_code``'s system closest to ``region`` (a GB/T 2260
+        code): a municipal one whose city holds the region, else a provincial one whose
+        province does, else the department itself. Where the system has no office for the
+        region, or the region is unknown, the department named is competent."""
+        if not region:
+            return department_code
+        best = self.department(department_code)
+        for dept in self.index.departments.values():
+            lineage = self.lineage(dept.code)
+            if not any(d.code == department_code for d in lineage):
+                continue
+            if region.startswith(_region_prefix(dept.region)) and len(lineage) > len(
+                self.lineage(best.code)
+            ):
+                best = dept
+        return best.code
 
     def may_submit(self, type_code: str, department_code: str) -> bool:
         """Whether a department may submit records of a type: it, or a department above it

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -59,6 +60,8 @@ __all__ = [
 EVALUATOR = "rules-v1"
 
 ALL_KINDS: tuple[SubjectKind, ...] = tuple(SubjectKind)
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+_LATIN = re.compile("[A-Za-z]")
 _COMPARABLE = (FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE)
 _EQUATABLE = (
     FieldType.STRING,
@@ -264,10 +267,34 @@ class GradeTest(_Model):
     in_: tuple[str, ...] = Field(alias="in", min_length=1)
 
 
-class EntryLine(_Model):
+class Explained(_Model):
+    """A rule line's reason, in both languages of the portal: the subject reads why in its
+    own language, and the public pages show these words, never the rule's internal id."""
+
+    explain_zh: str = Field(min_length=1)
+    explain_en: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _languages(self) -> Explained:
+        if not _HAN.search(self.explain_zh):
+            raise ValueError(f"explain_zh {self.explain_zh!r} has no Chinese text")
+        if not _LATIN.search(self.explain_en):
+            raise ValueError(f"explain_en {self.explain_en!r} has no English text")
+        return self
+
+    @property
+    def explain(self) -> str:
+        """The English reason: what is stored with an entry and printed by the CLI."""
+        return self.explain_en
+
+    def explain_in(self, language: str) -> str:
+        """The reason in ``language`` ("zh" or "en")."""
+        return self.explain_zh if language == "zh" else self.explain_en
+
+
+class EntryLine(Explained):
     """One way onto a list. A line with ``at_least`` > 1 counts records in a window."""
 
-    explain: str = Field(min_length=1)
     match: Match
     at_least: int = Field(default=1, ge=1)
     within_months: int | None = Field(default=None, gt=0)
@@ -369,11 +396,10 @@ class Memorandum(_Model):
 # --------------------------------------------------------------------------- grades
 
 
-class GradeLine(_Model):
+class GradeLine(Explained):
     """One line of a grading rule: a fixed ``grade`` when ``at_least`` records match in the
     window, or the value of ``from_field`` of the latest matching record."""
 
-    explain: str = Field(min_length=1)
     match: Match
     within_months: int = Field(gt=0)
     at_least: int = Field(default=1, ge=1)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
+from bonafides.meaningful import requirement, says_enough
 from bonafides.security import audit
 from bonafides.security.clock import Clock
 from bonafides.security.passwords import (
@@ -28,6 +29,8 @@ from bonafides.store.tables import Account, Subject
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+#: What the operator's evidence for a binding, or reason for a refusal, must at least say.
+MIN_REASON = 5
 
 
 class AccountError(ValueError):
@@ -156,8 +159,10 @@ def bind_subject(
     account = get_account(session, username)
     if account.role != Role.SUBJECT:
         raise AccountError(f"{username!r} is a {account.role} account, not a subject account")
-    if len(evidence.strip()) < 5:
-        raise AccountError("say how the claimant's identity was verified (evidence)")
+    if not says_enough(evidence, MIN_REASON):
+        raise AccountError(
+            "say how the claimant's identity was verified (evidence): " + requirement(MIN_REASON)
+        )
     claim = claim_of(keys, code)
     if account.subject_key is not None and account.subject_key != claim.key:
         raise AccountError("the code differs from the one the account claims")
@@ -312,8 +317,8 @@ def refuse_registration(session: Session, *, username: str, reason: str, actor: 
     account = get_account(session, username)
     if account.role != Role.SUBJECT or account.bound_at is not None or not account.active:
         raise AccountError(f"{username!r} is not a pending registration")
-    if len(reason.strip()) < 5:
-        raise AccountError("say why the claim is refused")
+    if not says_enough(reason, MIN_REASON):
+        raise AccountError("say why the claim is refused: " + requirement(MIN_REASON))
     account.active = False
     audit.append(
         session,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
 from bonafides.disclosure import Audience
+from bonafides.meaningful import requirement, says_enough
 from bonafides.security.roles import (
     DEPARTMENT_ROLES,
     Principal,
@@ -79,8 +80,8 @@ def read_subject(
     elif principal.role in DEPARTMENT_ROLES or principal.role is Role.OPERATOR:
         if not principal.has(Scope.FILES_READ):
             raise ForbiddenError("this key may not read files")
-        if len(purpose) < MIN_PURPOSE:
-            raise InvalidError("state the purpose of the inquiry")
+        if not says_enough(purpose, MIN_PURPOSE):
+            raise InvalidError(f"state the purpose of the inquiry: {requirement(MIN_PURPOSE)}")
         if inquiry_id is not None:
             inquiry = session.get(SpecialInquiry, inquiry_id)
             if inquiry is None or not usable(inquiry, principal, subject.id, today):

@@ -171,6 +171,18 @@ def _content_labels(catalogue: Catalogue, type_code: str) -> dict[str, tuple[str
     return {f.name: (f.column_zh, f.title_en) for f in catalogue.type(type_code).fields}
 
 
+def _choice_labels(catalogue: Catalogue, type_code: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Field name -> stored enum value -> its labels (zh, en): a page shows the label,
+    never the value the store keeps (``no_issue`` reads 未发现问题)."""
+    if not catalogue.has_type(type_code):
+        return {}
+    return {
+        f.name: {e.value: (e.label_zh, e.label_en) for e in f.enum}
+        for f in catalogue.type(type_code).fields
+        if f.enum
+    }
+
+
 def _chart_series(stats: Statistics, locale: str, other: str) -> list[charts.Series]:
     index = {m: i for i, m in enumerate(stats.months)}
     per_field: dict[str, list[int]] = defaultdict(lambda: [0] * len(stats.months))
@@ -233,12 +245,14 @@ def portal(settings: Settings) -> Portal:
         if found is None:
             raise HTTPException(404, "no such subject")
         labels = {r.type: _content_labels(ctx.catalogue, r.type) for r in found.records}
+        choices = {r.type: _choice_labels(ctx.catalogue, r.type) for r in found.records}
         return web.render(
             request,
             "subject.html",
             subject=found,
             groups=_record_groups(found.records),
             labels=labels,
+            choices=choices,
             standing=standing(session, ctx, rules_for(ctx.catalogue), found),
         )
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
 from bonafides.context import Context
+from bonafides.meaningful import requirement, says_enough
 from bonafides.security.clock import Clock, office_day
 from bonafides.security.roles import Principal, Role, own_department
 from bonafides.store.subjects import SubjectKeys
@@ -66,9 +67,11 @@ class Deadlines:
 
 
 def require_text(value: str, what: str, *, minimum: int = 10, maximum: int = 20_000) -> str:
+    """``value`` stripped, if it says enough (``minimum`` counted as bonafides.meaningful
+    counts it, fair to Chinese) and is not longer than ``maximum`` characters."""
     text = value.strip()
-    if len(text) < minimum:
-        raise InvalidError(f"{what} needs at least {minimum} characters")
+    if not says_enough(text, minimum):
+        raise InvalidError(f"{what} needs {requirement(minimum)}")
     if len(text) > maximum:
         raise InvalidError(f"{what} has at most {maximum} characters")
     return text

@@ -14,7 +14,7 @@ open ──answer──▶ answered
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import ANY_DEPARTMENT
+from bonafides.codes import CodeError, parse_subject_code
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
-from bonafides.store.tables import Account, Attachment, Complaint, Subject
+from bonafides.store.tables import Account, Attachment, Complaint, Record, Subject
 from bonafides.workflows import attachments, escalation
 from bonafides.workflows.common import (
     ConflictError,
@@ -72,11 +73,22 @@ class Informant:
     contact: str | None
 
 
-def route(services: Services, *, type_code: str | None, department: str | None) -> str:
-    """The competent department: the record type's source, or the one chosen among them.
+def route(
+    services: Services,
+    *,
+    type_code: str | None,
+    department: str | None,
+    decided_by: Collection[str] = (),
+    region: str | None = None,
+) -> str:
+    """The competent department: the one that decided the subject's records of the type,
+    else the type's source office for the subject's ``region``, or the one chosen.
 
-    A type with several sources (or any department) needs the complainant to choose; a
-    chosen department must be able to decide records of that type.
+    ``decided_by`` are the departments that decided the subject's records of the type: a
+    complaint about a Zhejiang decision goes to Zhejiang, not to the national department
+    whose system it belongs to. Where several decided, or the type has several sources (or
+    any department), the complainant chooses; a chosen department must be able to decide
+    records of that type.
     """
     catalogue = services.catalogue
     if type_code is not None:
@@ -85,8 +97,16 @@ def route(services: Services, *, type_code: str | None, department: str | None) 
         except KeyError:
             raise InvalidError(f"unknown record type {type_code!r}") from None
         if department is None:
+            deciders = sorted({d for d in decided_by if catalogue.may_submit(type_code, d)})
+            if len(deciders) == 1:
+                return deciders[0]
+            if deciders:
+                raise InvalidError(
+                    f"the subject's {type_code} records were decided by several departments: "
+                    "choose one of " + ", ".join(deciders)
+                )
             if len(rtype.sources) == 1 and rtype.sources[0] != ANY_DEPARTMENT:
-                return rtype.sources[0]
+                return catalogue.local_department(rtype.sources[0], region)
             raise InvalidError(
                 f"{type_code} is decided by several departments: choose one of "
                 + ", ".join(rtype.sources)
@@ -103,6 +123,14 @@ def route(services: Services, *, type_code: str | None, department: str | None) 
     return department
 
 
+def _region_of(code: str) -> str | None:
+    """The region a subject's code names, or None for a code that is not valid."""
+    try:
+        return parse_subject_code(code).region
+    except CodeError:
+        return None
+
+
 def file(
     session: Session,
     services: Services,
@@ -115,13 +143,30 @@ def file(
     rows name no account either."""
     text = require_text(request.text, "the complaint")
     about = require_text(request.about, "who or what it is about", minimum=2, maximum=300)
-    department = route(services, type_code=request.type_code, department=request.department)
-    checked = attachments.check(list(uploads), max_bytes=services.attachment_max_bytes)
     subject_id = None
+    region = None
+    decided_by: list[str] = []
     if request.code:
         subject_id = session.scalar(
             select(Subject.id).where(Subject.key == services.keys.key_for_code(request.code))
         )
+        region = _region_of(request.code)
+        if subject_id is not None and request.type_code is not None:
+            decided_by = list(
+                session.scalars(
+                    select(Record.source)
+                    .where(Record.subject_id == subject_id, Record.type_code == request.type_code)
+                    .distinct()
+                )
+            )
+    department = route(
+        services,
+        type_code=request.type_code,
+        department=request.department,
+        decided_by=decided_by,
+        region=region,
+    )
+    checked = attachments.check(list(uploads), max_bytes=services.attachment_max_bytes)
     name = (request.informant_name or "").strip()[:200] or None
     contact = (request.informant_contact or "").strip()[:200] or None
     sealed = None
