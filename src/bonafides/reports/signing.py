@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from bonafides.store.types import utcnow
+
 ALGORITHM = "Ed25519"
 PRIVATE_NAME = "report-signing.pem"
 PUBLIC_DIR = "public"
@@ -239,7 +241,7 @@ def _self_signed(key_id: str, key: Ed25519PrivateKey) -> x509.Certificate:
             x509.NameAttribute(NameOID.COMMON_NAME, f"bonafides report signing key {key_id}"),
         ]
     )
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    start = utcnow().replace(microsecond=0) - dt.timedelta(days=1)
     return (
         x509.CertificateBuilder()
         .subject_name(name)
