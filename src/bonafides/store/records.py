@@ -314,10 +314,13 @@ def change_status(
     actor: str,
     reason: str,
     party: str | None = None,
+    at: dt.datetime | None = None,
 ) -> Record:
     """A new version that only changes the status (revocation, repair, expiry).
 
-    ``party`` (a subject key) picks one subject where the decision names several.
+    ``party`` (a subject key) picks one subject where the decision names several. ``at``
+    is the moment by the caller's clock: a repair's list entries end on the office's day
+    of that moment, so a workflow passes the clock its deadlines run on.
     """
     query = select(Record).where(Record.source == source, Record.decision_no == decision_no)
     if party is not None:
@@ -336,7 +339,7 @@ def change_status(
         )
     )
     assert last is not None
-    at = utcnow()
+    at = at or utcnow()
     record.version += 1
     record.status = status.value
     record.updated_at = at

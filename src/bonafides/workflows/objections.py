@@ -141,6 +141,7 @@ def open_objection(
         RecordStatus.UNDER_OBJECTION,
         actor=principal.actor,
         reason=f"objection {objection.id} opened",
+        at=deadlines.clock.now(),
     )
     audit.append(
         session,
@@ -215,7 +216,14 @@ def decide(
         )
     else:
         after = record_status_after(outcome, RecordStatus(objection.prior_status))
-        set_status(session, record, after, actor=principal.actor, reason=why)
+        set_status(
+            session,
+            record,
+            after,
+            actor=principal.actor,
+            reason=why,
+            at=services.deadlines.clock.now(),
+        )
     objection.status = ObjectionStatus.DECIDED.value
     objection.outcome = outcome.value
     objection.reasons = reasons

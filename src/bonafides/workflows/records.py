@@ -7,6 +7,7 @@ source, so it is versioned, digested and audited exactly like a resubmitted deci
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,13 @@ IDENTITY_FIELDS = frozenset({"subject_name", "decision_no", "decision_date"})
 
 
 def set_status(
-    session: Session, record: Record, status: RecordStatus, *, actor: str, reason: str
+    session: Session,
+    record: Record,
+    status: RecordStatus,
+    *,
+    actor: str,
+    reason: str,
+    at: dt.datetime | None = None,
 ) -> Record:
     return change_status(
         session,
@@ -35,6 +42,7 @@ def set_status(
         status=status,
         actor=actor,
         reason=reason[:200],
+        at=at,
     )
 
 

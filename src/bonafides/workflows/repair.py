@@ -270,6 +270,7 @@ def decide(
             RecordStatus.REPAIRED,
             actor=principal.actor,
             reason=f"credit repair application {application.id}",
+            at=services.deadlines.clock.now(),
         )
     application.status = status.value
     application.decided_at = services.deadlines.clock.now()
