@@ -14,6 +14,7 @@ from bonafides.workdays import (
     CalendarFileError,
     CalendarNotCoveredError,
     HolidayCalendar,
+    coverage_warning,
     load_calendar,
     package_years,
 )
@@ -107,3 +108,24 @@ def test_operator_file_dates_outside_covered_years_are_refused(tmp_path: Path) -
     path.write_text("holidays:\n  - 2030-10-01..2030-10-03\n")
     with pytest.raises(CalendarFileError, match="2030-10-01 is in 2030"):
         load_calendar(path)
+
+
+@pytest.mark.parametrize(
+    ("today", "warned"),
+    [
+        (dt.date(2026, 10, 1), None),
+        (dt.date(2026, 11, 1), None),
+        (dt.date(2026, 11, 2), "2027"),
+        (dt.date(2026, 12, 31), "2027"),
+    ],
+)
+def test_the_operator_is_warned_sixty_days_before_the_calendar_ends(
+    today: dt.date, warned: str | None
+) -> None:
+    warning = coverage_warning(HolidayCalendar(years=frozenset({2026})), today)
+    if warned is None:
+        assert warning is None
+    else:
+        assert warning is not None
+        assert f"does not cover {warned}" in warning
+        assert "BONAFIDES_HOLIDAYS" in warning

@@ -81,6 +81,21 @@ def init(
     settings = _settings(db)
     summary = initialise(settings, demo_subjects=demo, seed=seed, console=err)
     out.print(summary)
+    _warn_about_the_calendar(settings)
+
+
+def _warn_about_the_calendar(settings: Settings) -> None:
+    """Tell the operator before a subject meets it: deadlines need next year's holidays."""
+    from bonafides.security.clock import SystemClock, office_day
+    from bonafides.workdays import CalendarFileError, coverage_warning, load_calendar
+
+    try:
+        calendar = load_calendar(settings.holidays)
+    except CalendarFileError as exc:
+        fail(str(exc))
+    warning = coverage_warning(calendar, office_day(SystemClock(), settings.timezone))
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @app.command()
@@ -109,6 +124,7 @@ def serve(
         settings.check()
     except InsecureSettingsError as exc:
         fail(str(exc))
+    _warn_about_the_calendar(settings)
     os.environ["BONAFIDES_DB"] = settings.db
     run(
         host,
@@ -320,8 +336,8 @@ def stats_delay(
 ) -> None:
     """Publication delay per department in working days, against the publicity limit."""
     from bonafides.context import Context
-    from bonafides.store.statistics import publication_delay
-    from bonafides.workdays import CalendarFileError, CalendarNotCoveredError, load_calendar
+    from bonafides.store.statistics import missing_years, publication_delay
+    from bonafides.workdays import CalendarFileError, load_calendar
 
     settings = _settings(db)
     start = _date_option(since, "--since") if since else None
@@ -335,13 +351,14 @@ def stats_delay(
                 type_codes=type_codes,
                 since=start,
             )
-    except (CalendarNotCoveredError, CalendarFileError) as exc:
+    except CalendarFileError as exc:
         fail(str(exc))
     finally:
         ctx.close()
     limit = settings.publicity_working_days
     table = Table(title=f"publication delay (limit {limit} working days)")
-    for column in ("department", "records", f"within {limit}", "share", "median", "p90", "max"):
+    columns = ("department", "records", f"within {limit}", "share", "median", "p90", "max")
+    for column in (*columns, "uncounted"):
         table.add_column(column, justify="left" if column == "department" else "right")
     for row in rows:
         table.add_row(
@@ -352,8 +369,16 @@ def stats_delay(
             str(row.median_days),
             str(row.p90_days),
             str(row.max_days),
+            f"{row.uncounted:,}",
         )
     out.print(table)
+    if years := missing_years(rows):
+        named = ", ".join(str(y) for y in years)
+        err.print(
+            f"warning: delays into {named} are not counted: the working-day calendar does "
+            f"not cover {named}; add the holiday arrangement to BONAFIDES_HOLIDAYS "
+            "(docs/configuration.md)"
+        )
 
 
 @app.command()

@@ -184,3 +184,24 @@ def load_calendar(path: Path | None = None) -> HolidayCalendar:
         extra_working_days=(base.extra_working_days - off) | on,
         years=covered,
     )
+
+
+#: How far ahead the operator is warned that the calendar ends: the longest deadline the
+#: platform counts (20 working days for a complaint) plus the publicity window, with room.
+WARN_AHEAD = dt.timedelta(days=60)
+
+
+def coverage_warning(calendar: HolidayCalendar, today: dt.date) -> str | None:
+    """A line for the operator when a deadline counted from today may reach a year the
+    calendar does not cover; None while every day of the coming weeks is covered."""
+    years = range(today.year, (today + WARN_AHEAD).year + 1)
+    missing = [year for year in years if not calendar.covers(dt.date(year, 1, 1))]
+    if not missing:
+        return None
+    named = ", ".join(str(year) for year in missing)
+    return (
+        f"the working-day calendar does not cover {named}: deadlines reaching into it "
+        "(objections, repairs, complaints) are refused until the State Council's holiday "
+        f"arrangement for {named} is in the BONAFIDES_HOLIDAYS file (with the year under "
+        "'years') or the holidays package is upgraded"
+    )

@@ -6,14 +6,19 @@ it would in production, and the test's own threads never share its event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
+
+from bonafides.workdays import package_years
 
 
 def free_port() -> int:
@@ -37,10 +42,29 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("uvicorn did not answer within 30 s")
 
 
+def weekend_years(folder: Path) -> Path:
+    """A holiday file that gives the years after the package's last published arrangement
+    as plain weekends: the served app runs on the real clock, and a browser test must not
+    start failing when its deadlines reach a year whose holidays are not published yet."""
+    first = max(package_years()) + 1
+    last = dt.datetime.now(dt.UTC).year + 2
+    path = folder / "weekend-years.yaml"
+    path.write_text(f"years: [{', '.join(str(y) for y in range(first, last + 1))}]\n")
+    return path
+
+
 @contextmanager
 def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
     """The base URL of the app started with these ``BONAFIDES_*`` settings added to the
     environment; stopped when the block ends."""
+    with tempfile.TemporaryDirectory() as folder:
+        calendar = {"BONAFIDES_HOLIDAYS": str(weekend_years(Path(folder)))}
+        with _serving({**calendar, **settings}) as url:
+            yield url
+
+
+@contextmanager
+def _serving(settings: Mapping[str, str]) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [

@@ -36,7 +36,7 @@ from bonafides.store.profiles import (
 )
 from bonafides.store.reads import Reader
 from bonafides.store.search import PERSON_REF, find_by_ref, subject_ref
-from bonafides.store.statistics import publication_delay
+from bonafides.store.statistics import missing_years, publication_delay
 from bonafides.store.tables import Record, RecordType, Subject
 from bonafides.workdays import load_calendar
 
@@ -239,6 +239,11 @@ class DepartmentDelay(BaseModel):
     median_days: int
     p90_days: int
     max_days: int
+    uncounted: int = Field(
+        0,
+        description="Records not counted: their delay spans a year the working-day "
+        "calendar does not cover yet (see `missing_years`).",
+    )
 
 
 class Statistics(BaseModel):
@@ -251,6 +256,11 @@ class Statistics(BaseModel):
     )
     limit_days: int = Field(description="Working days allowed from decision to publication.")
     publication_delay: list[DepartmentDelay]
+    missing_years: list[int] = Field(
+        default_factory=list,
+        description="Years whose holiday arrangement the calendar lacks; delays into them "
+        "are not counted until the operator loads it.",
+    )
 
 
 def _month_starts(today: dt.date, months: int) -> list[dt.date]:
@@ -335,9 +345,11 @@ def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 
                 median_days=d.median_days,
                 p90_days=d.p90_days,
                 max_days=d.max_days,
+                uncounted=d.uncounted,
             )
             for d in delays
         ],
+        missing_years=list(missing_years(delays)),
     )
 
 

@@ -3,6 +3,10 @@
 The database groups records by department, decision date and receipt date; the
 number of distinct date pairs is small whatever the number of records, so working
 days are counted once per pair in Python with the office's holiday calendar.
+
+A pair that reaches into a year the calendar does not cover (its holiday arrangement not
+yet published or loaded) is not counted, and not guessed: it is reported as
+``uncounted`` beside the figures, naming the years, so the operator sees what to load.
 """
 
 from __future__ import annotations
@@ -18,17 +22,21 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bonafides.store.tables import Record
-from bonafides.workdays import WorkingCalendar
+from bonafides.workdays import CalendarNotCoveredError, WorkingCalendar
 
 
 @dataclass(frozen=True)
 class DelayRow:
+    """``records`` are the counted ones; ``uncounted`` span a day of ``missing_years``."""
+
     source: str
     records: int
     within_limit: int
     median_days: int
     p90_days: int
     max_days: int
+    uncounted: int = 0
+    missing_years: tuple[int, ...] = ()
 
     @property
     def share_within(self) -> float:
@@ -73,17 +81,27 @@ def publication_delay(
         query = query.where(Record.decision_date >= since)
 
     @cache
-    def delay(decided: dt.date, got: dt.date) -> int:
-        return calendar.working_days_between(decided, got)
+    def delay(decided: dt.date, got: dt.date) -> int | CalendarNotCoveredError:
+        try:
+            return calendar.working_days_between(decided, got)
+        except CalendarNotCoveredError as exc:
+            return exc
 
     per_source: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    uncounted: dict[str, int] = defaultdict(int)
+    missing: dict[str, set[int]] = defaultdict(set)
     for source, decided, got, n in session.execute(query):
         got_date = got if isinstance(got, dt.date) else dt.date.fromisoformat(str(got))
-        per_source[source].append((delay(decided, got_date), n))
+        days = delay(decided, got_date)
+        if isinstance(days, CalendarNotCoveredError):
+            uncounted[source] += n
+            missing[source].add(days.year)
+        else:
+            per_source[source].append((days, n))
     rows = []
-    for source, counts in sorted(per_source.items()):
+    for source in sorted(per_source.keys() | uncounted.keys()):
         merged: dict[int, int] = defaultdict(int)
-        for days, n in counts:
+        for days, n in per_source.get(source, []):
             merged[days] += n
         pairs = list(merged.items())
         rows.append(
@@ -93,7 +111,14 @@ def publication_delay(
                 within_limit=sum(n for d, n in pairs if d <= limit_days),
                 median_days=_quantile(pairs, 0.5),
                 p90_days=_quantile(pairs, 0.9),
-                max_days=max(merged),
+                max_days=max(merged, default=0),
+                uncounted=uncounted.get(source, 0),
+                missing_years=tuple(sorted(missing.get(source, ()))),
             )
         )
     return rows
+
+
+def missing_years(rows: list[DelayRow]) -> tuple[int, ...]:
+    """Every year some delay could not be counted for, across departments."""
+    return tuple(sorted({year for row in rows for year in row.missing_years}))
