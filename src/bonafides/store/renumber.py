@@ -1,0 +1,412 @@
+"""Stored decision numbers brought to the one spelling ingest now gives them.
+
+Before issue 13 a decision number was stored as typed, so （２０２６）京执９３０４号 and
+（2026）京执9304号 keyed two records, and a store upgraded to the normalising ingest would
+take a resubmission of either as a new decision. Migration ``0014`` runs ``renumber`` once:
+every ``records.decision_no`` (and the copy in the record's content, and its digest) and
+every review-queue number takes ``normalise.decision_number``'s spelling.
+
+Nothing is overwritten silently: each renumbered record gets a new version whose raw
+values, copied from the version before, keep the number exactly as submitted. Two
+records that turn out to be one decision under two spellings are never merged: the one
+already holding the spelling (or else the first received) keeps it, the other is numbered
+``<number>#dup-<record id>`` and an audit event ``store:record:duplicate_spelling`` names
+both, so an operator decides which to revoke. Renumbered numbers are fixed points of the
+normalisation, so running this again changes nothing.
+
+Work goes in record-id order, a batch at a time: a store of millions is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from bonafides.ingest.normalise import decision_number
+from bonafides.records import RecordInput, SubjectKind, SubjectRef
+from bonafides.security import audit
+from bonafides.security.identifiers import IdentifierVault
+from bonafides.store.subjects import chunks
+from bonafides.store.tables import Record, RecordVersion, ReviewItem, Subject
+from bonafides.store.types import utcnow
+
+BATCH = 1000
+ACTOR = "migration:0014"
+DUPLICATE_TAG = "store:record:duplicate_spelling"
+RENUMBERED_TAG = "store:records:renumbered"
+REASON = "decision number spelling normalised (upgrade 0014)"
+#: The width of ``records.decision_no`` and ``review_queue.decision_no``.
+NUMBER_WIDTH = 128
+
+Key = tuple[str, str, str]
+
+_records = cast(Table, Record.__table__)
+_versions = cast(Table, RecordVersion.__table__)
+_reviews = cast(Table, ReviewItem.__table__)
+
+
+class RenumberError(RuntimeError):
+    """The upgrade cannot go on; nothing has been written (the migration is one transaction)."""
+
+
+def duplicate_number(normalised: str, record_id: int) -> str:
+    """The number a second record of one decision gets: unique, typeable, and already in
+    its one spelling, so ``bonafides revoke --decision`` finds it as printed."""
+    return f"{normalised}#dup-{record_id}"
+
+
+@dataclass
+class Renumbered:
+    """What one run changed, as the summary audit event records it."""
+
+    records: int = 0
+    duplicates: int = 0
+    #: Records whose number has no one spelling within the column (empty or too long once
+    #: normalised): left as stored, listed in the summary event.
+    left: list[int] = field(default_factory=list)
+    #: Records whose stored digest did not come from their content as ingest computes it:
+    #: the digest is kept, so a resubmission amends them rather than finding them unchanged.
+    digests_kept: int = 0
+    review_items: int = 0
+    #: Review-queue items whose normalised number another item of the same source and type
+    #: holds: both are the same undecided row, so the later one is left as stored.
+    review_left: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.records or self.left or self.review_items or self.review_left)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    source: str
+    party: str
+    number: str
+    normalised: str
+
+
+def renumber(
+    connection: Connection,
+    *,
+    vault: IdentifierVault | None,
+    batch: int = BATCH,
+    actor: str = ACTOR,
+) -> Renumbered:
+    """Give every stored decision number its one spelling, inside the caller's transaction.
+
+    ``vault`` opens persons' ID numbers, which their records' digests cover; it is needed
+    only when a person's record is renumbered.
+    """
+    run = _Run(connection, Session(bind=connection), vault, actor)
+    last = 0
+    while True:
+        rows = connection.execute(
+            select(_records.c.id, _records.c.source, _records.c.party, _records.c.decision_no)
+            .where(_records.c.id > last)
+            .order_by(_records.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        changing = []
+        for rid, source, party, number in rows:
+            normalised = decision_number(number).value
+            if normalised != number:
+                changing.append(_Stored(rid, source, party, number, normalised))
+        if changing:
+            run.records(changing)
+    run.reviews(batch)
+    run.summary()
+    return run.result
+
+
+class _Run:
+    def __init__(
+        self,
+        connection: Connection,
+        session: Session,
+        vault: IdentifierVault | None,
+        actor: str,
+    ) -> None:
+        self.conn = connection
+        self.session = session
+        self.vault = vault
+        self.actor = actor
+        self.at = utcnow()
+        self.result = Renumbered()
+        self.trail = hashlib.sha256()
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def records(self, changing: Sequence[_Stored]) -> None:
+        held = self._holders({(s.source, s.normalised, s.party) for s in changing})
+        ids = [s.id for s in changing]
+        full = {
+            row.id: row
+            for row in self.conn.execute(
+                select(
+                    _records.c.id,
+                    _records.c.subject_id,
+                    _records.c.type_code,
+                    _records.c.version,
+                    _records.c.status,
+                    _records.c.severity,
+                    _records.c.decision_date,
+                    _records.c.legal_basis,
+                    _records.c.content,
+                    _records.c.content_digest,
+                ).where(_records.c.id.in_(ids))
+            )
+        }
+        codes = self._codes({row.subject_id for row in full.values()})
+        last_versions = {
+            rid: (raw, catalogue_version)
+            for rid, raw, catalogue_version in self.conn.execute(
+                select(_versions.c.record_id, _versions.c.raw, _versions.c.catalogue_version).where(
+                    tuple_(_versions.c.record_id, _versions.c.version).in_(
+                        [(r.id, r.version) for r in full.values()]
+                    )
+                )
+            )
+        }
+        updates: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        duplicates: list[dict[str, Any]] = []
+        for stored in changing:
+            row = full[stored.id]
+            if not stored.normalised or len(stored.normalised) > NUMBER_WIDTH:
+                self.result.left.append(stored.id)
+                continue
+            content = dict(row.content)
+            if "decision_no" in content:
+                content["decision_no"] = stored.normalised
+            kind, code = codes[row.subject_id]
+            digest = row.content_digest
+            if _digest(row, kind, code, row.content) == row.content_digest:
+                digest = _digest(row, kind, code, content)
+            else:
+                self.result.digests_kept += 1
+            key = (stored.source, stored.normalised, stored.party)
+            number = stored.normalised
+            if key in held:
+                number = duplicate_number(stored.normalised, stored.id)
+                if len(number) > NUMBER_WIDTH:
+                    self.result.left.append(stored.id)
+                    continue
+                other_id, other_digest = held[key]
+                duplicates.append(
+                    {
+                        "subject_id": row.subject_id,
+                        "object_ref": f"record {stored.id} v{row.version + 1}",
+                        "detail": {
+                            "source": stored.source,
+                            "stored_as": stored.number,
+                            "normalised": stored.normalised,
+                            "numbered_as": number,
+                            "record": stored.id,
+                            "same_as_record": other_id,
+                            "same_content": other_digest == digest,
+                        },
+                    }
+                )
+            else:
+                held[key] = (stored.id, digest)
+            version = row.version + 1
+            updates.append(
+                {
+                    "b_id": stored.id,
+                    "b_no": number,
+                    "b_content": content,
+                    "b_digest": digest,
+                    "b_version": version,
+                    "b_at": self.at,
+                }
+            )
+            raw, catalogue_version = last_versions.get(stored.id, ({}, None))
+            versions.append(
+                {
+                    "record_id": stored.id,
+                    "subject_id": row.subject_id,
+                    "version": version,
+                    "status": row.status,
+                    "severity": row.severity,
+                    "decision_date": row.decision_date,
+                    "legal_basis": row.legal_basis,
+                    "content": content,
+                    "raw": raw,
+                    "content_digest": digest,
+                    "catalogue_version": catalogue_version,
+                    "changed_at": self.at,
+                    "changed_by": self.actor,
+                    "reason": REASON,
+                }
+            )
+            self.trail.update(f"{stored.id}:{version};".encode())
+            self.first = stored.id if self.first is None else self.first
+            self.last = stored.id
+        if updates:
+            self.conn.execute(
+                update(_records)
+                .where(_records.c.id == bindparam("b_id"))
+                .values(
+                    decision_no=bindparam("b_no"),
+                    content=bindparam("b_content"),
+                    content_digest=bindparam("b_digest"),
+                    version=bindparam("b_version"),
+                    updated_at=bindparam("b_at"),
+                ),
+                updates,
+            )
+            self.conn.execute(insert(_versions), versions)
+            self.result.records += len(updates)
+        for event in duplicates:
+            audit.append(self.session, actor=self.actor, tag=DUPLICATE_TAG, **event)
+        self.result.duplicates += len(duplicates)
+
+    def _holders(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
+        """The records that already hold a key: stored in that spelling, or renumbered
+        by an earlier batch of this run."""
+        held: dict[tuple[str, str, str], tuple[int, str]] = {}
+        for chunk in chunks(sorted(keys), 300):
+            rows = self.conn.execute(
+                select(
+                    _records.c.source,
+                    _records.c.decision_no,
+                    _records.c.party,
+                    _records.c.id,
+                    _records.c.content_digest,
+                ).where(
+                    tuple_(_records.c.source, _records.c.decision_no, _records.c.party).in_(chunk)
+                )
+            )
+            for source, number, party, rid, digest in rows:
+                held[(source, number, party)] = (rid, digest)
+        return held
+
+    def _codes(self, subject_ids: set[int]) -> dict[int, tuple[str, str]]:
+        """Each subject's kind and code as ingest saw it (persons' numbers opened)."""
+        codes: dict[int, tuple[str, str]] = {}
+        for chunk in chunks(sorted(subject_ids), 500):
+            rows = self.conn.execute(
+                select(Subject.id, Subject.kind, Subject.code_display, Subject.code_cipher).where(
+                    Subject.id.in_(chunk)
+                )
+            )
+            for sid, kind, display, cipher in rows:
+                codes[sid] = (kind, self._open(sid, kind, display, cipher))
+        return codes
+
+    def _open(self, sid: int, kind: str, display: str, cipher: bytes | None) -> str:
+        if kind != SubjectKind.NATURAL_PERSON:
+            return display
+        if self.vault is None:
+            raise RenumberError(
+                "upgrading decision numbers re-digests persons' records and needs the "
+                "identifier key: run `bonafides init` with the store's BONAFIDES_SECRET_KEY"
+            )
+        if cipher is None:
+            raise RenumberError(f"subject {sid} is a person without a stored ID number")
+        try:
+            return self.vault.decrypt(cipher)
+        except InvalidTag:
+            raise RenumberError(
+                f"the identifier key does not open subject {sid}'s ID number: "
+                "is BONAFIDES_SECRET_KEY the one this store was written with?"
+            ) from None
+
+    def reviews(self, batch: int) -> None:
+        """Review-queue numbers: the key a resubmitted row without a subject code meets."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                select(
+                    _reviews.c.id, _reviews.c.source, _reviews.c.type_code, _reviews.c.decision_no
+                )
+                .where(_reviews.c.id > last, _reviews.c.decision_no.is_not(None))
+                .order_by(_reviews.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            changing = []
+            for rid, source, type_code, number in rows:
+                normalised = decision_number(number).value
+                if normalised != number:
+                    changing.append((rid, (source, type_code, normalised)))
+            if not changing:
+                continue
+            held: set[tuple[str, str, str]] = set()
+            for chunk in chunks(sorted({key for _, key in changing}), 300):
+                held.update(
+                    (s, t, n)
+                    for s, t, n in self.conn.execute(
+                        select(
+                            _reviews.c.source, _reviews.c.type_code, _reviews.c.decision_no
+                        ).where(
+                            tuple_(
+                                _reviews.c.source, _reviews.c.type_code, _reviews.c.decision_no
+                            ).in_(chunk)
+                        )
+                    )
+                )
+            updates = []
+            for rid, key in changing:
+                if key in held or not key[2] or len(key[2]) > NUMBER_WIDTH:
+                    self.result.review_left += 1
+                    continue
+                held.add(key)
+                updates.append({"b_id": rid, "b_no": key[2]})
+            if updates:
+                self.conn.execute(
+                    update(_reviews)
+                    .where(_reviews.c.id == bindparam("b_id"))
+                    .values(decision_no=bindparam("b_no")),
+                    updates,
+                )
+                self.result.review_items += len(updates)
+
+    def summary(self) -> None:
+        """One event for the run, pinning every new version by digest (as ingest does)."""
+        if not self.result.changed:
+            return
+        result = self.result
+        audit.append(
+            self.session,
+            actor=self.actor,
+            tag=RENUMBERED_TAG,
+            object_ref=f"records {self.first}..{self.last}" if self.first is not None else None,
+            detail={
+                "records": result.records,
+                "duplicates": result.duplicates,
+                "digests_kept": result.digests_kept,
+                "left": len(result.left),
+                "left_records": result.left[:100],
+                "review_items": result.review_items,
+                "review_left": result.review_left,
+                "versions_digest": self.trail.hexdigest(),
+            },
+        )
+
+
+def _digest(row: Any, kind: str, code: str, content: dict[str, Any]) -> str:
+    """The digest ingest gives this content: ``RecordInput.content_digest``, the one place
+    that says what "unchanged" means."""
+    return RecordInput(
+        type_code=row.type_code,
+        source="",
+        decision_no="",
+        decision_date=row.decision_date,
+        subject=SubjectRef(code=code, kind=SubjectKind(kind), name=""),
+        content=content,
+        severity=row.severity,
+        legal_basis=row.legal_basis,
+    ).content_digest
