@@ -28,11 +28,13 @@ from bonafides.ingest.service import IngestReport, ingest_file
 from bonafides.records import SubjectRef
 from bonafides.security import audit
 from bonafides.settings import Settings, get_settings
+from bonafides.store.access import access_log
 from bonafides.store.db import alembic_config, migrate
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.renumber import (
     DUPLICATE_TAG,
     RENUMBERED_TAG,
+    REVIEW_TAG,
     RenumberError,
     duplicate_number,
     renumber,
@@ -204,7 +206,12 @@ def test_upgrade_gives_stored_numbers_one_spelling_and_resubmissions_find_them(
         assert summary.detail["records"] == 7
         assert summary.detail["duplicates"] == 2
         assert summary.detail["digests_kept"] == 0
-        assert summary.detail["review_items"] == 1
+        reviews = session.scalars(select(AuditEvent).where(AuditEvent.tag == REVIEW_TAG)).one()
+        assert reviews.detail == {"review_items": 1, "review_left": 0}
+        # The subject whose record was renumbered sees it in its access log.
+        subject_id = session.get(Record, old.ids[0]).subject_id  # type: ignore[union-attr]
+        log = access_log(session, subject_id)
+        assert [(e.tag, e.what) for e in log] == [(RENUMBERED_TAG, f"record {old.ids[0]} v2")]
         assert session.scalars(select(ReviewItem.decision_no)).all() == ["京市监罚〔2026〕17号"]
         assert audit.verify(session).ok
 

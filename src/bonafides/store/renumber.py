@@ -32,6 +32,8 @@ from bonafides.ingest.normalise import decision_number
 from bonafides.records import RecordInput, SubjectKind, SubjectRef
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
+from bonafides.store.access import link_each, subjects_digest
+from bonafides.store.records import access_refs
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Record, RecordVersion, ReviewItem, Subject
 from bonafides.store.types import utcnow
@@ -40,6 +42,7 @@ BATCH = 1000
 ACTOR = "migration:0014"
 DUPLICATE_TAG = "store:record:duplicate_spelling"
 RENUMBERED_TAG = "store:records:renumbered"
+REVIEW_TAG = "store:review_items:renumbered"
 REASON = "decision number spelling normalised (upgrade 0014)"
 #: The width of ``records.decision_no`` and ``review_queue.decision_no``.
 NUMBER_WIDTH = 128
@@ -63,12 +66,12 @@ def duplicate_number(normalised: str, record_id: int) -> str:
 
 @dataclass
 class Renumbered:
-    """What one run changed, as the summary audit event records it."""
+    """What one run changed; the audit events record it batch by batch."""
 
     records: int = 0
     duplicates: int = 0
     #: Records whose number has no one spelling within the column (empty or too long once
-    #: normalised): left as stored, listed in the summary event.
+    #: normalised): left as stored and listed in the batch's event (again on a rerun).
     left: list[int] = field(default_factory=list)
     #: Records whose stored digest did not come from their content as ingest computes it:
     #: the digest is kept, so a resubmission amends them rather than finding them unchanged.
@@ -104,7 +107,20 @@ def renumber(
     ``vault`` opens persons' ID numbers, which their records' digests cover; it is needed
     only when a person's record is renumbered.
     """
-    run = _Run(connection, Session(bind=connection), vault, actor)
+    session = Session(bind=connection)
+    try:
+        run = _Run(connection, session, vault, actor)
+        _walk(connection, run, batch)
+        run.reviews(batch)
+        run.summary()
+    finally:
+        # The caller's transaction is the connection's: closing the session leaves it open.
+        session.close()
+    return run.result
+
+
+def _walk(connection: Connection, run: _Run, batch: int) -> None:
+    """Records in id order, a batch at a time; only the changing ones are read whole."""
     last = 0
     while True:
         rows = connection.execute(
@@ -114,7 +130,7 @@ def renumber(
             .limit(batch)
         ).all()
         if not rows:
-            break
+            return
         last = rows[-1][0]
         changing = []
         for rid, source, party, number in rows:
@@ -123,9 +139,6 @@ def renumber(
                 changing.append(_Stored(rid, source, party, number, normalised))
         if changing:
             run.records(changing)
-    run.reviews(batch)
-    run.summary()
-    return run.result
 
 
 class _Run:
@@ -142,9 +155,6 @@ class _Run:
         self.actor = actor
         self.at = utcnow()
         self.result = Renumbered()
-        self.trail = hashlib.sha256()
-        self.first: int | None = None
-        self.last: int | None = None
 
     def records(self, changing: Sequence[_Stored]) -> None:
         held = self._holders({(s.source, s.normalised, s.party) for s in changing})
@@ -180,10 +190,12 @@ class _Run:
         updates: list[dict[str, Any]] = []
         versions: list[dict[str, Any]] = []
         duplicates: list[dict[str, Any]] = []
+        left: list[int] = []
+        digests_kept = 0
         for stored in changing:
             row = full[stored.id]
             if not stored.normalised or len(stored.normalised) > NUMBER_WIDTH:
-                self.result.left.append(stored.id)
+                left.append(stored.id)
                 continue
             content = dict(row.content)
             if "decision_no" in content:
@@ -193,13 +205,13 @@ class _Run:
             if _digest(row, kind, code, row.content) == row.content_digest:
                 digest = _digest(row, kind, code, content)
             else:
-                self.result.digests_kept += 1
+                digests_kept += 1
             key = (stored.source, stored.normalised, stored.party)
             number = stored.normalised
             if key in held:
                 number = duplicate_number(stored.normalised, stored.id)
                 if len(number) > NUMBER_WIDTH:
-                    self.result.left.append(stored.id)
+                    left.append(stored.id)
                     continue
                 other_id, other_digest = held[key]
                 duplicates.append(
@@ -249,9 +261,6 @@ class _Run:
                     "reason": REASON,
                 }
             )
-            self.trail.update(f"{stored.id}:{version};".encode())
-            self.first = stored.id if self.first is None else self.first
-            self.last = stored.id
         if updates:
             self.conn.execute(
                 update(_records)
@@ -267,9 +276,48 @@ class _Run:
             )
             self.conn.execute(insert(_versions), versions)
             self.result.records += len(updates)
+        if updates or left:
+            self._batch_event(updates, versions, duplicates, left, digests_kept)
         for event in duplicates:
             audit.append(self.session, actor=self.actor, tag=DUPLICATE_TAG, **event)
         self.result.duplicates += len(duplicates)
+        self.result.digests_kept += digests_kept
+        self.result.left.extend(left)
+
+    def _batch_event(
+        self,
+        updates: list[dict[str, Any]],
+        versions: list[dict[str, Any]],
+        duplicates: list[dict[str, Any]],
+        left: list[int],
+        digests_kept: int,
+    ) -> None:
+        """One event per batch, pinning its new versions by digest and linked to each
+        subject whose file changed, as a department's amendments are (``store.records``)."""
+        trail = hashlib.sha256()
+        refs: dict[int, list[str]] = {}
+        for version in versions:
+            rid, number = version["record_id"], version["version"]
+            trail.update(f"{rid}:{number};".encode())
+            refs.setdefault(version["subject_id"], []).append(f"record {rid} v{number}")
+        ids = [u["b_id"] for u in updates] or left
+        event = audit.append(
+            self.session,
+            actor=self.actor,
+            tag=RENUMBERED_TAG,
+            object_ref=f"records {min(ids)}..{max(ids)}",
+            detail={
+                "reason": REASON,
+                "records": len(updates),
+                "duplicates": len(duplicates),
+                "digests_kept": digests_kept,
+                "left_records": left,
+                "versions_digest": trail.hexdigest(),
+                "subjects": len(refs),
+                "subjects_digest": subjects_digest(refs),
+            },
+        )
+        link_each(self.session, event.id, {sid: access_refs(r) for sid, r in refs.items()})
 
     def _holders(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
         """The records that already hold a key: stored in that spelling, or renumbered
@@ -375,26 +423,15 @@ class _Run:
                 self.result.review_items += len(updates)
 
     def summary(self) -> None:
-        """One event for the run, pinning every new version by digest (as ingest does)."""
-        if not self.result.changed:
-            return
+        """The review queue's part of the run, when there was one."""
         result = self.result
-        audit.append(
-            self.session,
-            actor=self.actor,
-            tag=RENUMBERED_TAG,
-            object_ref=f"records {self.first}..{self.last}" if self.first is not None else None,
-            detail={
-                "records": result.records,
-                "duplicates": result.duplicates,
-                "digests_kept": result.digests_kept,
-                "left": len(result.left),
-                "left_records": result.left[:100],
-                "review_items": result.review_items,
-                "review_left": result.review_left,
-                "versions_digest": self.trail.hexdigest(),
-            },
-        )
+        if result.review_items or result.review_left:
+            audit.append(
+                self.session,
+                actor=self.actor,
+                tag=REVIEW_TAG,
+                detail={"review_items": result.review_items, "review_left": result.review_left},
+            )
 
 
 def _digest(row: Any, kind: str, code: str, content: dict[str, Any]) -> str:
