@@ -119,6 +119,7 @@ class OldStore:
             row(PENALTY, org[3], decision_no="京市监罚〔２０２６〕16号", fine_amount_10k_yuan="4"),
             # No subject code: kept for entity matching under its number.
             row(PENALTY, org[4], decision_no="京市监罚【２０２６】17号", uscc=""),
+            row(PENALTY, org[4], decision_no="京市监罚[2026]17号", uscc=""),
         ]
         # One court case naming two subjects: the party keeps them apart.
         self.defaulters = [
@@ -129,7 +130,7 @@ class OldStore:
             # Ingest before issue 13: a decision number was text, trimmed and no more.
             old.setattr(normalise, "decision_number", normalise.text)
             report = _ingest(ctx, _file(tmp_path / "p.jsonl", self.penalties), PENALTY, "samr")
-            assert (report.counts["accepted"], report.counts["review"]) == (7, 1), report.counts
+            assert (report.counts["accepted"], report.counts["review"]) == (7, 2), report.counts
             report = _ingest(ctx, _file(tmp_path / "d.jsonl", self.defaulters), DEFAULTER, "spc")
             assert report.counts["accepted"] == 2, report.counts
         with ctx.sessions() as session:
@@ -207,12 +208,19 @@ def test_upgrade_gives_stored_numbers_one_spelling_and_resubmissions_find_them(
         assert summary.detail["duplicates"] == 2
         assert summary.detail["digests_kept"] == 0
         reviews = session.scalars(select(AuditEvent).where(AuditEvent.tag == REVIEW_TAG)).one()
-        assert reviews.detail == {"review_items": 1, "review_left": 0}
+        assert reviews.detail == {"review_items": 2, "review_duplicates": 1, "review_left": 0}
         # The subject whose record was renumbered sees it in its access log.
         subject_id = session.get(Record, old.ids[0]).subject_id  # type: ignore[union-attr]
         log = access_log(session, subject_id)
         assert [(e.tag, e.what) for e in log] == [(RENUMBERED_TAG, f"record {old.ids[0]} v2")]
-        assert session.scalars(select(ReviewItem.decision_no)).all() == ["京市监罚〔2026〕17号"]
+        # One row twice in the queue under two spellings: the later one is the duplicate.
+        queue = session.execute(
+            select(ReviewItem.id, ReviewItem.decision_no).order_by(ReviewItem.id)
+        ).all()
+        assert [n for _, n in queue] == [
+            "京市监罚〔2026〕17号",
+            duplicate_number("京市监罚〔2026〕17号", queue[1][0]),
+        ]
         assert audit.verify(session).ok
 
     # The same files again, through today's ingest: every decision is found, none added.
@@ -226,7 +234,7 @@ def test_upgrade_gives_stored_numbers_one_spelling_and_resubmissions_find_them(
     assert report.counts["unchanged"] == 2, report.counts
     assert _numbers(ctx) == old.expected
     with ctx.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(ReviewItem)) == 1
+        assert session.scalar(select(func.count()).select_from(ReviewItem)) == 2
 
 
 def test_renumbering_in_small_batches_gives_the_same_numbers(

@@ -78,7 +78,9 @@ class Renumbered:
     digests_kept: int = 0
     review_items: int = 0
     #: Review-queue items whose normalised number another item of the same source and type
-    #: holds: both are the same undecided row, so the later one is left as stored.
+    #: holds: the same undecided row twice, numbered as a duplicate (within ``review_items``).
+    review_duplicates: int = 0
+    #: Review-queue items whose number has no one spelling within the column.
     review_left: int = 0
 
     @property
@@ -408,11 +410,15 @@ class _Run:
                 )
             updates = []
             for rid, key in changing:
-                if key in held or not key[2] or len(key[2]) > NUMBER_WIDTH:
+                duplicate = key in held
+                number = duplicate_number(key[2], rid) if duplicate else key[2]
+                if not key[2] or len(number) > NUMBER_WIDTH:
                     self.result.review_left += 1
                     continue
+                if duplicate:
+                    self.result.review_duplicates += 1
                 held.add(key)
-                updates.append({"b_id": rid, "b_no": key[2]})
+                updates.append({"b_id": rid, "b_no": number})
             if updates:
                 self.conn.execute(
                     update(_reviews)
@@ -430,7 +436,11 @@ class _Run:
                 self.session,
                 actor=self.actor,
                 tag=REVIEW_TAG,
-                detail={"review_items": result.review_items, "review_left": result.review_left},
+                detail={
+                    "review_items": result.review_items,
+                    "review_duplicates": result.review_duplicates,
+                    "review_left": result.review_left,
+                },
             )
 
 
