@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.ingest.normalise import decision_number
@@ -179,14 +179,17 @@ class _Run:
             )
         }
         codes = self._codes({row.subject_id for row in full.values()})
+        # Joined on the record's current version: a row-value IN would scan the index on SQLite.
         last_versions = {
             rid: (raw, catalogue_version)
             for rid, raw, catalogue_version in self.conn.execute(
-                select(_versions.c.record_id, _versions.c.raw, _versions.c.catalogue_version).where(
-                    tuple_(_versions.c.record_id, _versions.c.version).in_(
-                        [(r.id, r.version) for r in full.values()]
-                    )
+                select(_versions.c.record_id, _versions.c.raw, _versions.c.catalogue_version)
+                .join(
+                    _records,
+                    (_records.c.id == _versions.c.record_id)
+                    & (_records.c.version == _versions.c.version),
                 )
+                .where(_records.c.id.in_(ids))
             )
         }
         updates: list[dict[str, Any]] = []
@@ -323,22 +326,29 @@ class _Run:
 
     def _holders(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
         """The records that already hold a key: stored in that spelling, or renumbered
-        by an earlier batch of this run."""
-        held: dict[tuple[str, str, str], tuple[int, str]] = {}
-        for chunk in chunks(sorted(keys), 300):
-            rows = self.conn.execute(
-                select(
-                    _records.c.source,
-                    _records.c.decision_no,
-                    _records.c.party,
-                    _records.c.id,
-                    _records.c.content_digest,
-                ).where(
-                    tuple_(_records.c.source, _records.c.decision_no, _records.c.party).in_(chunk)
+        by an earlier batch of this run.
+
+        Asked as ``source IN .. AND decision_no IN ..``, which both stores answer from the
+        unique index, then matched exactly here: a row-value IN scans the whole index on
+        SQLite, once per chunk.
+        """
+        held: dict[Key, tuple[int, str]] = {}
+        by_source: dict[str, list[str]] = {}
+        for source, number, _ in keys:
+            by_source.setdefault(source, []).append(number)
+        for source, numbers in by_source.items():
+            for chunk in chunks(sorted(set(numbers)), 500):
+                rows = self.conn.execute(
+                    select(
+                        _records.c.decision_no,
+                        _records.c.party,
+                        _records.c.id,
+                        _records.c.content_digest,
+                    ).where(_records.c.source == source, _records.c.decision_no.in_(chunk))
                 )
-            )
-            for source, number, party, rid, digest in rows:
-                held[(source, number, party)] = (rid, digest)
+                for number, party, rid, digest in rows:
+                    if (source, number, party) in keys:
+                        held[(source, number, party)] = (rid, digest)
         return held
 
     def _codes(self, subject_ids: set[int]) -> dict[int, tuple[str, str]]:
@@ -394,20 +404,20 @@ class _Run:
                     changing.append((rid, (source, type_code, normalised)))
             if not changing:
                 continue
+            wanted = {key for _, key in changing}
             held: set[tuple[str, str, str]] = set()
-            for chunk in chunks(sorted({key for _, key in changing}), 300):
-                held.update(
-                    (s, t, n)
-                    for s, t, n in self.conn.execute(
-                        select(
-                            _reviews.c.source, _reviews.c.type_code, _reviews.c.decision_no
-                        ).where(
-                            tuple_(
-                                _reviews.c.source, _reviews.c.type_code, _reviews.c.decision_no
-                            ).in_(chunk)
+            for (source, type_code), numbers in _grouped(wanted).items():
+                for chunk in chunks(numbers, 500):
+                    held.update(
+                        (source, type_code, n)
+                        for (n,) in self.conn.execute(
+                            select(_reviews.c.decision_no).where(
+                                _reviews.c.source == source,
+                                _reviews.c.type_code == type_code,
+                                _reviews.c.decision_no.in_(chunk),
+                            )
                         )
                     )
-                )
             updates = []
             for rid, key in changing:
                 duplicate = key in held
@@ -442,6 +452,13 @@ class _Run:
                     "review_left": result.review_left,
                 },
             )
+
+
+def _grouped(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for source, type_code, number in sorted(keys):
+        grouped.setdefault((source, type_code), []).append(number)
+    return grouped
 
 
 def _digest(row: Any, kind: str, code: str, content: dict[str, Any]) -> str:
