@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -325,3 +327,18 @@ def test_numbers_without_a_fitting_spelling_and_foreign_digests_are_kept(
         assert session.get(Record, old.ids[0]).content_digest == "f" * 64  # type: ignore[union-attr]
         summary = session.scalars(select(AuditEvent).where(AuditEvent.tag == RENUMBERED_TAG)).one()
     assert summary.detail["left_records"] == [old.ids[1]]
+
+
+#: What decision numbers are made of, in every width and bracket form clerks type.
+NUMBER_CHARACTERS = st.sampled_from(
+    list("0123456789０１２３４５６７８９京执罚监市号第字ABCＺＪ-－()（）[]［］【】〔〕 \u3000#")
+)
+
+
+@given(st.text(NUMBER_CHARACTERS, min_size=1, max_size=40), st.integers(1, 10**12))
+def test_renumbered_numbers_are_fixed_points(raw: str, record_id: int) -> None:
+    """Why a second run changes nothing: what the upgrade writes, the normalisation keeps."""
+    number = normalise.decision_number(raw).value
+    assert normalise.decision_number(number).value == number
+    marked = duplicate_number(number, record_id)
+    assert normalise.decision_number(marked).value == marked
