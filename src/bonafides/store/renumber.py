@@ -12,7 +12,9 @@ records that turn out to be one decision under two spellings are never merged: t
 already holding the spelling (or else the first received) keeps it, the other is numbered
 ``<number>#dup-<record id>`` and an audit event ``store:record:duplicate_spelling`` names
 both, so an operator decides which to revoke. Renumbered numbers are fixed points of the
-normalisation, so running this again changes nothing.
+normalisation, so running this again changes nothing (numbers of digits, letters, Chinese
+characters, brackets and spaces in either width; a space or letter followed by a
+combining accent can normalise once more, NFKC composes what the dropped space kept apart).
 
 Work goes in record-id order, a batch at a time: a store of millions is never loaded whole.
 """
