@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
 
@@ -53,16 +54,23 @@ def checkpointer_for(engine: Engine) -> WalCheckpointer | None:
     return WalCheckpointer(Path(url.database)).start()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, vault: IdentifierVault | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "bonafides.store:migrations")
     cfg.attributes["engine"] = engine
+    cfg.attributes["vault"] = vault
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Upgrade to every head: areas of the platform may add migrations on their own branch."""
-    command.upgrade(alembic_config(engine), revision)
+def migrate(
+    engine: Engine, revision: str = "heads", *, vault: IdentifierVault | None = None
+) -> None:
+    """Upgrade to every head: areas of the platform may add migrations on their own branch.
+
+    ``vault`` is the store's identifier key, for data migrations that must read persons'
+    ID numbers (0014 re-digests records); ``bonafides init`` always passes it.
+    """
+    command.upgrade(alembic_config(engine, vault), revision)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

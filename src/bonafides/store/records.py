@@ -264,11 +264,11 @@ def write_records(
             object_ref=f"records {touched[0]}..{touched[-1]}",
             detail=detail,
         )
-        link_each(session, event.id, {sid: _refs(refs) for sid, refs in amended_refs.items()})
+        link_each(session, event.id, {sid: access_refs(refs) for sid, refs in amended_refs.items()})
     return result
 
 
-def _refs(refs: list[str]) -> str:
+def access_refs(refs: list[str]) -> str:
     """What an amendment did to one subject, within an access-log line's 200 characters."""
     text = ", ".join(refs)
     return text if len(text) <= 200 else f"{len(refs)} records: {text[:180]}…"
