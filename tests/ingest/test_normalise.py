@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bonafides.ingest import normalise
@@ -87,3 +87,14 @@ def test_integers_and_booleans() -> None:
     assert normalise.boolean("否").value is False
     with pytest.raises(BadValueError):
         normalise.boolean("maybe")
+
+
+@example("a\u00a8")
+@example("（２０２６）京执\u00a8９３０４号")
+@given(st.text(max_size=40))
+def test_a_decision_number_is_spelt_once_and_for_all(raw: str) -> None:
+    """Normalising a normalised number changes nothing, whatever the input: otherwise a
+    record stored under one spelling is missed by the next resubmission of it ('a ¨' used
+    to become 'a' and a combining diaeresis, which a second pass composed into 'ä')."""
+    once = normalise.decision_number(raw).value
+    assert normalise.decision_number(once).value == once

@@ -99,8 +99,11 @@ def decision_number(raw: str) -> Cleaned[str]:
     NFKC makes full-width digits, letters and hyphens ASCII (２０２６ → 2026), then the
     brackets take their official form and spaces, which only typing adds, are dropped.
     The Chinese characters are untouched; the number as submitted stays in the raw values.
+    NFC last: dropping a space NFKC made (¨ is a space and a combining mark) can leave a
+    mark beside a letter it composes with, and the spelling must not change on a second
+    pass. NFC, not NFKC, so the official brackets stay full-width.
     """
-    value = "".join(to_ascii(raw).translate(_NUMBER_BRACKETS).split())
+    value = unicodedata.normalize("NFC", "".join(to_ascii(raw).translate(_NUMBER_BRACKETS).split()))
     return Cleaned(value, None if value == raw else f"decision number {raw!r} read as {value}")
 
 
