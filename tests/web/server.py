@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -38,10 +39,12 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
+def running_portal(settings: Mapping[str, str], log: Path | None = None) -> Iterator[str]:
     """The base URL of the app started with these ``BONAFIDES_*`` settings added to the
-    environment; stopped when the block ends."""
+    environment; stopped when the block ends. With ``log``, uvicorn's own output, its
+    access log included, is written to that file."""
     port = free_port()
+    output = None if log is None else log.open("wb")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -54,9 +57,11 @@ def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            "warning" if log is None else "info",
         ],
         env={**os.environ, **settings},
+        stdout=output,
+        stderr=output,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,3 +70,5 @@ def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if output is not None:
+            output.close()
