@@ -80,6 +80,8 @@ def test_a_search_by_id_number_and_everything_after_it_keep_the_number_out_of_ur
         results = seen(client.get(results.headers["location"], follow_redirects=False))
     assert results.status_code == 200
     assert "钱大伟" in results.text
+    title = structure.parse(results.text).title
+    assert number not in title, "browser histories keep titles beside URLs"
     subject = seen(client.get(_link(results, "/subjects/")))
     assert subject.status_code == 200
     assert "<h1>钱大伟</h1>" in subject.text

@@ -255,7 +255,9 @@ def portal(settings: Settings) -> Portal:
     def search_page(request: Request, ctx: Context, session: Session, q: str) -> HTMLResponse:
         result = search_subjects(session, ctx.keys, q[:MAX_QUERY], today=today(ctx), limit=20)
         template = "_results.html" if _is_htmx(request) else "search.html"
-        return web.render(request, template, q=result.query, result=result)
+        # A title is kept in browser histories beside the URL: none names an ID number.
+        private = may_hold_resident_id(result.query)
+        return web.render(request, template, q=result.query, result=result, private_query=private)
 
     @router.get("/search", response_class=HTMLResponse)
     def search(request: Request, ctx: ContextDep, session: SessionDep, q: str = "") -> HTMLResponse:
