@@ -53,3 +53,19 @@ def test_a_served_request_logs_no_id(settings: Settings, caplog: pytest.LogCaptu
     ours = [r for r in caplog.records if r.name.split(".")[0] in ("bonafides", "uvicorn")]
     assert ours
     assert all(number not in r.getMessage() for r in ours)
+
+
+def test_what_may_hold_an_id_number_is_kept_out_of_urls() -> None:
+    """Wider than the log filter: a number typed in part, mistyped or in full-width digits
+    still counts; an organisation's code and a plain name do not."""
+    from bonafides.security.logredact import carries_resident_id, may_hold_resident_id
+
+    number = factories.person().code
+    wrong = number[:-1] + ("1" if number.endswith("0") else "0")
+    full_width = number.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    for held in (number, wrong, number[:10], full_width, f"张三{number}", number.lower()):
+        assert may_hold_resident_id(held), held
+    for public in ("杭州西湖龙井茶叶有限公司", "Blue Ocean 2025", factories.org().code, ""):
+        assert not may_hold_resident_id(public), public
+    assert carries_resident_id(f"/search?q={wrong}")
+    assert not carries_resident_id("/subjects/p:" + "1" * 64)

@@ -23,6 +23,8 @@ TARGET_NAME_EN = "Hangzhou West Lake Longjing Tea Co., Ltd."
 TARGET_TYPO = "杭州西湖龙井茶页"
 TARGET_FORMER = "杭州龙井茶厂"
 MINOR_NAME = "周小雨"
+#: An adult with a public penalty, looked up by ID number.
+ADULT_NAME = "钱大伟"
 #: A company on the list of dishonest judgment defaulters, alone in its province.
 LISTED_NAME = "南京秦淮失信示例有限公司"
 
@@ -123,6 +125,9 @@ def seed(ctx: Context, *, today: dt.date | None = None) -> dict[str, str]:
         items.append(_record(target, type_code, source, severity, decided, 2, n, status))
         n += 1
     items.append(_record(minor, "market.penalty", "samr", True, today, 1, n))
+    adult = factories.person(region="330106", name=ADULT_NAME)
+    n += 1
+    items.append(_record(adult, "market.penalty", "samr", True, today - dt.timedelta(days=5), 1, n))
     listed = factories.org(region="320104", name=LISTED_NAME, name_en="Nanjing Example Co., Ltd.")
     for who, days in ((listed, 15), (minor, 3)):
         n += 1
@@ -134,4 +139,9 @@ def seed(ctx: Context, *, today: dt.date | None = None) -> dict[str, str]:
         sid = session.scalar(select(Subject.id).where(Subject.code_display == target.code))
         assert sid is not None
         add_former_names(session, sid, [(TARGET_FORMER, dt.date(2018, 6, 30))])
-    return {"target": target.code, "minor": minor.code, "listed": listed.code}
+    return {
+        "target": target.code,
+        "minor": minor.code,
+        "listed": listed.code,
+        "adult": adult.code,
+    }

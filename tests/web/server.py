@@ -54,18 +54,20 @@ def weekend_years(folder: Path) -> Path:
 
 
 @contextmanager
-def running_portal(settings: Mapping[str, str]) -> Iterator[str]:
+def running_portal(settings: Mapping[str, str], log: Path | None = None) -> Iterator[str]:
     """The base URL of the app started with these ``BONAFIDES_*`` settings added to the
-    environment; stopped when the block ends."""
+    environment; stopped when the block ends. With ``log``, uvicorn's own output, its
+    access log included, is written to that file."""
     with tempfile.TemporaryDirectory() as folder:
         calendar = {"BONAFIDES_HOLIDAYS": str(weekend_years(Path(folder)))}
-        with _serving({**calendar, **settings}) as url:
+        with _serving({**calendar, **settings}, log) as url:
             yield url
 
 
 @contextmanager
-def _serving(settings: Mapping[str, str]) -> Iterator[str]:
+def _serving(settings: Mapping[str, str], log: Path | None) -> Iterator[str]:
     port = free_port()
+    output = None if log is None else log.open("wb")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -78,9 +80,11 @@ def _serving(settings: Mapping[str, str]) -> Iterator[str]:
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            "warning" if log is None else "info",
         ],
         env={**os.environ, **settings},
+        stdout=output,
+        stderr=output,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -89,3 +93,5 @@ def _serving(settings: Mapping[str, str]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if output is not None:
+            output.close()

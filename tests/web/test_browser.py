@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import (
@@ -135,6 +136,30 @@ def test_typo_search_subject_page_and_language_switch(site: Site, page: Page) ->
     expect(page.locator("h1")).to_have_text(
         "Look up a company or a person's public credit information"
     )
+
+
+def test_an_id_number_typed_into_search_stays_out_of_the_address_bar(
+    site: Site, page: Page
+) -> None:
+    number = site.codes["adult"]
+    page.goto(site.url + "/")
+    page.fill("#q", number)
+    expect(page.locator("ol.hits a.name").first).to_have_text(seed.ADULT_NAME)
+    page.press("#q", "Enter")  # the form itself, posted
+    expect(page.locator("h1")).to_have_text("查询")
+    hit = page.locator("ol.hits a.name").first
+    expect(hit).to_have_text(seed.ADULT_NAME)
+    assert number not in page.url
+    hit.click()
+    expect(page.locator("h1")).to_have_text(seed.ADULT_NAME)
+    assert "/subjects/p:" in unquote(page.url)
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("link", name="File a complaint or report about this subject").click()
+    expect(page.locator(".about-subject")).to_contain_text(seed.ADULT_NAME)
+    assert number not in page.url
+    stored = page.evaluate("() => JSON.stringify(Object.assign({}, localStorage))")
+    assert number not in stored, "no snapshot of the results is kept"
 
 
 def test_a_minor_is_never_shown(site: Site, page: Page) -> None:

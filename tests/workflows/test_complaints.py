@@ -172,3 +172,20 @@ def test_answer_notifies_a_signed_in_informant(world: World, staff: None) -> Non
 
         notes = for_account(session, world.principal("whistle").account_id or 0)
         assert [n.topic for n in notes] == ["complaint:answered"]
+
+
+def test_a_persons_page_ref_names_them_and_their_region_routes_it(
+    world: World, staff: None
+) -> None:
+    """The portal files a complaint about a person by the keyed ref of their page, never
+    their number: the ref finds the subject, and its region still picks the local
+    department (Hangzhou's for a Hangzhou resident), as the number itself would."""
+    resident = factories.person(region="330106", name="钱大伟")
+    world.penalty(resident, source="hz_amr")
+    ref = world.ctx.keys.key_for_code(resident.code)
+    filed = _file(world, None, code=ref, type_code="pricing.violation", about="钱大伟")
+    assert filed.department == "hz_amr"
+    with world.ctx.sessions() as session:
+        subject = session.scalar(select(Subject).where(Subject.key == ref))
+        assert subject is not None
+        assert filed.subject_id == subject.id

@@ -38,16 +38,40 @@ T = TypeVar("T")
 
 router = Routes(tags=["subjects"])
 
+#: A USCC, a resident ID number, or a person's ref (``p:`` and the keyed hash of it).
+CODE_PATTERN = r"^(?:[0-9A-Za-z]{15,18}|p:[0-9a-f]{64})$"
+
 Code = Annotated[
     str,
     Path(
         min_length=15,
         max_length=66,
-        pattern=r"^(?:[0-9A-Za-z]{15,18}|p:[0-9a-f]{64})$",
-        description="18-character USCC or resident ID number, or the ref of a search hit.",
+        pattern=CODE_PATTERN,
+        description="18-character USCC, or the ref of a subject or search hit; a resident "
+        "ID number is still accepted here, but belongs in POST /subjects/lookup.",
         examples=["91110000600037341L"],
     ),
 ]
+
+
+class LookupIn(BaseModel):
+    code: str = Field(
+        min_length=15,
+        max_length=66,
+        pattern=CODE_PATTERN,
+        description="18-character USCC or resident ID number, or the ref of a subject.",
+        examples=["91110000600037341L"],
+    )
+
+
+class SearchIn(BaseModel):
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY,
+        description="A USCC or resident ID (exact), or a name in Chinese or English "
+        "(current or former; a typo is tolerated).",
+    )
+    limit: int = Field(default=20, ge=1, le=50)
 
 
 class SearchHitOut(BaseModel):
@@ -115,12 +139,29 @@ def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
         return _found(public_subject(session, ctx, code, today=office_today(ctx)))
 
 
-@router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
-async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> Response:
-    """A subject's public file: identity and the records the law makes public today."""
+async def _public_file(ctx: Context, reader: ReaderDep, code: str) -> Response:
     with _shown_or_problem():
         body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx))
     return Response(_found(body), media_type="application/json")
+
+
+@router.get("/subjects/{code}", response_model=PublicSubject, responses=errors(404, 422))
+async def subject(code: Code, ctx: ContextDep, reader: ReaderDep) -> Response:
+    """A subject's public file: identity and the records the law makes public today.
+
+    By USCC or by ``ref``. A person's ID number in the path still answers, for existing
+    clients, but a URL is written to logs and histories: send the number in the body of
+    ``POST /subjects/lookup`` instead, and use the ``ref`` it answers with for this and
+    the ``/records``, ``/lists`` and ``/grades`` routes.
+    """
+    return await _public_file(ctx, reader, code)
+
+
+@router.post("/subjects/lookup", response_model=PublicSubject, responses=errors(404, 422))
+async def subject_lookup(body: LookupIn, ctx: ContextDep, reader: ReaderDep) -> Response:
+    """A subject's public file, as ``GET /subjects/{code}`` answers it, for a code sent in
+    the body, so that a person's ID number never appears in a URL or an access log."""
+    return await _public_file(ctx, reader, body.code)
 
 
 @router.get("/subjects/{code}/records", response_model=RecordsPage, responses=errors(404, 422))
@@ -168,27 +209,7 @@ def _search(ctx: Context, q: str, limit: int) -> SearchResult:
         return search_subjects(session, ctx.keys, q, today=office_today(ctx), limit=limit)
 
 
-@router.get(
-    "/search",
-    response_model=SearchOut,
-    responses=errors(422, 429),
-    dependencies=[SearchLimit],
-)
-async def search(
-    ctx: ContextDep,
-    q: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=MAX_QUERY,
-            description="A USCC or resident ID (exact), or a name in Chinese or English "
-            "(current or former; a typo is tolerated).",
-        ),
-    ],
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> SearchOut:
-    """Subjects by code or by name, best match first."""
-    result = await to_thread.run_sync(_search, ctx, q, limit)
+def _search_out(result: SearchResult) -> SearchOut:
     return SearchOut(
         query=result.query,
         mode=result.mode,
@@ -209,3 +230,39 @@ async def search(
             for h in result.hits
         ],
     )
+
+
+@router.get(
+    "/search",
+    response_model=SearchOut,
+    responses=errors(422, 429),
+    dependencies=[SearchLimit],
+)
+async def search(
+    ctx: ContextDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY,
+            description="A USCC or a name in Chinese or English (current or former; a typo "
+            "is tolerated). A resident ID is still found, but belongs in POST /search.",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchOut:
+    """Subjects by code or by name, best match first. A query that may hold a person's
+    ID number goes in the body of ``POST /search``, which answers the same."""
+    return _search_out(await to_thread.run_sync(_search, ctx, q, limit))
+
+
+@router.post(
+    "/search",
+    response_model=SearchOut,
+    responses=errors(422, 429),
+    dependencies=[SearchLimit],
+)
+async def search_posted(ctx: ContextDep, body: SearchIn) -> SearchOut:
+    """``GET /search`` with the query in the body, so that a person's ID number never
+    appears in a URL or an access log."""
+    return _search_out(await to_thread.run_sync(_search, ctx, body.q, body.limit))

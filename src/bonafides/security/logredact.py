@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
-from bonafides.codes import mask_id, ric_check_digit
+from bonafides.codes import CodeError, Uscc, mask_id, parse_subject_code, ric_check_digit
 
 _RESIDENT_ID = re.compile(
     r"(?<![0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
     r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
 )
+
+#: Six digits in a row: a region code, or the start of an ID number being typed.
+_DIGIT_RUN = re.compile(r"[0-9]{6,}")
 
 #: Loggers whose lines may carry a request's path or query.
 LOGGERS = ("uvicorn.access", "uvicorn.error", "bonafides")
@@ -33,6 +37,27 @@ def _mask(found: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     return _RESIDENT_ID.sub(_mask, text)
+
+
+def carries_resident_id(text: str) -> bool:
+    """Whether ``text`` holds an 18-character run shaped like an ID number, its check
+    character right or not (a keyed ``p:`` ref, a run of hex, never matches)."""
+    return _RESIDENT_ID.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+def may_hold_resident_id(text: str) -> bool:
+    """Whether ``text`` may hold a person's ID number, whole or in part, and so must
+    never be put in a URL: any run of six or more digits (full-width ones too), unless
+    the whole text is an organisation's code, which is public. Deliberately wider than
+    ``redact``: a wrong check character or a number typed half-way is still most of it.
+    """
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if not _DIGIT_RUN.search(folded):
+        return False
+    try:
+        return not isinstance(parse_subject_code(folded), Uscc)
+    except CodeError:
+        return True
 
 
 class RedactIdentifiers(logging.Filter):

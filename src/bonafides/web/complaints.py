@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from bonafides.api.auth import client_address, hit, http_error, search_limit
 from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.api.public import InvalidCodeError, PublicSubject, office_today, public_subject
 from bonafides.api.workflows import Id
 from bonafides.context import Context
 from bonafides.security.ratelimit import Rate
@@ -53,6 +54,7 @@ from bonafides.workflows.complaints import ComplaintKind, ComplaintRequest, Comp
 FIELDS = {
     "kind": 12,
     "code": 18,
+    "subject": 80,
     "type": 64,
     "department": 32,
     "about": 300,
@@ -72,12 +74,22 @@ def _request_of(values: dict[str, str]) -> ComplaintRequest:
         kind=kind,
         text=values["text"],
         about=values["about"],
-        code=values["code"].strip().upper() or None,
+        code=values["code"].strip().upper() or values["subject"].strip() or None,
         type_code=values["type"] or None,
         department=values["department"] or None,
         informant_name=values["informant_name"] or None,
         informant_contact=values["informant_contact"] or None,
     )
+
+
+def _about(ctx: Context, session: Session, ref: str) -> PublicSubject | None:
+    """The public subject a form's ``subject`` ref names, or None (no ref, nothing public)."""
+    if not ref:
+        return None
+    try:
+        return public_subject(session, ctx, ref, today=office_today(ctx))
+    except InvalidCodeError:
+        return None
 
 
 def _opened(
@@ -135,6 +147,7 @@ def register(web: Portal) -> None:
     def form_page(
         ctx: Context,
         request: Request,
+        session: Session,
         principal: Principal,
         *,
         status: int = 200,
@@ -145,6 +158,7 @@ def register(web: Portal) -> None:
         """The form; a visitor without a session also gets the double-submit cookie."""
         cat = ctx.catalogue
         token = form_token(request) if principal.role is Role.PUBLIC else ""
+        values = values or {}
         response = render(
             ctx,
             request,
@@ -152,7 +166,8 @@ def register(web: Portal) -> None:
             status=status,
             me=principal,
             form_csrf=token,
-            values=values or {},
+            values=values,
+            about_subject=_about(ctx, session, values.get("subject", "")),
             error=error,
             done=done,
             department_list=cat.departments,
@@ -166,10 +181,16 @@ def register(web: Portal) -> None:
 
     @router.get("/complaints/new", response_class=HTMLResponse)
     def complaint_form(
-        request: Request, ctx: ContextDep, session: SessionDep, code: str = ""
+        request: Request, ctx: ContextDep, session: SessionDep, code: str = "", subject: str = ""
     ) -> HTMLResponse:
+        """``subject`` is the ref a subject page links with (a person's keyed hash, never
+        their number); ``code`` is kept for old links, which the page does not repeat."""
         principal = viewer(request, session)
-        return form_page(ctx, request, principal, values={"code": code[:18], "kind": "report"})
+        values = {"code": code[:18], "subject": subject[:80], "kind": "report"}
+        about = _about(ctx, session, values["subject"])
+        if about is not None:
+            values["about"] = about.name
+        return form_page(ctx, request, session, principal, values=values)
 
     @router.post("/complaints", response_class=HTMLResponse)
     def complaint_file(
@@ -192,10 +213,12 @@ def register(web: Portal) -> None:
             )
         except WorkflowError as exc:
             session.rollback()
-            return form_page(ctx, request, principal, status=422, values=values, error=str(exc))
+            return form_page(
+                ctx, request, session, principal, status=422, values=values, error=str(exc)
+            )
         session.commit()
         if principal.role is Role.PUBLIC:
-            return form_page(ctx, request, principal, done=filed)
+            return form_page(ctx, request, session, principal, done=filed)
         return RedirectResponse(f"/complaints/{filed.id}", status_code=303)
 
     # ------------------------------------------------------------------ one complaint

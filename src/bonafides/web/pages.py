@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from gettext import GNUTranslations
 from importlib import import_module
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from bonafides import __version__
@@ -38,13 +39,15 @@ from bonafides.api.routes import Routes
 from bonafides.api.submit import SubmissionKeyError, department_for_key, ingest_upload
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
 from bonafides.codes import region_name
+from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.rules.loader import rules_for
+from bonafides.security.logredact import carries_resident_id, may_hold_resident_id
 from bonafides.settings import Settings
 from bonafides.store.lists import counts_by_province
-from bonafides.store.search import MAX_QUERY, search_subjects
+from bonafides.store.search import MAX_QUERY, normalise_query, search_subjects
 from bonafides.web import charts
-from bonafides.web.forms import form_reader
+from bonafides.web.forms import form_reader, text
 from bonafides.web.i18n import (
     COOKIE,
     HERE,
@@ -65,6 +68,8 @@ REPORT_ROWS = 200
 CHART_FIELDS = 7
 #: A department's file and the fields naming it; its spooled file is closed after the answer.
 ConsoleForm = Annotated[FormData, Depends(form_reader(max_files=1, max_fields=8))]
+#: The search box, posted so that an ID number typed into it stays out of every URL.
+SearchForm = Annotated[FormData, Depends(form_reader(max_files=0, max_fields=2))]
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,26 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _here(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """This page's URL for links back to it (the language switch), without a query that
+    carries an ID number: an old link may still have one, and no page repeats it."""
+    path, query = request.url.path, request.url.query
+    if carries_resident_id(unquote_plus(path)):
+        return "/"
+    if not query:
+        return path
+    if carries_resident_id(unquote_plus(query)) or may_hold_resident_id(
+        request.query_params.get("q", "")
+    ):
+        return path
+    return f"{path}?{query}"
+
+
+def search_url(query: str) -> str | None:
+    """The URL that shares a search, or None when the query may hold a person's ID
+    number, which no URL may carry (principle 5): such a search is only ever posted."""
+    if may_hold_resident_id(query):
+        return None
+    return "/search?" + urlencode({"q": query}) if query else "/search"
 
 
 def _local_path(target: str | None) -> str:
@@ -228,22 +252,45 @@ def portal(settings: Settings) -> Portal:
         )
         return web.render(request, "home.html", figures=figures, q="")
 
-    @router.get("/search", response_class=HTMLResponse)
-    def search(request: Request, ctx: ContextDep, session: SessionDep, q: str = "") -> HTMLResponse:
+    def search_page(request: Request, ctx: Context, session: Session, q: str) -> HTMLResponse:
         result = search_subjects(session, ctx.keys, q[:MAX_QUERY], today=today(ctx), limit=20)
         template = "_results.html" if _is_htmx(request) else "search.html"
-        return web.render(request, template, q=result.query, result=result)
+        # A title is kept in browser histories beside the URL: none names an ID number.
+        private = may_hold_resident_id(result.query)
+        return web.render(request, template, q=result.query, result=result, private_query=private)
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search(request: Request, ctx: ContextDep, session: SessionDep, q: str = "") -> HTMLResponse:
+        """A shared search link; an old one carrying an ID number still answers, and the
+        page links back to it without the number (``_here``)."""
+        return search_page(request, ctx, session, q)
+
+    @router.post("/search", response_class=HTMLResponse)
+    def search_posted(
+        request: Request, ctx: ContextDep, session: SessionDep, form: SearchForm
+    ) -> Response:
+        """The search box. A name or an organisation's code goes on to its shareable URL
+        (redirected, or for htmx pushed into the history); a query that may hold an ID
+        number is answered here, and htmx is told to push nothing."""
+        q = text(form.get("q"), MAX_QUERY)
+        shared = search_url(normalise_query(q))
+        if shared is not None and not _is_htmx(request):
+            return RedirectResponse(shared, status_code=303)
+        response = search_page(request, ctx, session, q)
+        response.headers["HX-Push-Url"] = shared or "false"
+        return response
 
     @router.get("/subjects/{ref}", response_class=HTMLResponse)
-    def subject(
-        request: Request, ref: str, ctx: ContextDep, session: ReadSessionDep
-    ) -> HTMLResponse:
+    def subject(request: Request, ref: str, ctx: ContextDep, session: ReadSessionDep) -> Response:
         try:
             found = public_subject(session, ctx, ref[:80], today=today(ctx))
         except InvalidCodeError as exc:
             raise HTTPException(422, exc.reason) from exc
         if found is None:
             raise HTTPException(404, "no such subject")
+        if found.ref != ref and may_hold_resident_id(ref):
+            # An old link with the number itself: on to the page's keyed address.
+            return RedirectResponse(f"/subjects/{found.ref}", status_code=303)
         labels = {r.type: _content_labels(ctx.catalogue, r.type) for r in found.records}
         choices = {r.type: _choice_labels(ctx.catalogue, r.type) for r in found.records}
         return web.render(

@@ -59,6 +59,7 @@ class ComplaintRequest:
     kind: ComplaintKind
     text: str
     about: str
+    #: USCC, resident ID, or a person's ref (``p:`` and the keyed hash of the number).
     code: str | None = None
     type_code: str | None = None
     department: str | None = None
@@ -147,10 +148,15 @@ def file(
     region = None
     decided_by: list[str] = []
     if request.code:
-        subject_id = session.scalar(
-            select(Subject.id).where(Subject.key == services.keys.key_for_code(request.code))
-        )
-        region = _region_of(request.code)
+        # A code as typed, or the keyed ref of a person's public page (their key itself),
+        # which names them without their number; the ref's region is the subject's.
+        subject = session.execute(
+            select(Subject.id, Subject.region).where(
+                Subject.key == services.keys.key_for_code(request.code)
+            )
+        ).first()
+        subject_id = None if subject is None else subject.id
+        region = _region_of(request.code) or (None if subject is None else subject.region)
         if subject_id is not None and request.type_code is not None:
             decided_by = list(
                 session.scalars(
