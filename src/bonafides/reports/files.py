@@ -1,7 +1,8 @@
 """Report and certificate PDFs as files: issued signed and registered, verified by their bytes.
 
 Every PDF the platform hands out (``bonafides report`` and ``certificate``, the API's
-``.pdf``) comes from ``issue_pdf``: rendered, signed over its bytes with a PDF signature,
+``.pdf``) comes from ``issue_pdf``: rendered (or taken from ``rendered``, the document's
+render kept from an earlier download), signed over its bytes with a PDF signature,
 and its SHA-256 recorded under the document it renders. ``verify_pdf`` is what the CLI,
 the API and the /verify page call with an uploaded file: the PDF signature must cover the
 whole file, the file's digest must be registered under the id its attachment names, and
@@ -22,7 +23,8 @@ from bonafides.context import Context
 from bonafides.reports.certificates import is_certificate, verify_document
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.pades import check_pdf, sign_pdf
-from bonafides.reports.render import extract_envelope, render_pdf
+from bonafides.reports.render import extract_envelope
+from bonafides.reports.rendered import RENDERED
 from bonafides.reports.service import Verification, VerificationStep, key_store
 from bonafides.reports.signing import KeyStore
 from bonafides.store.tables import IssuedFile
@@ -52,7 +54,8 @@ def issue_pdf(
     document_id = signed.report_id
     if document_id is None:
         raise ValueError("a signed document without an id cannot be issued as a file")
-    pdf = sign_pdf(render_pdf(signed, lang), keys, reason=_REASON[kind])
+    # A document already rendered in this language is signed again without layout.
+    pdf = sign_pdf(RENDERED.pdf(signed, lang), keys, reason=_REASON[kind])
     with ctx.sessions.begin() as session:
         session.add(
             IssuedFile(

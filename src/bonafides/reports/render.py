@@ -99,7 +99,9 @@ def _page_footer(lang: str, number: str, code: str) -> str:
             _css_string(after),
         ]
     )
-    style = "font-size: 7.5pt; color: #555;"
+    # The width the footer gets anyway (the page's 180 mm between its margins, report.css),
+    # given outright: otherwise every page measures the footer's widest and narrowest line.
+    style = "width: 180mm; font-size: 7.5pt; color: #555;"
     return f"@page {{ @bottom-center {{ content: {content}; {style} }} }}\n"
 
 
