@@ -159,23 +159,27 @@ class SqlEvaluator:
 
     # ---- lists
 
-    def entries(self, lists: Sequence[str] | None = None) -> Select[Any]:
-        """Every entry of the given lists (default all), for all subjects: ENTRY_COLUMNS.
+    def entries(
+        self, lists: Sequence[str] | None = None, *, only: Table | None = None
+    ) -> Select[Any]:
+        """Every entry of the given lists (default all): ENTRY_COLUMNS. For all subjects, or
+        with ``only`` (a table with a ``subject_id`` column) for the subjects it names.
 
         Built once per list selection: building is far dearer than executing on small data.
         """
         codes = tuple(self.rules.lists) if lists is None else tuple(lists)
-        found = self._built.get(codes)
+        key = (*codes, "", only.name if only is not None else "")
+        found = self._built.get(key)
         if found is None:
-            found = self._built[codes] = self._entries(codes)
+            found = self._built[key] = self._entries(codes, only)
         return found
 
-    def _entries(self, codes: Sequence[str]) -> Select[Any]:
+    def _entries(self, codes: Sequence[str], only: Table | None) -> Select[Any]:
         parts: list[Select[Any]] = []
         for code in codes:
             rule = self.rules.lists[code]
             for number, line in enumerate(rule.entry, 1):
-                parts.append(self._line(rule, number, line))
+                parts.append(self._line(rule, number, line, only))
         if len(parts) == 1:
             return parts[0]
         union = union_all(*parts).subquery("entries")
@@ -186,12 +190,21 @@ class SqlEvaluator:
             return []
         return [s.c.kind.in_([k.value for k in rule.subject_kinds])]
 
-    def _line(self, rule: ListRule, number: int, line: EntryLine) -> Select[Any]:
+    def _line(
+        self, rule: ListRule, number: int, line: EntryLine, only: Table | None = None
+    ) -> Select[Any]:
         count = line.at_least > 1
-        base = self._count_base(rule, line) if count else self._single_base(rule, line)
+        base = self._count_base(rule, line, only) if count else self._single_base(rule, line, only)
         return self._finish(rule, number, line, base)
 
-    def _single_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+    @staticmethod
+    def _only(r: FromClause, only: Table | None) -> list[ColumnElement[bool]]:
+        """The restriction of the records ``r`` to the subjects named by ``only``."""
+        if only is None:
+            return []
+        return [r.c.subject_id.in_(select(only.c.subject_id))]
+
+    def _single_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """Matching records with their start, their own ends and their record ids."""
         r = self.records.alias("r")
         s = self.subjects.alias("s")
@@ -245,6 +258,7 @@ class SqlEvaluator:
                 self.match_clause(r, line.match, counting=False),
                 or_(r.c.status.in_(self._statuses(line.match)), ending),
                 *self._kinds(rule, s),
+                *self._only(r, only),
             )
             .subquery("matched")
         )
@@ -294,7 +308,7 @@ class SqlEvaluator:
         )
         return until, basis
 
-    def _count_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+    def _count_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """One row per decision date on which the count is reached, with the window's ids."""
         assert line.within_months is not None
         r = self.records.alias("r")
@@ -302,7 +316,11 @@ class SqlEvaluator:
         counted = (
             select(r.c.id, r.c.subject_id, r.c.decision_date)
             .select_from(r.join(s, s.c.id == r.c.subject_id))
-            .where(self.match_clause(r, line.match, counting=True), *self._kinds(rule, s))
+            .where(
+                self.match_clause(r, line.match, counting=True),
+                *self._kinds(rule, s),
+                *self._only(r, only),
+            )
             .subquery("counted")
         )
         other = counted.alias("other")
