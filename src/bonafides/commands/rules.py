@@ -386,8 +386,7 @@ def lists_recompute(
         bool,
         typer.Option(
             "--full",
-            help="Evaluate every subject, not only those with records changed since the "
-            "last run.",
+            help="Evaluate every subject, not only those with records changed since the last run.",
         ),
     ] = False,
     db: DbOption = None,
