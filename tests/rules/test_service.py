@@ -8,15 +8,24 @@ import datetime as dt
 from sqlalchemy import select
 
 from bonafides.context import Context
-from bonafides.records import SubjectKind
+from bonafides.records import RecordInput, SubjectKind
 from bonafides.rules.service import (
     entries_current,
+    entries_in_force,
     grades_of,
     recompute_grades,
     recompute_lists,
 )
 from bonafides.store.records import write_records
-from bonafides.store.tables import AuditEvent, Grade, ListEntry
+from bonafides.store.tables import (
+    AuditEvent,
+    Grade,
+    ListEntry,
+    Record,
+    RecordVersion,
+    RuleRun,
+    Subject,
+)
 from tests import factories
 from tests.rules.fixtures import Write, decision
 from tests.rules.generate import feature_rules
@@ -120,3 +129,113 @@ def test_writing_a_batch_refreshes_only_the_subjects_it_touched(ctx: Context) ->
         ).one()
     assert event.detail["subjects"] == 3
     assert event.detail["added"] == 3
+
+
+def _bulk_load(ctx: Context, item: RecordInput, status: str = "active") -> None:
+    """Store a decision as a bulk loader writing the tables directly would: no refresh of
+    list entries, and stamped by a clock long before any recompute."""
+    stamp = dt.datetime(2025, 1, 2, 9, tzinfo=dt.UTC)
+    with ctx.sessions.begin() as session:
+        subject_id = session.scalar(
+            select(Subject.id).where(Subject.key == ctx.keys.key_for_code(item.subject.code))
+        )
+        assert subject_id is not None
+        record = Record(
+            subject_id=subject_id,
+            type_code=item.type_code,
+            source=item.source,
+            decision_no=item.decision_no,
+            party="",
+            decision_date=item.decision_date,
+            received_at=stamp,
+            status=status,
+            severity=item.severity,
+            legal_basis=item.legal_basis,
+            version=1,
+            content=item.content,
+            content_digest=item.content_digest,
+            updated_at=stamp,
+        )
+        session.add(record)
+        session.flush()
+        session.add(
+            RecordVersion(
+                record_id=record.id,
+                subject_id=subject_id,
+                version=1,
+                status=status,
+                decision_date=item.decision_date,
+                legal_basis=item.legal_basis,
+                content=item.content,
+                raw={},
+                content_digest=item.content_digest,
+                changed_at=stamp,
+                changed_by="bulk",
+                reason="received",
+            )
+        )
+
+
+def _last_run(ctx: Context) -> dict[str, object]:
+    with ctx.sessions() as session:
+        run = session.scalars(
+            select(RuleRun).where(RuleRun.kind == "lists").order_by(RuleRun.id.desc())
+        ).first()
+        assert run is not None
+        return dict(run.detail)
+
+
+def test_a_recompute_evaluates_only_subjects_changed_since_the_last_one(
+    ctx: Context, write: Write
+) -> None:
+    listed, loaded, quiet = factories.org(), factories.org(), factories.org()
+    write("courts.defaulter", listed, dt.date(2025, 6, 1), performance="none")
+    write("general.licence", loaded, dt.date(2025, 3, 1), source="samr")
+    write("general.licence", quiet, dt.date(2025, 3, 1), source="samr")
+    with ctx.sessions.begin() as session:
+        first = recompute_lists(session)
+    assert (first.entries, first.added, first.superseded) == (1, 0, 0)
+    assert _last_run(ctx)["subjects"] == "all"
+    # A bulk load, stamped by an old clock, that left the entries alone: the next run
+    # finds it by its version and evaluates that one subject.
+    _bulk_load(ctx, decision("courts.defaulter", loaded, dt.date(2025, 7, 1), performance="none"))
+    with ctx.sessions.begin() as session:
+        second = recompute_lists(session)
+    assert (second.entries, second.added, second.superseded) == (2, 1, 0)
+    assert _last_run(ctx)["subjects"] == 1
+    with ctx.sessions.begin() as session:
+        third = recompute_lists(session)
+        full = recompute_lists(session, full=True)
+    assert (third.entries, third.added, third.superseded) == (2, 0, 0)
+    assert (full.entries, full.added, full.superseded) == (2, 0, 0)
+    with ctx.sessions() as session:
+        runs = session.scalars(
+            select(RuleRun.detail).where(RuleRun.kind == "lists").order_by(RuleRun.id)
+        ).all()
+    assert [r["subjects"] for r in runs] == ["all", 1, 0, "all"]
+
+
+def test_days_passing_end_entries_without_any_record_changing(ctx: Context, write: Write) -> None:
+    """Entries carry their own dates and never depend on today, so an unchanged store
+    needs no work when a term runs out: the day asked picks the entries in force."""
+    firm = factories.org()
+    write("courts.defaulter", firm, dt.date(2025, 6, 1), performance="none")
+    with ctx.sessions.begin() as session:
+        recompute_lists(session)
+        unchanged = recompute_lists(session)
+        last_day = entries_in_force(session, "courts.defaulters", dt.date(2027, 5, 31))
+        after = entries_in_force(session, "courts.defaulters", dt.date(2027, 6, 1))
+        assert (unchanged.added, unchanged.superseded) == (0, 0)
+        assert [e.valid_until for e in last_day] == [dt.date(2027, 5, 31)]
+        assert after == []
+        # Evaluating from scratch finds exactly what the unchanged run kept.
+        full = recompute_lists(session, full=True)
+    assert (full.entries, full.added, full.superseded) == (1, 0, 0)
+
+
+def test_a_run_in_another_time_zone_evaluates_every_subject(ctx: Context, write: Write) -> None:
+    write("courts.defaulter", factories.org(), dt.date(2025, 6, 1), performance="none")
+    with ctx.sessions.begin() as session:
+        recompute_lists(session)
+        recompute_lists(session, zone="Europe/Berlin")
+    assert _last_run(ctx)["subjects"] == "all"

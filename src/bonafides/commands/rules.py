@@ -380,7 +380,17 @@ def grades(
 
 
 @lists_app.command("recompute")
-def lists_recompute(as_of: AsOf = None, db: DbOption = None) -> None:
+def lists_recompute(
+    as_of: AsOf = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Evaluate every subject, not only those with records changed since the last run.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """Recompute every list for every subject in SQL, and the grades as of a day."""
     from bonafides.context import Context
     from bonafides.rules.loader import rules_for
@@ -391,7 +401,9 @@ def lists_recompute(as_of: AsOf = None, db: DbOption = None) -> None:
     rules = rules_for(ctx.catalogue)
     try:
         with ctx.sessions.begin() as session:
-            result = recompute_lists(session, rules, zone=ctx.settings.timezone, actor=_operator())
+            result = recompute_lists(
+                session, rules, zone=ctx.settings.timezone, actor=_operator(), full=full
+            )
             graded = recompute_grades(
                 session, rules, as_of=day, zone=ctx.settings.timezone, actor=_operator()
             )

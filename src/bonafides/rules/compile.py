@@ -159,42 +159,66 @@ class SqlEvaluator:
 
     # ---- lists
 
-    def entries(self, lists: Sequence[str] | None = None) -> Select[Any]:
-        """Every entry of the given lists (default all), for all subjects: ENTRY_COLUMNS.
+    def entries(
+        self, lists: Sequence[str] | None = None, *, only: Table | None = None
+    ) -> Select[Any]:
+        """Every entry of the given lists (default all): ENTRY_COLUMNS. For all subjects, or
+        with ``only`` (a table with a ``subject_id`` column) for the subjects it names.
 
         Built once per list selection: building is far dearer than executing on small data.
         """
         codes = tuple(self.rules.lists) if lists is None else tuple(lists)
-        found = self._built.get(codes)
+        key = (*codes, "", only.name if only is not None else "")
+        found = self._built.get(key)
         if found is None:
-            found = self._built[codes] = self._entries(codes)
+            found = self._built[key] = self._entries(codes, only)
         return found
 
-    def _entries(self, codes: Sequence[str]) -> Select[Any]:
+    def _entries(self, codes: Sequence[str], only: Table | None) -> Select[Any]:
         parts: list[Select[Any]] = []
         for code in codes:
             rule = self.rules.lists[code]
             for number, line in enumerate(rule.entry, 1):
-                parts.append(self._line(rule, number, line))
+                parts.append(self._line(rule, number, line, only))
         if len(parts) == 1:
             return parts[0]
         union = union_all(*parts).subquery("entries")
         return select(*(union.c[name] for name in ENTRY_COLUMNS))
 
-    def _kinds(self, rule: ListRule, s: FromClause) -> list[ColumnElement[bool]]:
+    def _kinds(self, rule: ListRule, kind: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         if set(rule.subject_kinds) == set(SubjectKind):
             return []
-        return [s.c.kind.in_([k.value for k in rule.subject_kinds])]
+        return [kind.in_([k.value for k in rule.subject_kinds])]
 
-    def _line(self, rule: ListRule, number: int, line: EntryLine) -> Select[Any]:
+    def _of_subject(self, subject_id: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+        """One column of the record's subject, looked up by its key.
+
+        A lookup rather than a join: a line matches a few records per hundred subjects,
+        and joined, PostgreSQL hashes the whole subjects table for each of the twenty-odd
+        lines (half the recompute at a million subjects); looked up, it reads one index
+        entry per matched record.
+        """
+        s = self.subjects.alias(f"s_{name}")
+        return select(s.c[name]).where(s.c.id == subject_id).scalar_subquery()
+
+    def _line(
+        self, rule: ListRule, number: int, line: EntryLine, only: Table | None = None
+    ) -> Select[Any]:
         count = line.at_least > 1
-        base = self._count_base(rule, line) if count else self._single_base(rule, line)
+        base = self._count_base(rule, line, only) if count else self._single_base(rule, line, only)
         return self._finish(rule, number, line, base)
 
-    def _single_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+    @staticmethod
+    def _only(r: FromClause, only: Table | None) -> list[ColumnElement[bool]]:
+        """The restriction of the records ``r`` to the subjects named by ``only``."""
+        if only is None:
+            return []
+        return [r.c.subject_id.in_(select(only.c.subject_id))]
+
+    def _single_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """Matching records with their start, their own ends and their record ids."""
         r = self.records.alias("r")
-        s = self.subjects.alias("s")
+        kind = self._of_subject(r.c.subject_id, "kind")
         v = self.versions.alias("v")
         v2 = self.versions.alias("v2")
         term = line.term
@@ -228,8 +252,8 @@ class SqlEvaluator:
                 ).label("start"),
                 case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
                 ending.label("is_ending"),
-                s.c.kind,
-                s.c.adult_from,
+                kind.label("kind"),
+                self._of_subject(r.c.subject_id, "adult_from").label("adult_from"),
                 *(
                     content(r.c.content, name, content_date).label(f"removed_{i}")
                     for i, name in enumerate(line.removed_on)
@@ -240,11 +264,11 @@ class SqlEvaluator:
                     else []
                 ),
             )
-            .select_from(r.join(s, s.c.id == r.c.subject_id))
             .where(
                 self.match_clause(r, line.match, counting=False),
                 or_(r.c.status.in_(self._statuses(line.match)), ending),
-                *self._kinds(rule, s),
+                *self._kinds(rule, kind),
+                *self._only(r, only),
             )
             .subquery("matched")
         )
@@ -294,15 +318,17 @@ class SqlEvaluator:
         )
         return until, basis
 
-    def _count_base(self, rule: ListRule, line: EntryLine) -> Subquery:
+    def _count_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """One row per decision date on which the count is reached, with the window's ids."""
         assert line.within_months is not None
         r = self.records.alias("r")
-        s = self.subjects.alias("s")
         counted = (
             select(r.c.id, r.c.subject_id, r.c.decision_date)
-            .select_from(r.join(s, s.c.id == r.c.subject_id))
-            .where(self.match_clause(r, line.match, counting=True), *self._kinds(rule, s))
+            .where(
+                self.match_clause(r, line.match, counting=True),
+                *self._kinds(rule, self._of_subject(r.c.subject_id, "kind")),
+                *self._only(r, only),
+            )
             .subquery("counted")
         )
         other = counted.alias("other")
@@ -339,19 +365,17 @@ class SqlEvaluator:
             )
             .subquery("windows")
         )
-        s2 = self.subjects.alias("s2")
         return (
             select(
                 window.c.subject_id,
                 window.c.trigger_record_id,
                 window.c.day.label("start"),
-                s2.c.kind,
-                s2.c.adult_from,
+                self._of_subject(window.c.subject_id, "kind").label("kind"),
+                self._of_subject(window.c.subject_id, "adult_from").label("adult_from"),
                 window.c.ids.label("record_ids"),
                 days_after(months_after(window.c.day, line.term.months), -1).label("term_until"),
                 typed("term", String()).label("term_basis"),
             )
-            .select_from(window.join(s2, s2.c.id == window.c.subject_id))
             .where(window.c.rn == 1, window.c.n >= line.at_least)
             .subquery("based")
         )

@@ -29,7 +29,19 @@ import polars as pl
 import psycopg
 from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, cast, func, literal, select
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from bonafides.codes import (
@@ -350,51 +362,63 @@ def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: K
             # per million lines.
             Index("ix_screen_input_key", table.c.key).create(conn)
         subjects = [0] * len(keyed)
+        entries: dict[int, list[Entry]] = {}
+        info: dict[int, SubjectInfo] = {}
+        lists = rules.lists_for(action)
+        s, e = Subject.__table__, ListEntry.__table__
+        # One pass: every line's subject and, beside it, its entries in force for the
+        # action's lists (none: one row with nulls), as the plain join would read them.
+        in_force = and_(
+            e.c.subject_id == s.c.id,
+            e.c.status == CURRENT,
+            e.c.list_code.in_(lists or [""]),
+            e.c.valid_from <= as_of,
+            e.c.valid_until >= as_of,
+        )
+        statement = (
+            select(
+                table.c.pos,
+                s.c.id,
+                s.c.kind,
+                s.c.name,
+                e.c.list_code,
+                e.c.line,
+                e.c.trigger_record_id,
+                e.c.valid_from,
+                e.c.valid_until,
+                e.c.until_basis,
+                e.c.record_ids,
+            )
+            .select_from(table.join(s, s.c.key == table.c.key).outerjoin(e, in_force))
+            .compile(conn, compile_kwargs={"literal_binds": True})
+        )
         # Driver cursor: a row per line, and wrapping a million rows costs more than the join.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(
-                "SELECT i.pos, s.id FROM screen_input i JOIN subjects s ON s.key = i.key"
-            )
-            for pos, sid in cursor.fetchall():
+            cursor.execute(str(statement))
+            for (
+                pos,
+                sid,
+                kind,
+                name,
+                code,
+                line,
+                trig,
+                start,
+                until,
+                basis,
+                ids,
+            ) in cursor.fetchall():
                 subjects[pos] = sid
+                if code is not None:
+                    if isinstance(start, str):
+                        start, until = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
+                    entries.setdefault(pos, []).append(
+                        Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
+                    )
+                    info[pos] = SubjectInfo(sid, kind, name)
         finally:
             cursor.close()
-        lists = rules.lists_for(action)
-        s = Subject.__table__
-        entries: dict[int, list[Entry]] = {}
-        info: dict[int, SubjectInfo] = {}
-        if lists:
-            e = ListEntry.__table__
-            rows = conn.execute(
-                select(
-                    table.c.pos,
-                    s.c.kind,
-                    s.c.name,
-                    e.c.list_code,
-                    e.c.line,
-                    e.c.subject_id,
-                    e.c.trigger_record_id,
-                    e.c.valid_from,
-                    e.c.valid_until,
-                    e.c.until_basis,
-                    e.c.record_ids,
-                )
-                .select_from(
-                    table.join(s, s.c.key == table.c.key).join(e, e.c.subject_id == s.c.id)
-                )
-                .where(
-                    e.c.status == CURRENT,
-                    e.c.list_code.in_(lists),
-                    e.c.valid_from <= as_of,
-                    e.c.valid_until >= as_of,
-                )
-            )
-            for pos, kind, name, code, line, sid, trig, start, until, basis, ids in rows:
-                entries.setdefault(pos, []).append(
-                    Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
-                )
-                info[pos] = SubjectInfo(sid, kind, name)
     finally:
         table.drop(conn)
     return _Found(subjects, entries, info)
