@@ -27,7 +27,14 @@ from itertools import accumulate
 from random import Random
 from typing import Final
 
-from bonafides.catalogue import Catalogue, Department, DepartmentLevel, Polarity, RecordType
+from bonafides.catalogue import (
+    Catalogue,
+    Department,
+    DepartmentBranch,
+    DepartmentLevel,
+    Polarity,
+    RecordType,
+)
 from bonafides.codes import make_uscc
 from bonafides.synth.places import CITIES, PROVINCES
 
@@ -126,7 +133,6 @@ class DeptInfo:
     level: DepartmentLevel
     prefix: str  # 浙市监, or a court's code (浙01); unique among departments
     domain: str
-    court: bool
 
 
 def _court_code(department: Department) -> str:
@@ -178,7 +184,7 @@ def department_infos(catalogue: Catalogue) -> dict[str, DeptInfo]:
     usccs: set[str] = set()
     for department in catalogue.departments:
         abbr, domain = _words(department.name_zh)
-        court = "法院" in department.name_zh
+        court = department.branch is DepartmentBranch.JUDICIAL
         prefix = _court_code(department) if court else _region_abbr(department) + abbr
         if prefix in prefixes:
             prefix += department.region[2:6]
@@ -197,7 +203,6 @@ def department_infos(catalogue: Catalogue) -> dict[str, DeptInfo]:
             level=department.level,
             prefix=prefix,
             domain=domain,
-            court=court,
         )
     return infos
 
