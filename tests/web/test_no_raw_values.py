@@ -403,3 +403,24 @@ def test_rejection_reasons_name_the_allowed_values_by_their_labels(
 ) -> None:
     page = _console_report(world, settings, "en")
     assert raw_values(page, chinese=False) == set()
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("zh_CN", "自决定日期起24个月；决定载明“失信期限届满日期”的，至该日止，最长60个月"),
+        (
+            "en",
+            "24 months from the decision date; or until the date in “Listing term ends” "
+            "where the decision gives one, at most 60 months",
+        ),
+    ],
+)
+def test_a_list_says_how_long_an_entry_lasts_in_the_readers_words(
+    world: World, settings: Settings, locale: str, words: str
+) -> None:
+    with api(settings, world) as client:
+        client.cookies.set("bonafides_lang", locale)
+        page = _get(client, "/lists/courts.defaulters")
+    assert words in page
+    assert "listing_until" not in page
