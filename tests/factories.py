@@ -53,7 +53,7 @@ def penalty(
     content = {
         "subject_name": subject.name,
         "decision_no": no,
-        "penalty_category": "罚款",
+        "penalty_category": "fine",  # stored as ingest stores it: the enum value
         "fine_amount_10k_yuan": fine,
         "decision_date": decision_date.isoformat(),
     }

@@ -410,6 +410,10 @@ def test_sources_are_competent_departments(catalogue: Catalogue) -> None:
     assert not catalogue.may_submit("tax.penalty", "hz_amr")
     assert catalogue.may_submit("general.licence", "hz_amr")
     assert not catalogue.may_submit("general.licence", "nobody")
+    # Any department means any administrative one: a court grants no licence.
+    for judicial in ("spc", "zj_hpc", "hz_ipc", "spp"):
+        assert not catalogue.may_submit("general.licence", judicial)
+        assert not catalogue.may_submit("general.penalty", judicial)
     assert [d.code for d in catalogue.lineage("hz_amr")] == ["hz_amr", "zj_amr", "samr"]
 
 

@@ -359,3 +359,27 @@ def test_digest_ignores_object_identity() -> None:
     assert first.digest == second.digest
     other = Catalogue.model_validate(_catalogue(version="test-2"))
     assert other.digest != first.digest
+
+
+def test_a_department_shares_its_parents_branch() -> None:
+    departments = [
+        Department(
+            code="court",
+            name_zh="甲法院",
+            name_en="A",
+            level="national",
+            region="100000",
+            branch="judicial",
+        ),
+        Department(
+            code="amr",
+            name_zh="乙",
+            name_en="B",
+            level="provincial",
+            region="330000",
+            parent="court",
+        ),
+    ]
+    problems = reference_problems([], departments, [])
+    assert [(p.code, p.key) for p in problems] == [("amr", "branch")]
+    assert "parent 'court' is judicial" in problems[0].message

@@ -87,7 +87,7 @@ def test_a_batch_screening_is_in_each_screened_subjects_log(
 
         _sign_in(client, "firm")
         page = client.get("/me").text
-        assert f"{batch}.2" in page
+        assert f"{report.cert_id}.2" in page  # the page names the certificate in its language
         assert "政府采购投标审查" in page
         assert "procurement.bid" in page
 

@@ -233,7 +233,9 @@ def test_notifications_are_marked_read_only_by_their_own_account(
     with world.ctx.sessions.begin() as session:
         for account, title in ((mine, "first"), (mine, "second"), (theirs, "private")):
             assert account.account_id is not None
-            notifier.notify(session, Note(account.account_id, "test", title, f"{title} body"))
+            notifier.notify(
+                session, Note(account.account_id, "complaint:answered", title, f"{title} body")
+            )
     with world.ctx.sessions() as session:
         ids = {n.title: n.id for n in session.scalars(select(Notification))}
     with api(settings, world) as client:

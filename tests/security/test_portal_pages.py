@@ -127,7 +127,7 @@ def test_my_file_shows_records_log_and_notifications_and_no_one_elses(
         assert other.code not in page
         assert f"/objections/new?record={mine}" in page
         assert "loan application review" in page, "the access log names the purpose"
-        assert "pboc" in page
+        assert "中国人民银行" in page, "the department by its name, not its code"
         assert client.get(f"/objections/new?record={theirs}").status_code == 404
         assert client.get(f"/repairs/new?record={theirs}").status_code == 404
         csrf = _csrf(page)

@@ -9,7 +9,13 @@ import pytest
 
 from bonafides.catalogue import Catalogue
 from bonafides.codes import known_regions, parse_uscc, region_name
-from bonafides.synth.departments import DeptChooser, Numbering, department_infos
+from bonafides.synth.departments import (
+    DeptChooser,
+    Numbering,
+    case_head,
+    department_infos,
+    document_head,
+)
 from bonafides.synth.names import SURNAMES, person_name, pinyin_join, trade_name
 from bonafides.synth.places import CITIES, PROVINCES, PlaceSampler, all_places
 
@@ -73,11 +79,12 @@ def test_department_prefixes_and_codes_are_distinct(catalogue: Catalogue) -> Non
     for info in infos.values():
         assert parse_uscc(info.uscc).code.startswith("11")
     numbering = Numbering(random.Random(1))
-    hz = infos["hz_amr"]
-    first = numbering.number(hz, "罚", 2024)
-    assert first.startswith("杭市监罚〔2024〕")
-    assert numbering.number(hz, "罚", 2024) != first
-    assert numbering.number(infos["hz_ipc"], "罚", 2024).startswith("（2024）浙01执")
+    head = document_head(infos["hz_amr"], "罚", 2024)
+    assert head == "杭市监处罚〔2024〕"
+    first = numbering.number(head)
+    assert numbering.number(head) != first
+    assert document_head(infos["hz_tax"], "罚", 2024) == "杭税罚〔2024〕"
+    assert numbering.number(case_head("浙0106", "执", 2024)).startswith("（2024）浙0106执")
 
 
 def test_departments_are_chosen_near_the_subject(catalogue: Catalogue) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "Catalogue",
     "ContentField",
     "Department",
+    "DepartmentBranch",
     "DepartmentLevel",
     "Disclosure",
     "EnumValue",
@@ -56,8 +57,9 @@ __all__ = [
     "reference_problems",
 ]
 
-#: In ``RecordType.sources``: any department of the catalogue may submit this type (used
-#: for the cross-department "dual publicity" licence and penalty types).
+#: In ``RecordType.sources``: any administrative department of the catalogue may submit
+#: this type (used for the cross-department "dual publicity" licence and penalty types;
+#: courts and procuratorates grant no licences and impose no administrative penalties).
 ANY_DEPARTMENT = "*"
 
 #: Standard Chinese column names of the national "dual publicity" (双公示) data items.
@@ -213,6 +215,16 @@ class DepartmentLevel(StrEnum):
     MUNICIPAL = "municipal"
 
 
+class DepartmentBranch(StrEnum):
+    """Which branch of the state a department belongs to: only administrative bodies take
+    administrative decisions (licences, penalties, commitments), so only they answer to
+    ``ANY_DEPARTMENT``; courts and procuratorates submit the types that name them."""
+
+    ADMINISTRATIVE = "administrative"
+    JUDICIAL = "judicial"
+    PROCURATORIAL = "procuratorial"
+
+
 # --------------------------------------------------------------------------- periods
 
 
@@ -356,6 +368,7 @@ class Department(_Model):
     region: str
     parent: str | None = None  # the department above it in the same system (bj_amr -> samr)
     uscc: str | None = None
+    branch: DepartmentBranch = DepartmentBranch.ADMINISTRATIVE
 
     @field_validator("code")
     @classmethod
@@ -785,6 +798,16 @@ def reference_problems(
                 Problem("departments", dept.code, "parent", f"unknown department {dept.parent!r}")
             )
             continue
+        if by_code[dept.parent].branch is not dept.branch:
+            problems.append(
+                Problem(
+                    "departments",
+                    dept.code,
+                    "branch",
+                    f"{dept.branch.value} but its parent {dept.parent!r} is "
+                    f"{by_code[dept.parent].branch.value}",
+                )
+            )
         seen = {dept.code}
         cursor: Department | None = by_code[dept.parent]
         while cursor is not None:
@@ -944,7 +967,8 @@ class Catalogue(_Model):
         in the same system, is one of the type's sources."""
         sources = self.type(type_code).sources
         if ANY_DEPARTMENT in sources:
-            return department_code in self.index.departments
+            department = self.index.departments.get(department_code)
+            return department is not None and department.branch is DepartmentBranch.ADMINISTRATIVE
         if department_code not in self.index.departments:
             return False
         return any(d.code in sources for d in self.lineage(department_code))

@@ -63,6 +63,7 @@ class DrawnRecord:
     received_at: dt.datetime
     row: dict[str, str]
     content: dict[str, Any]
+    head: str  # the decision number but for its sequence (浙市监许〔2025〕)
     decision_no: str = ""
 
 
@@ -215,6 +216,7 @@ class _BlockDrawer:
             received_at=self._received(decided),
             row=row,
             content=content,
+            head=self.world.number_head(info, dept, decided.year, draft.place),
         )
 
 

@@ -1,11 +1,20 @@
 """Departments as synthetic decisions need them: who may decide, and how they number.
 
 (source department, decision number) is the idempotency key, so the numbers must never
-repeat, even across ten million records. Each department gets a prefix of its own (region
-abbreviation plus department abbreviation, 浙市监, 杭税, 国应急), distinct from every other
-department's, and one counter per (department, year) shared by all its record types. A
-number is therefore unique across the whole data set, not only per department, which also
-keeps a file that mixes departments safe to load under a single source.
+repeat, even across ten million records. A number has the form of its kind:
+
+- an administrative body's document: its prefix (region abbreviation plus department
+  abbreviation, 浙市监, 杭税, 国应急, distinct from every other department's), the
+  document character (许 licence, 处罚 or 罚 penalty, 稽罚 a tax penalty, 通 a tax notice,
+  ...), 〔year〕 and the number: 浙市监许〔2025〕12号;
+- a court case: （year）, the court's code (浙 high court, 浙01 intermediate, 浙0106
+  basic), the case kind (执 enforcement, 刑初 criminal first instance) and the number:
+  （2025）浙0106执12号.
+
+Everything but the sequence number is the number's *head*; each head has its own counter,
+so numbers are unique across the whole data set (department prefixes differ, and courts
+that pass on cases of one basic court share its counter), which also keeps a file that
+mixes departments safe to load under a single source.
 """
 
 from __future__ import annotations
@@ -18,7 +27,14 @@ from itertools import accumulate
 from random import Random
 from typing import Final
 
-from bonafides.catalogue import Catalogue, Department, DepartmentLevel, Polarity, RecordType
+from bonafides.catalogue import (
+    Catalogue,
+    Department,
+    DepartmentBranch,
+    DepartmentLevel,
+    Polarity,
+    RecordType,
+)
 from bonafides.codes import make_uscc
 from bonafides.synth.places import CITIES, PROVINCES
 
@@ -117,7 +133,6 @@ class DeptInfo:
     level: DepartmentLevel
     prefix: str  # 浙市监, or a court's code (浙01); unique among departments
     domain: str
-    court: bool
 
 
 def _court_code(department: Department) -> str:
@@ -130,8 +145,29 @@ def _court_code(department: Department) -> str:
     return abbr + department.region[2:4]
 
 
+#: Record fields whose decision numbers are court case numbers -> the case kind.
+_CASE_KINDS: Final[dict[str, str]] = {
+    "courts": "执",  # enforcement: defaulter listings and consumption orders
+    "procuratorate": "刑初",  # a bribery record cites the criminal judgment
+}
+
+
+def case_kind(rtype: RecordType) -> str | None:
+    """执 or 刑初 for a type numbered by court case, None for a department's document."""
+    return _CASE_KINDS.get(rtype.field)
+
+
+def court_code(region: str, abbr: str) -> str:
+    """The case-number code of the basic court of a county: 浙0106 for 330106."""
+    return f"{abbr}{region[2:6]}"
+
+
 def document_char(rtype: RecordType) -> str:
     """The character that says what kind of decision a number belongs to (罚, 许, ...)."""
+    if rtype.field == "tax":
+        # Tax penalties are decided by the inspection bureau (稽查局); grades are notified
+        # by a tax matters notice (税务事项通知书).
+        return "稽罚" if rtype.polarity is Polarity.NEGATIVE else "通"
     if rtype.dual_publicity == "licence":
         return "许"
     if rtype.dual_publicity == "penalty":
@@ -148,7 +184,7 @@ def department_infos(catalogue: Catalogue) -> dict[str, DeptInfo]:
     usccs: set[str] = set()
     for department in catalogue.departments:
         abbr, domain = _words(department.name_zh)
-        court = "法院" in department.name_zh
+        court = department.branch is DepartmentBranch.JUDICIAL
         prefix = _court_code(department) if court else _region_abbr(department) + abbr
         if prefix in prefixes:
             prefix += department.region[2:6]
@@ -167,31 +203,37 @@ def department_infos(catalogue: Catalogue) -> dict[str, DeptInfo]:
             level=department.level,
             prefix=prefix,
             domain=domain,
-            court=court,
         )
     return infos
 
 
+def document_head(dept: DeptInfo, char: str, year: int) -> str:
+    """浙市监许〔2025〕: an administrative document's number but for its sequence. Market
+    regulators write their penalties 处罚 (京市监处罚〔2025〕12号)."""
+    if char == "罚" and dept.domain == "market":
+        char = "处罚"
+    return f"{dept.prefix}{char}〔{year}〕"
+
+
+def case_head(court: str, kind: str, year: int) -> str:
+    """（2025）浙0106执: a court case number but for its sequence."""
+    return f"（{year}）{court}{kind}"
+
+
 @dataclass(slots=True)
 class Numbering:
-    """Per-(department, year) counters; seeded starts so numbers do not all begin at 1."""
+    """One counter per number head (see the module's docstring); seeded starts so numbers
+    do not all begin at 1."""
 
     rng: Random
-    counters: dict[tuple[str, int], int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
 
-    def next(self, dept: DeptInfo, year: int) -> int:
-        key = (dept.code, year)
-        value = self.counters.get(key)
+    def number(self, head: str) -> str:
+        value = self.counters.get(head)
         if value is None:
             value = 1 + int(self.rng.random() * 40)
-        self.counters[key] = value + 1
-        return value
-
-    def number(self, dept: DeptInfo, char: str, year: int) -> str:
-        seq = self.next(dept, year)
-        if dept.court:
-            return f"（{year}）{dept.prefix}执{seq}号"
-        return f"{dept.prefix}{char}〔{year}〕{seq}号"
+        self.counters[head] = value + 1
+        return f"{head}{value}号"
 
 
 @dataclass(frozen=True, slots=True)

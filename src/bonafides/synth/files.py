@@ -41,8 +41,8 @@ SUBJECT_COLUMNS: Final = ("code", "kind", "name", "name_en", "region", "industry
 CHUNK_ROWS: Final = 50_000
 
 #: One subject as a worker hands it over: its subjects-file line, its resident ID number
-#: (persons only) and its records as (type index, department, document char, year, values).
-CompactRecord = tuple[int, str, str, int, list[str]]
+#: (persons only) and its records as (type index, decision number head, values).
+CompactRecord = tuple[int, str, list[str]]
 CompactSubject = tuple[list[str], str | None, list[CompactRecord]]
 
 
@@ -155,9 +155,7 @@ def _draw_compact(index: int, count: int) -> list[CompactSubject]:
         records: list[CompactRecord] = [
             (
                 positions[r.info.rtype.code],
-                r.dept.code,
-                r.info.char,
-                r.decided.year,
+                r.head,
                 list(r.row.values()),
             )
             for r in drawn.records
@@ -250,7 +248,6 @@ def write_dataset(
     today = today or office_day(SystemClock(), get_settings().timezone)
     workers = default_workers() if workers is None else max(1, workers)
     catalogue = load_catalogue()
-    world = World(seed, catalogue, today)
     out_dir.mkdir(parents=True, exist_ok=True)
     make = _WRITERS[fmt]
     subjects_name = f"subjects.{fmt}"
@@ -261,7 +258,6 @@ def write_dataset(
         names.append(f"{rtype.code}.{fmt}")
         type_writers.append(make(out_dir / names[-1], rtype.field_names))
     number_column = [rtype.field_names.index("decision_no") for rtype in catalogue.types]
-    departments = world.departments
     sequencer = Sequencer(seed)
     progress = Progress(
         TextColumn("synthetic subjects"),
@@ -284,10 +280,8 @@ def write_dataset(
                 for line, person_code, records in block:
                     _settle(sequencer, line, person_code, records)
                     subject_writer.write(line)
-                    for type_index, dept, char, year, values in records:
-                        values[number_column[type_index]] = sequencer.number(
-                            departments[dept], char, year
-                        )
+                    for type_index, head, values in records:
+                        values[number_column[type_index]] = sequencer.number(head)
                         type_writers[type_index].write(values)
                 progress.advance(task, len(block))
     finally:

@@ -28,7 +28,7 @@ from bonafides.synth.blocks import (
     block_count,
     draw_block,
 )
-from bonafides.synth.departments import DeptInfo, Numbering
+from bonafides.synth.departments import Numbering
 from bonafides.synth.spelling import fullwidth
 from bonafides.synth.world import World, add_months
 
@@ -68,8 +68,8 @@ class Sequencer:
         self.numbering = Numbering(Random(f"bonafides-synth:{seed}:numbers"))  # noqa: S311
         self.issued: set[str] = set()
 
-    def number(self, dept: DeptInfo, char: str, year: int) -> str:
-        return self.numbering.number(dept, char, year)
+    def number(self, head: str) -> str:
+        return self.numbering.number(head)
 
     def person_code(self, code: str) -> str:
         """``code`` if no earlier subject holds it, else the next free one; either way
@@ -96,7 +96,7 @@ class Sequencer:
             if new != old:
                 _recode(drawn, self.swaps(old, new))
         for record in drawn.records:
-            number = self.number(record.dept, record.info.char, record.decided.year)
+            number = self.number(record.head)
             record.decision_no = number
             record.row["decision_no"] = number
             record.content["decision_no"] = number

@@ -20,10 +20,15 @@ from bonafides.records import SubjectKind
 from bonafides.synth.departments import (
     DeptChooser,
     DeptInfo,
+    case_head,
+    case_kind,
+    court_code,
     department_infos,
     document_char,
+    document_head,
 )
 from bonafides.synth.fields import compile_plan, is_sensitive
+from bonafides.synth.places import Place
 from bonafides.synth.rows import DateSpeller, RowMaker
 from bonafides.synth.spelling import HouseStyle
 from bonafides.synth.subjects import HISTORY_YEARS
@@ -97,6 +102,7 @@ class TypeInfo:
     rtype: RecordType
     rows: RowMaker
     char: str  # the character of its document numbers (罚, 许, ...)
+    case: str | None  # the case kind (执, 刑初) of a type numbered by court case
     category: str
     hint: float  # how much more common than its category's average
     #: severity (None for types without) -> (min months, max months) of publication.
@@ -138,6 +144,7 @@ def _type_infos(
                 rtype=rtype,
                 rows=RowMaker(compile_plan(rtype), dates),
                 char=document_char(rtype),
+                case=case_kind(rtype),
                 category=category(rtype),
                 hint=next((w for word, w in TYPE_HINTS.items() if word in rtype.code), 1.0),
                 publication=_publication(rtype),
@@ -204,3 +211,16 @@ class World:
                 workdays.append(day.toordinal())
             day += dt.timedelta(days=1)
         self.workdays = tuple(workdays)
+        self._heads: dict[tuple[str, str, int], str] = {}
+
+    def number_head(self, info: TypeInfo, dept: DeptInfo, year: int, place: Place) -> str:
+        """The decision number but for its sequence: a court case names the subject's
+        basic court (the court that enforces or tried it, as the record's court field
+        says), a document the department that issued it."""
+        if info.case is not None:
+            return case_head(court_code(place.region, place.province_abbr), info.case, year)
+        key = (dept.code, info.char, year)
+        head = self._heads.get(key)
+        if head is None:
+            head = self._heads[key] = document_head(dept, info.char, year)
+        return head

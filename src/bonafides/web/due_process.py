@@ -21,6 +21,7 @@ from bonafides.api.auth import client_address, clock_of, hit, http_error, report
 from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.reports import ReportIn, issue_for
 from bonafides.api.workflows import Id, log_staff_read
+from bonafides.catalogue import ContentField
 from bonafides.context import Context
 from bonafides.reports.model import View
 from bonafides.reports.sources import memberships
@@ -271,9 +272,9 @@ def register(web: Portal) -> None:
     ) -> HTMLResponse:
         record = session.get(Record, objection.record_id)
         log_staff_read(session, principal, objection.subject_id, f"objection {objection.id}")
-        fields = []
+        fields: list[ContentField] = []
         if record is not None and ctx.catalogue.has_type(record.type_code):
-            fields = [f.name for f in ctx.catalogue.type(record.type_code).fields]
+            fields = list(ctx.catalogue.type(record.type_code).fields)
         return render(
             ctx,
             request,

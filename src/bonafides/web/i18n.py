@@ -9,6 +9,7 @@ translator edits catalogues, never templates (docs/portal.md has the Babel comma
 from __future__ import annotations
 
 import gettext
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,31 @@ HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
     """Marks a message id for extraction where it is defined; it is translated when shown."""
     return message
+
+
+class MissingLabelWarning(UserWarning):
+    """A label macro met a value it has no words for. The page shows it humanised, so a
+    reader never sees ``under_objection``; the test suite turns warnings into errors, so a
+    new enum value without a label fails there first."""
+
+
+def humanise(value: str) -> str:
+    """``record_ended`` -> ``Record ended``: the fallback for a value without a label."""
+    words = value.replace("_", " ").replace(":", " ").replace(".", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def label(kind: str, labels: Mapping[str, str], value: object) -> str:
+    """The words for ``value`` among ``labels`` (translated msgids). ``None`` is no value
+    and shows nothing; an unknown value warns and shows humanised, never raw."""
+    if value is None:
+        return ""
+    key = str(getattr(value, "value", value))
+    found = labels.get(key)
+    if found is not None:
+        return found
+    warnings.warn(f"no {kind} label for {key!r}", MissingLabelWarning, stacklevel=2)
+    return humanise(key)
 
 
 def pick_locale(cookie: str | None) -> str:
@@ -69,6 +95,7 @@ def build_environment(locale: str, globals_: Mapping[str, Any]) -> Environment:
         return first or second or ""
 
     env.globals["pick"] = pick
+    env.globals["label"] = label
     # A form's minlength: what the service's minimum takes in Chinese, so the browser never
     # refuses a short Chinese answer that the service accepts (bonafides.meaningful).
     env.globals["fewest"] = fewest_characters

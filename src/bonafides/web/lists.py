@@ -27,9 +27,11 @@ from bonafides.api.public_lists import (
     list_out,
 )
 from bonafides.api.public_measures import MeasureFilter, actions, measures
+from bonafides.catalogue import Catalogue
 from bonafides.rules.loader import rules_for
+from bonafides.rules.model import EntryLine
 from bonafides.store.lists import EntryFilter
-from bonafides.web.i18n import N_
+from bonafides.web.i18n import N_, humanise
 from bonafides.web.pages import NavEntry, Portal
 
 #: Entries per page.
@@ -39,6 +41,38 @@ MAX_OFFSET = 100_000
 _REGION = re.compile(r"[0-9]{2}(?:[0-9]{2}){0,2}")
 _FIELD = re.compile(r"[a-z_]{1,32}")
 _DATES = ("as_of", "from_after", "from_before", "until_after", "until_before")
+
+
+@dataclass(frozen=True)
+class TermText:
+    """How long an entry lasts, as the page says it in either language: the rule's own
+    description names content fields by their code, which a reader cannot read."""
+
+    months: int
+    starts_after: int
+    start: tuple[str, str] | None  # the field's Chinese and English title; None: decided
+    until: tuple[str, str] | None
+    cap: int
+
+
+def _field_title(catalogue: Catalogue, types: tuple[str, ...], name: str) -> tuple[str, str]:
+    for code in types:
+        if catalogue.has_type(code):
+            spec = {f.name: f for f in catalogue.type(code).fields}.get(name)
+            if spec is not None:
+                return spec.column_zh, spec.title_en
+    return humanise(name), humanise(name)
+
+
+def term_text(catalogue: Catalogue, line: EntryLine) -> TermText:
+    term, types = line.term, line.match.types
+    return TermText(
+        months=term.months,
+        starts_after=term.starts_after_months,
+        start=_field_title(catalogue, types, term.start_field) if term.start_field else None,
+        until=_field_title(catalogue, types, term.until_field) if term.until_field else None,
+        cap=term.cap_months,
+    )
 
 
 @dataclass(frozen=True)
@@ -126,6 +160,7 @@ def register(web: Portal) -> None:
             request,
             "list.html",
             rule=list_out(rule, ctx.catalogue, counts.get(code, 0)),
+            terms=[term_text(ctx.catalogue, line) for line in rule.entry],
             page=page,
             chosen=chosen,
             fields=ctx.catalogue.fields,
