@@ -65,8 +65,9 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """``info`` goes to every session: the audit anchor travels that way (``Context``)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager
