@@ -378,6 +378,11 @@ def test_checkpoints_are_signed_with_the_published_key(
         report = _verify(ctx, bad)
         assert not report.ok
         assert "not signed by this platform's key" in (report.reason or "")
+    unknown = dataclasses.replace(head, key_id="0" * 16)
+    assert not signature_ok(keys_store, unknown)
+    report = _verify(ctx, unknown)
+    assert report.first_broken == head.event_count
+    assert "which this platform does not publish" in (report.reason or "")
 
 
 def test_a_published_checkpoint_says_nothing_about_anyone(settings: Settings, ctx: Context) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.records import canonical_json
@@ -236,16 +236,21 @@ def anchor_of(session: Session) -> Anchor:
     return anchor
 
 
+# On the append's connection, as the append itself runs: a checkpoint must not flush
+# the caller's pending ORM objects halfway through its unit of work.
+
+
 def _last_checkpoint_at(session: Session) -> dt.datetime | None:
-    last: dt.datetime | None = session.scalar(select(func.max(AuditCheckpoint.at)))
+    conn = session.connection()
+    last: dt.datetime | None = conn.scalar(select(func.max(AuditCheckpoint.at)))
     if last is None:
-        last = session.scalar(select(AuditEvent.at).where(AuditEvent.id == 1))
+        last = conn.scalar(select(AuditEvent.at).where(AuditEvent.id == 1))
     return last
 
 
 def _keyed_from(session: Session) -> int:
-    value = session.scalar(select(AuditHead.keyed_from).where(AuditHead.id == 1))
-    return 1 if value is None else value
+    value = session.connection().scalar(select(AuditHead.keyed_from).where(AuditHead.id == 1))
+    return 1 if value is None else int(value)
 
 
 def write_checkpoint(
@@ -259,8 +264,8 @@ def write_checkpoint(
     )
     _, signature = sign(store, payload)
     checkpoint = Checkpoint(event_count, head_hash, at, keyed_from, key_id, b64(signature))
-    session.add(
-        AuditCheckpoint(
+    session.connection().execute(
+        insert(AuditCheckpoint).values(
             event_count=event_count,
             head_hash=head_hash,
             at=at,
@@ -269,7 +274,6 @@ def write_checkpoint(
             signature=checkpoint.signature,
         )
     )
-    session.flush()
     anchor._last_at = at
     return checkpoint
 

@@ -283,7 +283,15 @@ def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport
 
     for count, found in sorted(anchors.items()):
         for origin, checkpoint in found:
-            if keys is None or not signature_ok(keys, checkpoint):
+            if keys is None or keys.public_key(checkpoint.key_id) is None:
+                return report(
+                    0,
+                    count,
+                    f"the {origin} checkpoint at event {count} names key {checkpoint.key_id}, "
+                    "which this platform does not publish (is BONAFIDES_DATA_DIR the one "
+                    "that holds its keys?)",
+                )
+            if not signature_ok(keys, checkpoint):
                 return report(
                     0,
                     count,
