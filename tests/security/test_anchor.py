@@ -681,3 +681,54 @@ def test_migration_marks_an_existing_stores_events_as_hashed_the_old_way(
     finally:
         ctx.close()
         engine.dispose()
+
+
+GOOD = {
+    "type": "bonafides-audit-checkpoint/v1",
+    "event_count": 70,
+    "head_hash": "ab" * 32,
+    "at": "2026-12-06T08:00:00.000000+00:00",
+    "keyed_from": 1,
+    "key_id": "0123456789abcdef",
+    "algorithm": "Ed25519",
+    "signature": b64(bytes(64)),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"event_count": "70"}, "event_count: expected a whole number"),
+        ({"event_count": 0}, "event_count: expected a whole number"),
+        ({"head_hash": "AB" * 32}, "head_hash: expected 64 lowercase hex digits"),
+        ({"at": "2026-12-06T08:00:00"}, "at: expected an ISO 8601 time with its offset"),
+        ({"keyed_from": None}, "keyed_from: expected a whole number"),
+        ({"key_id": "xyz"}, "key_id: expected 16 lowercase hex digits"),
+        ({"signature": "not base64!"}, "signature: expected 64 bytes in base64"),
+        ({"type": "something else"}, "type: expected"),
+    ],
+)
+def test_a_bad_checkpoint_names_its_field(change: dict[str, Any], named: str) -> None:
+    from bonafides.security.anchor import CheckpointError, parse_checkpoints
+
+    good = json.dumps({"checkpoints": [GOOD, GOOD]})
+    assert len(parse_checkpoints(good, "kept.json")) == 2
+    bad = json.dumps({"checkpoints": [GOOD, {**GOOD, **change}]})
+    with pytest.raises(CheckpointError) as caught:
+        parse_checkpoints(bad, "kept.json")
+    assert str(caught.value).startswith("kept.json: checkpoint 2: ")
+    assert named in str(caught.value)
+
+
+def test_checkpoints_are_read_as_served_as_a_list_one_or_per_line() -> None:
+    from bonafides.security.anchor import CheckpointError, parse_checkpoints
+
+    one = json.dumps(GOOD)
+    assert len(parse_checkpoints(one, "f")) == 1
+    assert len(parse_checkpoints(json.dumps([GOOD] * 3), "f")) == 3
+    assert len(parse_checkpoints(f"{one}\n{one}\n", "f")) == 2
+    for empty in ("[]", '{"checkpoints": []}'):
+        with pytest.raises(CheckpointError, match="holds no checkpoint"):
+            parse_checkpoints(empty, "f")
+    with pytest.raises(CheckpointError, match="not JSON"):
+        parse_checkpoints("{nope", "f")
