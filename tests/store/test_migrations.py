@@ -148,7 +148,7 @@ def test_every_migration_downgrades_and_upgrades_on_a_populated_store(
         assert _chain_ok(ctx).ok
         cfg = alembic_config(engine)
         steps, merge = _linear_steps(ScriptDirectory.from_config(cfg))
-        assert steps[0][0].startswith("0014")
+        assert any("audit_anchor" in revision for revision, _ in steps)
         assert merge == "0007_merge_areas"
         for revision, parent in steps:
             before = _counts(engine)
@@ -159,7 +159,7 @@ def test_every_migration_downgrades_and_upgrades_on_a_populated_store(
             up = _counts(engine)
             assert set(up) == set(before), f"{revision} upgrade brings back its tables"
             assert {name: up[name] for name in down} == down, f"{revision} upgrade"
-            if revision.startswith("0014"):
+            if "audit_anchor" in revision:
                 # The keyed mark is found again: the chain still verifies after the trip.
                 report = _chain_ok(ctx)
                 assert report.ok, report

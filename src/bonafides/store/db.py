@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.store.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+
+if TYPE_CHECKING:
+    from bonafides.security.anchor import Anchor
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,16 +56,23 @@ def checkpointer_for(engine: Engine) -> WalCheckpointer | None:
     return WalCheckpointer(Path(url.database)).start()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, anchor: Anchor | None = None) -> Config:
+    """``anchor`` reaches data migrations that append to the
+    audit chain, which needs the audit key: ``cfg.attributes["audit_anchor"]``."""
     cfg = Config()
     cfg.set_main_option("script_location", "bonafides.store:migrations")
     cfg.attributes["engine"] = engine
+    cfg.attributes["audit_anchor"] = anchor
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Upgrade to every head: areas of the platform may add migrations on their own branch."""
-    command.upgrade(alembic_config(engine), revision)
+def migrate(engine: Engine, revision: str = "heads", *, anchor: Anchor | None = None) -> None:
+    """Upgrade to every head: areas of the platform may add migrations on their own branch.
+
+    ``bonafides init`` passes the audit ``anchor``, for a data migration that appends to
+    the chain (its session gets ``anchor.info()``).
+    """
+    command.upgrade(alembic_config(engine, anchor), revision)
 
 
 def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
