@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bonafides.catalogue import ContentField, FieldType, RecordType
 from bonafides.codes import make_resident_id, make_uscc, parse_resident_id
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
+
+if TYPE_CHECKING:
+    from bonafides.security.anchor import Anchor
 
 _seq = itertools.count(1)
 
@@ -124,3 +128,24 @@ def _sample(spec: ContentField, day: dt.date) -> str:
     if spec.type is FieldType.CODE:
         return make_uscc("9", "1", "110105", "00000002")
     return f"测试{spec.title_en}"[: spec.max_length or 200]
+
+
+def audit_anchor(
+    keys: Path | None = None, secret: str = "test-audit-secret", **every: int
+) -> Anchor:
+    """The audit key (and a checkpoint signer under ``keys``) for sessions a test opens
+    without a Context; no checkpoints unless ``every_events``/``every_minutes`` say so."""
+    from bonafides.reports.signing import KeyStore, file_key_store
+    from bonafides.security.anchor import Anchor, ChainKey
+
+    def store() -> KeyStore:
+        if keys is None:
+            raise AssertionError("this test gave the audit anchor no key directory")
+        return file_key_store(keys.resolve())
+
+    return Anchor(
+        ChainKey(secret),
+        store,
+        every_events=every.get("every_events", 0),
+        every_minutes=every.get("every_minutes", 0),
+    )

@@ -42,7 +42,7 @@ def initialise(
     ctx = Context(settings)
     try:
         started = time.perf_counter()
-        migrate(ctx.engine, vault=ctx.vault)
+        migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
         with ctx.sessions.begin() as session:
             changed = sync_catalogue(session, ctx.catalogue)
         key_id = file_key_store(keys_dir(settings.data_dir).resolve()).ensure()

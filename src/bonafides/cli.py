@@ -306,21 +306,81 @@ def revoke(
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
-    """Check the whole audit chain and name the first broken event."""
+def audit_verify(
+    db: DbOption = None,
+    checkpoints: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint kept outside the platform: a JSON file, or a URL such as "
+            "https://HOST/api/v1/audit/checkpoints (repeatable). The chain must extend it.",
+        ),
+    ] = None,
+) -> None:
+    """Check the whole audit chain and name the first broken event.
+
+    Every event's hash, its subject links, every checkpoint the platform stored and every
+    one given with --checkpoint: each must be signed by the platform's key and lie on the
+    chain, so a chain cut short, emptied or rewritten fails.
+    """
     from bonafides.context import Context
     from bonafides.security import audit
+    from bonafides.security.anchor import CheckpointError, load_checkpoints
 
+    given = []
+    try:
+        for source in checkpoints or []:
+            given.extend(load_checkpoints(source))
+    except CheckpointError as exc:
+        fail(str(exc))
     ctx = Context(_settings(db))
     try:
         with ctx.sessions() as session:
-            report = audit.verify(session)
+            report = audit.verify(session, given)
     finally:
         ctx.close()
-    if report.ok:
-        out.print(f"audit chain intact: {report.checked} events")
-        return
-    fail(f"audit chain broken at event {report.first_broken}: {report.reason}", code=1)
+    if not report.ok:
+        fail(f"audit chain broken at event {report.first_broken}: {report.reason}", code=1)
+    keyed = (
+        "all keyed"
+        if report.keyed_from <= 1
+        else f"keyed from event {report.keyed_from}, plain SHA-256 before it"
+    )
+    line = f"audit chain intact: {report.checked} events ({keyed})"
+    if report.checkpoints:
+        line += (
+            f"; extends {report.checkpoints} signed checkpoints, "
+            f"the latest at event {report.anchored_at}"
+        )
+    else:
+        line += "; no checkpoint to anchor it"
+    out.print(line)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(db: DbOption = None) -> None:
+    """Sign a checkpoint of the chain's head now and print it as JSON (to keep elsewhere).
+
+    Appends write checkpoints on their own every BONAFIDES_AUDIT_CHECKPOINT_EVENTS events
+    or BONAFIDES_AUDIT_CHECKPOINT_MINUTES minutes; this signs one at once, for a scheduler
+    or before a backup. A head already checkpointed is printed, not signed again.
+    """
+    import json
+
+    from bonafides.context import Context
+    from bonafides.security.anchor import checkpoint_now
+    from bonafides.store.types import utcnow
+
+    ctx = Context(_settings(db))
+    try:
+        with ctx.sessions.begin() as session:
+            # Stamped like the chain's events, which the checkpoint is compared with.
+            checkpoint, _ = checkpoint_now(session, utcnow())
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+    finally:
+        ctx.close()
+    typer.echo(json.dumps(checkpoint.to_json(), indent=2))
 
 
 @stats_app.command("delay")

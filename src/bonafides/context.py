@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue import Catalogue, load_catalogue
+from bonafides.reports.signing import file_key_store, keys_dir
+from bonafides.security.anchor import Anchor, ChainKey
 from bonafides.security.clock import Clock, SystemClock, office_day
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.security.passwords import load_common_passwords
@@ -36,7 +38,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.db, pool_size=self.settings.db_pool_size)
-        self.sessions = session_factory(self.engine)
+        self.sessions = session_factory(self.engine, self.audit_anchor.info())
         self.checkpointer = checkpointer_for(self.engine)
         if self.checkpointer is not None:
             # A context dropped without close() must not leave its thread behind.
@@ -48,7 +50,20 @@ class Context:
         without BEGIN and ROLLBACK. On PostgreSQL those are two of the five round trips a
         public profile took. Statements may see different snapshots, so use these only
         where that cannot mislead, and never for writes or audited reads."""
-        return session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return session_factory(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), self.audit_anchor.info()
+        )
+
+    @cached_property
+    def audit_anchor(self) -> Anchor:
+        """The audit key and the checkpoint signer: kept outside the database it anchors."""
+        settings = self.settings
+        return Anchor(
+            ChainKey(settings.secret_key.get_secret_value()),
+            lambda: file_key_store(keys_dir(settings.data_dir).resolve()),
+            every_events=settings.audit_checkpoint_events,
+            every_minutes=settings.audit_checkpoint_minutes,
+        )
 
     def today(self) -> dt.date:
         """The credit office's calendar day (``BONAFIDES_TIMEZONE``), not the server's:

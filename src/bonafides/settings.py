@@ -93,6 +93,19 @@ class Settings(BaseSettings):
         "with ?report=ID.",
     )
 
+    audit_checkpoint_events: int = Field(
+        default=1000,
+        ge=0,
+        description="Sign a checkpoint of the audit chain's head every this many events "
+        "(0: never by count).",
+    )
+    audit_checkpoint_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Sign a checkpoint with the first event appended this many minutes after "
+        "the last one (0: never by time); bonafides audit checkpoint signs one at once.",
+    )
+
     forwarded_allow_ips: str | None = Field(
         default=None,
         description="Comma-separated addresses of the reverse proxies trusted to name the "

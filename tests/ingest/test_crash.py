@@ -59,7 +59,7 @@ def test_sigkill_mid_file_then_rerun_completes_exactly(db_url: str, tmp_path: Pa
         Settings(db=db_url, secret_key="crash-test-secret", demo=True, data_dir=tmp_path / "var")
     )
     path = _file(tmp_path / "penalties.csv")
-    sessions = session_factory(make_engine(db_url))
+    sessions = session_factory(make_engine(db_url), factories.audit_anchor().info())
 
     def position() -> int:
         with sessions() as s:

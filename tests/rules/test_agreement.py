@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from bonafides.rules.loader import packaged_rules
 from bonafides.rules.model import Rules
 from bonafides.rules.service import load_files
 from bonafides.store.db import make_engine, session_factory
+from tests import factories
 from tests.rules.generate import (
     GenSubject,
     as_facts,
@@ -41,9 +43,9 @@ EXAMPLES = settings(
 
 
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+def sessions(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
-    factory = session_factory(engine)
+    factory = session_factory(engine, factories.audit_anchor(tmp_path / "keys").info())
     with factory.begin() as session:
         seed_reference_data(session)
     yield factory

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import load_files
 from bonafides.store.db import make_engine, session_factory
 from bonafides.store.tables import Record
+from tests import factories
 from tests.rules.generate import GenRecord, GenSubject, store
 from tests.store.seed import seed_reference_data
 
@@ -419,9 +421,9 @@ DECOY = GenSubject(
 
 
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+def sessions(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
-    factory = session_factory(engine)
+    factory = session_factory(engine, factories.audit_anchor(tmp_path / "keys").info())
     with factory.begin() as session:
         seed_reference_data(session)
     yield factory

@@ -24,7 +24,7 @@ KEYS = SubjectKeys(IdentifierVault("test-secret"))
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
-    with session_factory(engine).begin() as session:
+    with session_factory(engine, factories.audit_anchor().info()).begin() as session:
         seed_reference_data(session)
     name_stats.forget_window_counts()
     yield engine
@@ -36,7 +36,7 @@ def _store_names(engine: Engine, names: list[str]) -> None:
         factories.penalty(factories.org(name=name), decision_date=dt.date(2025, 6, 1))
         for name in names
     ]
-    with session_factory(engine).begin() as session:
+    with session_factory(engine, factories.audit_anchor().info()).begin() as session:
         write_records(session, KEYS, items, actor="test")
 
 
@@ -49,7 +49,7 @@ def _analyse(engine: Engine) -> None:
 def test_common_windows_are_counted_after_analyse(engine: Engine) -> None:
     _store_names(engine, [f"填充{n:03d}号贸易有限公司" for n in range(300)] + ["星辰航天科技"])
     _analyse(engine)
-    with session_factory(engine)() as session:
+    with session_factory(engine, factories.audit_anchor().info())() as session:
         counts = read_window_counts(session)
     if engine.dialect.name == "sqlite":
         # SQLite counts its trigrams exactly in fts5vocab; nothing to estimate.
@@ -66,7 +66,7 @@ def test_counts_are_read_again_only_after_refresh(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _store_names(engine, [f"填充{n:03d}号贸易有限公司" for n in range(50)])
-    with session_factory(engine)() as session:
+    with session_factory(engine, factories.audit_anchor().info())() as session:
         first = window_counts(session)
         _analyse(engine)
         assert window_counts(session) is first

@@ -30,7 +30,7 @@ TODAY = dt.date(2025, 9, 1)
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
-    with session_factory(engine).begin() as session:
+    with session_factory(engine, factories.audit_anchor().info()).begin() as session:
         seed_reference_data(session)
     yield engine
     engine.dispose()
@@ -68,7 +68,7 @@ def test_reader_matches_the_session_path(engine: Engine) -> None:
         factories.penalty(minor),
         factories.penalty(),
     ]
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, factories.audit_anchor().info())
     with sessions.begin() as s:
         write_records(s, KEYS, items, actor="samr")
         subject_id = s.execute(

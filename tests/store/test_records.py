@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -27,9 +28,9 @@ def _stored_events(s: Session) -> int:
 
 
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+def sessions(db_url: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
-    factory = session_factory(engine)
+    factory = session_factory(engine, factories.audit_anchor(tmp_path / "keys").info())
     with factory.begin() as session:
         seed_reference_data(session)
     yield factory

@@ -1,4 +1,4 @@
-"""Upgrading a store whose decision numbers were stored as typed (migration 0014).
+"""Upgrading a store whose decision numbers were stored as typed (migration 0015).
 
 Each store is built at revision 0013 and filled by ingest as it was before numbers were
 normalised (trimmed only), then upgraded: numbers take their one spelling, duplicate
@@ -45,7 +45,7 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, ReviewItem
 from tests import factories
 from tests.ingest.test_hostile_text import TODAY
 
-BEFORE = "0013_issued_files"
+BEFORE = "0014_audit_anchor"
 PENALTY: RecordType = load_catalogue().type("market.penalty")
 DEFAULTER: RecordType = load_catalogue().type("courts.defaulter")
 NUMBER = PENALTY.content_field("decision_no").column_zh
@@ -178,7 +178,7 @@ def test_upgrade_gives_stored_numbers_one_spelling_and_resubmissions_find_them(
     before = _numbers(ctx)
     assert before[old.ids[0]] == "京市监罚【２０２６】12号"
 
-    migrate(ctx.engine, vault=ctx.vault)
+    migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
 
     assert _numbers(ctx) == old.expected
     with ctx.sessions() as session:
@@ -246,7 +246,7 @@ def test_renumbering_in_small_batches_gives_the_same_numbers(
     stored in its spelling by a later one, keeps the number all the same."""
     old = OldStore(ctx, tmp_path, monkeypatch)
     with ctx.engine.begin() as conn:
-        done = renumber(conn, vault=ctx.vault, batch=2)
+        done = renumber(conn, vault=ctx.vault, anchor=ctx.audit_anchor, batch=2)
     assert (done.records, done.duplicates, done.left) == (7, 2, [])
     assert _numbers(ctx) == old.expected
 
@@ -255,16 +255,16 @@ def test_renumbering_twice_changes_nothing(
     ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     OldStore(ctx, tmp_path, monkeypatch)
-    migrate(ctx.engine, vault=ctx.vault)
+    migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
     after = _state(ctx)
 
     with ctx.engine.begin() as conn:
-        done = renumber(conn, vault=ctx.vault)
+        done = renumber(conn, vault=ctx.vault, anchor=ctx.audit_anchor)
     assert not done.changed
     # Down and up again: the downgrade keeps the numbers, the upgrade finds nothing to do.
     command.downgrade(alembic_config(ctx.engine), BEFORE)
     assert _state(ctx) == after
-    migrate(ctx.engine, vault=ctx.vault)
+    migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
     assert _state(ctx) == after
 
 
@@ -317,7 +317,7 @@ def test_numbers_without_a_fitting_spelling_and_foreign_digests_are_kept(
         conn.execute(update(Record).where(Record.id == old.ids[1]).values(decision_no=long))
         conn.execute(update(Record).where(Record.id == old.ids[0]).values(content_digest="f" * 64))
     with ctx.engine.begin() as conn:
-        done = renumber(conn, vault=ctx.vault)
+        done = renumber(conn, vault=ctx.vault, anchor=ctx.audit_anchor)
     assert done.left == [old.ids[1]]
     assert done.digests_kept == 1
     numbers = _numbers(ctx)

@@ -43,6 +43,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "lists",
     "measures",
     "checks",
+    "audit",
 )
 
 

@@ -3,13 +3,18 @@
 Each event's hash covers its own fields and the previous event's hash, so altering,
 removing or reordering any event breaks every hash after it. Appends go through the
 single ``audit_head`` row, whose update serialises writers on both stores.
+
+From ``audit_head.keyed_from`` on, the hash is an HMAC under the audit key, which the
+database does not hold, and the head is checkpointed and signed (``anchor``): rewriting
+history then needs the key, and cutting it short contradicts the checkpoints others keep.
+Events of a store older than the key keep their plain SHA-256 hashes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +23,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
 from bonafides.records import canonical_json
-from bonafides.store.tables import AuditEvent, AuditHead
+from bonafides.security.anchor import ChainKey, Checkpoint, anchor_of, signature_ok
+from bonafides.store.tables import AuditCheckpoint, AuditEvent, AuditHead, SubjectAccess
 from bonafides.store.types import utcnow
 
 GENESIS = "0" * 64
@@ -35,7 +41,9 @@ def event_hash(
     purpose: str | None,
     detail: dict[str, Any],
     prev_hash: str,
+    key: ChainKey | None,
 ) -> str:
+    """HMAC-SHA256 under ``key``; plain SHA-256 for events before the chain was keyed."""
     body = canonical_json(
         {
             "id": event_id,
@@ -49,10 +57,12 @@ def event_hash(
             "prev": prev_hash,
         }
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    if key is None:
+        return hashlib.sha256(body.encode()).hexdigest()
+    return key.mac(body.encode())
 
 
-def _hash_of(event: AuditEvent, prev_hash: str) -> str:
+def _hash_of(event: AuditEvent, prev_hash: str, key: ChainKey | None) -> str:
     return event_hash(
         event_id=event.id,
         at=event.at,
@@ -63,6 +73,7 @@ def _hash_of(event: AuditEvent, prev_hash: str) -> str:
         purpose=event.purpose,
         detail=event.detail,
         prev_hash=prev_hash,
+        key=key,
     )
 
 
@@ -74,7 +85,7 @@ _CLAIM = (
     .values(last_id=AuditHead.last_id + 1)
     .returning(AuditHead.last_id, AuditHead.last_hash)
 )
-_START = insert(AuditHead).values(id=1, last_id=1, last_hash=GENESIS)
+_START = insert(AuditHead).values(id=1, last_id=1, last_hash=GENESIS, keyed_from=1)
 _INSERT = insert(AuditEvent)
 _LINK = update(AuditHead).where(AuditHead.id == 1).values(last_hash=bindparam("hash"))
 # PostgreSQL writes the event and links the head in one round trip, which is most of
@@ -131,8 +142,10 @@ def append(
     the event records (from ``prefixed_insert``, with its parameters); PostgreSQL sends it
     in a round trip the append makes anyway. ``claimed`` is a head already claimed by
     ``claim_cte`` in the caller's own statement. The event returned is not attached to
-    the session; it is the row as written.
+    the session; it is the row as written. The session must carry the audit key
+    (``anchor.Anchor.info``); a checkpoint of the new head is written when one is due.
     """
+    anchor = anchor_of(session)
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     if along is not None and not postgres:
@@ -171,6 +184,7 @@ def append(
         purpose=purpose,
         detail=values["detail"],
         prev_hash=prev,
+        key=anchor.key,
     )
     if postgres:
         params = {f"v_{name}": value for name, value in values.items()}
@@ -181,6 +195,7 @@ def append(
     else:
         conn.execute(_INSERT, values)
         conn.execute(_LINK, {"hash": values["hash"]})
+    anchor.after_append(session, event_id, values["hash"], values["at"])
     return AuditEvent(**values)
 
 
@@ -189,13 +204,19 @@ class ChainReport:
     checked: int
     first_broken: int | None
     reason: str | None
+    #: The first keyed event (those before it are hashed the old way).
+    keyed_from: int = 1
+    #: Checkpoints (stored and given) that the chain was proved to extend.
+    checkpoints: int = 0
+    #: The highest event count among them.
+    anchored_at: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.first_broken is None
 
 
-def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+def _events(session: Session, batch: int = 5000) -> Iterator[list[AuditEvent]]:
     last = 0
     while True:
         rows = session.scalars(
@@ -203,27 +224,139 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
         ).all()
         if not rows:
             return
-        yield from rows
+        yield list(rows)
         last = rows[-1].id
         session.expunge_all()
 
 
-def verify(session: Session) -> ChainReport:
-    """Walk the whole chain and name the first event that does not fit."""
+def _links(session: Session, first: int, last: int) -> dict[int, list[int]]:
+    """The subject ids linked to each event of ``first..last``, ascending."""
+    found: dict[int, list[int]] = {}
+    rows = session.execute(
+        select(SubjectAccess.event_id, SubjectAccess.subject_id)
+        .where(SubjectAccess.event_id >= first, SubjectAccess.event_id <= last)
+        .order_by(SubjectAccess.event_id, SubjectAccess.subject_id)
+    )
+    for event_id, subject_id in rows:
+        found.setdefault(event_id, []).append(subject_id)
+    return found
+
+
+def _links_problem(event: AuditEvent, linked: list[int]) -> str | None:
+    """Why the ``subject_access`` rows of an event differ from what its detail pins."""
+    # The access log appends through this module, so its digest is imported when used.
+    from bonafides.store.access import subjects_digest
+
+    pinned = event.detail.get("subjects_digest") if isinstance(event.detail, dict) else None
+    if pinned is None:
+        return "it has subject links its detail does not pin" if linked else None
+    if subjects_digest(linked) != pinned:
+        return "its subject links do not match its subjects digest"
+    count = event.detail.get("subjects")
+    if isinstance(count, int) and count != len(linked):
+        return "its subject links do not match its subjects count"
+    return None
+
+
+def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport:
+    """Walk the whole chain and name the first event that does not fit.
+
+    Every checkpoint stored in the platform and every one in ``external`` (kept by someone
+    else) must carry a valid signature, and the chain must pass through it: its event
+    count reached with its head hash, under the same keyed mark. A chain cut short,
+    emptied, or rewritten and re-hashed cannot do that. The subject links of each event
+    must match the digest its detail carries.
+    """
+    anchor = anchor_of(session)
+    head = session.get(AuditHead, 1)
+    keyed_from = 1 if head is None or head.keyed_from is None else head.keyed_from
+    head_state = None if head is None else (head.last_id, head.last_hash)
+    stored = [Checkpoint.from_row(row) for row in session.scalars(select(AuditCheckpoint))]
+    anchors: dict[int, list[tuple[str, Checkpoint]]] = {}
+    for origin, checkpoints in (("stored", stored), ("given", list(external))):
+        for checkpoint in checkpoints:
+            anchors.setdefault(checkpoint.event_count, []).append((origin, checkpoint))
+    keys = anchor.keys() if anchors else None
+
+    def report(checked: int, broken: int | None, reason: str | None) -> ChainReport:
+        return ChainReport(checked, broken, reason, keyed_from=keyed_from)
+
+    for count, found in sorted(anchors.items()):
+        for origin, checkpoint in found:
+            if keys is None or keys.public_key(checkpoint.key_id) is None:
+                return report(
+                    0,
+                    count,
+                    f"the {origin} checkpoint at event {count} names key {checkpoint.key_id}, "
+                    "which this platform does not publish (is BONAFIDES_DATA_DIR the one "
+                    "that holds its keys?)",
+                )
+            if not signature_ok(keys, checkpoint):
+                return report(
+                    0,
+                    count,
+                    f"the {origin} checkpoint at event {count} is not signed by this "
+                    "platform's key",
+                )
     prev = GENESIS
     expected_id = 1
     checked = 0
-    for event in _events(session):
-        if event.id != expected_id:
-            return ChainReport(checked, expected_id, f"event {expected_id} is missing")
-        if event.prev_hash != prev:
-            return ChainReport(checked, event.id, "does not link to the event before it")
-        if _hash_of(event, prev) != event.hash:
-            return ChainReport(checked, event.id, "its content does not match its hash")
-        prev = event.hash
-        expected_id += 1
-        checked += 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_id != checked or head.last_hash != prev):
-        return ChainReport(checked, checked + 1, "events after it were removed")
-    return ChainReport(checked, None, None)
+    for rows in _events(session):
+        links = _links(session, rows[0].id, rows[-1].id)
+        for event in rows:
+            if event.id != expected_id:
+                return report(checked, expected_id, f"event {expected_id} is missing")
+            if event.prev_hash != prev:
+                return report(checked, event.id, "does not link to the event before it")
+            key = anchor.key if event.id >= keyed_from else None
+            if _hash_of(event, prev, key) != event.hash:
+                return report(checked, event.id, "its content does not match its hash")
+            problem = _links_problem(event, links.get(event.id, []))
+            if problem is not None:
+                return report(checked, event.id, problem)
+            for origin, checkpoint in anchors.get(event.id, []):
+                if checkpoint.head_hash != event.hash:
+                    return report(
+                        checked,
+                        event.id,
+                        f"its hash differs from the {origin} checkpoint of event {event.id}: "
+                        "the history before it was rewritten",
+                    )
+            prev = event.hash
+            expected_id += 1
+            checked += 1
+    beyond = [count for count in anchors if count > checked]
+    if beyond:
+        origin = anchors[max(beyond)][0][0]
+        return report(
+            checked,
+            checked + 1,
+            f"the {origin} checkpoint at event {max(beyond)} is past the end of the chain: "
+            "events were removed",
+        )
+    orphan = session.scalar(
+        select(SubjectAccess.event_id).where(SubjectAccess.event_id > checked).limit(1)
+    )
+    if orphan is not None:
+        return report(checked, orphan, f"subject links name event {orphan}, which is missing")
+    for count, found in sorted(anchors.items()):
+        for origin, checkpoint in found:
+            if checkpoint.keyed_from != keyed_from:
+                return report(
+                    checked,
+                    min(count, keyed_from, checkpoint.keyed_from),
+                    f"the {origin} checkpoint at event {count} says the chain is keyed from "
+                    f"event {checkpoint.keyed_from}, the store says {keyed_from}",
+                )
+    if head_state is None and checked:
+        return report(checked, checked + 1, "the chain's head is missing")
+    if head_state is not None and head_state != (checked, prev):
+        return report(checked, checked + 1, "events after it were removed")
+    return ChainReport(
+        checked,
+        None,
+        None,
+        keyed_from=keyed_from,
+        checkpoints=sum(len(found) for found in anchors.values()),
+        anchored_at=max(anchors) if anchors else None,
+    )

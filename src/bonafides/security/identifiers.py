@@ -21,7 +21,8 @@ SEALED_PREFIX = "sealed:v1:"
 _NONCE = 12
 
 
-def _derive(secret: str, purpose: bytes) -> bytes:
+def derive_key(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose from the master secret (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
         secret.encode()
     )
@@ -31,8 +32,8 @@ class IdentifierVault:
     """Turns ID numbers into lookup keys and ciphertexts, and back for those allowed."""
 
     def __init__(self, secret: str) -> None:
-        self._mac_key = _derive(secret, b"bonafides/person-lookup/v1")
-        self._aead = AESGCM(_derive(secret, b"bonafides/person-encrypt/v1"))
+        self._mac_key = derive_key(secret, b"bonafides/person-lookup/v1")
+        self._aead = AESGCM(derive_key(secret, b"bonafides/person-encrypt/v1"))
 
     def lookup_key(self, number: str) -> str:
         mac = hmac.new(self._mac_key, number.encode(), hashlib.sha256).hexdigest()

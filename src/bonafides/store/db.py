@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+
+if TYPE_CHECKING:
+    from bonafides.security.anchor import Anchor
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -54,27 +57,39 @@ def checkpointer_for(engine: Engine) -> WalCheckpointer | None:
     return WalCheckpointer(Path(url.database)).start()
 
 
-def alembic_config(engine: Engine, vault: IdentifierVault | None = None) -> Config:
+def alembic_config(
+    engine: Engine, vault: IdentifierVault | None = None, anchor: Anchor | None = None
+) -> Config:
+    """``vault`` and ``anchor`` reach data migrations: the identifier key for those that
+    read persons' ID numbers (``cfg.attributes["vault"]``), the audit key for those that
+    append to the chain (``cfg.attributes["audit_anchor"]``)."""
     cfg = Config()
     cfg.set_main_option("script_location", "bonafides.store:migrations")
     cfg.attributes["engine"] = engine
     cfg.attributes["vault"] = vault
+    cfg.attributes["audit_anchor"] = anchor
     return cfg
 
 
 def migrate(
-    engine: Engine, revision: str = "heads", *, vault: IdentifierVault | None = None
+    engine: Engine,
+    revision: str = "heads",
+    *,
+    vault: IdentifierVault | None = None,
+    anchor: Anchor | None = None,
 ) -> None:
     """Upgrade to every head: areas of the platform may add migrations on their own branch.
 
-    ``vault`` is the store's identifier key, for data migrations that must read persons'
-    ID numbers (0014 re-digests records); ``bonafides init`` always passes it.
+    ``bonafides init`` passes both keys: ``vault`` for data migrations that must read
+    persons' ID numbers (0015 re-digests records), ``anchor`` for one that appends to the
+    audit chain (its session gets ``anchor.info()``).
     """
-    command.upgrade(alembic_config(engine, vault), revision)
+    command.upgrade(alembic_config(engine, vault, anchor), revision)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """``info`` goes to every session: the audit anchor travels that way (``Context``)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Before issue 13 a decision number was stored as typed, so （２０２６）京执９３０４号 and
 （2026）京执9304号 keyed two records, and a store upgraded to the normalising ingest would
-take a resubmission of either as a new decision. Migration ``0014`` runs ``renumber`` once:
+take a resubmission of either as a new decision. Migration ``0015`` runs ``renumber`` once:
 every ``records.decision_no`` (and the copy in the record's content, and its digest) and
 every review-queue number takes ``normalise.decision_number``'s spelling.
 
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from bonafides.ingest.normalise import decision_number
 from bonafides.records import RecordInput, SubjectKind, SubjectRef
 from bonafides.security import audit
+from bonafides.security.anchor import Anchor
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.records import access_refs
@@ -41,11 +42,11 @@ from bonafides.store.tables import Record, RecordVersion, ReviewItem, Subject
 from bonafides.store.types import utcnow
 
 BATCH = 1000
-ACTOR = "migration:0014"
+ACTOR = "migration:0015"
 DUPLICATE_TAG = "store:record:duplicate_spelling"
 RENUMBERED_TAG = "store:records:renumbered"
 REVIEW_TAG = "store:review_items:renumbered"
-REASON = "decision number spelling normalised (upgrade 0014)"
+REASON = "decision number spelling normalised (upgrade 0015)"
 #: The width of ``records.decision_no`` and ``review_queue.decision_no``.
 NUMBER_WIDTH = 128
 
@@ -103,15 +104,17 @@ def renumber(
     connection: Connection,
     *,
     vault: IdentifierVault | None,
+    anchor: Anchor | None = None,
     batch: int = BATCH,
     actor: str = ACTOR,
 ) -> Renumbered:
     """Give every stored decision number its one spelling, inside the caller's transaction.
 
     ``vault`` opens persons' ID numbers, which their records' digests cover; it is needed
-    only when a person's record is renumbered.
+    only when a person's record is renumbered. ``anchor`` keys the audit events that say
+    what was renumbered; a store with nothing to renumber needs neither.
     """
-    session = Session(bind=connection)
+    session = Session(bind=connection, info=anchor.info() if anchor else {})
     try:
         run = _Run(connection, session, vault, actor)
         _walk(connection, run, batch)

@@ -217,7 +217,11 @@ class SubjectAccess(Base):
     """
 
     __tablename__ = "subject_access"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    # By event too: verifying the chain recomputes each batch event's digest from its rows.
+    __table_args__ = (
+        Index("ix_subject_access_event_id", "event_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     subject_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     event_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
@@ -232,6 +236,27 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigId)
     last_hash: Mapped[str] = mapped_column(String(64))
+    #: The first event hashed with the audit key; those before it (a store older than the
+    #: key) keep plain SHA-256 hashes. Unset means every event is keyed.
+    keyed_from: Mapped[int | None] = mapped_column(BigId, default=1)
+
+
+class AuditCheckpoint(Base):
+    """The head of the chain at one moment, signed with the platform's Ed25519 key.
+
+    Public by design: a count, a hash, a time and a signature say nothing about anyone.
+    Whoever keeps a copy can later prove the chain still extends it.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_count: Mapped[int] = mapped_column(BigId, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    keyed_from: Mapped[int] = mapped_column(BigId)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))
 
 
 class IngestBatch(Base):

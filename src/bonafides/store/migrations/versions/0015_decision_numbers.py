@@ -8,8 +8,8 @@ as submitted); two records of one decision under two spellings are kept, the sec
 numbered ``<number>#dup-<id>`` and reported by a ``store:record:duplicate_spelling`` audit
 event for review. See ``bonafides.store.renumber`` and docs/ingest.md.
 
-Revision ID: 0014_w3_decision_numbers
-Revises: 0013_issued_files
+Revision ID: 0015_decision_numbers
+Revises: 0014_audit_anchor
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0014_w3_decision_numbers"
-down_revision: str | None = "0013_issued_files"
+revision: str = "0015_decision_numbers"
+down_revision: str | None = "0014_audit_anchor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,7 +31,11 @@ log = logging.getLogger("alembic.runtime.migration")
 def upgrade() -> None:
     from bonafides.store.renumber import renumber
 
-    done = renumber(op.get_bind(), vault=context.config.attributes.get("vault"))
+    done = renumber(
+        op.get_bind(),
+        vault=context.config.attributes.get("vault"),
+        anchor=context.config.attributes.get("audit_anchor"),
+    )
     log.info(
         "decision numbers: %d records renumbered, %d duplicate spellings to review, "
         "%d left as stored; %d review-queue items renumbered",
@@ -48,6 +52,6 @@ def downgrade() -> None:
     # there is nothing to undo: a downgrade keeps them, and a later upgrade finds nothing
     # left to change.
     log.warning(
-        "0014 keeps decision numbers in their one spelling: the numbers as submitted stay "
+        "0015 keeps decision numbers in their one spelling: the numbers as submitted stay "
         "in each record's earlier versions and raw values"
     )
