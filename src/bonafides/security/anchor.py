@@ -21,6 +21,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,15 +343,15 @@ def _lines(text: str | bytes) -> list[str]:
 def load_checkpoints(source: str, *, timeout: float = 30.0) -> list[Checkpoint]:
     """Checkpoints kept outside the platform: a file path, or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        import httpx
-
+        # The standard library's client: one GET needs no dependency of its own.
         try:
-            response = httpx.get(source, timeout=timeout, follow_redirects=True)
-        except httpx.HTTPError as exc:
+            with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+                body: bytes = response.read()
+        except urllib.error.HTTPError as exc:
+            raise CheckpointError(f"{source}: HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
             raise CheckpointError(f"{source}: cannot fetch: {exc}") from exc
-        if response.status_code != 200:
-            raise CheckpointError(f"{source}: HTTP {response.status_code}")
-        return parse_checkpoints(response.content, source)
+        return parse_checkpoints(body, source)
     path = Path(source)
     try:
         text = path.read_bytes()
