@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +235,47 @@ def test_one_court_case_naming_two_defaulters_keeps_two_records(
     with sessions.begin() as s:
         again = write_records(s, KEYS, items, actor="spc")
     assert again.count(Outcome.UNCHANGED) == 2
+
+
+def test_amending_a_revoked_record_keeps_its_status(sessions: sessionmaker[Session]) -> None:
+    item = factories.penalty(fine="1.0")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [item], actor="samr")
+    with sessions.begin() as s:
+        change_status(
+            s,
+            source="samr",
+            decision_no=item.decision_no,
+            status=RecordStatus.REVOKED,
+            actor="samr",
+            reason="decision withdrawn on review",
+        )
+    changed = dataclasses.replace(item, content={**item.content, "fine_amount_10k_yuan": "2.0"})
+    with sessions.begin() as s:
+        assert write_records(s, KEYS, [changed], actor="samr").count(Outcome.AMENDED) == 1
+    with sessions() as s:
+        record = s.scalars(select(Record)).one()
+        assert (record.status, record.version) == ("revoked", 3)
+        assert [(v.status, v.reason) for v in record.versions] == [
+            ("active", "submitted"),
+            ("revoked", "decision withdrawn on review"),
+            ("revoked", "amended by source"),
+        ]
+
+
+def test_times_and_dates_written_in_bulk_compare_like_any_other(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The merge copies staged values into the tables: they must read and filter back as
+    values the ORM wrote do (SQLite keeps them as text, so the spelling matters)."""
+    at = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    item = factories.penalty()
+    with sessions.begin() as s:
+        write_records(s, KEYS, [item], actor="samr", received_at=at)
+    with sessions() as s:
+        record = s.scalars(select(Record).where(Record.received_at == at)).one()
+        assert record.decision_date == item.decision_date
+        assert record.published_until == item.published_until
+        assert s.scalar(select(RecordVersion.changed_at)) == at
+        later = at + dt.timedelta(microseconds=1)
+        assert s.scalars(select(Record).where(Record.received_at < later)).all() == [record]

@@ -32,6 +32,8 @@ from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
 
 MAX_SHOWN = 60
+#: Distinct values remembered per column (see ``RowValidator._memo``).
+MEMO_SIZE = 4096
 #: Header spellings of the column in which a row names the objection or repair case it
 #: deliberately amends (see ``workflows.protection``); recognised in every record type.
 AMENDS_COLUMNS = frozenset({"amends_case", "更正依据"})
@@ -150,7 +152,7 @@ class RowValidator:
                 column,
                 name,
                 self._column_zh[name],
-                self._parser(self.rtype.content_field(name)),
+                self._memo(name, self._parser(self.rtype.content_field(name))),
                 _meaningful_empties(self.rtype.content_field(name)),
             )
             for column, name in self.columns.items()
@@ -162,6 +164,17 @@ class RowValidator:
             if f.required and f.name not in self.rtype.subject_code_fields
         ]
         self._dates = [(f.name, f.column_zh) for f in self.rtype.fields if f.type is FieldType.DATE]
+        self._periods = lru_cache(maxsize=MEMO_SIZE)(self._periods_of)
+
+    @staticmethod
+    def _memo(name: str, parse: Parser) -> Parser:
+        """Each distinct value of a column parsed once: dates, amounts, labels, codes and
+        most texts repeat down a department's file. A parser is a pure function of the
+        cell, so a remembered answer is the answer (a refusal is not remembered, and is
+        worked out again with the same reason). Decision numbers are unique: not kept."""
+        if name == "decision_no":
+            return parse
+        return lru_cache(maxsize=MEMO_SIZE)(parse)
 
     def _parser(self, spec: ContentField) -> Parser:
         kind = spec.type
@@ -226,8 +239,7 @@ class RowValidator:
 
             return parse_enum
         if kind is FieldType.USCC:
-            # Authority and data-source codes repeat on every row of a file: parse once.
-            @lru_cache(maxsize=4096)
+
             def parse_code(raw: str) -> Cleaned[Any]:
                 try:
                     parsed = parse_uscc(raw)
@@ -460,6 +472,7 @@ class RowValidator:
         severity_value = values.get("severity")
         severity = Severity(severity_value) if isinstance(severity_value, str) else None
         decided: dt.date = values["decision_date"]
+        published_until, retention_until = self._periods(decided, severity)
         content = {
             name: _masked(value) if name in self.sensitive else _jsonable(value)
             for name, value in values.items()
@@ -480,12 +493,21 @@ class RowValidator:
             raw=raw,
             severity=severity.value if severity else None,
             legal_basis=str(values.get("legal_basis") or "；".join(self.rtype.legal_basis)) or None,
-            published_until=self.rtype.publication_ends(decided, severity)
-            if self.rtype.has_severity is False or severity is not None
-            else None,
-            retention_until=self.rtype.retention_ends(decided),
+            published_until=published_until,
+            retention_until=retention_until,
             shared_decision_no=self.rtype.shared_decision_no,
         )
+
+    def _periods_of(
+        self, decided: dt.date, severity: Severity | None
+    ) -> tuple[dt.date | None, dt.date]:
+        """(published until, retained until) of a decision: the same for every row of a day."""
+        published = (
+            self.rtype.publication_ends(decided, severity)
+            if self.rtype.has_severity is False or severity is not None
+            else None
+        )
+        return published, self.rtype.retention_ends(decided)
 
 
 #: Dates that report something that has happened: they cannot lie in the future.

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import String, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
+from bonafides.store import staging
 from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.subjects import SubjectKeys, chunks, resolve
 from bonafides.store.tables import Record, RecordVersion
-from bonafides.store.types import utcnow
+from bonafides.store.types import UTCDateTime, utcnow
 
 Key = tuple[str, str, str]
 
@@ -38,14 +41,6 @@ class WriteResult:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o, _ in self.outcomes if o is outcome)
-
-
-@dataclass
-class _Current:
-    id: int
-    version: int
-    digest: str
-    status: str
 
 
 def record_key(keys: SubjectKeys, item: RecordInput) -> Key:
@@ -66,51 +61,32 @@ class Stored:
 
 
 def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]:
+    """The stored records some keys name, looked up by decision number per department.
+
+    One list of numbers per query, not of (source, number, party) triples: a triple list
+    binds three parameters a key and costs more to compile than the lookup itself.
+    """
+    numbers: dict[str, set[str]] = {}
+    for source, number, _ in wanted:
+        numbers.setdefault(source, set()).add(number)
+    keys = set(wanted)
     found: dict[Key, Stored] = {}
-    for chunk in chunks(list(dict.fromkeys(wanted)), 300):
-        rows = session.execute(
-            select(
-                Record.source,
-                Record.decision_no,
-                Record.party,
-                Record.id,
-                Record.subject_id,
-                Record.content_digest,
-                Record.status,
-            ).where(tuple_(Record.source, Record.decision_no, Record.party).in_(chunk))
-        )
-        for src, no, party, rid, sid, dig, status in rows:
-            found[(src, no, party)] = Stored(rid, sid, dig, status)
+    for source, group in numbers.items():
+        for chunk in chunks(sorted(group), 1000):
+            rows = session.execute(
+                select(
+                    Record.decision_no,
+                    Record.party,
+                    Record.id,
+                    Record.subject_id,
+                    Record.content_digest,
+                    Record.status,
+                ).where(Record.source == source, Record.decision_no.in_(chunk))
+            )
+            for no, party, rid, sid, dig, status in rows:
+                if (source, no, party) in keys:
+                    found[(source, no, party)] = Stored(rid, sid, dig, status)
     return found
-
-
-def _version_row(
-    record_id: int,
-    subject_id: int,
-    version: int,
-    item: RecordInput,
-    *,
-    at: dt.datetime,
-    actor: str,
-    reason: str,
-    catalogue_version: str | None,
-) -> dict[str, Any]:
-    return {
-        "record_id": record_id,
-        "subject_id": subject_id,
-        "version": version,
-        "status": item.status.value,
-        "severity": item.severity,
-        "decision_date": item.decision_date,
-        "legal_basis": item.legal_basis,
-        "content": item.content,
-        "raw": item.raw,
-        "content_digest": item.content_digest,
-        "catalogue_version": catalogue_version,
-        "changed_at": at,
-        "changed_by": actor,
-        "reason": reason,
-    }
 
 
 def write_records(
@@ -126,11 +102,14 @@ def write_records(
     """Store a batch inside the caller's transaction and append one audit event for it.
 
     Items are applied in order, so a decision that appears twice in one batch is
-    handled exactly as if it had come in two batches.
+    handled exactly as if it had come in two batches: the batch is merged in rounds,
+    the n-th occurrence of each decision in round n, each round set-based (see
+    ``staging``).
     """
     result = WriteResult()
     if not items:
         return result
+    session.flush()
     at = received_at or utcnow()
     by_source: dict[str | None, list[RecordInput]] = {}
     for item in items:
@@ -140,105 +119,61 @@ def write_records(
         subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
 
     item_keys = [record_key(keys, i) for i in items]
-    current: dict[Key, _Current] = {}
-    for chunk in chunks(list(dict.fromkeys(item_keys)), 300):
-        rows = session.execute(
-            select(
-                Record.source,
-                Record.decision_no,
-                Record.party,
-                Record.id,
-                Record.version,
-                Record.content_digest,
-                Record.status,
-            ).where(tuple_(Record.source, Record.decision_no, Record.party).in_(chunk))
+    item_subjects = [subject_ids[keys.key(i.subject.code, i.subject.kind)] for i in items]
+    digests = [i.content_digest for i in items]
+    rounds: list[list[int]] = []
+    seen: Counter[Key] = Counter()
+    for pos, k in enumerate(item_keys):
+        if seen[k] == len(rounds):
+            rounds.append([])
+        rounds[seen[k]].append(pos)
+        seen[k] += 1
+
+    conn = session.connection()
+    params = {
+        "at": at,
+        "actor": actor,
+        "reason": amend_reason,
+        "catalogue_version": catalogue_version,
+    }
+    outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(items)
+    for positions in rounds:
+        staging.load(
+            conn,
+            [
+                _stage_row(pos, items[pos], item_keys[pos][2], item_subjects[pos], digests[pos], at)
+                for pos in positions
+            ],
         )
-        for src, no, party, rid, ver, dig, status in rows:
-            current[(src, no, party)] = _Current(rid, ver, dig, status)
+        for statement in _MERGE:
+            conn.execute(statement, params)
+        for pos, record_id, cur_version, cur_digest in conn.execute(_MERGED):
+            if cur_digest is None:
+                outcomes[pos] = (Outcome.CREATED, record_id, 1)
+            elif cur_digest == digests[pos]:
+                outcomes[pos] = (Outcome.UNCHANGED, record_id, cur_version)
+            else:
+                outcomes[pos] = (Outcome.AMENDED, record_id, cur_version + 1)
+    result.outcomes.extend((outcome, rid) for outcome, rid, _ in outcomes)
 
-    # Decide every item's outcome in order against the state it will find, so a decision
-    # that appears several times in one batch behaves as if submitted one at a time.
-    latest = {k: cur.digest for k, cur in current.items()}
-    new_rows: list[dict[str, Any]] = []
-    new_items: list[tuple[Key, RecordInput]] = []
-    changes: list[tuple[Key, RecordInput]] = []
-    plan: list[tuple[Outcome, Key]] = []
-    for k, item in zip(item_keys, items, strict=True):
-        digest_now = item.content_digest
-        if k not in latest:
-            subject_id = subject_ids[keys.key(item.subject.code, item.subject.kind)]
-            new_rows.append(_record_row(item, k[2], subject_id, version=1, at=at))
-            new_items.append((k, item))
-            plan.append((Outcome.CREATED, k))
-        elif latest[k] == digest_now:
-            plan.append((Outcome.UNCHANGED, k))
-        else:
-            changes.append((k, item))
-            plan.append((Outcome.AMENDED, k))
-        latest[k] = digest_now
+    amended_ids = {rid for outcome, rid, _ in outcomes if outcome is Outcome.AMENDED}
+    # Records the caller holds as objects were changed behind the ORM's back.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Record) and obj.id in amended_ids:
+            session.expire(obj)
 
-    if new_rows:
-        created = session.execute(
-            insert(Record).returning(Record.id, sort_by_parameter_order=True), new_rows
-        ).scalars()
-        versions = []
-        for rid, row, (k, item) in zip(created, new_rows, new_items, strict=True):
-            current[k] = _Current(rid, 1, item.content_digest, item.status.value)
-            versions.append(
-                _version_row(
-                    rid,
-                    row["subject_id"],
-                    1,
-                    item,
-                    at=at,
-                    actor=actor,
-                    reason="submitted",
-                    catalogue_version=catalogue_version,
-                )
-            )
-        session.execute(insert(RecordVersion), versions)
-
-    amended_versions: list[dict[str, Any]] = []
+    versions_now: dict[int, int] = {}
     amended_refs: dict[int, list[str]] = {}
-    for k, item in changes:
-        cur = current[k]
-        subject_id = subject_ids[keys.key(item.subject.code, item.subject.kind)]
-        cur.version += 1
-        amended_refs.setdefault(subject_id, []).append(f"record {cur.id} v{cur.version}")
-        cur.digest = item.content_digest
-        # An amendment changes the substance, never the state a later decision set.
-        kept = replace(item, status=RecordStatus(cur.status))
-        row = _record_row(kept, k[2], subject_id, version=cur.version, at=at)
-        del row["received_at"]
-        session.execute(update(Record).where(Record.id == cur.id).values(**row))
-        amended_versions.append(
-            _version_row(
-                cur.id,
-                subject_id,
-                cur.version,
-                kept,
-                at=at,
-                actor=actor,
-                reason=amend_reason,
-                catalogue_version=catalogue_version,
-            )
-        )
-    if amended_versions:
-        session.execute(insert(RecordVersion), amended_versions)
-
-    result.outcomes.extend((outcome, current[k].id) for outcome, k in plan)
-
-    versions_now = {cur.id: cur.version for cur in current.values()}
+    changed_subjects: set[int] = set()
+    for (outcome, rid, version), subject_id in zip(outcomes, item_subjects, strict=True):
+        versions_now[rid] = max(version, versions_now.get(rid, 0))
+        if outcome is Outcome.UNCHANGED:
+            continue
+        changed_subjects.add(subject_id)
+        if outcome is Outcome.AMENDED:
+            amended_refs.setdefault(subject_id, []).append(f"record {rid} v{version}")
     touched = sorted({rid for o, rid in result.outcomes if o is not Outcome.UNCHANGED})
-    _refresh_lists(
-        session,
-        {
-            subject_ids[keys.key(item.subject.code, item.subject.kind)]
-            for item, (outcome, _) in zip(items, result.outcomes, strict=True)
-            if outcome is not Outcome.UNCHANGED
-        },
-        actor,
-    )
+    _refresh_lists(session, changed_subjects, actor)
     if touched:
         trail = hashlib.sha256()
         for rid in touched:
@@ -253,7 +188,11 @@ def write_records(
         if amended_refs:
             # An amendment changes a subject's file: each amended subject's access log
             # shows it (created records are in the file itself).
-            sources = {item.source for _, item in changes}
+            sources = {
+                item.source
+                for item, (outcome, _, _) in zip(items, outcomes, strict=True)
+                if outcome is Outcome.AMENDED
+            }
             detail["department"] = sources.pop() if len(sources) == 1 else None
             detail["subjects"] = len(amended_refs)
             detail["subjects_digest"] = subjects_digest(amended_refs)
@@ -268,6 +207,81 @@ def write_records(
     return result
 
 
+def _stage_row(
+    pos: int, item: RecordInput, party: str, subject_id: int, digest: str, at: dt.datetime
+) -> tuple[Any, ...]:
+    """One decision as ``staging.COLUMNS`` lists them; JSON spelled as the ORM spells it."""
+    return (
+        pos,
+        item.source,
+        item.decision_no,
+        party,
+        subject_id,
+        item.type_code,
+        item.decision_date,
+        item.received_at or at,
+        item.status.value,
+        item.severity,
+        item.legal_basis,
+        item.published_until,
+        item.retention_until,
+        json.dumps(item.content),
+        json.dumps(item.raw),
+        digest,
+    )
+
+
+#: The set-based merge of one round; every staged row meets at most one stored record.
+_MERGE = (
+    # The stored record each row meets, as it stands before this round.
+    text(
+        "UPDATE ingest_stage SET record_id = r.id, cur_version = r.version, "
+        "cur_digest = r.content_digest, cur_status = r.status FROM records AS r "
+        "WHERE r.source = ingest_stage.source AND r.decision_no = ingest_stage.decision_no "
+        "AND r.party = ingest_stage.party"
+    ),
+    # New decisions: the record, in the batch's order.
+    text(
+        "INSERT INTO records (subject_id, type_code, source, decision_no, party, "
+        "decision_date, received_at, status, severity, legal_basis, published_until, "
+        "retention_until, version, content, content_digest, updated_at) "
+        "SELECT subject_id, type_code, source, decision_no, party, decision_date, "
+        "received_at, status, severity, legal_basis, published_until, retention_until, "
+        "1, content, digest, :at FROM ingest_stage WHERE record_id IS NULL ORDER BY pos"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+    text(
+        "UPDATE ingest_stage SET record_id = r.id, cur_version = 0 FROM records AS r "
+        "WHERE ingest_stage.record_id IS NULL AND r.source = ingest_stage.source "
+        "AND r.decision_no = ingest_stage.decision_no AND r.party = ingest_stage.party"
+    ),
+    # Changed decisions: the substance, never the state a later decision set.
+    text(
+        "UPDATE records SET subject_id = s.subject_id, type_code = s.type_code, "
+        "decision_date = s.decision_date, severity = s.severity, legal_basis = s.legal_basis, "
+        "published_until = s.published_until, retention_until = s.retention_until, "
+        "version = s.cur_version + 1, content = s.content, content_digest = s.digest, "
+        "updated_at = :at FROM ingest_stage AS s WHERE records.id = s.record_id "
+        "AND s.cur_digest IS NOT NULL AND s.cur_digest <> s.digest"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+    # A version with who and why for every new and changed decision.
+    text(
+        "INSERT INTO record_versions (record_id, subject_id, version, status, severity, "
+        "decision_date, legal_basis, content, raw, content_digest, catalogue_version, "
+        "changed_at, changed_by, reason) "
+        "SELECT record_id, subject_id, cur_version + 1, COALESCE(cur_status, status), "
+        "severity, decision_date, legal_basis, content, raw, digest, :catalogue_version, "
+        ":at, :actor, CASE WHEN cur_digest IS NULL THEN 'submitted' ELSE :reason END "
+        "FROM ingest_stage WHERE cur_digest IS NULL OR cur_digest <> digest ORDER BY pos"
+    ).bindparams(
+        bindparam("at", type_=UTCDateTime()),
+        bindparam("catalogue_version", type_=String()),
+        bindparam("actor", type_=String()),
+        bindparam("reason", type_=String()),
+    ),
+)
+_MERGED = text("SELECT pos, record_id, cur_version, cur_digest FROM ingest_stage ORDER BY pos")
+
+
 def access_refs(refs: list[str]) -> str:
     """What an amendment did to one subject, within an access-log line's 200 characters."""
     text = ", ".join(refs)
@@ -280,29 +294,6 @@ def _refresh_lists(session: Session, subject_ids: set[int], actor: str) -> None:
         from bonafides.rules.service import refresh_subjects
 
         refresh_subjects(session, subject_ids, actor=actor)
-
-
-def _record_row(
-    item: RecordInput, party: str, subject_id: int, *, version: int, at: dt.datetime
-) -> dict[str, Any]:
-    return {
-        "subject_id": subject_id,
-        "type_code": item.type_code,
-        "source": item.source,
-        "decision_no": item.decision_no,
-        "party": party,
-        "decision_date": item.decision_date,
-        "received_at": item.received_at or at,
-        "status": item.status.value,
-        "severity": item.severity,
-        "legal_basis": item.legal_basis,
-        "published_until": item.published_until,
-        "retention_until": item.retention_until,
-        "version": version,
-        "content": item.content,
-        "content_digest": item.content_digest,
-        "updated_at": at,
-    }
 
 
 def change_status(
