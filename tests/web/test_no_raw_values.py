@@ -393,11 +393,6 @@ def test_the_console_report_shows_no_raw_value(
     assert raw_values(REASONS.sub("", page), chinese=locale == "zh_CN") == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest's rejection reasons list a field's enum values raw and are English only "
-    "(bonafides.ingest.validate: \"'罚没' is not one of fine, warning, ...\")",
-)
 def test_rejection_reasons_name_the_allowed_values_by_their_labels(
     world: World, settings: Settings
 ) -> None:

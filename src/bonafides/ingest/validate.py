@@ -210,7 +210,9 @@ class RowValidator:
             return normalise.boolean
         if kind is FieldType.ENUM:
             lookup = {_header_key(k): v for k, v in spec.enum_lookup().items()}
-            allowed = "、".join(f"{e.label_zh}({e.value})" for e in spec.enum or ())
+            # Named by their labels, which a file may use, with the English for a reader
+            # who has none: the stored codes are not words a clerk should have to read.
+            allowed = "、".join(f"{e.label_zh} ({e.label_en})" for e in spec.enum or ())
             multiple = spec.multiple
 
             def one(part: str) -> str:
