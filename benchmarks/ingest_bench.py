@@ -199,18 +199,23 @@ def raw_postgres(path: Path, url: str) -> float:
     return seconds
 
 
-def _env(url: str) -> dict[str, str]:
+def _env(url: str, work: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(BONAFIDES_DB=url, BONAFIDES_SECRET_KEY=SECRET, BONAFIDES_DEMO="1")
+    env.update(
+        BONAFIDES_DB=url,
+        BONAFIDES_SECRET_KEY=SECRET,
+        BONAFIDES_DEMO="1",
+        BONAFIDES_DATA_DIR=str(work / "data"),
+    )
     return env
 
 
-def _child(args: list[str], url: str) -> tuple[float, float, int]:
+def _child(args: list[str], url: str, work: Path) -> tuple[float, float, int]:
     """Run a bonafides command; (seconds, peak RSS in MB, exit code)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(BONAFIDES), *args],
-        env=_env(url),
+        env=_env(url, work),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -234,14 +239,16 @@ def fresh_store(store: str, work: Path, pg: str) -> str:
         with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
             conn.execute("DROP SCHEMA public CASCADE")
             conn.execute("CREATE SCHEMA public")
-    _child(["init"], url)
+    _child(["init"], url, work)
     return url
 
 
 def ingest(path: Path, url: str, report: Path) -> tuple[float, float, dict[str, int]]:
     """Seconds, peak RSS and the report's counts of one ``bonafides ingest``."""
     seconds, rss, code = _child(
-        ["ingest", str(path), "--type", TYPE, "--source", SOURCE, "--report", str(report)], url
+        ["ingest", str(path), "--type", TYPE, "--source", SOURCE, "--report", str(report)],
+        url,
+        report.parent,
     )
     if code != 0:
         raise SystemExit(f"ingest rejected rows of a clean file: see {report}")
@@ -251,7 +258,9 @@ def ingest(path: Path, url: str, report: Path) -> tuple[float, float, dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument(
+        "--rows", type=int, default=None, help="rows (default 5 per subject, or 200,000)"
+    )
     parser.add_argument(
         "--subjects", type=int, default=None, help="distinct subjects (default rows / 5)"
     )
@@ -262,6 +271,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for files and stores")
     parser.add_argument("--no-results", action="store_true", help="do not append RESULTS.md")
     args = parser.parse_args()
+    args.rows = args.rows or (5 * args.subjects if args.subjects else 200_000)
     subjects = args.subjects or max(1, args.rows // 5)
     console = Console(width=160)
     work = args.work or Path(tempfile.mkdtemp(prefix="ingest_bench_"))
