@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bonafides.api.app import create_app
@@ -159,23 +160,12 @@ def _cli_verify(ctx: Context, *sources: str) -> tuple[int, str]:
 def _rehash_from(ctx: Context, start: int) -> None:
     """What an attacker without the key can do: recompute every hash from ``start`` on
     the old way, and point the head at the result."""
-    with ctx.engine.begin() as conn:
-        events = conn.execute(select(AuditEvent).order_by(AuditEvent.id)).all()
+    with ctx.engine.begin() as conn, Session(bind=conn) as orm:
+        events = orm.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         prev = audit.GENESIS
         for event in events:
             if event.id >= start:
-                new = audit.event_hash(
-                    event_id=event.id,
-                    at=event.at,
-                    actor=event.actor,
-                    tag=event.tag,
-                    subject_id=event.subject_id,
-                    object_ref=event.object_ref,
-                    purpose=event.purpose,
-                    detail=event.detail,
-                    prev_hash=prev,
-                    key=None,
-                )
+                new = audit.hash_of(event, prev, None)
                 conn.execute(
                     update(AuditEvent)
                     .where(AuditEvent.id == event.id)

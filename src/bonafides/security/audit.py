@@ -62,7 +62,8 @@ def event_hash(
     return key.mac(body.encode())
 
 
-def _hash_of(event: AuditEvent, prev_hash: str, key: ChainKey | None) -> str:
+def hash_of(event: AuditEvent, prev_hash: str, key: ChainKey | None) -> str:
+    """What ``event``'s hash must be after ``prev_hash``: plain SHA-256 without ``key``."""
     return event_hash(
         event_id=event.id,
         at=event.at,
@@ -309,7 +310,7 @@ def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport
             if event.prev_hash != prev:
                 return report(checked, event.id, "does not link to the event before it")
             key = anchor.key if event.id >= keyed_from else None
-            if _hash_of(event, prev, key) != event.hash:
+            if hash_of(event, prev, key) != event.hash:
                 return report(checked, event.id, "its content does not match its hash")
             problem = _links_problem(event, links.get(event.id, []))
             if problem is not None:
