@@ -320,3 +320,21 @@ def test_a_migrated_store_counts_as_empty(
     engine.dispose()
     result = _restore(["restore", str(out), "--db", target_url], tmp_path / "v")
     assert result.exit_code == 0, result.output
+
+
+def test_a_backup_of_a_newer_schema_is_refused_before_anything_is_written(
+    world: World, env: None, settings: Settings, target_url: str, tmp_path: Path
+) -> None:
+    world.penalty(factories.org())
+    out = tmp_path / "backup"
+    assert runner.invoke(app, ["backup", "--db", settings.db, "--out", str(out)]).exit_code == 0
+    manifest = json.loads((out / MANIFEST).read_text("utf-8"))
+    (out / MANIFEST).write_text(json.dumps({**manifest, "revision": ["9999_from_the_future"]}))
+    result = _restore(["restore", str(out), "--db", target_url], tmp_path / "v")
+    assert result.exit_code == 2
+    assert "9999_from_the_future is unknown" in result.output
+    assert not (tmp_path / "v").exists()
+    if make_url(target_url).get_backend_name() == "postgresql":
+        assert _tables(target_url) == []
+    else:
+        assert not Path(str(make_url(target_url).database)).exists()

@@ -385,7 +385,13 @@ def restore(settings: Settings, directory: Path, *, force: bool = False) -> Rest
             probe.dispose()
             _restore_sqlite(directory / SQLITE_FILE, settings.db)
         else:
-            _restore_postgres(directory / POSTGRES_FILE, probe, settings.db)
+            try:
+                _restore_postgres(directory / POSTGRES_FILE, probe, settings.db)
+            except BackupError as exc:
+                # The target's tables are gone by now: not "nothing written" any more.
+                raise RestoreVerificationError(
+                    f"{exc}; the target's tables were dropped before it: run the restore again"
+                ) from None
     finally:
         probe.dispose()
     return _verify(settings, manifest, behind, notes)
