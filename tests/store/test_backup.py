@@ -338,3 +338,13 @@ def test_a_backup_of_a_newer_schema_is_refused_before_anything_is_written(
         assert _tables(target_url) == []
     else:
         assert not Path(str(make_url(target_url).database)).exists()
+
+
+def test_no_store_no_backup(env: None, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    result = runner.invoke(
+        app, ["backup", "--db", f"sqlite:///{missing}", "--out", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 2
+    assert "no SQLite store" in result.output
+    assert not missing.exists()

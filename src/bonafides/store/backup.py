@@ -151,7 +151,10 @@ def summary(conn: Connection) -> dict[str, Any]:
 
 
 def _dump_sqlite(url: str, target: Path) -> dict[str, Any]:
-    source = sqlite3.connect(_sqlite_path(url))
+    path = _sqlite_path(url)
+    if not path.is_file():
+        raise BackupError(f"there is no SQLite store at {path}")
+    source = sqlite3.connect(path, timeout=30)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)
