@@ -5,6 +5,12 @@ the same question the same way. What the public may see is one definition writte
 twice, side by side: ``publicly_visible`` for one record in Python and
 ``public_clause`` for a whole table in SQL. tests/test_disclosure.py holds the two to
 the same table of cases on both stores.
+
+Past its retention date (principle 2, "everything ends") a record is no longer credit
+information: ``retained`` is the one test, and every audience but the subject itself
+asks it, in ``visible`` and in both spellings of the public rule. The rule engine ends
+list entries on the same day (``bonafides.rules``), and ``bonafides records expire``
+then records the end as the record's status.
 """
 
 from __future__ import annotations
@@ -47,6 +53,22 @@ def is_minor(adult_from: dt.date | None, today: dt.date) -> bool:
     return adult_from is not None and today < adult_from
 
 
+def retained(retention_until: dt.date | None, today: dt.date) -> bool:
+    """Whether a record is still kept as credit information on ``today``.
+
+    The retention date is the last day it is; no date means the catalogue gave none
+    (a record stored before retention was set), which ends nothing.
+    """
+    return retention_until is None or today <= retention_until
+
+
+def retained_clause(
+    retention_until: SQLColumnExpression[dt.date | None], today: dt.date
+) -> ColumnElement[bool]:
+    """``retained`` as SQL over a column."""
+    return or_(retention_until.is_(None), retention_until >= today)
+
+
 def class_visible(audience: Audience, disclosure: str) -> bool:
     """Whether the audience may read a class at all: for a content field stricter than
     its record (an ID number), and for every audience but the public, the whole rule."""
@@ -61,15 +83,16 @@ def publicly_visible(
     adult_from: dt.date | None,
     decision_date: dt.date,
     today: dt.date,
+    retention_until: dt.date | None = None,
 ) -> bool:
     """Public pages show a record only while the law makes it public.
 
     That is: a public class, a status that still counts, inside its publication period
-    (no period means not published), and never a decision taken while the person was a
-    minor (§66), nor anything about someone who is a minor today. The age at the
-    decision is what counts: turning 18 publishes nothing decided before.
+    (no period means not published) and its retention, and never a decision taken while
+    the person was a minor (§66), nor anything about someone who is a minor today. The
+    age at the decision is what counts: turning 18 publishes nothing decided before.
     """
-    if disclosure not in PUBLIC_CLASSES:
+    if disclosure not in PUBLIC_CLASSES or not retained(retention_until, today):
         return False
     if is_minor(adult_from, decision_date) or is_minor(adult_from, today):
         return False
@@ -86,14 +109,18 @@ def public_clause(
     adult_from: SQLColumnExpression[dt.date | None],
     decision_date: SQLColumnExpression[dt.date],
     today: dt.date,
+    retention_until: SQLColumnExpression[dt.date | None] | None = None,
 ) -> ColumnElement[bool]:
     """``publicly_visible`` as SQL over the given columns, condition for condition.
 
     Callers pass their own columns (the store's tables, a subquery, a CTE), so every
     statement that filters what the public sees is built here; ``bonafides.store.
-    disclosure.record_is_public`` does it for the store's tables.
+    disclosure.record_is_public`` does it for the store's tables. Without a retention
+    column the rule is the one for a record without a retention date.
     """
+    kept = [] if retention_until is None else [retained_clause(retention_until, today)]
     return and_(
+        *kept,
         disclosure.in_(sorted(PUBLIC_CLASSES)),
         adult_clause(adult_from=adult_from, decision_date=decision_date, today=today),
         status.in_(_PUBLIC_STATUSES),
@@ -136,9 +163,16 @@ def visible(
     adult_from: dt.date | None,
     decision_date: dt.date,
     today: dt.date,
+    retention_until: dt.date | None = None,
 ) -> bool:
     """Whether ``audience`` may read a record: the public rule for the public, the
-    classes of the audience otherwise."""
+    classes of the audience otherwise, and past retention nobody but the subject.
+
+    The subject keeps seeing a record that ended, marked as ended, in its own file: it
+    may check that the platform let it go, and its access log still names the reads made
+    while it was kept. Authorities and operators do not: it is no longer credit
+    information (docs/security.md, "Retention").
+    """
     if audience is Audience.PUBLIC:
         return publicly_visible(
             disclosure=disclosure,
@@ -147,7 +181,10 @@ def visible(
             adult_from=adult_from,
             decision_date=decision_date,
             today=today,
+            retention_until=retention_until,
         )
+    if audience is not Audience.SUBJECT and not retained(retention_until, today):
+        return False
     return class_visible(audience, disclosure)
 
 

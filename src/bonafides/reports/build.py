@@ -149,6 +149,7 @@ def _repaired_public(
             adult_from=subject.adult_from,
             decision_date=record.decision_date,
             today=scope.as_of,
+            retention_until=record.retention_until,
         ):
             continue
         source_zh, source_en = _names(catalogue, record.source)

@@ -84,6 +84,8 @@ GRADE_COLUMNS = ("scheme", "subject_id", "grade", "line", "record_ids")
 
 _EFFECTIVE = sorted(s.value for s in EFFECTIVE_STATUSES)
 _ENDING = sorted(s.value for s in ENDING_STATUSES)
+#: The column of a base that ends an entry on the last day a record behind it is kept.
+_RETAINED = "end_retained"
 
 
 def _table(name: str) -> Table:
@@ -251,6 +253,7 @@ class SqlEvaluator:
                     else base_day
                 ).label("start"),
                 case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
+                r.c.retention_until.label("retained_until"),
                 ending.label("is_ending"),
                 kind.label("kind"),
                 self._of_subject(r.c.subject_id, "adult_from").label("adult_from"),
@@ -288,6 +291,7 @@ class SqlEvaluator:
                 inner.c.adult_from,
                 inner.c.id_text.label("record_ids"),
                 *(expr.label(f"end_{i}") for i, (expr, _) in enumerate(ends)),
+                inner.c.retained_until.label(_RETAINED),
                 term_until.label("term_until"),
                 term_basis.label("term_basis"),
             )
@@ -323,7 +327,7 @@ class SqlEvaluator:
         assert line.within_months is not None
         r = self.records.alias("r")
         counted = (
-            select(r.c.id, r.c.subject_id, r.c.decision_date)
+            select(r.c.id, r.c.subject_id, r.c.decision_date, r.c.retention_until)
             .where(
                 self.match_clause(r, line.match, counting=True),
                 *self._kinds(rule, self._of_subject(r.c.subject_id, "kind")),
@@ -352,6 +356,7 @@ class SqlEvaluator:
                 .over(partition_by=group, order_by=other.c.id, rows=(None, None))
                 .label("ids"),
                 func.row_number().over(partition_by=group, order_by=other.c.id).label("rn"),
+                func.min(other.c.retention_until).over(partition_by=group).label("retained"),
             )
             .select_from(
                 days.join(
@@ -373,6 +378,7 @@ class SqlEvaluator:
                 self._of_subject(window.c.subject_id, "kind").label("kind"),
                 self._of_subject(window.c.subject_id, "adult_from").label("adult_from"),
                 window.c.ids.label("record_ids"),
+                window.c.retained.label(_RETAINED),
                 days_after(months_after(window.c.day, line.term.months), -1).label("term_until"),
                 typed("term", String()).label("term_basis"),
             )
@@ -392,7 +398,7 @@ class SqlEvaluator:
             )
         ]
         ends: list[tuple[ColumnElement[Any], str]] = [
-            (column, "record_ended" if column.key == "end_0" else "removed")
+            (column, "record_ended" if column.key in ("end_0", _RETAINED) else "removed")
             for column in base.c
             if column.key.startswith("end_")
         ]

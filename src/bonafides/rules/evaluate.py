@@ -206,6 +206,8 @@ class Evaluator:
                     ends.append((add_days(removed, -1), "removed"))
             if record.ended_on is not None and not record.counts:
                 ends.append((add_days(record.ended_on, -1), "record_ended"))
+            if record.retained_until is not None:
+                ends.append((record.retained_until, "record_ended"))
             entry = self._finish(
                 rule, number, line, subject, records, start, ends, record.id, (record.id,)
             )
@@ -229,6 +231,9 @@ class Evaluator:
                 continue
             trigger = max(r.id for r in found if r.decision_date == day)
             ends = [(term_end(day, line.term.months), "term")]
+            kept = [r.retained_until for r in window if r.retained_until is not None]
+            if kept:
+                ends.append((min(kept), "record_ended"))
             ids = tuple(sorted(r.id for r in window))
             entry = self._finish(rule, number, line, subject, records, day, ends, trigger, ids)
             if entry is not None:

@@ -35,6 +35,8 @@ class RecordFacts:
 
     ``ended_on`` is the day a repaired or expired record stopped counting (None otherwise);
     a record that ended still starts the entries it always did, and they end that day.
+    ``retained_until`` is the last day it is kept (``disclosure.retained``): no entry rests
+    on it after that day, whether or not ``records expire`` has set its status yet.
     """
 
     id: int
@@ -46,6 +48,7 @@ class RecordFacts:
     content: Mapping[str, Any] = field(default_factory=dict)
     severity: str | None = None
     ended_on: dt.date | None = None
+    retained_until: dt.date | None = None
 
     @property
     def counts(self) -> bool:

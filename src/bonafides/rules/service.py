@@ -92,6 +92,7 @@ _RECORDS = select(
     Record.decision_date,
     Record.content,
     Record.severity,
+    Record.retention_until,
 ).where(Record.subject_id.in_(bindparam("ids", expanding=True)))
 _VERSIONS = select(
     RecordVersion.record_id,
@@ -131,7 +132,7 @@ def load_files(
         for vpart in chunks(ending, 500):
             for rid, version, status, changed in conn.execute(_VERSIONS, {"ids": list(vpart)}):
                 versions[rid].append(VersionFacts(version, status, changed))
-        for rid, sid, type_code, source, status, decided, content, severity in rows:
+        for rid, sid, type_code, source, status, decided, content, severity, kept in rows:
             records[sid].append(
                 RecordFacts(
                     id=rid,
@@ -143,6 +144,7 @@ def load_files(
                     content=content,
                     severity=severity,
                     ended_on=ended_on(status, versions.get(rid, ()), tz),
+                    retained_until=kept,
                 )
             )
     return {
@@ -165,6 +167,7 @@ _FILE_BY_KEY = (
         Record.content,
         Record.severity,
         Record.decision_no,
+        Record.retention_until,
     )
     .select_from(Subject)
     .outerjoin(Record, Record.subject_id == Subject.id)
@@ -221,8 +224,9 @@ def keyed_file(
             content=content,
             severity=severity,
             ended_on=ended_on(status, versions.get(rid, ()), tz),
+            retained_until=kept,
         )
-        for _, _, _, _, rid, type_code, source, status, decided, content, severity, _ in rows
+        for _, _, _, _, rid, type_code, source, status, decided, content, severity, _, kept in rows
         if rid is not None
     ]
     records.sort(key=lambda r: r.id)

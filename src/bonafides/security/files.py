@@ -106,6 +106,7 @@ def read_subject(
             adult_from=subject.adult_from,
             decision_date=r.decision_date,
             today=today,
+            retention_until=r.retention_until,
         )
     ]
     profile = dataclasses.replace(whole, audience=audience, records=records)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bonafides.catalogue import Catalogue
-from bonafides.disclosure import Audience, class_visible, visible
+from bonafides.disclosure import Audience, class_visible, retained, visible
 from bonafides.rules.model import Rules
 
 
@@ -133,14 +133,17 @@ def record_visible(
     adult_from: dt.date | None,
     decision_date: dt.date,
     today: dt.date,
+    retention_until: dt.date | None = None,
 ) -> bool:
     """The disclosure rule, plus: the source department sees the decisions it made.
 
     A subject-only record is "for the subject and the source department" (catalogue), so
-    an officer of the deciding department reads it whatever its class.
+    an officer of the deciding department reads it whatever its class, while it is kept:
+    past retention the department sees it no more than anyone else but the subject.
     """
     if (
         principal.role in DEPARTMENT_ROLES
+        and retained(retention_until, today)
         and audience is not Audience.PUBLIC
         and own_department(catalogue, principal.department, source)
     ):
@@ -153,6 +156,7 @@ def record_visible(
         adult_from=adult_from,
         decision_date=decision_date,
         today=today,
+        retention_until=retention_until,
     )
 
 

@@ -25,4 +25,5 @@ def record_is_public(today: dt.date) -> ColumnElement[bool]:
         adult_from=Subject.adult_from,
         decision_date=Record.decision_date,
         today=today,
+        retention_until=Record.retention_until,
     )

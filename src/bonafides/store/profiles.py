@@ -40,6 +40,8 @@ class RecordView:
     published_until: dt.date | None
     version: int
     content: dict[str, Any]
+    #: The last day the record is kept as credit information (``disclosure.retained``).
+    retention_until: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ _VIEW_COLUMNS = (
     Record.published_until,
     Record.version,
     Record.content,
+    Record.retention_until,
 )
 
 
@@ -296,6 +299,7 @@ def assemble(
             adult_from=subject.adult_from,
             decision_date=view.decision_date,
             today=today,
+            retention_until=view.retention_until,
         )
     ]
     return Profile(
