@@ -16,7 +16,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import TextColumn
 from rich.table import Table
 
 from bonafides.settings import Settings, get_settings
@@ -226,24 +225,15 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Validate a department's file and store its good rows; report the rest by row."""
-    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
-
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
     from bonafides.ingest.service import ingest_file
+    from bonafides.progress import watch
     from bonafides.views import ingest_summary
 
     ctx = Context(_settings(db))
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            TextColumn("{task.completed:,} rows"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"ingest {file.name}", total=None)
+        with watch(err, f"ingest {file.name}") as progress:
             result = ingest_file(
                 ctx,
                 file,
@@ -253,7 +243,7 @@ def ingest(
                 fmt=fmt.value if fmt else None,
                 encoding=encoding,
                 chunk_rows=chunk_rows,
-                progress=lambda n: bar.advance(task, n),
+                progress=progress,
             )
     except UnusableInputError as exc:
         fail(str(exc))
