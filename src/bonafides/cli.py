@@ -76,9 +76,11 @@ def init(
 ) -> None:
     """Create or upgrade the store and load the catalogue and departments."""
     from bonafides.bootstrap import initialise
+    from bonafides.progress import watch
 
     settings = _settings(db)
-    summary = initialise(settings, demo_subjects=demo, seed=seed, console=err)
+    with watch(err, "demo data", unit="subjects") as progress:
+        summary = initialise(settings, demo_subjects=demo, seed=seed, progress=progress)
     out.print(summary)
     _warn_about_the_calendar(settings)
 
@@ -314,6 +316,7 @@ def audit_verify(
     chain, so a chain cut short, emptied or rewritten fails.
     """
     from bonafides.context import Context
+    from bonafides.progress import watch
     from bonafides.security import audit
     from bonafides.security.anchor import CheckpointError, load_checkpoints
 
@@ -325,8 +328,8 @@ def audit_verify(
         fail(str(exc))
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions() as session:
-            report = audit.verify(session, given)
+        with ctx.sessions() as session, watch(err, "audit verify", unit="events") as progress:
+            report = audit.verify(session, given, progress=progress)
     finally:
         ctx.close()
     if not report.ok:
@@ -439,11 +442,13 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
 ) -> None:
     """Write deterministic synthetic subjects and records in the import format."""
+    from bonafides.progress import watch
     from bonafides.synth.files import FORMATS, write_dataset
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    summary = write_dataset(out_dir, subjects=subjects, seed=seed, fmt=fmt, console=err)
+    with watch(err, "synthetic subjects", unit="subjects") as progress:
+        summary = write_dataset(out_dir, subjects=subjects, seed=seed, fmt=fmt, progress=progress)
     table = Table("file", "rows", title=f"synthetic data in {out_dir}")
     for name, rows in summary.items():
         table.add_row(name, f"{rows:,}")

@@ -19,6 +19,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -47,9 +48,11 @@ def watch(console: Console, description: str, *, unit: str = "rows") -> Iterator
     """A transient bar on ``console`` (stderr in the CLI) fed by the callback it yields:
     description, bar, done/total, ``unit``/s and time left.
 
-    Where the console is not a terminal (a CI log, a pipe), Rich draws nothing while it
-    runs and, the bar being transient, nothing when it ends: logs get the command's own
-    summary only. A total still unknown shows a pulsing bar and no time left.
+    The bar, and Rich's refresh thread, start at the first call, so a service can fork its
+    worker processes before any thread runs. Where the console is not a terminal (a CI
+    log, a pipe, Typer's test runner) the bar is off: Rich would not animate there but
+    would still leave a blank line, and logs should hold the command's summary only. A
+    total still unknown shows a pulsing bar and no time left.
     """
     bar = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -60,11 +63,19 @@ def watch(console: Console, description: str, *, unit: str = "rows") -> Iterator
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,
     )
-    with bar:
-        task = bar.add_task(description, total=None)
+    task: TaskID | None = None
 
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if task is not None:
+            bar.stop()
