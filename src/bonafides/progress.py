@@ -79,3 +79,22 @@ def watch(console: Console, description: str, *, unit: str = "rows") -> Iterator
     finally:
         if task is not None:
             bar.stop()
+
+
+class Steps:
+    """Progress of a service made of a few long set-based statements rather than chunks:
+    it counts the statements done, since no count of rows is known until each ends."""
+
+    def __init__(self, progress: ProgressFn | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.count = 0
+
+    def step(self) -> None:
+        self.count = min(self.total, self.count + 1)
+        if self.progress is not None:
+            self.progress(self.count, self.total)
+
+    def finish(self) -> None:
+        self.count = self.total - 1
+        self.step()
