@@ -40,4 +40,4 @@ def test_demo_data_reports_subjects_stored_per_chunk(
         today=dt.date(2026, 11, 27),
     )
     assert records > 0
-    assert calls == [(10, SUBJECTS), (20, SUBJECTS), (SUBJECTS, SUBJECTS)]
+    assert calls == [(0, SUBJECTS), (10, SUBJECTS), (20, SUBJECTS), (SUBJECTS, SUBJECTS)]

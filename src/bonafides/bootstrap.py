@@ -105,6 +105,8 @@ def load_demo(
     today = today or ctx.today()
     total = 0
     stored = 0
+    if progress is not None:
+        progress(stored, subjects)
     stream = generate(subjects, seed, catalogue=ctx.catalogue, today=today)
     for batch in _batches(stream, DEMO_CHUNK):
         with ctx.sessions.begin() as session:

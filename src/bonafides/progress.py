@@ -3,7 +3,9 @@
 Services that can run longer than a few seconds take a ``progress(done, total)``
 callback and call it once per chunk (never per row): ``done`` only grows, ``total`` is
 the expected count when it is known (an estimate may be refined from call to call) and
-the last call has ``done == total``. The CLI turns the callback into a Rich bar with
+the last call has ``done == total``. The first call, before the work it counts, starts
+the clock of the rate and of the time left (a resumed run's first ``done`` is where it
+resumes, not work done now). The CLI turns the callback into a Rich bar with
 :func:`watch`; the API and tests pass their own, or nothing.
 """
 
@@ -29,8 +31,8 @@ ProgressFn = Callable[[int, int | None], None]
 
 
 class RateColumn(ProgressColumn):
-    """Items done per second since the task started, in the task's own unit (Rich's
-    transfer-speed column speaks bytes)."""
+    """Items done per second since the first call, in the task's own unit: Rich's
+    transfer-speed column speaks bytes, and its estimate is empty until several samples."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
@@ -38,9 +40,10 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
-        if elapsed <= 0 or not task.completed:
+        if elapsed <= 0 or task.completed <= task.fields.get("first", 0):
             return Text(f"– {self.unit}/s", style="progress.data.speed")
-        return Text(f"{task.completed / elapsed:,.0f} {self.unit}/s", style="progress.data.speed")
+        rate = (task.completed - task.fields.get("first", 0)) / elapsed
+        return Text(f"{rate:,.0f} {self.unit}/s", style="progress.data.speed")
 
 
 @contextmanager
@@ -70,9 +73,10 @@ def watch(console: Console, description: str, *, unit: str = "rows") -> Iterator
     def update(done: int, total: int | None) -> None:
         nonlocal task
         if task is None:
+            task = bar.add_task(description, total=total, completed=done, first=done)
             bar.start()
-            task = bar.add_task(description, total=total)
-        bar.update(task, completed=done, total=total)
+        else:
+            bar.update(task, completed=done, total=total)
 
     try:
         yield update
@@ -89,6 +93,10 @@ class Steps:
         self.progress = progress
         self.total = total
         self.count = 0
+
+    def start(self) -> None:
+        if self.progress is not None:
+            self.progress(0, self.total)
 
     def step(self) -> None:
         self.count = min(self.total, self.count + 1)

@@ -60,13 +60,14 @@ def test_ingest_reports_rows_read_and_estimates_the_total_from_the_file_size(
     path = write_csv(tmp_path / "penalties.csv", rows)
     assert path.stat().st_size > 4 * 8192, "the file must outgrow the reader's read-ahead"
     calls = heard(ctx, path, chunk_rows=50)
+    assert calls[0] == (0, None)  # before the first chunk, to start the clock
     done = [d for d, _ in calls]
     assert done == sorted(done)
-    assert done[0] == 50
+    assert done[1] == 50
     assert calls[-1] == (ROWS, ROWS)
     # Per chunk, not per row; the first estimate, from bytes read, is already near.
-    assert len(calls) <= ROWS // 50 + 1
-    first_total = calls[0][1]
+    assert len(calls) <= ROWS // 50 + 2
+    first_total = calls[1][1]
     assert first_total is not None
     assert abs(first_total - ROWS) <= ROWS * 0.25
 
@@ -78,7 +79,7 @@ def test_parquet_totals_are_exact_from_its_metadata(
     path = tmp_path / "penalties.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path)
     calls = heard(ctx, path, chunk_rows=15)
-    assert calls == [(15, 40), (30, 40), (40, 40), (40, 40)]
+    assert calls == [(0, None), (15, 40), (30, 40), (40, 40), (40, 40)]
 
 
 def test_readers_end_their_last_chunk_at_the_whole_file(

@@ -259,5 +259,5 @@ def test_a_recompute_reports_its_statements_done_even_with_nothing_to_do(
         with ctx.sessions.begin() as session:
             recompute_lists(session, progress=_recorder(calls))
     steps = RECOMPUTE_STEPS
-    assert heard[0] == [(n, steps) for n in range(1, steps + 1)]
-    assert heard[1] == [(1, steps), (steps, steps)]
+    assert heard[0] == [(n, steps) for n in range(steps + 1)]
+    assert heard[1] == [(0, steps), (1, steps), (steps, steps)]

@@ -281,4 +281,4 @@ def test_screening_reports_lines_answered_per_stored_chunk(
         purpose="tender 8",
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert calls == [(4, 10), (8, 10), (10, 10)]
+    assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]

@@ -36,5 +36,10 @@ def test_verify_reports_events_checked_per_batch_up_to_the_head(ctx: Context) ->
     done = [d for d, _ in calls]
     assert done == sorted(done)
     assert {total for _, total in calls} == {report.checked}
-    assert calls[:3] == [(10, report.checked), (20, report.checked), (report.checked,) * 2]
+    assert calls[:4] == [
+        (0, report.checked),
+        (10, report.checked),
+        (20, report.checked),
+        (report.checked, report.checked),
+    ]
     assert calls[-1] == (report.checked, report.checked)

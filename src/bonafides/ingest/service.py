@@ -363,6 +363,8 @@ def ingest_file(
     notifier = notifier or StoredNotifier(ctx.clock, mail_enabled=bool(ctx.settings.smtp_host))
     run = _Run(ctx, validator, batch_id, actor, notifier)
     done = resume_at or 0
+    if progress is not None:
+        progress(done, None)
     for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
         run.apply(chunk)
         done = chunk.consumed

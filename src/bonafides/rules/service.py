@@ -487,6 +487,7 @@ def recompute_lists(
         )
         subjects = conn.execute(select(func.count()).select_from(only)).scalar_one()
     steps = Steps(progress, RECOMPUTE_STEPS)
+    steps.start()
     steps.step()
     try:
         if subjects == 0:

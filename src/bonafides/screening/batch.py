@@ -609,6 +609,8 @@ def _answer_all(
     check_id = stored.id
     pending: list[tuple[Any, ...]] = []
     subjects, listed = found.subjects, found.entries
+    if progress is not None:
+        progress(0, len(keyed))
     with _LineSink(session) as sink:
         for pos, (line, key, shown) in enumerate(
             zip(keyed.lines, keyed.keys, keyed.shown, strict=True)

@@ -310,6 +310,8 @@ def verify(
     prev = GENESIS
     expected_id = 1
     checked = 0
+    if progress is not None:
+        progress(checked, head_state[0] if head_state else None)
     for rows in _events(session, batch):
         links = _links(session, rows[0].id, rows[-1].id)
         for event in rows:
