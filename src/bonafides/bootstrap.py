@@ -12,12 +12,11 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.progress import ProgressFn
 from bonafides.reports.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
@@ -35,7 +34,7 @@ def initialise(
     *,
     demo_subjects: int = 0,
     seed: int = 1,
-    console: Console | None = None,
+    progress: ProgressFn | None = None,
     today: dt.date | None = None,
 ) -> str:
     """Migrate to the newest schema, sync the catalogue, and load demo data if asked."""
@@ -55,7 +54,7 @@ def initialise(
         ]
         if demo_subjects:
             records = load_demo(
-                ctx, subjects=demo_subjects, seed=seed, console=console, today=today
+                ctx, subjects=demo_subjects, seed=seed, progress=progress, today=today
             )
             lines.append(
                 f"demo data: {demo_subjects:,} subjects, {records:,} records (seed {seed})"
@@ -94,43 +93,41 @@ def load_demo(
     *,
     subjects: int,
     seed: int,
-    console: Console | None = None,
+    progress: ProgressFn | None = None,
     today: dt.date | None = None,
 ) -> int:
-    """Store synthetic subjects and their decisions as the demo departments' submissions."""
+    """Store synthetic subjects and their decisions as the demo departments' submissions.
+
+    ``progress`` hears the subjects stored after each committed chunk, out of ``subjects``.
+    """
     from bonafides.synth.generator import generate
 
     today = today or ctx.today()
     total = 0
-    progress = Progress(
-        TextColumn("demo data"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=console is None,
-    )
-    with progress:
-        task = progress.add_task("subjects", total=subjects)
-        stream = generate(subjects, seed, catalogue=ctx.catalogue, today=today)
-        for batch in _batches(stream, DEMO_CHUNK):
-            with ctx.sessions.begin() as session:
-                ids = resolve(session, ctx.keys, [s.ref for s in batch], source=None)
-                for subject in batch:
-                    if subject.former_names:
-                        add_former_names(
-                            session,
-                            ids[ctx.keys.key(subject.ref.code, subject.ref.kind)],
-                            subject.former_names,
-                        )
-                items = [r.record for s in batch for r in s.records]
-                write_records(
-                    session,
-                    ctx.keys,
-                    items,
-                    actor="demo",
-                    catalogue_version=ctx.catalogue.version,
-                )
-                total += len(items)
-            progress.advance(task, len(batch))
+    stored = 0
+    if progress is not None:
+        progress(stored, subjects)
+    stream = generate(subjects, seed, catalogue=ctx.catalogue, today=today)
+    for batch in _batches(stream, DEMO_CHUNK):
+        with ctx.sessions.begin() as session:
+            ids = resolve(session, ctx.keys, [s.ref for s in batch], source=None)
+            for subject in batch:
+                if subject.former_names:
+                    add_former_names(
+                        session,
+                        ids[ctx.keys.key(subject.ref.code, subject.ref.kind)],
+                        subject.former_names,
+                    )
+            items = [r.record for s in batch for r in s.records]
+            write_records(
+                session,
+                ctx.keys,
+                items,
+                actor="demo",
+                catalogue_version=ctx.catalogue.version,
+            )
+            total += len(items)
+        stored += len(batch)
+        if progress is not None:
+            progress(stored, subjects)
     return total

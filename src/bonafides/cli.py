@@ -16,7 +16,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import TextColumn
 from rich.table import Table
 
 from bonafides.settings import Settings, get_settings
@@ -77,9 +76,11 @@ def init(
 ) -> None:
     """Create or upgrade the store and load the catalogue and departments."""
     from bonafides.bootstrap import initialise
+    from bonafides.progress import watch
 
     settings = _settings(db)
-    summary = initialise(settings, demo_subjects=demo, seed=seed, console=err)
+    with watch(err, "demo data", unit="subjects") as progress:
+        summary = initialise(settings, demo_subjects=demo, seed=seed, progress=progress)
     out.print(summary)
     _warn_about_the_calendar(settings)
 
@@ -226,24 +227,15 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Validate a department's file and store its good rows; report the rest by row."""
-    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
-
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
     from bonafides.ingest.service import ingest_file
+    from bonafides.progress import watch
     from bonafides.views import ingest_summary
 
     ctx = Context(_settings(db))
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            TextColumn("{task.completed:,} rows"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"ingest {file.name}", total=None)
+        with watch(err, f"ingest {file.name}") as progress:
             result = ingest_file(
                 ctx,
                 file,
@@ -253,7 +245,7 @@ def ingest(
                 fmt=fmt.value if fmt else None,
                 encoding=encoding,
                 chunk_rows=chunk_rows,
-                progress=lambda n: bar.advance(task, n),
+                progress=progress,
             )
     except UnusableInputError as exc:
         fail(str(exc))
@@ -324,6 +316,7 @@ def audit_verify(
     chain, so a chain cut short, emptied or rewritten fails.
     """
     from bonafides.context import Context
+    from bonafides.progress import watch
     from bonafides.security import audit
     from bonafides.security.anchor import CheckpointError, load_checkpoints
 
@@ -335,8 +328,8 @@ def audit_verify(
         fail(str(exc))
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions() as session:
-            report = audit.verify(session, given)
+        with ctx.sessions() as session, watch(err, "audit verify", unit="events") as progress:
+            report = audit.verify(session, given, progress=progress)
     finally:
         ctx.close()
     if not report.ok:
@@ -449,11 +442,13 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
 ) -> None:
     """Write deterministic synthetic subjects and records in the import format."""
+    from bonafides.progress import watch
     from bonafides.synth.files import FORMATS, write_dataset
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    summary = write_dataset(out_dir, subjects=subjects, seed=seed, fmt=fmt, console=err)
+    with watch(err, "synthetic subjects", unit="subjects") as progress:
+        summary = write_dataset(out_dir, subjects=subjects, seed=seed, fmt=fmt, progress=progress)
     table = Table("file", "rows", title=f"synthetic data in {out_dir}")
     for name, rows in summary.items():
         table.add_row(name, f"{rows:,}")

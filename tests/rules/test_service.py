@@ -8,8 +8,10 @@ import datetime as dt
 from sqlalchemy import select
 
 from bonafides.context import Context
+from bonafides.progress import ProgressFn
 from bonafides.records import RecordInput, SubjectKind
 from bonafides.rules.service import (
+    RECOMPUTE_STEPS,
     entries_current,
     entries_in_force,
     grades_of,
@@ -239,3 +241,23 @@ def test_a_run_in_another_time_zone_evaluates_every_subject(ctx: Context, write:
         recompute_lists(session)
         recompute_lists(session, zone="Europe/Berlin")
     assert _last_run(ctx)["subjects"] == "all"
+
+
+def _recorder(calls: list[tuple[int, int | None]]) -> ProgressFn:
+    def record(done: int, total: int | None) -> None:
+        calls.append((done, total))
+
+    return record
+
+
+def test_a_recompute_reports_its_statements_done_even_with_nothing_to_do(
+    ctx: Context, write: Write
+) -> None:
+    write("courts.defaulter", factories.org(), dt.date(2025, 6, 1), performance="none")
+    heard: list[list[tuple[int, int | None]]] = [[], []]
+    for calls in heard:  # the second run finds no subject changed and skips the writes
+        with ctx.sessions.begin() as session:
+            recompute_lists(session, progress=_recorder(calls))
+    steps = RECOMPUTE_STEPS
+    assert heard[0] == [(n, steps) for n in range(steps + 1)]
+    assert heard[1] == [(0, steps), (1, steps), (steps, steps)]

@@ -15,6 +15,7 @@ from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordStatus, digest
 from bonafides.rules.service import recompute_lists
+from bonafides.screening import batch
 from bonafides.screening.batch import _cell, classify, plain_digest, screen_file
 from bonafides.screening.service import check, verify
 from bonafides.security.identifiers import IdentifierVault
@@ -263,3 +264,21 @@ def test_the_fast_digest_of_plain_lines_is_the_canonical_one() -> None:
         assert plain_digest(line, code, status) == digest(
             {"line": line, "code": code, "status": status}
         )
+
+
+def test_screening_reports_lines_answered_per_stored_chunk(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "_INSERT_CHUNK", 4)
+    codes = [factories.org().code for _ in range(10)]
+    calls: list[tuple[int, int | None]] = []
+    screen_file(
+        ctx,
+        codes_file(tmp_path / "in.csv", codes),
+        action="procurement.bid",
+        as_of=DAY,
+        inquirer="t@mof",
+        purpose="tender 8",
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]

@@ -12,7 +12,9 @@ import pytest
 from rich.console import Console
 
 from bonafides.catalogue import Catalogue
+from bonafides.progress import watch
 from bonafides.synth import files
+from bonafides.synth.blocks import BLOCK_SIZE
 from bonafides.synth.files import FORMATS, SUBJECT_COLUMNS, write_dataset
 from bonafides.synth.generator import generate
 
@@ -137,14 +139,42 @@ def test_an_empty_data_set_still_writes_every_file_with_its_columns(
         assert handle.read().strip() == ",".join(SUBJECT_COLUMNS)
 
 
-def test_progress_is_shown_on_the_console_given(tmp_path: Path) -> None:
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, width=100)
+def test_progress_hears_subjects_written_per_block_up_to_the_total(tmp_path: Path) -> None:
+    calls: list[tuple[int, int | None]] = []
     summary = write_dataset(
-        tmp_path, subjects=SUBJECTS, seed=5, fmt="csv", console=console, today=TODAY, workers=2
+        tmp_path,
+        subjects=SUBJECTS,
+        seed=5,
+        fmt="csv",
+        progress=lambda done, total: calls.append((done, total)),
+        today=TODAY,
+        workers=2,
     )
     assert summary["subjects.csv"] == SUBJECTS
-    assert f"{SUBJECTS}/{SUBJECTS}" in buffer.getvalue()
+    assert calls == [(0, SUBJECTS), (BLOCK_SIZE, SUBJECTS), (SUBJECTS, SUBJECTS)]
+
+
+def test_the_cli_bar_draws_on_a_terminal(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    with watch(console, "synthetic subjects", unit="subjects") as progress:
+        write_dataset(
+            tmp_path, subjects=SUBJECTS, seed=5, fmt="csv", progress=progress, today=TODAY
+        )
+    drawn = buffer.getvalue()
+    assert "synthetic subjects" in drawn
+    assert f"{SUBJECTS}/{SUBJECTS}" in drawn
+    assert "subjects/s" in drawn
+
+
+def test_the_cli_bar_draws_nothing_where_no_one_watches(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False, width=120)
+    with watch(console, "synthetic subjects", unit="subjects") as progress:
+        write_dataset(
+            tmp_path, subjects=SUBJECTS, seed=5, fmt="csv", progress=progress, today=TODAY
+        )
+    assert buffer.getvalue() == ""
 
 
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:

@@ -115,6 +115,7 @@ def screen(
     """Screen every code of a file for one action; every line gets an answer and a certificate."""
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
+    from bonafides.progress import watch
     from bonafides.screening.batch import results_text, screen_file
     from bonafides.screening.service import UnknownActionError
 
@@ -122,18 +123,20 @@ def screen(
     department = _department(inquirer)
     ctx = Context(_settings(db))
     try:
-        report = screen_file(
-            ctx,
-            file,
-            action=action,
-            as_of=day,
-            inquirer=_actor(department),
-            purpose=purpose,
-            department=department,
-            out=out_path,
-            column=column,
-            fmt=fmt.value if fmt else None,
-        )
+        with watch(err, f"screen {file.name}", unit="lines") as progress:
+            report = screen_file(
+                ctx,
+                file,
+                action=action,
+                as_of=day,
+                inquirer=_actor(department),
+                purpose=purpose,
+                department=department,
+                out=out_path,
+                column=column,
+                fmt=fmt.value if fmt else None,
+                progress=progress,
+            )
     except (UnusableInputError, UnknownActionError) as exc:
         fail(str(exc))
     finally:
@@ -393,20 +396,31 @@ def lists_recompute(
 ) -> None:
     """Recompute every list for every subject in SQL, and the grades as of a day."""
     from bonafides.context import Context
+    from bonafides.progress import watch
     from bonafides.rules.loader import rules_for
-    from bonafides.rules.service import recompute_grades, recompute_lists
+    from bonafides.rules.service import RECOMPUTE_STEPS, recompute_grades, recompute_lists
 
     day = _date_option(as_of, "--as-of")
     ctx = Context(_settings(db))
     rules = rules_for(ctx.catalogue)
+    steps = RECOMPUTE_STEPS + 1  # the grades are one statement more
     try:
-        with ctx.sessions.begin() as session:
+        with (
+            ctx.sessions.begin() as session,
+            watch(err, "lists recompute", unit="steps") as progress,
+        ):
             result = recompute_lists(
-                session, rules, zone=ctx.settings.timezone, actor=_operator(), full=full
+                session,
+                rules,
+                zone=ctx.settings.timezone,
+                actor=_operator(),
+                full=full,
+                progress=lambda done, _: progress(done, steps),
             )
             graded = recompute_grades(
                 session, rules, as_of=day, zone=ctx.settings.timezone, actor=_operator()
             )
+            progress(steps, steps)
     finally:
         ctx.close()
     out.print(

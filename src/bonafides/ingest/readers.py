@@ -12,11 +12,11 @@ import codecs
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bonafides.ingest.characters import printable
 
@@ -51,6 +51,9 @@ class Chunk:
     last_row: int
     #: Rows that could not even be parsed (a broken JSON line): row number and reason.
     broken: list[tuple[int, str]] = field(default_factory=list)
+    #: How far into the file this chunk ends, 0 to 1 (bytes for text, rows for Parquet and
+    #: XLSX), when the reader can tell cheaply; progress estimates the file's rows from it.
+    fraction: float | None = None
 
     @property
     def size(self) -> int:
@@ -170,12 +173,25 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
         raise UnusableInputError(f"{path.name}: unreadable CSV header: {exc}") from None
 
 
-def _csv_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
+def _position(handle: IO[str], size: int) -> Callable[[], float]:
+    """The share of the file's bytes read so far: the binary buffer's offset, which runs
+    at most one read-ahead block before the text the reader has parsed."""
+    buffer = handle.buffer  # type: ignore[attr-defined]
+
+    def fraction() -> float:
+        return min(1.0, buffer.tell() / size) if size else 1.0
+
+    return fraction
+
+
+def _csv_chunks(table: TableFile, skip: int, chunk_size: int) -> Iterator[Chunk]:
     """Python's csv module on a decoding stream: any codec, quoted newlines, bounded memory."""
     assert table.encoding is not None
     width = len(table.columns)
+    size = table.path.stat().st_size
     # Undecodable bytes become U+DC80..U+DCFF; validation rejects their row by field.
     with table.path.open(encoding=table.encoding, newline="", errors="surrogateescape") as handle:
+        at = _position(handle, size)
         reader = csv.reader(handle)
         next(reader, None)
         row_no = 1
@@ -192,13 +208,13 @@ def _csv_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
                     broken.append((row_no, f"has {len(cells)} cells, the header has {width}"))
                 else:
                     rows.append((row_no, dict(zip(table.columns, cells, strict=True))))
-                if len(rows) + len(broken) >= size:
-                    yield Chunk(rows, row_no, broken)
+                if len(rows) + len(broken) >= chunk_size:
+                    yield Chunk(rows, row_no, broken, at())
                     rows, broken = [], []
         except csv.Error as exc:
             raise UnusableInputError(f"{table.path.name}: row {row_no + 1}: {exc}") from None
         if rows or broken:
-            yield Chunk(rows, row_no, broken)
+            yield Chunk(rows, row_no, broken, 1.0)
 
 
 def _cell(value: Any) -> str | None:
@@ -246,8 +262,10 @@ def _jsonl_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
     rows: list[tuple[int, Cells]] = []
     broken: list[tuple[int, str]] = []
     row_no = skip + 1
+    total_bytes = table.path.stat().st_size
     # Line n of the file is reported as row n + 1, matching the CSV numbering.
     with table.path.open(encoding=table.encoding, errors="surrogateescape") as handle:
+        at = _position(handle, total_bytes)
         for line_no, line in enumerate(handle, start=1):
             row_no = line_no + 1
             if line_no <= skip or not line.strip():
@@ -262,10 +280,10 @@ def _jsonl_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
                 else:
                     broken.append((row_no, "is not a JSON object"))
             if len(rows) + len(broken) >= size:
-                yield Chunk(rows, row_no, broken)
+                yield Chunk(rows, row_no, broken, at())
                 rows, broken = [], []
     if rows or broken:
-        yield Chunk(rows, row_no, broken)
+        yield Chunk(rows, row_no, broken, 1.0)
 
 
 def _xlsx_header(path: Path) -> list[str]:
@@ -289,6 +307,8 @@ def _xlsx_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
     workbook = load_workbook(table.path, read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
+        # The sheet's declared dimension; a workbook without one gives no fraction.
+        last = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
         rows: list[tuple[int, Cells]] = []
         width = len(table.columns)
         row_no = skip + 1
@@ -301,10 +321,10 @@ def _xlsx_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
             values += [None] * (width - len(values))
             rows.append((row_no, dict(zip(table.columns, values, strict=True))))
             if len(rows) >= size:
-                yield Chunk(rows, row_no)
+                yield Chunk(rows, row_no, fraction=_share(row_no - 1, last and last - 1))
                 rows = []
         if rows:
-            yield Chunk(rows, row_no)
+            yield Chunk(rows, row_no, fraction=1.0)
     finally:
         workbook.close()
 
@@ -334,4 +354,8 @@ def _parquet_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
         rows = [
             (first + i, {str(k): _cell(v) for k, v in r.items()}) for i, r in enumerate(records)
         ]
-        yield Chunk(rows, seen + 1)
+        yield Chunk(rows, seen + 1, fraction=_share(seen, parquet.metadata.num_rows))
+
+
+def _share(done: int, total: int | None) -> float | None:
+    return None if not total else min(1.0, done / total)

@@ -14,7 +14,6 @@ import hashlib
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from bonafides.context import Context
 from bonafides.ingest.readers import Chunk, TableFile, open_table
 from bonafides.ingest.validate import Rejection, RowValidator
+from bonafides.progress import ProgressFn
 from bonafides.security import audit
 from bonafides.store.records import Outcome, write_records
 from bonafides.store.subjects import chunks as slices
@@ -36,8 +36,6 @@ from bonafides.workflows.notify import Notifier, StoredNotifier
 DEFAULT_CHUNK_ROWS = 5_000
 COUNT_KEYS = ("rows", "accepted", "amended", "unchanged", "held", "rejected", "review")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-Progress = Callable[[int], None]
 
 
 @dataclass
@@ -340,10 +338,15 @@ def ingest_file(
     encoding: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     today: dt.date | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
     notifier: Notifier | None = None,
 ) -> IngestReport:
-    """Validate and store one department file; raises UnusableInputError before any write."""
+    """Validate and store one department file; raises UnusableInputError before any write.
+
+    ``progress`` hears, after each chunk, the data rows read so far (a resumed run counts
+    from where it resumes) and the file's rows as estimated from the share of the file
+    read; the last call gives the exact count as both.
+    """
     started = time.perf_counter()
     table = open_table(path, fmt=fmt, encoding=encoding)
     validator = RowValidator(
@@ -359,10 +362,16 @@ def ingest_file(
     batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
     notifier = notifier or StoredNotifier(ctx.clock, mail_enabled=bool(ctx.settings.smtp_host))
     run = _Run(ctx, validator, batch_id, actor, notifier)
+    done = resume_at or 0
+    if progress is not None:
+        progress(done, None)
     for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
-        done = run.apply(chunk)
+        run.apply(chunk)
+        done = chunk.consumed
         if progress is not None:
-            progress(done)
+            progress(done, _estimate(done, chunk.fraction))
+    if progress is not None:
+        progress(done, done)
     _finish(ctx, batch_id, actor)
     return load_report(
         ctx,
@@ -371,6 +380,13 @@ def ingest_file(
         seconds=time.perf_counter() - started,
         ignored=validator.ignored,
     )
+
+
+def _estimate(done: int, fraction: float | None) -> int | None:
+    """The file's data rows, from the rows read and the share of the file they filled."""
+    if not fraction:
+        return None
+    return max(done, round(done / fraction))
 
 
 def count_open_reviews(session: Session) -> int:

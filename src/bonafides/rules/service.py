@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
+from bonafides.progress import ProgressFn, Steps
 from bonafides.rules.compile import ENTRY_COLUMNS, sql_evaluator_for
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.facts import (
@@ -444,6 +445,10 @@ def _changed_since(session: Session, run: RuleRun | None, rules: Rules, zone: st
     return mark
 
 
+#: The statements of a list recompute that ``progress`` counts.
+RECOMPUTE_STEPS = 4
+
+
 def recompute_lists(
     session: Session,
     rules: Rules | None = None,
@@ -451,8 +456,13 @@ def recompute_lists(
     zone: str = DEFAULT_ZONE,
     actor: str = "rules",
     full: bool = False,
+    progress: ProgressFn | None = None,
 ) -> RecomputeResult:
     """Evaluate every list in SQL and write the difference.
+
+    ``progress`` hears the run's statements done out of ``RECOMPUTE_STEPS`` (finding the
+    subjects, evaluating, superseding, adding): each is one set-based statement over all
+    subjects, so there is no count of subjects to report before it ends.
 
     After a run with the same rules and zone, only the subjects with a record changed since
     (a version above that run's mark) are evaluated again, unless ``full``: writers that
@@ -480,11 +490,14 @@ def recompute_lists(
             )
         )
         subjects = conn.execute(select(func.count()).select_from(only)).scalar_one()
+    steps = Steps(progress, RECOMPUTE_STEPS)
+    steps.start()
+    steps.step()
     try:
         if subjects == 0:
             superseded = added = 0
         else:
-            superseded, added = _write_entries(session, rules, zone, le, only)
+            superseded, added = _write_entries(session, rules, zone, le, only, steps)
     finally:
         if only is not None:
             only.drop(conn)
@@ -512,6 +525,7 @@ def recompute_lists(
         tag="rules:lists:recomputed",
         object_ref=f"rules {rules.version}",
     )
+    steps.finish()
     return RecomputeResult(total, added, superseded, seconds)
 
 
@@ -525,7 +539,7 @@ def _changed_subjects() -> Table:
 
 
 def _write_entries(
-    session: Session, rules: Rules, zone: str, le: Table, only: Table | None
+    session: Session, rules: Rules, zone: str, le: Table, only: Table | None, steps: Steps
 ) -> tuple[int, int]:
     """Evaluate into a staging table, then supersede what vanished and add what is new;
     with ``only``, for those subjects alone. Returns (superseded, added)."""
@@ -540,6 +554,7 @@ def _write_entries(
         )
         Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(conn)
         conn.execute(text("ANALYZE rule_staging"))
+        steps.step()
         same = and_(*(staging.c[name] == le.c[name] for name in ENTRY_COLUMNS))
         now = utcnow()
         scope = [] if only is None else [le.c.subject_id.in_(select(only.c.subject_id))]
@@ -548,6 +563,7 @@ def _write_entries(
             .where(le.c.status == CURRENT, *scope, ~exists().where(same))
             .values(status=SUPERSEDED, superseded_at=now)
         ).rowcount
+        steps.step()
         # What is already current needs no new row. Dropping it from the staging table
         # first keeps the insert below from reading the table it writes, which PostgreSQL
         # would otherwise scan again, growing, for every row it adds.

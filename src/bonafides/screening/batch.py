@@ -56,6 +56,7 @@ from bonafides.codes import (
 )
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError, open_table
+from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json, digest
 from bonafides.rules.facts import Entry, parse_ids
 from bonafides.rules.loader import rules_for
@@ -516,8 +517,12 @@ def screen_file(
     fmt: str | None = None,
     encoding: str | None = None,
     rules: Rules | None = None,
+    progress: ProgressFn | None = None,
 ) -> ScreenReport:
-    """Screen every code of a file for one action; raises UnusableInputError before any write."""
+    """Screen every code of a file for one action; raises UnusableInputError before any write.
+
+    ``progress`` hears the lines answered after each stored chunk, out of the file's lines.
+    """
     started = time.perf_counter()
     rules = rules or rules_for(ctx.catalogue)
     require_action(rules, action)
@@ -547,6 +552,7 @@ def screen_file(
                 inquirer,
                 purpose,
                 department,
+                progress,
             )
             report.recomputed = recomputed is not None
         if writer is not None:
@@ -572,6 +578,7 @@ def _answer_all(
     inquirer: str,
     purpose: str,
     department: str | None,
+    progress: ProgressFn | None = None,
 ) -> ScreenReport:
     cert = new_certificate_id()
     stored = Check(
@@ -602,6 +609,8 @@ def _answer_all(
     check_id = stored.id
     pending: list[tuple[Any, ...]] = []
     subjects, listed = found.subjects, found.entries
+    if progress is not None:
+        progress(0, len(keyed))
     with _LineSink(session) as sink:
         for pos, (line, key, shown) in enumerate(
             zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
@@ -643,7 +652,11 @@ def _answer_all(
             if len(pending) >= _INSERT_CHUNK:
                 sink.add(pending)
                 pending = []
+                if progress is not None:
+                    progress(pos + 1, len(keyed))
         sink.add(pending)
+    if progress is not None:
+        progress(len(keyed), len(keyed))
     lines_digest = trail.hexdigest()
     summary: dict[str, Any] = {
         "action": action,

@@ -22,6 +22,7 @@ from sqlalchemy import Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
+from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json
 from bonafides.security.anchor import ChainKey, Checkpoint, anchor_of, signature_ok
 from bonafides.store.tables import AuditCheckpoint, AuditEvent, AuditHead, SubjectAccess
@@ -259,8 +260,16 @@ def _links_problem(event: AuditEvent, linked: list[int]) -> str | None:
     return None
 
 
-def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport:
+def verify(
+    session: Session,
+    external: Sequence[Checkpoint] = (),
+    *,
+    progress: ProgressFn | None = None,
+    batch: int = 5000,
+) -> ChainReport:
     """Walk the whole chain and name the first event that does not fit.
+
+    ``progress`` hears the events checked after each ``batch`` read, out of the head's count.
 
     Every checkpoint stored in the platform and every one in ``external`` (kept by someone
     else) must carry a valid signature, and the chain must pass through it: its event
@@ -302,7 +311,9 @@ def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport
     prev = GENESIS
     expected_id = 1
     checked = 0
-    for rows in _events(session):
+    if progress is not None:
+        progress(checked, head_state[0] if head_state else None)
+    for rows in _events(session, batch):
         links = _links(session, rows[0].id, rows[-1].id)
         for event in rows:
             if event.id != expected_id:
@@ -326,6 +337,8 @@ def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport
             prev = event.hash
             expected_id += 1
             checked += 1
+        if progress is not None:
+            progress(checked, max(checked, head_state[0]) if head_state else None)
     beyond = [count for count in anchors if count > checked]
     if beyond:
         origin = anchors[max(beyond)][0][0]
@@ -353,6 +366,8 @@ def verify(session: Session, external: Sequence[Checkpoint] = ()) -> ChainReport
         return report(checked, checked + 1, "the chain's head is missing")
     if head_state is not None and head_state != (checked, prev):
         return report(checked, checked + 1, "events after it were removed")
+    if progress is not None:
+        progress(checked, checked)
     return ChainReport(
         checked,
         None,

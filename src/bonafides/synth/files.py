@@ -23,10 +23,8 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import IO, Final, Protocol
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from bonafides.catalogue import load_catalogue
+from bonafides.progress import ProgressFn
 from bonafides.security.clock import SystemClock, office_day
 from bonafides.settings import get_settings
 from bonafides.synth.blocks import BLOCK_SIZE, Shared, block_count, draw_block
@@ -230,7 +228,7 @@ def write_dataset(
     subjects: int,
     seed: int,
     fmt: str,
-    console: Console | None = None,
+    progress: ProgressFn | None = None,
     today: dt.date | None = None,
     workers: int | None = None,
 ) -> dict[str, int]:
@@ -239,7 +237,9 @@ def write_dataset(
     Record files have the catalogue's English field names in schema order as columns and
     hold exactly the ``row`` values of :func:`bonafides.synth.generator.generate` for the
     same (subjects, seed, today). ``workers`` defaults to the usable cores; 1 draws in
-    this process. The output is the same for any number of workers.
+    this process. The output is the same for any number of workers. ``progress`` hears
+    the subjects written after each block, out of ``subjects``; its first call comes after
+    the workers are forked, so a progress bar's thread never runs in them.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -259,14 +259,7 @@ def write_dataset(
         type_writers.append(make(out_dir / names[-1], rtype.field_names))
     number_column = [rtype.field_names.index("decision_no") for rtype in catalogue.types]
     sequencer = Sequencer(seed)
-    progress = Progress(
-        TextColumn("synthetic subjects"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=console is None,
-    )
+    report = progress or _silent
     stack = ExitStack()
     try:
         if workers > 1 and block_count(subjects) > 1:
@@ -274,16 +267,17 @@ def write_dataset(
             blocks = _in_workers(pool, subjects, workers)
         else:
             blocks = _in_process(seed, today, subjects)
-        with progress:
-            task = progress.add_task("subjects", total=subjects)
-            for block in blocks:
-                for line, person_code, records in block:
-                    _settle(sequencer, line, person_code, records)
-                    subject_writer.write(line)
-                    for type_index, head, values in records:
-                        values[number_column[type_index]] = sequencer.number(head)
-                        type_writers[type_index].write(values)
-                progress.advance(task, len(block))
+        done = 0
+        report(done, subjects)
+        for block in blocks:
+            for line, person_code, records in block:
+                _settle(sequencer, line, person_code, records)
+                subject_writer.write(line)
+                for type_index, head, values in records:
+                    values[number_column[type_index]] = sequencer.number(head)
+                    type_writers[type_index].write(values)
+            done += len(block)
+            report(done, subjects)
     finally:
         stack.close()
         for writer in (subject_writer, *type_writers):
@@ -292,6 +286,10 @@ def write_dataset(
         name: writer.rows
         for name, writer in zip(names, (subject_writer, *type_writers), strict=True)
     }
+
+
+def _silent(done: int, total: int | None) -> None:
+    """No one watches."""
 
 
 def _settle(
