@@ -11,7 +11,8 @@ Create Date: 2026-12-06 09:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,8 +23,43 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: The tables whose rows reference ingest_batches (nothing references them in turn):
+#: set aside, and put back.
+_ASIDE = (
+    "CREATE TEMP TABLE _x1_rejections AS SELECT * FROM ingest_rejections",
+    "CREATE TEMP TABLE _x1_reviews AS SELECT * FROM review_queue",
+    "DELETE FROM ingest_rejections",
+    "DELETE FROM review_queue",
+)
+_BACK = (
+    "INSERT INTO ingest_rejections SELECT * FROM _x1_rejections",
+    "INSERT INTO review_queue SELECT * FROM _x1_reviews",
+    "DROP TABLE _x1_rejections",
+    "DROP TABLE _x1_reviews",
+)
+
+
+@contextmanager
+def _children_set_aside() -> Iterator[None]:
+    """SQLite alters a column by copying the table and dropping the old one; with foreign
+    keys on (and no way to turn them off inside the migration's transaction) the drop
+    would fail while rejections and review items reference the batches. They wait in
+    temporary tables meanwhile and come back with their ids unchanged."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    for statement in _ASIDE:
+        op.execute(statement)
+    yield
+    for statement in _BACK:
+        op.execute(statement)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
+    with (
+        _children_set_aside(),
+        op.batch_alter_table("ingest_batches", schema=None) as batch_op,
+    ):
         batch_op.alter_column("source", existing_type=sa.String(length=32), nullable=True)
 
 
@@ -40,5 +76,8 @@ def downgrade() -> None:
         "(SELECT id FROM ingest_batches WHERE source IS NULL)"
     )
     op.execute("DELETE FROM ingest_batches WHERE source IS NULL")
-    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
+    with (
+        _children_set_aside(),
+        op.batch_alter_table("ingest_batches", schema=None) as batch_op,
+    ):
         batch_op.alter_column("source", existing_type=sa.String(length=32), nullable=False)
