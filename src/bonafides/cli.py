@@ -211,7 +211,14 @@ def ingest(
     type_code: Annotated[
         str, typer.Option("--type", help="Record type code, e.g. market.penalty.")
     ],
-    source: Annotated[str, typer.Option("--source", help="Submitting department code.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Submitting department code; if left out, each row's department is the one "
+            "whose USCC is in its 数据来源单位统一社会信用代码 column.",
+        ),
+    ] = None,
     fmt: Annotated[
         InputFormat | None, typer.Option("--format", help="Format, if the file name does not say.")
     ] = None,
@@ -241,7 +248,7 @@ def ingest(
                 file,
                 type_code=type_code,
                 source=source,
-                actor=f"{_operator()}@{source}",
+                actor=f"{_operator()}@{source or 'data'}",
                 fmt=fmt.value if fmt else None,
                 encoding=encoding,
                 chunk_rows=chunk_rows,

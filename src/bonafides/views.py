@@ -105,7 +105,11 @@ def profile_tables(profile: Profile) -> list[RenderableType]:
 def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
     """The end-of-run summary a clerk reads: counts, reasons, first rejected rows."""
     table = Table(
-        title=plain(f"{report.file} → {report.type_code} from {report.source}"), expand=False
+        title=plain(
+            f"{report.file} → {report.type_code} from "
+            f"{report.source or 'the departments its rows name'}"
+        ),
+        expand=False,
     )
     table.add_column("outcome")
     table.add_column("rows", justify="right")
@@ -126,7 +130,13 @@ def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
         parts.append(Text(f"resumed an interrupted run at row {report.resumed_from_row}"))
     if report.ignored_columns:
         parts.append(
-            plain(f"columns not in the catalogue, ignored: {', '.join(report.ignored_columns)}")
+            plain(
+                "columns not in the catalogue, ignored: "
+                + ", ".join(
+                    f"{c} (did you mean {report.suggestions[c]}?)" if c in report.suggestions else c
+                    for c in report.ignored_columns
+                )
+            )
         )
     if report.normalised:
         norm = Table("normalised", "times", title="normalised values", expand=False)

@@ -176,3 +176,28 @@ def test_surrogate_in_a_batch_key_or_type_is_no_server_error(client: TestClient)
         headers={**_auth(SAMR_KEY), "Content-Type": "application/json"},
     )
     assert response.status_code == 422, response.text
+
+
+def test_a_departments_key_submits_only_its_own_rows(client: TestClient) -> None:
+    """The key's department is the source; a row naming another department by its USCC
+    (数据来源单位统一社会信用代码) is rejected by row, the others are stored."""
+    catalogue = load_catalogue()
+    own, other = (catalogue.department(c).uscc or "" for c in ("samr", "bj_amr"))
+    rows = [
+        factories.content_row(
+            PENALTY, factories.org(), decision_date=RECENT, data_source_unit_uscc=code
+        )
+        for code in (own, other)
+    ]
+    response = client.post(
+        "/api/v1/submissions",
+        json={"type": "market.penalty", "rows": rows},
+        headers=_auth(SAMR_KEY),
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["summary"]["accepted"] == 1
+    (rejection,) = report["rejections"]
+    assert rejection["row"] == 3
+    assert rejection["field"] == "数据来源单位统一社会信用代码"
+    assert "'bj_amr'" in rejection["reason"]

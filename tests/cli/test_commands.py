@@ -192,3 +192,45 @@ def test_serve_passes_the_trusted_proxies_to_uvicorn(
     assert first.proxy_headers
     assert first.forwarded_allow_ips == "10.0.0.5,10.0.0.6"
     assert second.forwarded_allow_ips == "192.168.1.1"
+
+
+def test_ingest_without_source_attributes_rows_by_their_data_source(
+    env: str, tmp_path: Path
+) -> None:
+    cat = load_catalogue()
+    rtype = cat.type("market.penalty")
+    rows = [
+        factories.content_row(
+            rtype, factories.org(), data_source_unit_uscc=cat.department(code).uscc or ""
+        )
+        for code in ("samr", "hz_amr")
+    ]
+    report = tmp_path / "report.json"
+    path = _penalties(tmp_path / "p.csv", rows)
+    args = ["ingest", str(path), "--type", "market.penalty", "--report", str(report)]
+    result = runner.invoke(app, [*args, "--db", env])
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text("utf-8"))["summary"]["accepted"] == 2
+
+
+def test_ingest_missing_required_column_exits_2_and_writes_nothing(
+    env: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine, func, select
+
+    from bonafides.store.tables import IngestBatch
+
+    rtype = load_catalogue().type("market.penalty")
+    row = factories.content_row(rtype, factories.org())
+    del row[rtype.content_field("violation_facts").column_zh]
+    path = _penalties(tmp_path / "p.csv", [row])
+    args = ["ingest", str(path), "--type", "market.penalty", "--source", "samr", "--db", env]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "missing required column(s): 违法事实" in result.output
+    engine = create_engine(env)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(IngestBatch)).scalar() == 0
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bonafides.catalogue import RecordType, load_catalogue
+from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.ingest.service import IngestReport, ingest_file
@@ -226,3 +227,115 @@ def test_the_future_starts_tomorrow_in_the_office(
     report = ingest_file(ctx, path, type_code=PENALTY, source="samr", actor="test")
     assert report.counts["accepted"] == 2
     assert [(r.row, r.reason) for r in report.rejections] == [(4, "is in the future")]
+
+
+# ---- real department templates: legacy column names (issue 14, item 4)
+
+LEGACY_USCC_HEADERS = [
+    "行政相对人代码_1（统一社会信用代码）",
+    "行政相对人代码_1(统一社会信用代码)",
+    "行政相对人代码_1",
+]
+
+
+@pytest.mark.parametrize("header", LEGACY_USCC_HEADERS)
+def test_legacy_code_headers_keep_their_codes(
+    ctx: Context, penalty: RecordType, tmp_path: Path, header: str
+) -> None:
+    subject = factories.org()
+    row = factories.content_row(penalty, subject)
+    row[header] = row.pop(penalty.content_field("uscc").column_zh)
+    half = header.endswith("1") or "(" in header
+    row["行政相对人代码_2" if half else "行政相对人代码_2（工商注册号）"] = "330100000012345"
+    row["行政相对人代码_3(组织机构代码)" if half else "行政相对人代码_3（组织机构代码）"] = (
+        "12345678-9"
+    )
+    report = run(ctx, write_csv(tmp_path / "legacy.csv", [row]))
+    assert report.ignored_columns == []
+    assert report.counts["accepted"] == 1, (report.rejections, report.review)
+    assert report.counts["review"] == 0
+    with ctx.sessions() as s:
+        assert s.scalar(select(Subject.code_display)) == subject.code
+        content = s.scalar(select(RecordVersion.content))
+        assert content is not None
+        assert content["business_registration_no"] == "330100000012345"
+        assert content["organisation_code"] == "12345678-9"
+
+
+def test_misspelt_header_is_named_with_the_nearest_column(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    row = factories.content_row(penalty, factories.org())
+    row["备住"] = "无"
+    report = run(ctx, write_csv(tmp_path / "p.csv", [row]))
+    assert report.ignored_columns == ["备住"]
+    assert report.suggestions == {"备住": "备注"}
+    assert report.to_json()["suggestions"] == {"备住": "备注"}
+
+
+def test_misspelt_required_header_stops_with_did_you_mean(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    row = factories.content_row(penalty, factories.org())
+    row["处罚决定日"] = row.pop(penalty.content_field("decision_date").column_zh)
+    with pytest.raises(UnusableInputError, match="did you mean 处罚决定日期"):
+        run(ctx, write_csv(tmp_path / "p.csv", [row]))
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IngestBatch)) == 0
+
+
+# ---- the department from the data (issue 14, item 5)
+
+SOURCE_USCC = "数据来源单位统一社会信用代码"
+
+
+def _from(penalty: RecordType, uscc: str) -> dict[str, str]:
+    return factories.content_row(penalty, factories.org(), data_source_unit_uscc=uscc)
+
+
+def test_without_source_each_row_is_attributed_by_its_data_source_uscc(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    cat = ctx.catalogue
+    samr, bj_amr, sta = (cat.department(c).uscc or "" for c in ("samr", "bj_amr", "sta"))
+    assert all((samr, bj_amr, sta))
+    unknown = make_uscc("1", "1", "100000", "99999999")
+    rows = [
+        _from(penalty, samr),
+        _from(penalty, bj_amr),
+        _from(penalty, unknown),
+        _from(penalty, sta),
+        _from(penalty, samr),
+    ]
+    rows[4].pop(SOURCE_USCC)
+    report = ingest_file(
+        ctx,
+        write_csv(tmp_path / "mixed.csv", rows),
+        type_code=PENALTY,
+        source=None,
+        actor="test",
+        today=TODAY,
+    )
+    assert report.counts["accepted"] == 2, report.rejections
+    by_row = {r.row: r for r in report.rejections}
+    assert by_row[4].field == SOURCE_USCC
+    assert "no department" in by_row[4].reason
+    assert by_row[5].field == SOURCE_USCC
+    assert "'sta' is not a source" in by_row[5].reason
+    assert by_row[6].field == SOURCE_USCC
+    assert by_row[6].reason == "is required but empty"
+    with ctx.sessions() as s:
+        assert sorted(s.scalars(select(Record.source))) == ["bj_amr", "samr"]
+
+
+def test_with_source_rows_naming_another_department_are_rejected(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    bj_amr = ctx.catalogue.department("bj_amr").uscc or ""
+    samr = ctx.catalogue.department("samr").uscc or ""
+    rows = [_from(penalty, samr), _from(penalty, bj_amr)]
+    report = run(ctx, write_csv(tmp_path / "p.csv", rows))
+    assert report.counts["accepted"] == 1
+    (rejection,) = report.rejections
+    assert (rejection.row, rejection.field) == (3, SOURCE_USCC)
+    assert "bj_amr" in rejection.reason

@@ -435,6 +435,9 @@ class ContentField(_Model):
     column_zh: str
     title_en: str
     type: FieldType
+    #: Other header spellings of the column in department files (older national templates
+    #: say 行政相对人代码_1（统一社会信用代码）); matched like ``column_zh``, width-folded.
+    aliases: tuple[str, ...] = ()
     required: bool = False
     max_length: int | None = PydanticField(default=None, gt=0)
     enum: tuple[EnumValue, ...] | None = None
@@ -456,6 +459,19 @@ class ContentField(_Model):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(a.strip() for a in value)
+        if any(not a for a in cleaned):
+            raise ValueError("an alias must not be empty")
+        return cleaned
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """Every header spelling of the column: its Chinese name, then its aliases."""
+        return (self.column_zh, *self.aliases)
 
     @model_validator(mode="after")
     def _consistent(self) -> ContentField:
@@ -582,7 +598,7 @@ class RecordType(_Model):
             if item.name in seen_names:
                 raise ValueError(f"duplicate field name {item.name!r}")
             seen_names.add(item.name)
-            for column in {item.column_zh, _nfkc(item.column_zh)}:
+            for column in {c for h in item.headers for c in (h, _nfkc(h))}:
                 other = seen_columns.get(column)
                 if other is not None and other != item.name:
                     raise ValueError(
@@ -724,12 +740,13 @@ class RecordType(_Model):
         return self.publication.ends(decision_date, severity)
 
     def column_map(self) -> dict[str, str]:
-        """Header -> field name, for the Chinese column name, its NFKC form (half-width
-        parentheses) and the English field name."""
+        """Header -> field name, for the Chinese column name and its aliases, their NFKC
+        forms (half-width parentheses) and the English field name."""
         out: dict[str, str] = {}
         for item in self.fields:
-            out[item.column_zh] = item.name
-            out[_nfkc(item.column_zh)] = item.name
+            for header in item.headers:
+                out[header] = item.name
+                out[_nfkc(header)] = item.name
             out[item.name] = item.name
         return out
 
@@ -788,6 +805,11 @@ def reference_problems(
     ):
         for code in _duplicates(codes):
             problems.append(Problem(where, code, "code", f"duplicate code {code!r}"))  # type: ignore[arg-type]
+    for uscc in _duplicates([d.uscc for d in departments if d.uscc]):
+        first = next(d for d in departments if d.uscc == uscc)
+        problems.append(
+            Problem("departments", first.code, "uscc", f"uscc {uscc!r} names two departments")
+        )
     field_codes = {f.code for f in fields}
     by_code = {d.code: d for d in departments}
     for dept in departments:
@@ -832,6 +854,8 @@ class CatalogueIndex:
     fields: dict[str, Field]
     departments: dict[str, Department]
     types: dict[str, RecordType]
+    #: Department code by its unified social credit code (those that have one).
+    departments_by_uscc: dict[str, str]
     #: Per type, the content fields no stricter than public, in schema order.
     public_fields: dict[str, tuple[str, ...]]
 
@@ -886,6 +910,7 @@ class Catalogue(_Model):
             fields={f.code: f for f in self.fields},
             departments={d.code: d for d in self.departments},
             types={t.code: t for t in self.types},
+            departments_by_uscc={d.uscc: d.code for d in self.departments if d.uscc},
             public_fields={
                 t.code: tuple(
                     f.name
@@ -907,6 +932,11 @@ class Catalogue(_Model):
             return self.index.departments[code]
         except KeyError:
             raise KeyError(f"unknown department {code!r}") from None
+
+    def department_by_uscc(self, uscc: str) -> Department | None:
+        """The department whose own code is ``uscc`` (as normalised), if the catalogue has it."""
+        code = self.index.departments_by_uscc.get(uscc)
+        return None if code is None else self.index.departments[code]
 
     def field(self, code: str) -> Field:
         try:

@@ -43,7 +43,8 @@ class IngestReport:
     batch_id: int
     file: str
     type_code: str
-    source: str
+    #: None: no department was named; each row was attributed by its data source.
+    source: str | None
     format: str
     encoding: str | None
     counts: dict[str, int]
@@ -53,6 +54,8 @@ class IngestReport:
     resumed_from_row: int | None
     seconds: float
     review: list[dict[str, Any]] = field(default_factory=list)
+    #: Ignored header -> the nearest catalogue column ("did you mean").
+    suggestions: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +78,7 @@ class IngestReport:
             "rejected_by_reason": self.rejected_by_reason(),
             "normalised": self.normalised,
             "ignored_columns": self.ignored_columns,
+            "suggestions": self.suggestions,
             "resumed_from_row": self.resumed_from_row,
             "seconds": round(self.seconds, 3),
             "rejections": [
@@ -197,7 +201,7 @@ def _queue_reviews(
 ) -> int:
     if not reviews:
         return 0
-    keys = [(validator.source, validator.rtype.code, r.decision_no) for r in reviews]
+    keys = [(r.source, validator.rtype.code, r.decision_no) for r in reviews]
     known: set[tuple[str, str, str | None]] = set()
     for part in slices(keys, 300):
         rows = session.execute(
@@ -216,7 +220,7 @@ def _queue_reviews(
             {
                 "batch_id": batch_id,
                 "row": item.row,
-                "source": validator.source,
+                "source": item.source,
                 "type_code": validator.rtype.code,
                 "decision_no": item.decision_no,
                 "subject_name": item.subject_name,
@@ -232,14 +236,14 @@ def _queue_reviews(
 
 
 def _start_batch(
-    ctx: Context, table: TableFile, type_code: str, source: str, digest: str, actor: str
+    ctx: Context, table: TableFile, type_code: str, source: str | None, digest: str, actor: str
 ) -> tuple[int, int | None]:
     """Resume the unfinished batch of the same file, or open a new one."""
     with ctx.sessions.begin() as session:
         unfinished = session.scalar(
             select(IngestBatch)
             .where(
-                IngestBatch.source == source,
+                IngestBatch.source.is_(None) if source is None else IngestBatch.source == source,
                 IngestBatch.type_code == type_code,
                 IngestBatch.file_sha256 == digest,
                 IngestBatch.status == "running",
@@ -291,7 +295,13 @@ def _finish(ctx: Context, batch_id: int, actor: str) -> None:
 
 
 def load_report(
-    ctx: Context, batch_id: int, *, resumed_from: int | None, seconds: float, ignored: list[str]
+    ctx: Context,
+    batch_id: int,
+    *,
+    resumed_from: int | None,
+    seconds: float,
+    ignored: list[str],
+    suggestions: dict[str, str] | None = None,
 ) -> IngestReport:
     with ctx.sessions() as session:
         batch = session.get(IngestBatch, batch_id)
@@ -324,6 +334,7 @@ def load_report(
             resumed_from_row=resumed_from,
             seconds=seconds,
             review=review,
+            suggestions=dict(suggestions or {}),
         )
 
 
@@ -332,7 +343,7 @@ def ingest_file(
     path: Path,
     *,
     type_code: str,
-    source: str,
+    source: str | None,
     actor: str,
     fmt: str | None = None,
     encoding: str | None = None,
@@ -343,6 +354,8 @@ def ingest_file(
 ) -> IngestReport:
     """Validate and store one department file; raises UnusableInputError before any write.
 
+    ``source`` is the submitting department; ``None`` attributes each row to the department
+    whose USCC the row gives as its data source (数据来源单位统一社会信用代码).
     ``progress`` hears, after each chunk, the data rows read so far (a resumed run counts
     from where it resumes) and the file's rows as estimated from the share of the file
     read; the last call gives the exact count as both.
@@ -379,6 +392,7 @@ def ingest_file(
         resumed_from=(resume_at + 2) if resume_at else None,
         seconds=time.perf_counter() - started,
         ignored=validator.ignored,
+        suggestions=validator.suggestions,
     )
 
 

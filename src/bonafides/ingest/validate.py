@@ -9,6 +9,7 @@ guessed at: it goes to the review queue for entity matching.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -38,6 +39,8 @@ MEMO_SIZE = 4096
 #: deliberately amends (see ``workflows.protection``); recognised in every record type.
 AMENDS_COLUMNS = frozenset({"amends_case", "更正依据"})
 _LIST_SPLIT = re.compile(r"[;；,，]")
+#: The field in which a row names the department that submits it (its own USCC).
+SOURCE_USCC_FIELD = "data_source_unit_uscc"
 
 
 def shorten(value: str | None) -> str:
@@ -60,6 +63,7 @@ class Rejection:
 @dataclass(frozen=True, slots=True)
 class ReviewItem:
     row: int
+    source: str
     subject_name: str
     decision_no: str | None
     reason: str
@@ -90,7 +94,7 @@ class RowValidator:
         self,
         catalogue: Catalogue,
         type_code: str,
-        source: str,
+        source: str | None,
         header: list[str],
         *,
         today: dt.date,
@@ -99,11 +103,12 @@ class RowValidator:
     ) -> None:
         if not catalogue.has_type(type_code):
             raise UnusableInputError(f"unknown record type {type_code!r}")
-        try:
-            catalogue.department(source)
-        except KeyError:
-            raise UnusableInputError(f"unknown department {source!r}") from None
-        if not catalogue.may_submit(type_code, source):
+        if source is not None:
+            try:
+                catalogue.department(source)
+            except KeyError:
+                raise UnusableInputError(f"unknown department {source!r}") from None
+        if source is not None and not catalogue.may_submit(type_code, source):
             raise UnusableInputError(
                 f"department {source!r} is not a source of {type_code!r}; "
                 f"its sources are {', '.join(catalogue.type(type_code).sources)}"
@@ -126,6 +131,8 @@ class RowValidator:
         known = {_header_key(k): v for k, v in self.rtype.column_map().items()}
         self.columns: dict[str, str] = {}
         self.ignored: list[str] = []
+        #: Ignored header -> the nearest catalogue column, when one is near enough.
+        self.suggestions: dict[str, str] = {}
         self.amends_column: str | None = None
         for column in header:
             if _header_key(column) in AMENDS_COLUMNS and self.amends_column is None:
@@ -137,13 +144,25 @@ class RowValidator:
             else:
                 self.columns[column] = name
         present = set(self.columns.values())
+        self._suggest(present)
+        if source is None and (
+            SOURCE_USCC_FIELD not in self.rtype.field_names or SOURCE_USCC_FIELD not in present
+        ):
+            column = (
+                self.rtype.content_field(SOURCE_USCC_FIELD).column_zh
+                if SOURCE_USCC_FIELD in self.rtype.field_names
+                else "数据来源单位统一社会信用代码"
+            )
+            raise UnusableInputError(
+                f"no submitting department: give --source, or a {column} column naming it by row"
+            )
         missing = [
-            f"{f.column_zh} ({f.name})"
+            f.name
             for f in self.rtype.fields
             if f.required and f.name not in present and f.name not in self.rtype.subject_code_fields
         ]
         if missing:
-            raise UnusableInputError(f"missing required column(s): {', '.join(missing)}")
+            raise UnusableInputError(f"missing required column(s): {self._describe(missing)}")
         # Everything a row check needs, computed once per file: the hot loop touches no
         # pydantic model attribute (those are slow) and parses repeated codes once.
         self._column_zh = {f.name: f.column_zh for f in self.rtype.fields}
@@ -165,6 +184,32 @@ class RowValidator:
         ]
         self._dates = [(f.name, f.column_zh) for f in self.rtype.fields if f.type is FieldType.DATE]
         self._periods = lru_cache(maxsize=MEMO_SIZE)(self._periods_of)
+
+    def _suggest(self, present: set[str]) -> None:
+        """Each ignored header paired with the nearest column of the type not already
+        mapped (a typo, or a template's own wording), so the report can ask "did you mean"."""
+        spellings: dict[str, str] = {}
+        for spec in self.rtype.fields:
+            if spec.name not in present:
+                for header in spec.headers:
+                    spellings.setdefault(_header_key(header), spec.column_zh)
+        for column in self.ignored:
+            near = difflib.get_close_matches(_header_key(column), list(spellings), n=1, cutoff=0.5)
+            if near:
+                self.suggestions[column] = spellings[near[0]]
+
+    def _describe(self, names: list[str]) -> str:
+        """Missing columns as the report names them, with the ignored header that is most
+        likely each one ("did you mean")."""
+        guessed = {v: k for k, v in self.suggestions.items()}
+        parts = []
+        for name in names:
+            column_zh = self.rtype.content_field(name).column_zh
+            part = f"{column_zh} ({name})"
+            if column_zh in guessed:
+                part += f" (header {guessed[column_zh]!r}: did you mean {column_zh}?)"
+            parts.append(part)
+        return ", ".join(parts)
 
     @staticmethod
     def _memo(name: str, parse: Parser) -> Parser:
@@ -329,7 +374,8 @@ class RowValidator:
                     )
                 )
         self._check_dates(row_no, values, outcome)
-        subject = self._subject(row_no, values, raw_by_field, outcome)
+        source = self._row_source(row_no, values, rejected, outcome)
+        subject = self._subject(row_no, values, raw_by_field, outcome, source or "")
         if outcome.rejections or subject is None:
             if subject is None and not outcome.rejections and outcome.review is None:
                 outcome.rejections.append(
@@ -338,8 +384,61 @@ class RowValidator:
             return outcome
         if outcome.review is not None:
             return outcome
-        outcome.record = self._record(values, cells, subject)
+        assert source is not None
+        outcome.record = self._record(values, cells, subject, source)
         return outcome
+
+    def _row_source(
+        self, row_no: int, values: dict[str, Any], rejected: set[str], outcome: RowOutcome
+    ) -> str | None:
+        """The department that submits a row. Without ``--source`` it is the department
+        whose USCC the row gives as its data source; with it, a row that names another
+        department of the catalogue is refused (a department submits only its own rows).
+        A code the catalogue does not know is accepted under ``--source`` (departments'
+        codes are filled in by operators, see docs/catalogue.md)."""
+        code = values.get(SOURCE_USCC_FIELD)
+        named = self.catalogue.department_by_uscc(code.code) if isinstance(code, Uscc) else None
+        if self.source is not None:
+            if named is not None and named.code != self.source:
+                outcome.rejections.append(
+                    Rejection(
+                        row_no,
+                        self._column_zh[SOURCE_USCC_FIELD],
+                        named.uscc or "",
+                        f"names department {named.code!r}; a submission of {self.source!r} "
+                        "may carry only its own rows",
+                    )
+                )
+                return None
+            return self.source
+        if not isinstance(code, Uscc):
+            if SOURCE_USCC_FIELD not in rejected and not any(
+                r.field == self._column_zh[SOURCE_USCC_FIELD] for r in outcome.rejections
+            ):
+                outcome.rejections.append(
+                    Rejection(
+                        row_no, self._column_zh[SOURCE_USCC_FIELD], "", "is required but empty"
+                    )
+                )
+            return None
+        column = self._column_zh[SOURCE_USCC_FIELD]
+        if named is None:
+            outcome.rejections.append(
+                Rejection(row_no, column, code.code, "no department in the catalogue has this code")
+            )
+            return None
+        if not self.catalogue.may_submit(self.rtype.code, named.code):
+            outcome.rejections.append(
+                Rejection(
+                    row_no,
+                    column,
+                    code.code,
+                    f"department {named.code!r} is not a source of {self.rtype.code}; its "
+                    f"sources are {', '.join(self.rtype.sources)}",
+                )
+            )
+            return None
+        return named.code
 
     def _check_dates(self, row_no: int, values: dict[str, Any], outcome: RowOutcome) -> None:
         """Dates must be real (done by parsing), not in the future, and in a possible order."""
@@ -392,6 +491,7 @@ class RowValidator:
         values: dict[str, Any],
         raw: dict[str, str | None],
         outcome: RowOutcome,
+        source: str,
     ) -> SubjectRef | None:
         code: Uscc | ResidentId | None = None
         for name in self.rtype.subject_code_fields:
@@ -416,6 +516,7 @@ class RowValidator:
             if isinstance(subject_name, str) and subject_name:
                 outcome.review = ReviewItem(
                     row=row_no,
+                    source=source,
                     subject_name=subject_name,
                     decision_no=values.get("decision_no"),
                     reason="no subject code: kept for entity matching",
@@ -469,7 +570,11 @@ class RowValidator:
         return self.rtype.content_field(self.rtype.subject_code_fields[0]).column_zh
 
     def _record(
-        self, values: dict[str, Any], cells: Mapping[str, str | None], subject: SubjectRef
+        self,
+        values: dict[str, Any],
+        cells: Mapping[str, str | None],
+        subject: SubjectRef,
+        source: str,
     ) -> RecordInput:
         severity_value = values.get("severity")
         severity = Severity(severity_value) if isinstance(severity_value, str) else None
@@ -487,7 +592,7 @@ class RowValidator:
         }
         return RecordInput(
             type_code=self.rtype.code,
-            source=self.source,
+            source=source,
             decision_no=str(values["decision_no"]),
             decision_date=decided,
             subject=subject,

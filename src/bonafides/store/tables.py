@@ -269,7 +269,8 @@ class IngestBatch(Base):
     __tablename__ = "ingest_batches"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    #: None: no ``--source`` was given, each row names its department in the data.
+    source: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     type_code: Mapped[str] = mapped_column(ForeignKey("record_types.code"))
     file_name: Mapped[str] = mapped_column(String(300))
     file_sha256: Mapped[str] = mapped_column(String(64))
