@@ -11,17 +11,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from bonafides import __version__
 from bonafides.api import docs, problems
-from bonafides.api.deps import ReaderDep
+from bonafides.api.deps import ContextDep, ReaderDep
 from bonafides.api.middleware import BodyLimit, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.readiness import failures
 from bonafides.security import logredact
 from bonafides.security.clock import SystemClock
 from bonafides.settings import Settings, get_settings
@@ -71,6 +74,20 @@ def health_routes() -> Routes:
         """
         await reader.fetch(Read(PING, {}))
         return Health(status="ok", version=__version__)
+
+    @routes.get("/ready", response_model=Health, responses=problems.errors(503))
+    def ready(ctx: ContextDep) -> Health | Response:
+        """Readiness: the store reachable and migrated to the code's heads, the report
+        font and Pango loadable. Not for liveness: it opens a connection of the write
+        pool and asks fontconfig, so it runs in the thread pool, never on the loop."""
+        failed = failures(ctx.engine)
+        if not failed:
+            return Health(status="ok", version=__version__)
+        detail = "; ".join(f"{f.check}: {f.reason}" for f in failed)
+        body: dict[str, Any] = {"type": "about:blank", "title": "not ready", "status": 503}
+        body["detail"] = detail
+        body["checks"] = [{"check": f.check, "reason": f.reason} for f in failed]
+        return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_MEDIA_TYPE)
 
     return routes
 
