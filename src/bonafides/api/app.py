@@ -1,9 +1,9 @@
 """The ASGI application: the JSON API under /api/v1 and the portal beside it.
 
 Routers stay thin, services hold the logic. Every response carries the strict
-security headers, every request body is held to its route class's limit
-(``upload_max_bytes`` for uploads and batches, ``request_max_bytes`` else), and every
-API error is an RFC 9457 problem.
+security headers and is gzipped from 1 KB when the client asks, every request body is
+held to its route class's limit (``upload_max_bytes`` for uploads and batches,
+``request_max_bytes`` else), and every API error is an RFC 9457 problem.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from bonafides import __version__
 from bonafides.api import docs, problems
 from bonafides.api.deps import ContextDep, ReaderDep
-from bonafides.api.middleware import BodyLimit, SecurityHeaders
+from bonafides.api.middleware import BodyLimit, Compression, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
@@ -126,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logredact.install()
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
     app.add_middleware(SecurityHeaders)
+    # Outermost: it compresses the body the others have finished with, headers and all.
+    app.add_middleware(Compression)
 
     health_routes().add_to(app, prefix=API)
     for router in routers():
