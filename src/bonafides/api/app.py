@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from bonafides import __version__
 from bonafides.api import docs, problems
 from bonafides.api.deps import ContextDep, ReaderDep
-from bonafides.api.middleware import BodyLimit, Compression, SecurityHeaders
+from bonafides.api.middleware import BodyLimit, Compression, PublicCaching, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
@@ -125,6 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.figures = FigureCache()
     logredact.install()
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
+    # Inside SecurityHeaders, so its no-store on private answers has the last word;
+    # inside Compression, so the digest is of the body the route wrote.
+    app.add_middleware(PublicCaching)
     app.add_middleware(SecurityHeaders)
     # Outermost: it compresses the body the others have finished with, headers and all.
     app.add_middleware(Compression)
