@@ -1,9 +1,9 @@
 """The ASGI application: the JSON API under /api/v1 and the portal beside it.
 
 Routers stay thin, services hold the logic. Every response carries the strict
-security headers, every request body is held to its route class's limit
-(``upload_max_bytes`` for uploads and batches, ``request_max_bytes`` else), and every
-API error is an RFC 9457 problem.
+security headers and is gzipped from 1 KB when the client asks, every request body is
+held to its route class's limit (``upload_max_bytes`` for uploads and batches,
+``request_max_bytes`` else), and every API error is an RFC 9457 problem.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from bonafides import __version__
 from bonafides.api import docs, problems
-from bonafides.api.deps import ReaderDep
-from bonafides.api.middleware import BodyLimit, SecurityHeaders
+from bonafides.api.deps import ContextDep, ReaderDep
+from bonafides.api.middleware import BodyLimit, Compression, PublicCaching, SecurityHeaders
 from bonafides.api.public import FigureCache
 from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.readiness import failures
 from bonafides.security import logredact
 from bonafides.security.clock import SystemClock
 from bonafides.settings import Settings, get_settings
@@ -72,6 +75,20 @@ def health_routes() -> Routes:
         await reader.fetch(Read(PING, {}))
         return Health(status="ok", version=__version__)
 
+    @routes.get("/ready", response_model=Health, responses=problems.errors(503))
+    def ready(ctx: ContextDep) -> Health | Response:
+        """Readiness: the store reachable and migrated to the code's heads, the report
+        font and Pango loadable. Not for liveness: it opens a connection of the write
+        pool and asks fontconfig, so it runs in the thread pool, never on the loop."""
+        failed = failures(ctx.engine)
+        if not failed:
+            return Health(status="ok", version=__version__)
+        detail = "; ".join(f"{f.check}: {f.reason}" for f in failed)
+        body: dict[str, Any] = {"type": "about:blank", "title": "not ready", "status": 503}
+        body["detail"] = detail
+        body["checks"] = [{"check": f.check, "reason": f.reason} for f in failed]
+        return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_MEDIA_TYPE)
+
     return routes
 
 
@@ -108,7 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.figures = FigureCache()
     logredact.install()
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes, small=settings.request_max_bytes)
+    # Inside SecurityHeaders, so its no-store on private answers has the last word;
+    # inside Compression, so the digest is of the body the route wrote.
+    app.add_middleware(PublicCaching)
     app.add_middleware(SecurityHeaders)
+    # Outermost: it compresses the body the others have finished with, headers and all.
+    app.add_middleware(Compression)
 
     health_routes().add_to(app, prefix=API)
     for router in routers():

@@ -1,0 +1,53 @@
+"""Readiness on both stores: ready when migrated, not ready one migration behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+
+from bonafides.settings import Settings
+from bonafides.store.db import alembic_config, make_engine, migrate
+
+
+def test_ready_on_a_migrated_store(client: TestClient) -> None:
+    response = client.get("/api/v1/ready")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ok"
+
+
+@pytest.fixture
+def one_migration_behind(settings: Settings) -> Iterator[None]:
+    """The SQLite store is a copy already; the PostgreSQL one is shared by the run, so
+    it is brought back to the heads afterwards."""
+    engine = make_engine(settings.db)
+    command.downgrade(alembic_config(engine), "-1")
+    try:
+        yield
+    finally:
+        migrate(engine)
+        engine.dispose()
+
+
+@pytest.mark.usefixtures("one_migration_behind")
+def test_not_ready_one_migration_behind(client: TestClient) -> None:
+    response = client.get("/api/v1/ready")
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert [c["check"] for c in body["checks"]] == ["migrations"]
+    assert "0015_decision_numbers" in body["detail"]
+    assert "bonafides migrate" in body["detail"]
+
+
+def test_not_ready_when_the_store_is_unreachable() -> None:
+    from bonafides.readiness import failures
+
+    engine = make_engine("postgresql://nobody:secret@127.0.0.1:1/none")
+    try:
+        failed = failures(engine)
+    finally:
+        engine.dispose()
+    assert [(f.check, f.reason) for f in failed] == [("store", "the store is unreachable")]
