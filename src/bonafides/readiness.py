@@ -47,7 +47,7 @@ def store_failure(engine: Engine) -> Failure | None:
         return Failure(
             "migrations",
             f"the store is at revision {found}, the code expects {', '.join(sorted(heads))} "
-            "(run `bonafides migrate`)",
+            "(run `bonafides init`, which applies the migrations)",
         )
     return None
 

@@ -39,7 +39,7 @@ def test_not_ready_one_migration_behind(client: TestClient) -> None:
     body = response.json()
     assert [c["check"] for c in body["checks"]] == ["migrations"]
     assert "0015_decision_numbers" in body["detail"]
-    assert "bonafides migrate" in body["detail"]
+    assert "bonafides init" in body["detail"]
 
 
 def test_not_ready_when_the_store_is_unreachable() -> None:
