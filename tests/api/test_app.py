@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bonafides.api.app import create_app
-from bonafides.api.public import PublicSubject, public_subject
+from bonafides.app.public import PublicSubject, public_subject
 from bonafides.catalogue import catalogue_document, load_catalogue
 from bonafides.context import Context
 from bonafides.records import RecordStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from bonafides.api.middleware import is_cacheable
+from bonafides.http.middleware import is_cacheable
 
 CACHEABLE = (
     "/api/v1/catalogue",
@@ -85,7 +85,7 @@ def test_a_long_stream_is_passed_on_without_an_etag() -> None:
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from bonafides.api.middleware import ETAG_MAX_BYTES, PublicCaching
+    from bonafides.http.middleware import ETAG_MAX_BYTES, PublicCaching
 
     chunk = b"x" * 65536
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bonafides.api.middleware import CONTENT_SECURITY_POLICY, Compression
+from bonafides.http.middleware import CONTENT_SECURITY_POLICY, Compression
 
 
 def _raw(client: TestClient, url: str, accept: str) -> tuple[dict[str, str], bytes]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bonafides.api.app import create_app
-from bonafides.api.middleware import CONTENT_SECURITY_POLICY
+from bonafides.http.middleware import CONTENT_SECURITY_POLICY
 from bonafides.security.ratelimit import TokenBuckets
 from bonafides.security.roles import Role
 from bonafides.settings import Settings

@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from bonafides.api.auth import (
+from bonafides.http.auth import (
     PrincipalDep,
     clear_session_cookie,
     client_address,
@@ -25,9 +25,9 @@ from bonafides.api.auth import (
     require,
     set_session_cookie,
 )
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.security import accounts, apikeys
 from bonafides.security.clock import office_day
 from bonafides.security.files import find_subject, own_subject, read_subject

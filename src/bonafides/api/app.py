@@ -18,12 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from bonafides import __version__
-from bonafides.api import docs, problems
-from bonafides.api.deps import ContextDep, ReaderDep
-from bonafides.api.middleware import BodyLimit, Compression, PublicCaching, SecurityHeaders
-from bonafides.api.public import FigureCache
-from bonafides.api.routes import Routes
+from bonafides.api import docs
+from bonafides.app.public import FigureCache
 from bonafides.context import Context
+from bonafides.http import problems
+from bonafides.http.deps import ContextDep, ReaderDep
+from bonafides.http.middleware import BodyLimit, Compression, PublicCaching, SecurityHeaders
+from bonafides.http.routes import Routes
 from bonafides.readiness import failures
 from bonafides.security import logredact
 from bonafides.security.clock import SystemClock

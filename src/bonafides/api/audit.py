@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from bonafides.api.deps import ContextDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
+from bonafides.http.deps import ContextDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.security.anchor import CHECKPOINT_TYPE, stored_checkpoints
 
 router = Routes(tags=["audit"])

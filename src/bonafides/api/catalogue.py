@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bonafides.api.deps import ContextDep
-from bonafides.api.routes import Routes
 from bonafides.catalogue import catalogue_document
+from bonafides.http.deps import ContextDep
+from bonafides.http.routes import Routes
 
 router = Routes(tags=["catalogue"])
 

@@ -19,12 +19,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from bonafides.api.auth import require
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
-from bonafides.api.submit import safe_file_name
+from bonafides.app.submit import safe_file_name
 from bonafides.context import Context
+from bonafides.http.auth import require
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.rules.loader import rules_for
 from bonafides.screening.batch import screen_file

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from bonafides.api.routes import Routes
+from bonafides.http.routes import Routes
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: Where the vendored files are served, below the API prefix.

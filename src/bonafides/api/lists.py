@@ -13,10 +13,8 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.public import office_today
-from bonafides.api.public_lists import (
+from bonafides.app.public import office_today
+from bonafides.app.public_lists import (
     EntriesPage,
     ListOut,
     all_lists,
@@ -26,7 +24,9 @@ from bonafides.api.public_lists import (
     list_counts,
     list_out,
 )
-from bonafides.api.routes import Routes
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import ListRule
 from bonafides.store.lists import EntryFilter

@@ -9,8 +9,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from bonafides.api.deps import ContextDep
-from bonafides.api.public_measures import (
+from bonafides.app.public_measures import (
     ActionOut,
     MeasureFilter,
     MeasureOut,
@@ -19,7 +18,8 @@ from bonafides.api.public_measures import (
     measures,
     memoranda,
 )
-from bonafides.api.routes import Routes
+from bonafides.http.deps import ContextDep
+from bonafides.http.routes import Routes
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Effect
 

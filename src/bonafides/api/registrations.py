@@ -14,10 +14,10 @@ from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bonafides.api.accounts import AccountOut, Username, account_out
-from bonafides.api.auth import clock_of, registration_attempt, require
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
+from bonafides.http.auth import clock_of, registration_attempt, require
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.roles import Principal, Role, Scope

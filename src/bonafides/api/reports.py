@@ -17,11 +17,11 @@ from fastapi import File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from bonafides.api.auth import PrincipalDep, ReportLimit, clock_of, http_error
-from bonafides.api.deps import ContextDep
-from bonafides.api.middleware import CONTENT_SECURITY_POLICY
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
+from bonafides.http.auth import PrincipalDep, ReportLimit, clock_of, http_error
+from bonafides.http.deps import ContextDep
+from bonafides.http.middleware import CONTENT_SECURITY_POLICY
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.reports.access import grant_full_report, reader
 from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.files import issue_pdf, verify_pdf

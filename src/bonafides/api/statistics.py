@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.public import FigureCache, Statistics, office_today, statistics
-from bonafides.api.routes import Routes
+from bonafides.app.public import FigureCache, Statistics, office_today, statistics
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 
 router = Routes(tags=["statistics"])
 

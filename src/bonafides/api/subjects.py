@@ -12,10 +12,7 @@ from fastapi import HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from bonafides.api.auth import SearchLimit
-from bonafides.api.deps import ContextDep, ReaderDep, ReadSessionDep
-from bonafides.api.problems import errors
-from bonafides.api.public import (
+from bonafides.app.public import (
     InvalidCodeError,
     PublicRecord,
     PublicSubject,
@@ -23,14 +20,17 @@ from bonafides.api.public import (
     public_subject,
     read_public_subject_json,
 )
-from bonafides.api.public_lists import (
+from bonafides.app.public_lists import (
     GradeOut,
     MembershipOut,
     subject_grades,
     subject_memberships,
 )
-from bonafides.api.routes import Routes
 from bonafides.context import Context
+from bonafides.http.auth import SearchLimit
+from bonafides.http.deps import ContextDep, ReaderDep, ReadSessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.rules.loader import rules_for
 from bonafides.store.search import MAX_QUERY, SearchResult, search_subjects
 

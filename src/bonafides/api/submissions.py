@@ -14,11 +14,7 @@ from typing import Annotated
 from fastapi import File, Form, Header, HTTPException, Security, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from bonafides.api.auth import key_department
-from bonafides.api.deps import ContextDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
-from bonafides.api.submit import (
+from bonafides.app.submit import (
     BatchIn,
     ReportOut,
     SubmissionKeyError,
@@ -27,6 +23,10 @@ from bonafides.api.submit import (
     ingest_upload,
     report_out,
 )
+from bonafides.http.auth import key_department
+from bonafides.http.deps import ContextDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.security.apikeys import looks_like_key
 

@@ -27,7 +27,8 @@ from fastapi import (
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from bonafides.api.auth import (
+from bonafides.context import Context
+from bonafides.http.auth import (
     PrincipalDep,
     clock_of,
     http_error,
@@ -35,10 +36,9 @@ from bonafides.api.auth import (
     require,
     search_limit,
 )
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.problems import errors
-from bonafides.api.routes import Routes
-from bonafides.context import Context
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
 from bonafides.security.roles import Principal, Role, Scope
 from bonafides.store.access import log_read
 from bonafides.store.tables import (

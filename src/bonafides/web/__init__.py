@@ -2,7 +2,7 @@
 
 htmx (vendored under ``static/``) only spares a page load where a form would reload
 the page anyway: live search results and the console's upload report. Pages call the
-same services as the JSON API (``bonafides.api.public``, ``bonafides.api.submit``),
+same services as the JSON API (``bonafides.app.public``, ``bonafides.app.submit``),
 so the portal cannot show what the API would withhold.
 """
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.auth import (
+from bonafides.http.auth import (
     clear_session_cookie,
     client_address,
     clock_of,
@@ -23,7 +23,7 @@ from bonafides.api.auth import (
     registration_attempt,
     set_session_cookie,
 )
-from bonafides.api.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.roles import Principal, Role, Scope

@@ -19,11 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.auth import client_address, hit, http_error, search_limit
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.public import InvalidCodeError, PublicSubject, office_today, public_subject
 from bonafides.api.workflows import Id
+from bonafides.app.public import InvalidCodeError, PublicSubject, office_today, public_subject
 from bonafides.context import Context
+from bonafides.http.auth import client_address, hit, http_error, search_limit
+from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.security.ratelimit import Rate
 from bonafides.security.roles import Principal, Role
 from bonafides.store.tables import Complaint

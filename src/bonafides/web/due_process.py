@@ -17,12 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.auth import client_address, clock_of, hit, http_error, report_limit
-from bonafides.api.deps import ContextDep, SessionDep
 from bonafides.api.reports import ReportIn, issue_for
 from bonafides.api.workflows import Id, log_staff_read
 from bonafides.catalogue import ContentField
 from bonafides.context import Context
+from bonafides.http.auth import client_address, clock_of, hit, http_error, report_limit
+from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.reports.model import View
 from bonafides.reports.sources import memberships
 from bonafides.security.files import own_subject, read_subject

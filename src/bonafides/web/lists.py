@@ -1,6 +1,6 @@
 """Portal pages for the red and black lists and the joint measures.
 
-They call the same services as the JSON API (``bonafides.api.public_lists`` and
+They call the same services as the JSON API (``bonafides.app.public_lists`` and
 ``public_measures``), so a page shows exactly the entries the API would. The filter form
 is a plain GET form: blank fields mean "any", and a value that cannot be read is named
 on the page instead of failing it.
@@ -17,17 +17,17 @@ from urllib.parse import urlencode
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.public import office_today
-from bonafides.api.public_lists import (
+from bonafides.app.public import office_today
+from bonafides.app.public_lists import (
     all_lists,
     entries_page,
     figures_of,
     list_counts,
     list_out,
 )
-from bonafides.api.public_measures import MeasureFilter, actions, measures
+from bonafides.app.public_measures import MeasureFilter, actions, measures
 from bonafides.catalogue import Catalogue
+from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import EntryLine
 from bonafides.store.lists import EntryFilter

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from bonafides import __version__
-from bonafides.api.deps import ContextDep, ReadSessionDep, SessionDep
-from bonafides.api.public import (
+from bonafides.app.public import (
     FigureCache,
     Headline,
     InvalidCodeError,
@@ -34,12 +33,13 @@ from bonafides.api.public import (
     public_subject,
     statistics,
 )
-from bonafides.api.public_lists import standing
-from bonafides.api.routes import Routes
-from bonafides.api.submit import SubmissionKeyError, department_for_key, ingest_upload
+from bonafides.app.public_lists import standing
+from bonafides.app.submit import SubmissionKeyError, department_for_key, ingest_upload
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
 from bonafides.codes import region_name
 from bonafides.context import Context
+from bonafides.http.deps import ContextDep, ReadSessionDep, SessionDep
+from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.rules.loader import rules_for
 from bonafides.security.logredact import carries_resident_id, may_hold_resident_id

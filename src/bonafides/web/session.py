@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from bonafides.api.auth import principal_for
+from bonafides.http.auth import principal_for
 from bonafides.security.roles import Principal, Role
 from bonafides.security.sessions import csrf_ok
 from bonafides.settings import Settings

@@ -15,10 +15,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 
-from bonafides.api.auth import client_address, hit, search_limit
-from bonafides.api.deps import ContextDep
 from bonafides.api.reports import MAX_PDF_BYTES
 from bonafides.context import Context
+from bonafides.http.auth import client_address, hit, search_limit
+from bonafides.http.deps import ContextDep
 from bonafides.reports.certificates import (
     CERTIFICATE_ID,
     CertificateError,

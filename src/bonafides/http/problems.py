@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bonafides.api.deps import problem
-from bonafides.api.middleware import SECURITY_HEADERS
+from bonafides.http.deps import problem
+from bonafides.http.middleware import SECURITY_HEADERS
 from bonafides.workdays import CalendarFileError, CalendarNotCoveredError
 
 log = logging.getLogger("bonafides.api")

@@ -19,7 +19,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from bonafides.api.public import FigureCache, PublicSubject
+from bonafides.app.public import FigureCache, PublicSubject
 from bonafides.catalogue import Catalogue
 from bonafides.codes import region_name
 from bonafides.context import Context

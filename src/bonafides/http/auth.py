@@ -19,9 +19,9 @@ from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from bonafides.api.deps import ContextDep, SessionDep
-from bonafides.api.submit import SubmissionKeyError
+from bonafides.app.submit import SubmissionKeyError
 from bonafides.context import Context
+from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.security.accounts import principal_of
 from bonafides.security.apikeys import looks_like_key, resolve_key
 from bonafides.security.clock import Clock
