@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
+	scripts/system-packages.sh
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(DEV_STAMP)
 

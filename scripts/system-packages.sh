@@ -13,6 +13,9 @@ packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microh
 # wrk loads the web tier in benchmarks/web_bench.py: a client in C, so the load it makes
 # costs the two cores it shares with the server little.
 packages+=(wrk)
+# PyICU, which nomenklatura (the match benchmark's baseline, a dev tool) reaches through
+# normality, is published as source only: it builds against ICU with a C++ compiler.
+packages+=(libicu-dev pkg-config g++)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
