@@ -190,12 +190,15 @@ def catalogue(
     """Print the record-type catalogue (the machine-readable document with --format json)."""
     from bonafides.catalogue import load_catalogue
     from bonafides.catalogue.render import catalogue_document, catalogue_table
+    from bonafides.rules.loader import load_rules
 
     cat = load_catalogue()
+    lists = load_rules(cat).lists_by_type
     if fmt is OutputFormat.JSON:
-        sys.stdout.write(json.dumps(catalogue_document(cat), ensure_ascii=False, indent=2) + "\n")
+        document = catalogue_document(cat, lists)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
-    out.print(catalogue_table(cat))
+    out.print(catalogue_table(cat, lists))
 
 
 class InputFormat(StrEnum):

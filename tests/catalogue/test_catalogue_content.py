@@ -133,7 +133,7 @@ BANNED = re.compile(
 
 
 def test_loads_and_validates(catalogue: Catalogue) -> None:
-    assert catalogue.version == "2026.1"
+    assert catalogue.version == "2026.2"
     assert len(catalogue.types) >= 40
     used_fields = {t.field for t in catalogue.types}
     assert len(used_fields) >= 20

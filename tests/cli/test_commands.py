@@ -155,6 +155,20 @@ def test_catalogue_json_is_the_machine_readable_document() -> None:
     assert len(document["types"]) >= 40
 
 
+def test_catalogue_says_which_lists_each_type_feeds_or_why_none() -> None:
+    types = {
+        t["code"]: t
+        for t in json.loads(runner.invoke(app, ["catalogue", "--format", "json"]).output)["types"]
+    }
+    assert types["statistics.serious_dishonesty"]["lists"] == ["statistics.serious_dishonesty"]
+    assert types["market.penalty"]["lists"] == []
+    assert "market.serious_violation_list" in types["market.penalty"]["no_list"]
+    assert types["market.penalty"]["no_list_zh"]
+    table = runner.invoke(app, ["catalogue"], env={"COLUMNS": "400"}).output
+    assert "lists fed" in table
+    assert "no list: An administrative penalty" in table
+
+
 def test_stats_delay_counts_working_days(env: str, tmp_path: Path) -> None:
     rtype = load_catalogue().type("market.penalty")
     rows = [factories.content_row(rtype, factories.org()) for _ in range(2)]

@@ -114,6 +114,17 @@ def test_catalogue_page_lists_every_type(client: TestClient) -> None:
     assert catalogue.version in page
 
 
+def test_catalogue_page_shows_the_lists_a_type_feeds_or_why_none(client: TestClient) -> None:
+    page = client.get("/catalogue").text
+    row = page[page.index('<tr id="statistics.serious_dishonesty">') :]
+    row = row[: row.index("</tr>")]
+    assert '<a href="/lists/statistics.serious_dishonesty">统计严重失信企业名单</a>' in row
+    row = page[page.index('<tr id="market.penalty">') :]
+    row = row[: row.index("</tr>")]
+    assert "不入名单：" in row
+    assert "行政处罚按照“双公示”公开" in row
+
+
 def test_statistics_page_draws_charts(client: TestClient, store: Store) -> None:
     store(*[factories.penalty(decision_date=TODAY - dt.timedelta(days=d)) for d in (1, 40, 80)])
     page = client.get("/statistics").text

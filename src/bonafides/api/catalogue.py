@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from bonafides.catalogue import catalogue_document
 from bonafides.http.deps import ContextDep
 from bonafides.http.routes import Routes
+from bonafides.rules.loader import rules_for
 
 router = Routes(tags=["catalogue"])
 
@@ -27,5 +28,6 @@ class CatalogueDocument(BaseModel):
 
 @router.get("/catalogue", response_model=CatalogueDocument)
 def catalogue(ctx: ContextDep) -> dict[str, Any]:
-    """The catalogue the platform validates against, with content schemas and periods."""
-    return catalogue_document(ctx.catalogue)
+    """The catalogue the platform validates against, with content schemas and periods, and
+    for each type the lists it feeds (``lists``) or why it feeds none (``no_list``)."""
+    return catalogue_document(ctx.catalogue, rules_for(ctx.catalogue).lists_by_type)

@@ -537,6 +537,11 @@ class RecordType(_Model):
     shared_decision_no: bool = False
     repairable: bool = False
     min_months_before_repair: int | None = PydanticField(default=None, ge=0)
+    #: Why a negative type puts no one on a red or black list and so triggers no joint
+    #: measure. Every negative type either feeds a list of the rules or says here why not;
+    #: ``bonafides.rules.coverage`` holds the two to each other.
+    no_list: str | None = PydanticField(default=None, min_length=20)
+    no_list_zh: str | None = PydanticField(default=None, min_length=10)
     description: str = ""
 
     _by_name: dict[str, ContentField] = PrivateAttr(default_factory=dict)
@@ -583,9 +588,16 @@ class RecordType(_Model):
             self._check_severity,
             self._check_repair,
             self._check_dual_publicity,
+            self._check_no_list,
         ):
             check()
         return self
+
+    def _check_no_list(self) -> None:
+        if (self.no_list is None) != (self.no_list_zh is None):
+            raise ValueError("no_list and no_list_zh give the same reason in both languages")
+        if self.no_list is not None and self.polarity is not Polarity.NEGATIVE:
+            raise ValueError("no_list explains why a negative type feeds no list; this type is not")
 
     def _check_code_in_field(self) -> None:
         if not self.code.startswith(self.field + "."):

@@ -538,6 +538,21 @@ class Rules:
             found = self._by_action[action] = tuple(pairs)
         return found
 
+    @cached_property
+    def lists_by_type(self) -> Mapping[str, tuple[str, ...]]:
+        """The lists each record type can put a subject on, in the rules' order."""
+        found: dict[str, list[str]] = {}
+        for code, item in self.lists.items():
+            for line in item.entry:
+                for type_code in self.types_of(line.match):
+                    fed = found.setdefault(type_code, [])
+                    if code not in fed:
+                        fed.append(code)
+        return {type_code: tuple(codes) for type_code, codes in found.items()}
+
+    def lists_fed_by(self, type_code: str) -> tuple[str, ...]:
+        return self.lists_by_type.get(type_code, ())
+
     def lists_for(self, action: str) -> tuple[str, ...]:
         codes = {code for _, m in self.measures_for(action) for code in m.lists}
         return tuple(code for code in self.lists if code in codes)

@@ -315,6 +315,8 @@ def portal(settings: Settings) -> Portal:
             groups=[(f, types) for f, types in groups if types],
             departments=departments,
             windows=_windows,
+            lists=rules_for(cat).lists,
+            fed=rules_for(cat).lists_by_type,
         )
 
     @router.get("/statistics", response_class=HTMLResponse)
