@@ -105,6 +105,24 @@ class Settings(BaseSettings):
         description="Sign a checkpoint with the first event appended this many minutes after "
         "the last one (0: never by time); bonafides audit checkpoint signs one at once.",
     )
+    reading_alert_min: int = Field(
+        default=100,
+        ge=1,
+        description="Alert on unusual reading only above this many non-public files read "
+        "by one account or key in an office day, whatever its baseline.",
+    )
+    reading_alert_factor: float = Field(
+        default=5.0,
+        gt=1,
+        description="Alert when a reader's non-public reads in a day exceed this multiple of "
+        "its own baseline (the median of its daily reads over the window).",
+    )
+    reading_alert_window_days: int = Field(
+        default=28,
+        ge=7,
+        le=366,
+        description="Days before the scanned day whose reads make each reader's baseline.",
+    )
 
     forwarded_allow_ips: str | None = Field(
         default=None,

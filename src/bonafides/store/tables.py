@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -712,3 +713,23 @@ class Notification(Base):
     mail_status: Mapped[str] = mapped_column(String(12))
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     mail_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class ReadingAlert(Base):
+    """An account or key that read far more non-public files in a day than it usually does
+    (plan §67): one row per reader and office day, so a rescan never alerts twice."""
+
+    __tablename__ = "reading_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    day: Mapped[dt.date] = mapped_column(Date)
+    reads: Mapped[int] = mapped_column(Integer)
+    baseline: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("actor", "day", name="uq_reading_alerts_actor_day"),)
