@@ -135,3 +135,32 @@ def test_organisation_code_and_region_are_read_from_the_uscc() -> None:
     entry = RegisterEntry(HUAXIN, "北京华信科技有限公司")
     assert entry.region == "110105"
     assert entry.org_code == HUAXIN[8:17]
+
+
+def test_a_county_town_in_a_trade_name_stays_in_the_trade_name() -> None:
+    """利川 and 瑞安 are county-level cities and trade names: only 利川市 is read as a place."""
+    code = make_uscc("9", "1", "510104", "00000011")
+    index = RegisterIndex.build([RegisterEntry(code, "四川利川丰汽车维修股份有限公司")])
+    result = Matcher(index).match(Query("利川（四川）丰汽车维修股份有限公司"))
+    assert (result.decision, result.code) == ("match", code)
+
+
+def test_a_branch_registered_elsewhere_matches_under_its_parents_place() -> None:
+    code = make_uscc("9", "1", "440607", "00000012")  # the branch's own region: Foshan
+    index = RegisterIndex.build([RegisterEntry(code, "清远海诺茶业有限公司三水区分公司")])
+    result = Matcher(index).match(Query("清远海诺茶业有限公司三水分公司"))
+    assert (result.decision, result.code) == ("match", code)
+
+
+def test_one_character_off_is_no_link_when_another_firm_has_the_exact_trade_name() -> None:
+    index = RegisterIndex.build(
+        [
+            RegisterEntry(make_uscc("9", "1", "330302", "00000013"), "温州悦铭检测技术有限公司"),
+            RegisterEntry(
+                make_uscc("9", "1", "330302", "00000014"), "浙江悦明检测技术股份有限公司"
+            ),
+        ]
+    )
+    result = Matcher(index).match(Query("温州悦铭检测技术股份有限公司"))
+    assert result.decision != "match"
+    assert "exact_name_elsewhere" in [c.feature for c in result.candidates[0].contributions]

@@ -36,8 +36,8 @@ PRIOR: Final = -2.0
 VETO: Final = -20.0
 WEIGHTS: Final[dict[str, float]] = {
     "same_core": 5.5,
-    "homophone": 3.5,
-    "lookalike": 3.5,
+    "homophone": 4.0,
+    "lookalike": 4.0,
     "one_char": 1.0,
     "partial_core": 1.5,
     "name_differs": -2.5,
@@ -46,7 +46,8 @@ WEIGHTS: Final[dict[str, float]] = {
     "same_form": 0.5,
     "loose_form": -1.5,
     "form_missing": -1.0,
-    "no_form": -0.5,
+    "no_form": 0.0,
+    "no_place_no_form": -1.5,
     "same_region": 1.0,
     "region_unknown": -0.5,
     "same_branch": 0.5,
@@ -56,6 +57,7 @@ WEIGHTS: Final[dict[str, float]] = {
     "other_legal_rep": -4.0,
     "deregistered": 0.0,
     "ambiguous": -4.0,
+    "exact_name_elsewhere": -4.0,
     "other_form": VETO,
     "other_region": VETO,
     "branch_vs_parent": VETO,
@@ -112,7 +114,17 @@ _LOOKALIKE_GROUPS: Final = (
     "旭旮",
     "易昜",
 )
-_LOOKALIKE: Final = {ch: frozenset(group) - {ch} for group in _LOOKALIKE_GROUPS for ch in group}
+
+
+def _lookalikes() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for group in _LOOKALIKE_GROUPS:
+        for ch in group:
+            found.setdefault(ch, set()).update(set(group) - {ch})
+    return {ch: frozenset(others) for ch, others in found.items()}
+
+
+_LOOKALIKE: Final = _lookalikes()
 _DEREGISTERED: Final = frozenset({"注销", "吊销", "deregistered", "revoked", "cancelled"})
 
 
@@ -235,6 +247,7 @@ class Matcher:
         parsed = names.parse(query.name)
         found = self._block(parsed, query)
         scored = [self._score(parsed, query, entry) for entry in found]
+        scored = _mark_closer(scored)
         scored.sort(key=lambda c: (-c.logit, c.entry.code))
         return _mark_ambiguous(scored)
 
@@ -251,7 +264,7 @@ class Matcher:
         for number in variants:
             entries[index.variants[number].entry] = None
         for value, table in ((query.reg_no, index.by_reg_no), (query.org_code, index.by_org_code)):
-            cleaned = clean_identifier(value)
+            cleaned = clean_identifier(value) if value else ""
             if cleaned:
                 for number in table.get(cleaned, ()):
                     entries[number] = None
@@ -261,9 +274,10 @@ class Matcher:
         index = self.index
         entry = index.entries[number]
         best: tuple[float, list[Contribution]] | None = None
+        placed = bool(parsed.regions or (query.region and query.region.strip()))
         for variant_no in index.names_of[number]:
             variant = index.variants[variant_no]
-            found = _name_features(parsed, variant.parsed, variant.former, entry.name)
+            found = _name_features(parsed, variant.parsed, variant.former, entry.name, placed)
             found.extend(_region_features(parsed, query, variant.parsed, index.regions[number]))
             total = sum(c.weight for c in found)
             if best is None or total > best[0]:
@@ -304,7 +318,7 @@ def _core_relation(ours: str, theirs: str) -> Contribution:
 
 
 def _name_features(
-    ours: names.ParsedName, theirs: names.ParsedName, former: bool, current: str
+    ours: names.ParsedName, theirs: names.ParsedName, former: bool, current: str, placed: bool
 ) -> list[Contribution]:
     found = [_core_relation(ours.core, theirs.core)]
     if ours.canonical == theirs.canonical:
@@ -324,8 +338,10 @@ def _name_features(
         found.append(
             _feature("form_missing", f"legal form only on one side ({ours.form or theirs.form})")
         )
-    else:
+    elif placed:
         found.append(_feature("no_form", "neither name has a legal form"))
+    else:
+        found.append(_feature("no_place_no_form", "no legal form and no place: a shop name alone"))
     if ours.branch != theirs.branch:
         which = "a branch against a parent" if ours.branch else "a parent against a branch"
         found.append(_feature("branch_vs_parent", which))
@@ -342,23 +358,30 @@ def _name_features(
 def _region_features(
     ours: names.ParsedName, query: Query, theirs: names.ParsedName, code_region: str | None
 ) -> list[Contribution]:
-    """The query's places against the candidate's: its code's region, else its name's."""
-    wanted = list(ours.regions)
+    """The query's places against the candidate's.
+
+    A place in the name is compared with the candidate's code region, except for a branch:
+    its name carries its parent's place (杭州鑫源贸易有限公司西湖分公司), its code its own.
+    A 地区代码 given with the row is always compared with the code region.
+    """
+    if code_region is not None and code_region.startswith("10"):
+        code_region = None  # registered nationally: the code says nothing of the place
+    named = {code for constraint in theirs.regions for code in constraint}
+    by_name = named if theirs.branch and named else ({code_region} if code_region else named)
+    checks: list[tuple[frozenset[str], set[str]]] = [(c, by_name) for c in ours.regions]
     if query.region and query.region.strip():
-        wanted.append(frozenset({code_prefix(query.region)}))
-    if not wanted:
+        wanted = frozenset({code_prefix(query.region)})
+        checks.append((wanted, {code_region} if code_region else named))
+    if not checks:
         return [_feature("region_unknown", "the row names no place")]
-    if code_region and not code_region.startswith("10"):
-        places: set[str] = {code_region}
-    else:
-        places = {code for constraint in theirs.regions for code in constraint}
-    if not places:
+    if not all(places for _, places in checks):
         return [_feature("region_unknown", "the candidate names no place")]
-    for constraint in wanted:
+    for constraint, places in checks:
         if not any(a.startswith(b) or b.startswith(a) for a in constraint for b in places):
-            shown = "/".join(sorted(constraint))
-            return [_feature("other_region", f"place {shown} is not {'/'.join(sorted(places))}")]
-    return [_feature("same_region", f"place agrees ({'/'.join(sorted(places))})")]
+            shown, theirs_shown = "/".join(sorted(constraint)), "/".join(sorted(places))
+            return [_feature("other_region", f"place {shown} is not {theirs_shown}")]
+    agreed = "/".join(sorted({p for _, places in checks for p in places}))
+    return [_feature("same_region", f"place agrees ({agreed})")]
 
 
 def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
@@ -367,6 +390,8 @@ def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
         (query.reg_no, entry.reg_no, "same_reg_no", "other_reg_no", "registration number"),
         (query.org_code, entry.org_code, "same_org_code", "other_org_code", "organisation code"),
     ):
+        if not value:
+            continue
         ours_clean, theirs_clean = clean_identifier(value), clean_identifier(theirs)
         if ours_clean and theirs_clean:
             if ours_clean == theirs_clean:
@@ -381,6 +406,27 @@ def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
     if entry.status and entry.status.strip().lower() in _DEREGISTERED:
         found.append(_feature("deregistered", f"the subject's status is {entry.status}"))
     return found
+
+
+_FUZZY: Final = frozenset({"homophone", "lookalike", "one_char"})
+
+
+def _mark_closer(scored: list[Candidate]) -> list[Candidate]:
+    """A name one character off one firm but exactly another's trade name (in another
+    form, region or branch) is more likely that other firm's relative than a misspelling:
+    the fuzzy candidate loses its claim to an automatic link."""
+    exact = next(
+        (c for c in scored if any(f.feature == "same_core" for f in c.contributions)), None
+    )
+    if exact is None:
+        return scored
+    note = _feature("exact_name_elsewhere", f"{exact.entry.name} has exactly this trade name")
+    return [
+        Candidate(c.entry, c.logit + note.weight, (*c.contributions, note))
+        if c is not exact and any(f.feature in _FUZZY for f in c.contributions)
+        else c
+        for c in scored
+    ]
 
 
 def _mark_ambiguous(ranked: list[Candidate]) -> list[Candidate]:

@@ -130,10 +130,8 @@ def _strip_places(text: str) -> tuple[str, list[frozenset[str]]]:
         return inner
 
     text = _BRACKET.sub(bracket, text)
-    while True:
-        lead = regions.leading(text)
-        if lead is None or len(text) - len(lead[0]) < 2:
-            break
+    lead = regions.leading(text)
+    if lead is not None and len(text) - len(lead[0]) >= 2:
         found.append(lead[1])
         text = text[len(lead[0]) :]
     return text, found
@@ -163,7 +161,13 @@ def readings(char: str) -> frozenset[str]:
     return frozenset(found[0]) if found and found[0] else frozenset({char})
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
+def _reading(char: str) -> str:
+    found = lazy_pinyin(char, style=Style.NORMAL)
+    return found[0] if found else char
+
+
 def sound(core: str) -> str:
-    """The core as it is pronounced, toneless: 鑫源 and 新源 sound alike."""
-    return " ".join(lazy_pinyin(core, style=Style.NORMAL))
+    """The core as it is pronounced, toneless, each character in its usual reading:
+    鑫源 and 新源 sound alike."""
+    return " ".join([_reading(ch) for ch in core])

@@ -5,8 +5,10 @@ brackets after the trade name (华信（北京）科技有限公司). Each alias
 prefixes it may mean: 北京 -> 11, 杭州 -> 3301, 朝阳区 -> 110105 and 220104 (a county
 name can be ambiguous). Two regions agree when one prefix extends the other.
 
-Counties are recognised only with their suffix (西湖区, 义乌市 or 义乌): a bare 西湖 is as
+Counties are recognised only with their suffix (西湖区, 义乌市): a bare 西湖 or 利川 is as
 likely a trade name as a place, and a wrongly stripped trade name would cost precision.
+For the same reason only one place is read off the front of a name, the longest alias
+(浙江省杭州市西湖区 is one alias, as are 杭州西湖区 and 北京市朝阳区).
 """
 
 from __future__ import annotations
@@ -77,16 +79,20 @@ def aliases() -> dict[str, frozenset[str]]:
         local = full[len(prefecture_full) :] if full.startswith(prefecture_full) else ""
         if not local:
             local = full[len(province) :] if full.startswith(province) else ""
+        province_short = _short(province, _PROVINCE_SUFFIXES) or province
+        if prefecture:
+            prefecture_short = _short(prefecture, _PREFECTURE_SUFFIXES) or prefecture
+            for head in (province, province_short):
+                add(head + prefecture, prefecture_code)
+                add(head + prefecture_short, prefecture_code)
         if local and local != prefecture:
+            # A county only with its suffix: 义乌市, not 义乌 (利川, 瑞安 are trade names too).
             add(local, county)
-            if local.endswith("市"):
-                add(_short(local, ("市",)), county)
-            add(full, county)
-            add(prefecture_full + local, county)
+            heads = [province, province_short, prefecture_full]
             if prefecture:
-                add(prefecture + local, county)
-                short = _short(prefecture, _PREFECTURE_SUFFIXES)
-                add((short or prefecture) + local, county)
+                heads += [prefecture, prefecture_short, province_short + prefecture_short]
+            for head in heads:
+                add(head + local, county)
     return {alias: frozenset(codes) for alias, codes in found.items()}
 
 
