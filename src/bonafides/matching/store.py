@@ -8,7 +8,9 @@ gives, never guessed from a name (principle 7).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+import threading
+
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue.models import SubjectKind
@@ -72,3 +74,29 @@ def load_register(session: Session) -> list[RegisterEntry]:
 
 def register_index(session: Session) -> RegisterIndex:
     return RegisterIndex.build(load_register(session))
+
+
+_cache: dict[str, tuple[tuple[int, int, int], RegisterIndex]] = {}
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(session: Session) -> tuple[int, int, int]:
+    """Changes whenever a subject or a name is added: what the index must be rebuilt for."""
+    subjects = session.execute(select(func.count(), func.max(Subject.id))).one()
+    names = session.scalar(select(func.max(SubjectName.id)))
+    return int(subjects[0] or 0), int(subjects[1] or 0), int(names or 0)
+
+
+def cached_register_index(session: Session) -> RegisterIndex:
+    """The index of this store's register, rebuilt only when subjects or names were added
+    since it was built: a long-running server or a run of many files reads it once."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    fingerprint = _fingerprint(session)
+    with _cache_lock:
+        known = _cache.get(url)
+        if known is not None and known[0] == fingerprint:
+            return known[1]
+    index = register_index(session)
+    with _cache_lock:
+        _cache[url] = (fingerprint, index)
+    return index
