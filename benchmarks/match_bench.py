@@ -506,6 +506,21 @@ def main() -> None:
         review = sum(1 for _, s in picked if s.review)
         by_kind.add_row(kind, str(len(picked)), str(right), str(wrong), str(review))
     console.print(by_kind)
+
+    bins = ((0.0, 0.3), (0.3, 0.8), (0.8, 0.95), (0.95, 0.99), (0.99, 1.01))
+    calibration = Table(
+        "score", "queries", "best candidate right", title="calibration, held-out half"
+    )
+    for low, high in bins:
+        picked = [
+            (c, s)
+            for c, s in zip(held_cases, ours[half:], strict=True)
+            if s.code is not None and low <= s.score < high
+        ]
+        right = sum(1 for c, s in picked if s.code == c.truth)
+        share = f"{right / len(picked):.3f}" if picked else "-"
+        calibration.add_row(f"{low:.2f}–{min(high, 1.0):.2f}", str(len(picked)), share)
+    console.print(calibration)
     if not args.no_results:
         append_results(
             "match_bench",

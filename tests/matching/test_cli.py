@@ -131,3 +131,11 @@ def test_match_without_a_name_column_exits_2_and_writes_nothing(env: str, tmp_pa
     assert result.exit_code == 2
     assert "no 名称 column" in result.output
     assert not out.exists()
+
+
+def test_match_into_a_missing_directory_exits_2(env: str, tmp_path: Path) -> None:
+    source = _csv(tmp_path / "names.csv", [{"名称": "北京华信科技有限公司"}])
+    out = tmp_path / "nowhere" / "out.jsonl"
+    result = runner.invoke(app, ["match", str(source), "--out", str(out), "--db", env])
+    assert result.exit_code == 2
+    assert "no such directory" in result.output

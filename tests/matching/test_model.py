@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from random import Random
+
+import opencc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bonafides.codes import make_uscc
+from bonafides.matching import names
 from bonafides.matching.model import ALGORITHM, MATCH_AT, Matcher, Query
 from bonafides.matching.register import RegisterEntry, RegisterIndex
+from bonafides.synth.industries import ENTERPRISE_SECTIONS
+from bonafides.synth.names import trade_name
+from bonafides.synth.orgnames import enterprise
+from bonafides.synth.places import PlaceSampler
+
+_S2T = opencc.OpenCC("s2t")
 
 
 def _code(region: str, n: int) -> str:
@@ -164,3 +176,26 @@ def test_one_character_off_is_no_link_when_another_firm_has_the_exact_trade_name
     result = Matcher(index).match(Query("温州悦铭检测技术股份有限公司"))
     assert result.decision != "match"
     assert "exact_name_elsewhere" in [c.feature for c in result.candidates[0].contributions]
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_spellings_of_one_name_read_the_same(seed: int) -> None:
+    """Spaces, full- or half-width brackets, traditional characters and 有限责任公司 change
+    nothing the matcher compares, for any name the generator makes."""
+    rng = Random(seed)
+    place = PlaceSampler().draw(rng)
+    section = rng.choice(sorted(ENTERPRISE_SECTIONS))
+    name, _ = enterprise(rng, place, section, trade_name(rng))
+    parsed = names.parse(name)
+    cut = 1 + rng.randrange(len(name) - 1)
+    variants = [
+        f" {name[:cut]} {name[cut:]}　",
+        name.replace("（", "(").replace("）", ")"),
+        _S2T.convert(name),
+    ]
+    if name.endswith("有限公司") and not name.endswith("股份有限公司"):
+        variants.append(name[: -len("有限公司")] + "有限责任公司")
+    for variant in variants:
+        other = names.parse(variant)
+        assert (other.key, other.regions) == (parsed.key, parsed.regions), variant

@@ -103,6 +103,8 @@ def match_file(
     """
     table = open_table(path, encoding=encoding)
     columns = map_columns(table.columns)
+    if not out.parent.is_dir():
+        raise UnusableInputError(f"cannot write {out}: no such directory {out.parent}")
     summary = MatchSummary()
     partial = out.with_name(f".{out.name}.partial")
     try:
