@@ -199,3 +199,10 @@ def test_spellings_of_one_name_read_the_same(seed: int) -> None:
     for variant in variants:
         other = names.parse(variant)
         assert (other.key, other.regions) == (parsed.key, parsed.regions), variant
+
+
+def test_a_shortened_name_is_proposed_for_review_not_linked(matcher: Matcher) -> None:
+    result = matcher.match(Query("北京华信"))
+    assert result.decision == "review"
+    assert result.candidates[0].entry.code == HUAXIN
+    assert "partial_core" in [c.feature for c in result.explanation]

@@ -70,6 +70,8 @@ REVIEW_AT: Final = 0.30
 #: A rival within this many log-odds of the best makes the best ambiguous.
 AMBIGUITY_MARGIN: Final = 1.5
 MAX_CANDIDATES: Final = 5
+#: A two-character prefix shared by more names than this proposes nothing.
+MAX_PREFIX_POSTINGS: Final = 50
 
 #: Forms close enough that one may be a clerk's shorthand for the other.
 _LOOSE_FORMS: Final = frozenset(
@@ -268,6 +270,11 @@ class Matcher:
             if cleaned:
                 for number in table.get(cleaned, ()):
                     entries[number] = None
+        if not entries and len(parsed.core) >= 2:
+            for number in _capped(index.by_prefix.get(parsed.core[:2], ()), MAX_PREFIX_POSTINGS):
+                variant = index.variants[number]
+                if parsed.core in variant.parsed.core or variant.parsed.core in parsed.core:
+                    entries[variant.entry] = None
         return list(entries)
 
     def _score(self, parsed: names.ParsedName, query: Query, number: int) -> Candidate:
@@ -288,9 +295,9 @@ class Matcher:
         return Candidate(entry, logit, tuple(contributions))
 
 
-def _capped(postings: Iterable[int]) -> Iterable[int]:
+def _capped(postings: Iterable[int], most: int = MAX_POSTINGS) -> Iterable[int]:
     items = postings if isinstance(postings, list) else list(postings)
-    return items if len(items) <= MAX_POSTINGS else ()
+    return items if len(items) <= most else ()
 
 
 def _feature(name: str, detail: str) -> Contribution:

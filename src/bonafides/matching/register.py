@@ -73,6 +73,8 @@ class RegisterIndex:
     by_core: dict[str, list[int]] = field(default_factory=dict)
     by_sound: dict[str, list[int]] = field(default_factory=dict)
     by_mask: dict[str, list[int]] = field(default_factory=dict)
+    #: The trade name's first two characters: found only when no other key finds anything.
+    by_prefix: dict[str, list[int]] = field(default_factory=dict)
     by_reg_no: dict[str, list[int]] = field(default_factory=dict)
     by_org_code: dict[str, list[int]] = field(default_factory=dict)
     #: Entry -> the region prefix from its code, computed once.
@@ -117,6 +119,8 @@ class RegisterIndex:
         if len(core) >= MIN_MASKED_CORE:
             for key in masks(core):
                 yield key, self.by_mask
+        if len(core) >= 2:
+            yield core[:2], self.by_prefix
 
     def __len__(self) -> int:
         return len(self.entries)
