@@ -206,3 +206,7 @@ def test_a_shortened_name_is_proposed_for_review_not_linked(matcher: Matcher) ->
     assert result.decision == "review"
     assert result.candidates[0].entry.code == HUAXIN
     assert "partial_core" in [c.feature for c in result.explanation]
+
+
+def test_latin_letters_read_the_same_in_either_case_and_width() -> None:
+    assert names.parse("北京abc科技有限公司").key == names.parse("北京ＡＢＣ科技有限公司").key

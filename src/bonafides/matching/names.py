@@ -53,8 +53,9 @@ _T2S: Final = opencc.OpenCC("t2s")
 
 
 def canonical(raw: str) -> str:
-    """One spelling: half-width, simplified, round brackets, no spaces or stray dots."""
-    text = unicodedata.normalize("NFKC", raw).translate(_BRACKETS)
+    """One spelling: half-width, simplified, round brackets, no spaces or stray dots,
+    Latin letters in capitals (ABC科技 and abc科技 are one name)."""
+    text = unicodedata.normalize("NFKC", raw).translate(_BRACKETS).upper()
     return _DROP.sub("", _T2S.convert(text))
 
 
