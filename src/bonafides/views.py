@@ -121,6 +121,7 @@ def ingest_summary(report: IngestReport, *, shown: int = 20) -> RenderableType:
         "held": "held (would undo an objection or repair)",
         "rejected": "rejected",
         "review": "queued for review (no code)",
+        "matched": "linked by name matching (no code)",
     }
     for key, label in labels.items():
         table.add_row(label, f"{report.counts.get(key, 0):,}")

@@ -22,19 +22,30 @@ from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
 from bonafides.ingest.readers import Chunk, TableFile, open_table
-from bonafides.ingest.validate import Rejection, RowValidator
+from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
+from bonafides.matching.model import ALGORITHM
 from bonafides.progress import ProgressFn
 from bonafides.security import audit
 from bonafides.store.records import Outcome, write_records
 from bonafides.store.subjects import chunks as slices
-from bonafides.store.tables import IngestBatch, IngestRejection, ReviewItem
+from bonafides.store.tables import IngestBatch, IngestRejection, MatchLink, Record, ReviewItem
 from bonafides.store.types import utcnow
 from bonafides.workflows import protection
 from bonafides.workflows.notify import Notifier, StoredNotifier
 
 DEFAULT_CHUNK_ROWS = 5_000
-COUNT_KEYS = ("rows", "accepted", "amended", "unchanged", "held", "rejected", "review")
+COUNT_KEYS = (
+    "rows",
+    "accepted",
+    "amended",
+    "unchanged",
+    "held",
+    "rejected",
+    "review",
+    "matched",
+)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
@@ -113,17 +124,19 @@ class _Run:
         batch_id: int,
         actor: str,
         notifier: Notifier,
+        linker: NameLinker,
     ) -> None:
         self.ctx = ctx
         self.validator = validator
         self.batch_id = batch_id
         self.actor = actor
         self.notifier = notifier
+        self.linker = linker
 
     def apply(self, chunk: Chunk) -> int:
         records = []
         rejections: list[Rejection] = []
-        reviews = []
+        reviews: list[tuple[int, RowOutcome]] = []
         notes: Counter[str] = Counter()
         rejected_rows = 0
         for row_no, cells in chunk.rows:
@@ -133,9 +146,11 @@ class _Run:
                 rejected_rows += 1
                 rejections.extend(outcome.rejections)
             elif outcome.review is not None:
-                reviews.append(outcome.review)
+                reviews.append((row_no, outcome))
             elif outcome.record is not None:
                 records.append((row_no, outcome.record, outcome.amends))
+        linked, unlinked = self.linker.link(self.validator, reviews) if reviews else ([], [])
+        records.extend((link.row, link.record, link.amends) for link in linked)
         for row_no, reason in chunk.broken:
             rejected_rows += 1
             rejections.append(Rejection(row_no, "(row)", "", reason))
@@ -179,7 +194,16 @@ class _Run:
                         for r in rejections
                     ],
                 )
-            queued = _queue_reviews(session, self.batch_id, self.validator, reviews)
+            matched = _store_links(session, self.batch_id, linked, applied, result.outcomes)
+            if matched:
+                audit.append(
+                    session,
+                    actor=self.actor,
+                    tag="ingest:records:matched",
+                    object_ref=f"batch {self.batch_id}",
+                    detail={"algorithm": ALGORITHM, "rows": sorted(r for r, _ in matched)},
+                )
+            queued = _queue_reviews(session, self.batch_id, self.validator, unlinked)
             counts = dict(batch.counts)
             counts["rows"] = counts.get("rows", 0) + chunk.size
             counts["accepted"] = counts.get("accepted", 0) + result.count(Outcome.CREATED)
@@ -188,6 +212,7 @@ class _Run:
             counts["held"] = counts.get("held", 0) + len(held)
             counts["rejected"] = counts.get("rejected", 0) + rejected_rows
             counts["review"] = counts.get("review", 0) + queued
+            counts["matched"] = counts.get("matched", 0) + len(matched)
             batch.counts = counts
             merged = Counter(batch.notes)
             merged.update(notes)
@@ -196,11 +221,59 @@ class _Run:
         return chunk.size
 
 
+def _store_links(
+    session: Session,
+    batch_id: int,
+    linked: list[Linked],
+    applied: list[Any],
+    outcomes: list[tuple[Outcome, int]],
+) -> list[tuple[int, int]]:
+    """A ``match_links`` row for each record a matched row created or changed: (row, id)."""
+    if not linked:
+        return []
+    by_item = {id(link.record): link for link in linked}
+    written = [
+        (by_item[id(item)], record_id)
+        for item, (outcome, record_id) in zip(applied, outcomes, strict=True)
+        if id(item) in by_item and outcome is not Outcome.UNCHANGED
+    ]
+    if not written:
+        return []
+    subject_of = dict(
+        session.execute(
+            select(Record.id, Record.subject_id).where(
+                Record.id.in_(sorted({rid for _, rid in written}))
+            )
+        ).all()
+    )
+    now = utcnow()
+    session.execute(
+        insert(MatchLink),
+        [
+            {
+                "record_id": record_id,
+                "subject_id": subject_of[record_id],
+                "batch_id": batch_id,
+                "row": link.row,
+                "name": link.record.subject.name[:300],
+                "algorithm": link.result.algorithm,
+                "score": link.result.score,
+                "explanation": [c.to_json() for c in link.result.explanation],
+                "linked_at": now,
+            }
+            for link, record_id in written
+        ],
+    )
+    return [(link.row, record_id) for link, record_id in written]
+
+
 def _queue_reviews(
-    session: Session, batch_id: int, validator: RowValidator, reviews: list[Any]
+    session: Session, batch_id: int, validator: RowValidator, unlinked: list[Unlinked]
 ) -> int:
-    if not reviews:
+    if not unlinked:
         return 0
+    reviews = [u.outcome.review for u in unlinked if u.outcome.review is not None]
+    proposals = {id(u.outcome.review): u.result for u in unlinked}
     keys = [(r.source, validator.rtype.code, r.decision_no) for r in reviews]
     known: set[tuple[str, str, str | None]] = set()
     for part in slices(keys, 300):
@@ -228,6 +301,8 @@ def _queue_reviews(
                 "raw": {k: v for k, v in item.raw.items() if v is not None},
                 "status": "open",
                 "created_at": now,
+                "candidates": candidates_json(proposals[id(item)]),
+                "algorithm": ALGORITHM if proposals[id(item)] is not None else None,
             }
         )
     if fresh:
@@ -351,6 +426,7 @@ def ingest_file(
     today: dt.date | None = None,
     progress: ProgressFn | None = None,
     notifier: Notifier | None = None,
+    linker: NameLinker | None = None,
 ) -> IngestReport:
     """Validate and store one department file; raises UnusableInputError before any write.
 
@@ -374,7 +450,7 @@ def ingest_file(
     digest = file_digest(path)
     batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
     notifier = notifier or StoredNotifier(ctx.clock, mail_enabled=bool(ctx.settings.smtp_host))
-    run = _Run(ctx, validator, batch_id, actor, notifier)
+    run = _Run(ctx, validator, batch_id, actor, notifier, linker or NameLinker(ctx.sessions))
     done = resume_at or 0
     if progress is not None:
         progress(done, None)

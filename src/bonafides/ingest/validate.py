@@ -78,6 +78,9 @@ class RowOutcome:
     review: ReviewItem | None = None
     #: The case the row says it amends (``amends_case``), as given.
     amends: str | None = None
+    #: A row sent to review without rejections: its values, cells and department, so a
+    #: subject found by name matching can still make it a record (``linked_record``).
+    unlinked: tuple[dict[str, Any], Mapping[str, str | None], str] | None = None
 
 
 def _header_key(name: str) -> str:
@@ -381,6 +384,8 @@ class RowValidator:
                 outcome.rejections.append(
                     Rejection(row_no, self._code_column, "", "no subject code and no name")
                 )
+            if outcome.review is not None and not outcome.rejections and source is not None:
+                outcome.unlinked = (values, cells, source)
             return outcome
         if outcome.review is not None:
             return outcome
@@ -560,6 +565,15 @@ class RowValidator:
             region=region,
             adult_from=adult_from,
         )
+
+    def linked_record(self, outcome: RowOutcome, subject: SubjectRef) -> RecordInput | None:
+        """The record of a row without a code, about the subject name matching linked it
+        to: as if the row had carried that code. None if the row cannot be a record, or the
+        record type does not admit that kind of subject."""
+        if outcome.unlinked is None or subject.kind not in self.rtype.subject_kinds:
+            return None
+        values, cells, source = outcome.unlinked
+        return self._record(values, cells, subject, source)
 
     @property
     def _code_columns(self) -> set[str]:

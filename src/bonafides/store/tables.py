@@ -317,8 +317,32 @@ class ReviewItem(Base):
     raw: Mapped[dict[str, Any]] = mapped_column(Json)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: What name matching proposed: up to five {code, name, score, explanation}, best first.
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    algorithm: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (UniqueConstraint("source", "type_code", "decision_no"),)
+
+
+class MatchLink(Base):
+    """A record whose row named its subject without a code, linked by name matching.
+
+    The algorithm's name and version, its score and the explanation are kept so the link
+    can be reproduced, compared with a later version, and judged by a person.
+    """
+
+    __tablename__ = "match_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(BigId, index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))
+    row: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 # --------------------------------------------------------------------------- rules and screening

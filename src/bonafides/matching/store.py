@@ -1,0 +1,102 @@
+"""The register from the store: organisations, their current and former names.
+
+One function, one query, so more of what a register says (legal representative, legacy
+registration number, organisation code, status) joins here when the store keeps it.
+Natural persons are never read: a person is matched only by the ID number a decision
+gives, never guessed from a name (principle 7).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from bonafides.catalogue.models import SubjectKind
+from bonafides.matching.register import RegisterEntry, RegisterIndex
+from bonafides.store.tables import Subject, SubjectName
+
+#: Rows fetched per round trip while the register is read.
+BATCH_ROWS = 10_000
+
+
+def load_register(session: Session) -> list[RegisterEntry]:
+    """Every organisation with its names; the organisation code comes from the USCC."""
+    query = (
+        select(
+            Subject.id,
+            Subject.key,
+            Subject.name,
+            Subject.region,
+            Subject.status,
+            SubjectName.name,
+        )
+        .outerjoin(
+            SubjectName,
+            and_(
+                SubjectName.subject_id == Subject.id,
+                SubjectName.lang == "zh",
+                SubjectName.current.is_(False),
+            ),
+        )
+        .where(Subject.kind != SubjectKind.NATURAL_PERSON.value)
+        .order_by(Subject.id, SubjectName.id)
+        .execution_options(yield_per=BATCH_ROWS)
+    )
+    entries: list[RegisterEntry] = []
+    current: tuple[int, str, str, str | None, str] | None = None
+    former: list[str] = []
+
+    def close() -> None:
+        if current is not None:
+            _, key, name, region, status = current
+            entries.append(
+                RegisterEntry(
+                    code=key,
+                    name=name,
+                    former_names=tuple(n for n in former if n != name),
+                    region=region,
+                    status=status,
+                )
+            )
+
+    for sid, key, name, region, status, other in session.execute(query):
+        if current is None or current[0] != sid:
+            close()
+            current = (sid, key, name, region, status)
+            former = []
+        if other:
+            former.append(other)
+    close()
+    return entries
+
+
+def register_index(session: Session) -> RegisterIndex:
+    return RegisterIndex.build(load_register(session))
+
+
+_cache: dict[str, tuple[tuple[int, int, int], RegisterIndex]] = {}
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(session: Session) -> tuple[int, int, int]:
+    """Changes whenever a subject or a name is added: what the index must be rebuilt for."""
+    subjects = session.execute(select(func.count(), func.max(Subject.id))).one()
+    names = session.scalar(select(func.max(SubjectName.id)))
+    return int(subjects[0] or 0), int(subjects[1] or 0), int(names or 0)
+
+
+def cached_register_index(session: Session) -> RegisterIndex:
+    """The index of this store's register, rebuilt only when subjects or names were added
+    since it was built: a long-running server or a run of many files reads it once."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    fingerprint = _fingerprint(session)
+    with _cache_lock:
+        known = _cache.get(url)
+        if known is not None and known[0] == fingerprint:
+            return known[1]
+    index = register_index(session)
+    with _cache_lock:
+        _cache[url] = (fingerprint, index)
+    return index
