@@ -22,11 +22,12 @@ import datetime as dt
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import opencc
 from followthemoney import model as ftm_model
+from followthemoney.proxy import EntityProxy
 from nomenklatura.matching import LogicV1
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
@@ -120,7 +121,7 @@ def draw_register(size: int, seed: int) -> tuple[list[RegisterEntry], dict[str, 
     return entries, where
 
 
-def _swap_one(text: str, rng: random.Random, table: dict[str, Sequence[str]]) -> str | None:
+def _swap_one(text: str, rng: random.Random, table: Mapping[str, Collection[str]]) -> str | None:
     spots = [i for i, ch in enumerate(text) if ch in table]
     if not spots:
         return None
@@ -357,10 +358,10 @@ def _rapidfuzz(query: str, entry: RegisterEntry) -> float:
 
 
 _CONFIG = LogicV1.default_config()
-_ENTITIES: dict[str, object] = {}
+_ENTITIES: dict[str, EntityProxy] = {}
 
 
-def _company(name: str, names_: Sequence[str] = ()) -> object:
+def _company(name: str, names_: Sequence[str] = ()) -> EntityProxy:
     entity = ftm_model.make_entity("Company")
     entity.id = f"q{len(_ENTITIES)}"
     entity.add("name", name)
@@ -377,7 +378,7 @@ def _logic_v1(query: str, entry: RegisterEntry) -> float:
     c = _ENTITIES.get(entry.code)
     if c is None:
         c = _ENTITIES[entry.code] = _company(entry.name, entry.former_names)
-    return float(LogicV1.compare(q, c, _CONFIG).score)  # type: ignore[arg-type]
+    return float(LogicV1.compare(q, c, _CONFIG).score)
 
 
 @dataclass(frozen=True)
@@ -503,8 +504,8 @@ def main() -> None:
         wrong = sum(
             1 for c, s in picked if s.code is not None and s.code != c.truth and s.score >= MATCH_AT
         )
-        review = sum(1 for _, s in picked if s.review)
-        by_kind.add_row(kind, str(len(picked)), str(right), str(wrong), str(review))
+        reviewed = sum(1 for _, s in picked if s.review)
+        by_kind.add_row(kind, str(len(picked)), str(right), str(wrong), str(reviewed))
     console.print(by_kind)
 
     bins = ((0.0, 0.3), (0.3, 0.8), (0.8, 0.95), (0.95, 0.99), (0.99, 1.01))
