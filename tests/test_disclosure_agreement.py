@@ -40,7 +40,13 @@ from bonafides.reports.build import draw
 from bonafides.reports.model import Scope, SubjectNotFoundError, View, resolve_period
 from bonafides.settings import Settings
 from bonafides.store.disclosure import record_is_public
-from bonafides.store.lists import counts_in_force, entries_of_subject
+from bonafides.store.lists import (
+    EntryFilter,
+    count_entries,
+    counts_by_province,
+    counts_in_force,
+    entries_of_subject,
+)
 from bonafides.store.profiles import profile_of
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.search import publicly_findable
@@ -349,6 +355,12 @@ def _lists(session: Session, ctx: Context, subjects: list[GenSubject]) -> None:
         if e.valid_from <= TODAY <= e.valid_until
     )
     assert counts_in_force(session, TODAY) == dict(in_force)
+    assert counts_by_province(session, TODAY) == (
+        {"11": in_force.total()} if in_force.total() else {}
+    )
+    for code in LISTS:
+        wanted = EntryFilter(code, today=TODAY, as_of=TODAY)
+        assert count_entries(session, wanted) == in_force[code]
 
 
 def _statistics(session: Session, ctx: Context, subjects: list[GenSubject]) -> None:

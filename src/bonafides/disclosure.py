@@ -8,8 +8,8 @@ by side, so that neither can gain or lose a line without the other. tests/
 test_disclosure.py holds each condition's two spellings to the same answers, and
 tests/test_disclosure_agreement.py holds every query that decides visibility to the
 Python predicate on generated stores, on both stores. No other module compares a
-disclosure class, a status or a publication date to decide what is shown
-(tests/test_disclosure_literals.py fails when one does).
+disclosure class to decide what is shown (tests/test_disclosure_literals.py fails when
+one does).
 
 Past its retention date (principle 2, "everything ends") a record is no longer credit
 information: ``retained`` is the one test, and every audience but the subject itself

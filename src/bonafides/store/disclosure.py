@@ -67,7 +67,9 @@ def entry_is_public(today: dt.date) -> ColumnElement[bool]:
         )
         .exists()
     )
-    return record_is_public(today) & not_(hidden)
+    # Most entries rest on their deciding record alone; the store then skips the search.
+    alone = ListEntry.record_ids == cast(ListEntry.trigger_record_id, String)
+    return record_is_public(today) & or_(alone, not_(hidden))
 
 
 def subject_is_public(today: dt.date) -> ColumnElement[bool]:
