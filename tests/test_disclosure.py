@@ -16,10 +16,17 @@ from sqlalchemy import select
 
 from bonafides.codes import make_resident_id, parse_resident_id
 from bonafides.context import Context
-from bonafides.disclosure import Audience, publicly_visible, visible
+from bonafides.disclosure import (
+    COUNTED_RULE,
+    PUBLIC_RULE,
+    Audience,
+    RecordFacts,
+    publicly_visible,
+    visible,
+)
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
 from bonafides.settings import Settings
-from bonafides.store.disclosure import record_is_public
+from bonafides.store.disclosure import record_is_public, rule_columns
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import Record, RecordType, Subject
@@ -47,6 +54,7 @@ class Case:
     status: RecordStatus = RecordStatus.ACTIVE
     published_until: dt.date | None = dt.date(2030, 1, 1)
     today: dt.date = TODAY
+    retention_until: dt.date | None = dt.date(2040, 1, 1)
 
 
 CASES = [
@@ -83,6 +91,8 @@ CASES = [
     Case("never published", False, published_until=None),
     Case("last day of publication", True, published_until=TODAY),
     Case("publication ended yesterday", False, published_until=TODAY - dt.timedelta(days=1)),
+    Case("last day of retention", True, retention_until=TODAY),
+    Case("retention ended yesterday", False, retention_until=TODAY - dt.timedelta(days=1)),
 ]
 
 
@@ -105,12 +115,14 @@ def test_the_predicate(case: Case) -> None:
             adult_from=_adult_from(case),
             decision_date=case.decided,
             today=case.today,
+            retention_until=case.retention_until,
         )
         return bool(ask())
 
     assert seen_by(None) is case.public
     assert seen_by(Audience.PUBLIC) is case.public
-    assert seen_by(Audience.AUTHORITY) is (case.disclosure in {"public", "shared"})
+    kept = case.retention_until is None or case.today <= case.retention_until
+    assert seen_by(Audience.AUTHORITY) is (kept and case.disclosure in {"public", "shared"})
 
 
 def _person(n: int) -> SubjectRef:
@@ -137,7 +149,7 @@ def _record(n: int, case: Case) -> RecordInput:
         content={"subject_name": who.name, "decision_no": number},
         status=case.status,
         published_until=case.published_until,
-        retention_until=dt.date(2040, 1, 1),
+        retention_until=case.retention_until,
     )
 
 
@@ -162,3 +174,44 @@ def test_the_sql_clause_agrees_case_by_case(db_url: str) -> None:
     finally:
         ctx.close()
     assert found == {c.name: c.public for c in CASES}
+
+
+def test_each_condition_has_the_same_answer_in_both_spellings(db_url: str) -> None:
+    """Line by line, not just as a whole: a condition whose two spellings disagree on a
+    row another condition already rejects would pass the whole-rule test above."""
+    conditions = {c.name: c for c in (*PUBLIC_RULE.conditions, *COUNTED_RULE.conditions)}
+    ctx = Context(Settings(db=db_url, secret_key="disclosure-test-secret-0123456789"))
+    try:
+        with ctx.sessions.begin() as session:
+            sync_catalogue(session, ctx.catalogue)
+            write_records(
+                session, ctx.keys, [_record(n, c) for n, c in enumerate(CASES)], actor="test"
+            )
+        with ctx.sessions() as session:
+            for n, case in enumerate(CASES):
+                row = session.execute(
+                    select(RecordType.disclosure, Record, Subject.adult_from)
+                    .join(RecordType, RecordType.code == Record.type_code)
+                    .join(Subject, Subject.id == Record.subject_id)
+                    .where(Record.decision_no == f"DISCLOSURE-{n}")
+                ).one()
+                disclosure, record, adult_from = row
+                facts = RecordFacts(
+                    disclosure,
+                    record.status,
+                    record.published_until,
+                    adult_from,
+                    record.decision_date,
+                    record.retention_until,
+                )
+                for name, condition in conditions.items():
+                    in_sql = session.scalar(
+                        select(condition.clause(rule_columns(Record, RecordType), case.today))
+                        .select_from(Record)
+                        .join(RecordType, RecordType.code == Record.type_code)
+                        .join(Subject, Subject.id == Record.subject_id)
+                        .where(Record.id == record.id)
+                    )
+                    assert bool(in_sql) is condition.holds(facts, case.today), (case.name, name)
+    finally:
+        ctx.close()

@@ -1,28 +1,36 @@
-"""Who may see which record (principle 5: least disclosure).
+"""Who may see which record (principle 5: least disclosure), written once.
 
-Pure rules over plain values, so the API, the portal, reports and exports all ask
-the same question the same way. What the public may see is one definition written
-twice, side by side: ``publicly_visible`` for one record in Python and
-``public_clause`` for a whole table in SQL. tests/test_disclosure.py holds the two to
-the same table of cases on both stores.
+Every read path (the API, the portal, reports, list pages, search, statistics) asks this
+module, in Python for one record or as SQL for a whole table. The rules are built from
+the catalogue's ``Disclosure`` enum and held as data: a ``Rule`` is a tuple of
+``Condition``s, and each condition carries its Python spelling and its SQL spelling side
+by side, so that neither can gain or lose a line without the other. tests/
+test_disclosure.py holds each condition's two spellings to the same answers, and
+tests/test_disclosure_agreement.py holds every query that decides visibility to the
+Python predicate on generated stores, on both stores. No other module compares a
+disclosure class to decide what is shown (tests/test_disclosure_literals.py fails when
+one does).
 
 Past its retention date (principle 2, "everything ends") a record is no longer credit
 information: ``retained`` is the one test, and every audience but the subject itself
-asks it, in ``visible`` and in both spellings of the public rule. The rule engine ends
-list entries on the same day (``bonafides.rules``), and ``bonafides records expire``
-then records the end as the record's status.
+asks it, in ``visible`` and in both rules below. The rule engine ends list entries on the
+same day (``bonafides.rules``), and ``bonafides records expire`` then records the end as
+the record's status.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, true
 
-from bonafides.records import EFFECTIVE_STATUSES, RecordStatus
+from bonafides.catalogue.models import Disclosure
+from bonafides.records import EFFECTIVE_STATUSES, RecordStatus, SubjectKind
 
 
 class Audience(StrEnum):
@@ -33,16 +41,22 @@ class Audience(StrEnum):
     OPERATOR = "operator"
 
 
-#: The disclosure classes each audience may read, before the time and minor rules.
-_CLASSES: dict[Audience, frozenset[str]] = {
-    Audience.PUBLIC: frozenset({"public"}),
-    Audience.AUTHORITY: frozenset({"public", "shared"}),
-    Audience.RESTRICTED: frozenset({"public", "shared", "restricted"}),
-    Audience.SUBJECT: frozenset({"public", "shared", "restricted", "subject_only"}),
-    Audience.OPERATOR: frozenset({"public", "shared", "restricted", "subject_only"}),
+#: The narrowest class each audience may read; it reads every wider class too.
+_NARROWEST: dict[Audience, Disclosure] = {
+    Audience.PUBLIC: Disclosure.PUBLIC,
+    Audience.AUTHORITY: Disclosure.SHARED,
+    Audience.RESTRICTED: Disclosure.RESTRICTED,
+    Audience.SUBJECT: Disclosure.SUBJECT_ONLY,
+    Audience.OPERATOR: Disclosure.SUBJECT_ONLY,
 }
 
-#: The two parts of the public rule that are plain sets, shared by both spellings.
+#: The classes (their stored values) each audience may read, before the time and minor rules.
+_CLASSES: dict[Audience, frozenset[str]] = {
+    audience: frozenset(d.value for d in Disclosure if d.rank <= narrowest.rank)
+    for audience, narrowest in _NARROWEST.items()
+}
+
+#: The classes the public may read: those of ``Disclosure`` no wider audience is needed for.
 PUBLIC_CLASSES = _CLASSES[Audience.PUBLIC]
 _PUBLIC_STATUSES = sorted(s.value for s in EFFECTIVE_STATUSES)
 
@@ -75,6 +89,112 @@ def class_visible(audience: Audience, disclosure: str) -> bool:
     return disclosure in _CLASSES[audience]
 
 
+# --------------------------------------------------------------------------- the rules
+
+
+class RecordFacts(NamedTuple):
+    """What the rules read of one record, as values."""
+
+    disclosure: str
+    status: str
+    published_until: dt.date | None
+    adult_from: dt.date | None
+    decision_date: dt.date
+    retention_until: dt.date | None
+
+
+class RecordColumns(NamedTuple):
+    """The same, as the columns of a statement (the store's tables, aliases, a CTE).
+
+    Without a retention column the rules are those for a record without a retention date.
+    """
+
+    disclosure: SQLColumnExpression[str]
+    status: SQLColumnExpression[str]
+    published_until: SQLColumnExpression[dt.date | None]
+    adult_from: SQLColumnExpression[dt.date | None]
+    decision_date: SQLColumnExpression[dt.date]
+    retention_until: SQLColumnExpression[dt.date | None] | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One line of a rule, in both spellings."""
+
+    name: str
+    holds: Callable[[RecordFacts, dt.date], bool]
+    clause: Callable[[RecordColumns, dt.date], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Conditions that must all hold; ``holds`` and ``clause`` are the same rule."""
+
+    name: str
+    conditions: tuple[Condition, ...]
+
+    def holds(self, record: RecordFacts, today: dt.date) -> bool:
+        return all(c.holds(record, today) for c in self.conditions)
+
+    def clause(self, columns: RecordColumns, today: dt.date) -> ColumnElement[bool]:
+        return and_(*(c.clause(columns, today) for c in self.conditions))
+
+
+def _status_counts(record: RecordFacts, _today: dt.date) -> bool:
+    try:
+        return RecordStatus(record.status) in EFFECTIVE_STATUSES
+    except ValueError:
+        return False
+
+
+PUBLIC_CLASS = Condition(
+    "a class the public may read",
+    lambda r, _: r.disclosure in PUBLIC_CLASSES,
+    lambda c, _: c.disclosure.in_(sorted(PUBLIC_CLASSES)),
+)
+RETAINED = Condition(
+    "inside its retention",
+    lambda r, today: retained(r.retention_until, today),
+    lambda c, today: (
+        true() if c.retention_until is None else retained_clause(c.retention_until, today)
+    ),
+)
+ADULT_AT_DECISION = Condition(
+    "not decided while the person was a minor (§66)",
+    lambda r, _: not is_minor(r.adult_from, r.decision_date),
+    lambda c, _: or_(c.adult_from.is_(None), c.adult_from <= c.decision_date),
+)
+ADULT_TODAY = Condition(
+    "not about someone who is a minor today",
+    lambda r, today: not is_minor(r.adult_from, today),
+    lambda c, today: or_(c.adult_from.is_(None), c.adult_from <= today),
+)
+STATUS_COUNTS = Condition(
+    "a status that still counts",
+    _status_counts,
+    lambda c, _: c.status.in_(_PUBLIC_STATUSES),
+)
+PUBLISHED = Condition(
+    "inside its publication period (no period: never published)",
+    lambda r, today: r.published_until is not None and today <= r.published_until,
+    lambda c, today: and_(c.published_until.is_not(None), c.published_until >= today),
+)
+
+#: Public pages show a record only while the law makes it public. The age at the
+#: decision is what counts: turning 18 publishes nothing decided before.
+PUBLIC_RULE = Rule(
+    "shown to the public",
+    (PUBLIC_CLASS, RETAINED, ADULT_AT_DECISION, ADULT_TODAY, STATUS_COUNTS, PUBLISHED),
+)
+
+#: Aggregate figures (decisions per field and month) count every decision of a public
+#: class still kept, whatever its status or publication since, and never a minor's: a
+#: count small enough names the people in it.
+COUNTED_RULE = Rule(
+    "counted in public figures", (PUBLIC_CLASS, RETAINED, ADULT_AT_DECISION, ADULT_TODAY)
+)
+
+
 def publicly_visible(
     *,
     disclosure: str,
@@ -85,63 +205,16 @@ def publicly_visible(
     today: dt.date,
     retention_until: dt.date | None = None,
 ) -> bool:
-    """Public pages show a record only while the law makes it public.
-
-    That is: a public class, a status that still counts, inside its publication period
-    (no period means not published) and its retention, and never a decision taken while
-    the person was a minor (§66), nor anything about someone who is a minor today. The
-    age at the decision is what counts: turning 18 publishes nothing decided before.
-    """
-    if disclosure not in PUBLIC_CLASSES or not retained(retention_until, today):
-        return False
-    if is_minor(adult_from, decision_date) or is_minor(adult_from, today):
-        return False
-    if RecordStatus(status) not in EFFECTIVE_STATUSES:
-        return False
-    return published_until is not None and today <= published_until
-
-
-def public_clause(
-    *,
-    disclosure: SQLColumnExpression[str],
-    status: SQLColumnExpression[str],
-    published_until: SQLColumnExpression[dt.date | None],
-    adult_from: SQLColumnExpression[dt.date | None],
-    decision_date: SQLColumnExpression[dt.date],
-    today: dt.date,
-    retention_until: SQLColumnExpression[dt.date | None] | None = None,
-) -> ColumnElement[bool]:
-    """``publicly_visible`` as SQL over the given columns, condition for condition.
-
-    Callers pass their own columns (the store's tables, a subquery, a CTE), so every
-    statement that filters what the public sees is built here; ``bonafides.store.
-    disclosure.record_is_public`` does it for the store's tables. Without a retention
-    column the rule is the one for a record without a retention date.
-    """
-    kept = [] if retention_until is None else [retained_clause(retention_until, today)]
-    return and_(
-        *kept,
-        disclosure.in_(sorted(PUBLIC_CLASSES)),
-        adult_clause(adult_from=adult_from, decision_date=decision_date, today=today),
-        status.in_(_PUBLIC_STATUSES),
-        published_until.is_not(None),
-        published_until >= today,
+    """``PUBLIC_RULE`` for one record."""
+    return PUBLIC_RULE.holds(
+        RecordFacts(
+            disclosure, status, published_until, adult_from, decision_date, retention_until
+        ),
+        today,
     )
 
 
-def adult_clause(
-    *,
-    adult_from: SQLColumnExpression[dt.date | None],
-    decision_date: SQLColumnExpression[dt.date],
-    today: dt.date,
-) -> ColumnElement[bool]:
-    """The minor part of ``public_clause`` alone: an organisation, or a person who was
-    an adult on the day of the decision and is one today. Aggregate figures over public
-    types (decisions per month) use it so that they count no minor's decision either."""
-    return or_(
-        adult_from.is_(None),
-        and_(adult_from <= decision_date, adult_from <= today),
-    )
+# --------------------------------------------------------------------------- derived
 
 
 def derived_visible(behind: Iterable[int], shown: AbstractSet[int]) -> bool:
@@ -152,6 +225,20 @@ def derived_visible(behind: Iterable[int], shown: AbstractSet[int]) -> bool:
     authority's report. The grades endpoint, the portal and reports all ask this.
     """
     return all(record_id in shown for record_id in behind)
+
+
+def entry_visible(trigger: int, behind: Iterable[int], shown: AbstractSet[int]) -> bool:
+    """A list entry: its deciding record and every other record its line counted (two
+    penalties in twelve months) must be shown, or the entry and its reason would tell of
+    the hidden one. ``bonafides.store.disclosure.entry_is_public`` is the SQL spelling."""
+    return derived_visible([trigger, *behind], shown)
+
+
+def subject_visible(kind: str, *, records_shown: bool) -> bool:
+    """Whether the public may know the subject exists: an organisation always; a natural
+    person only while a record of theirs is public (a name is itself a disclosure, §50),
+    so never a minor. ``bonafides.store.disclosure.subject_is_public`` is the SQL spelling."""
+    return kind != SubjectKind.NATURAL_PERSON or records_shown
 
 
 def visible(

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, Uscc, parse_subject_code
 from bonafides.context import Context
-from bonafides.disclosure import PUBLIC_CLASSES, Audience, adult_clause
+from bonafides.disclosure import Audience, subject_visible
 from bonafides.records import RecordStatus, SubjectKind
-from bonafides.store.disclosure import record_is_public
+from bonafides.store.disclosure import record_is_counted, record_is_public
 from bonafides.store.profiles import (
     Profile,
     RecordView,
@@ -145,9 +145,7 @@ def _public_record(catalogue: Catalogue, record: RecordView) -> dict[str, Any]:
 
 
 def _shown(profile: Profile) -> bool:
-    if profile.kind != SubjectKind.NATURAL_PERSON:
-        return True
-    return not profile.minor and bool(profile.records)
+    return subject_visible(profile.kind, records_shown=bool(profile.records))
 
 
 def _parsed(code: str) -> Uscc | ResidentId | None:
@@ -291,8 +289,8 @@ def headline(session: Session, catalogue: Catalogue, *, today: dt.date) -> Headl
 def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 12) -> Statistics:
     """Headline counts, decisions per field and month, and the publicity delay per department.
 
-    Only aggregates: no figure names a subject, and the monthly counts cover public
-    record types only.
+    Only aggregates: no figure names a subject, and the monthly counts cover the
+    decisions ``bonafides.disclosure.COUNTED_RULE`` counts (public types, never a minor's).
     """
     starts = _month_starts(today, months)
     since = starts[0]
@@ -305,10 +303,7 @@ def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 
         .join(RecordType, RecordType.code == Record.type_code)
         .join(Subject, Subject.id == Record.subject_id)
         .where(
-            RecordType.disclosure.in_(sorted(PUBLIC_CLASSES)),
-            adult_clause(
-                adult_from=Subject.adult_from, decision_date=Record.decision_date, today=today
-            ),
+            record_is_counted(today),
             Record.decision_date >= since,
             Record.decision_date <= today,
         )

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
-from bonafides.disclosure import derived_visible
+from bonafides.disclosure import derived_visible, entry_visible
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Rules, RuleSetError
 from bonafides.store.access import events_about
@@ -88,8 +88,8 @@ def memberships(
 
     The field of an entry is that of the record that triggered it, so a subject choosing
     "tax" sees the tax black list and not the courts' one. With ``shown`` (the ids of the
-    records the reader may see), an entry whose triggering record is not among them is
-    left out, as the public list pages leave it out.
+    records the reader may see), an entry is left out unless its triggering record and
+    every other record behind it are among them, as the public list pages leave it out.
     """
     rows = session.execute(
         select(ListEntry, RecordType.field)
@@ -108,7 +108,9 @@ def memberships(
     for entry, field in rows:
         if field not in fields:
             continue
-        if shown is not None and not derived_visible([entry.trigger_record_id], shown):
+        if shown is not None and not entry_visible(
+            entry.trigger_record_id, _ids(entry.record_ids), shown
+        ):
             continue
         rule = rules.lists.get(entry.list_code) if rules else None
         out.append(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bonafides.catalogue import Disclosure
+from bonafides.disclosure import Audience, class_visible
 from bonafides.rules.evaluate import explain_entry
 from bonafides.rules.facts import Entry
 from bonafides.rules.model import Measure, Memorandum, Rules
@@ -27,9 +27,6 @@ CLEAR = "clear"
 UNKNOWN = "unknown"
 INVALID = "invalid"
 STATUSES = (MEASURES_APPLY, CLEAR, UNKNOWN, INVALID)
-
-#: Disclosure classes an inquiring authority may see the details of (principle 5).
-_SHOWN = frozenset({Disclosure.PUBLIC.value, Disclosure.SHARED.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +110,10 @@ class _Static:
         found = self.types.get(code)
         if found is None:
             rtype = self.rules.catalogue.type(code)
-            found = self.types[code] = (rtype.title_zh, rtype.disclosure.value in _SHOWN)
+            found = self.types[code] = (
+                rtype.title_zh,
+                class_visible(Audience.AUTHORITY, rtype.disclosure),
+            )
         return found
 
 

@@ -1,11 +1,11 @@
 """List entries as the public may see them, filtered, counted and paged in the database.
 
 An entry is public only while the decision that put the subject on the list is public
-(principle 5): a public record type, a status that still counts, inside its publication
-period, and never a decision taken while the person was a minor. The filter is
-``bonafides.disclosure.public_clause``, the SQL spelling of the rule
-``publicly_visible`` applies to one record, so that a list of a million entries is
-filtered, counted and paged by the store, never in Python.
+(principle 5), and every other record its line counted too: a public record type, a
+status that still counts, inside its publication period, and never a decision taken
+while the person was a minor. The filter is ``bonafides.store.disclosure.entry_is_public``,
+the SQL spelling of ``bonafides.disclosure.entry_visible``, so that a list of a million
+entries is filtered, counted and paged by the store, never in Python.
 A repaired or revoked decision therefore takes its entries off the public pages with it.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bonafides.rules.service import CURRENT
-from bonafides.store.disclosure import record_is_public
+from bonafides.store.disclosure import entry_is_public
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
 
 Ts = TypeVarTuple("Ts")
@@ -99,7 +99,7 @@ def _public(select_: Select[*Ts], today: dt.date) -> Select[*Ts]:
         select_.join(Subject, Subject.id == ListEntry.subject_id)
         .join(Record, Record.id == ListEntry.trigger_record_id)
         .join(RecordType, RecordType.code == Record.type_code)
-        .where(ListEntry.status == CURRENT, record_is_public(today))
+        .where(ListEntry.status == CURRENT, entry_is_public(today))
     )
 
 

@@ -14,8 +14,9 @@ only if that finds too few, to names holding them further on (on PostgreSQL thro
 an index of each name's one- and two-character substrings, migration ``0011``).
 
 Principle 5 applies to search too: a natural person is found only while at least
-one of their records is public (``bonafides.disclosure.public_clause``: a minor's never
-is, nor a decision taken while the person was one); a name is itself a disclosure.
+one of their records is public (``bonafides.store.disclosure.subject_is_public``: a
+minor's never is, nor a decision taken while the person was one); a name is itself a
+disclosure.
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ from sqlalchemy.orm import Session
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.records import SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
-from bonafides.store.disclosure import record_is_public
+from bonafides.store.disclosure import subject_is_public
 from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
 from bonafides.store.subjects import SubjectKeys, chunks, find
-from bonafides.store.tables import Record, RecordType, Subject, SubjectName
+from bonafides.store.tables import Subject, SubjectName
 
 #: Names the index may hand over for ranking; a bound, not a page size.
 CANDIDATES = 200
@@ -158,7 +159,7 @@ def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) 
     subject = find(session, keys, code)
     if subject is None:
         return SearchResult(code, "code", [])
-    visible = _publicly_findable(session, [subject], today=today)
+    visible = publicly_findable(session, [subject], today=today)
     hits = [
         SearchHit(
             subject_id=subject.id,
@@ -495,21 +496,17 @@ def _pg_statement(how: str) -> Select[Any]:
 # --------------------------------------------------------------------------- disclosure
 
 
-def _publicly_findable(
+def publicly_findable(
     session: Session, subjects: Sequence[SubjectIdentity], *, today: dt.date
 ) -> set[int]:
-    """Organisations always; persons only while a record of theirs is public (which a
-    minor's, or a decision taken while the person was one, never is)."""
-    allowed = {s.id for s in subjects if s.kind != SubjectKind.NATURAL_PERSON}
-    persons = [s.id for s in subjects if s.kind == SubjectKind.NATURAL_PERSON]
-    for part in chunks(persons, 500):
+    """The ids of ``subjects`` the public may find: organisations always; persons only
+    while a record of theirs is public (which a minor's, or a decision taken while the
+    person was one, never is)."""
+    allowed: set[int] = set()
+    for part in chunks([s.id for s in subjects], 500):
         allowed.update(
             session.scalars(
-                select(Record.subject_id)
-                .join(RecordType, RecordType.code == Record.type_code)
-                .join(Subject, Subject.id == Record.subject_id)
-                .where(Record.subject_id.in_(part), record_is_public(today))
-                .distinct()
+                select(Subject.id).where(Subject.id.in_(part), subject_is_public(today))
             )
         )
     return allowed
@@ -526,7 +523,7 @@ def _by_name(session: Session, query: str, *, today: dt.date, limit: int) -> lis
         held = best.get(cand.subject.id)
         if held is None or (score, cand.current) > (held[0], held[1].current):
             best[cand.subject.id] = (score, cand)
-    visible = _publicly_findable(session, [c.subject for _, c in best.values()], today=today)
+    visible = publicly_findable(session, [c.subject for _, c in best.values()], today=today)
     hits = []
     for subject_id, (score, cand) in best.items():
         if subject_id not in visible:
