@@ -81,17 +81,19 @@ def log_in(
         )
     signed = run(
         unit,
-        lambda session: sign_in(
-            session,
-            attempt.clock,
-            username=username,
-            password=password,
-            hours=settings.session_hours,
-            client=attempt.address,
-            user_agent=attempt.user_agent,
-        )
-        if username and password
-        else None,
+        lambda session: (
+            sign_in(
+                session,
+                attempt.clock,
+                username=username,
+                password=password,
+                hours=settings.session_hours,
+                client=attempt.address,
+                user_agent=attempt.user_agent,
+            )
+            if username and password
+            else None
+        ),
     )
     if signed is None:
         after_failure(attempt.limiter, limits, username=username)
@@ -290,3 +292,13 @@ def read_notification(
 ) -> bool:
     """Mark one of the principal's own notifications read; False for anyone else's."""
     return run(unit, lambda session: notify.mark_read(session, clock, principal, notification_id))
+
+
+def deactivate(unit: UnitOfWork, operator: Principal, username: str) -> Account:
+    """Its sessions and keys stop working at once."""
+    return run(
+        unit,
+        lambda session: accounts.set_active(
+            session, username=username, active=False, actor=operator.actor
+        ),
+    )

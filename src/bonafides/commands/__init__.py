@@ -10,7 +10,15 @@ from importlib import import_module
 
 import typer
 
-AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records")
+AREAS: tuple[str, ...] = (
+    "reports",
+    "rules",
+    "accounts",
+    "due_process",
+    "notifications",
+    "backup",
+    "records",
+)
 
 
 def register_all(app: typer.Typer) -> None:
