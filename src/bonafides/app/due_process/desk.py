@@ -55,8 +55,8 @@ def mail_after_commit(unit: UnitOfWork, desk: Desk) -> None:
     sessions, clock = desk.ctx.sessions, desk.services.clock
 
     def send() -> None:
-        with sessions.begin() as session:
-            notify.deliver(session, mailer, clock)
+        with UnitOfWork(sessions) as delivery:
+            run(delivery, lambda session: notify.deliver(session, mailer, clock))
 
     unit.after_commit(lambda: desk.defer(send))
 
