@@ -116,7 +116,7 @@ class CaseDesk(Generic[Case]):
     files_kind: str
 
 
-def _objection_extra(ctx: Context, session: Session, item: Objection) -> dict[str, Any]:
+def _objection_context(ctx: Context, session: Session, item: Objection) -> dict[str, Any]:
     record = session.get(Record, item.record_id)
     fields: list[ContentField] = []
     if record is not None and ctx.catalogue.has_type(record.type_code):
@@ -124,7 +124,7 @@ def _objection_extra(ctx: Context, session: Session, item: Objection) -> dict[st
     return {"record": record, "fields": fields, "outcomes": [o.value for o in ObjectionOutcome]}
 
 
-def _repair_extra(ctx: Context, session: Session, item: RepairApplication) -> dict[str, Any]:
+def _repair_context(ctx: Context, session: Session, item: RepairApplication) -> dict[str, Any]:
     return {"record": session.get(Record, item.record_id)}
 
 
@@ -134,11 +134,9 @@ OBJECTIONS: CaseDesk[Objection] = CaseDesk(
     template="objection.html",
     open_status=objections.ObjectionStatus.OPEN.value,
     escalated_filter=True,
-    listed=lambda session, desk, principal: objection_steps.list_objections(
-        session, desk, principal
-    ),
+    listed=objection_steps.list_objections,
     read=objection_steps.read_objection,
-    context_of=_objection_extra,
+    context_of=_objection_context,
     files_kind=objections.KIND,
 )
 REPAIRS: CaseDesk[RepairApplication] = CaseDesk(
@@ -149,7 +147,7 @@ REPAIRS: CaseDesk[RepairApplication] = CaseDesk(
     escalated_filter=False,
     listed=repair_steps.list_repairs,
     read=repair_steps.read_repair,
-    context_of=_repair_extra,
+    context_of=_repair_context,
     files_kind=repair.KIND,
 )
 
