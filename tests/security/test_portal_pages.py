@@ -358,3 +358,76 @@ def test_private_answers_are_never_stored_by_caches(world: World, settings: Sett
             answer = client.get(path)
             assert answer.status_code == 200, path
             assert answer.headers["cache-control"] == "no-store", path
+
+
+def test_an_objection_answered_twice_shows_the_decision_on_file(
+    world: World, settings: Settings
+) -> None:
+    """Two officers answering at once: the second gets the objection page with a notice
+    naming the decision already taken, not an error page; the first answer stands."""
+    from bonafides.workflows import objections
+
+    firm = factories.org()
+    world.account("firm", Role.SUBJECT, subject=firm)
+    world.account("clerk", Role.OFFICER, department="samr")
+    record = world.penalty(firm)
+    with world.ctx.sessions.begin() as session:
+        number = objections.open_objection(
+            session,
+            world.services(),
+            world.principal("firm"),
+            record_id=record,
+            grounds="The fine was paid before the decision.",
+        ).id
+    with api(settings, world) as client:
+        clerk = _sign_in(client, "clerk")
+        answer = {"csrf": clerk, "outcome": "upheld", "reasons": "The payment came later."}
+        first = client.post(f"/objections/{number}/decision", data=answer, follow_redirects=False)
+        assert first.status_code == 303, first.text
+        second = client.post(
+            f"/objections/{number}/decision", data={**answer, "outcome": "revoked"}
+        )
+        assert second.status_code == 200, second.text
+        assert 'class="notice decided"' in second.text
+        assert 'name="outcome"' not in second.text
+        assert "The payment came later." in second.text, "the decision on file is shown"
+    with world.ctx.sessions() as session:
+        objection = session.get(Objection, number)
+        assert objection is not None
+        assert objection.outcome == "upheld"
+
+
+def test_a_repair_decided_twice_shows_the_decision_on_file(
+    world: World, settings: Settings
+) -> None:
+    from bonafides.workflows import repair
+    from bonafides.workflows.attachments import Upload
+
+    firm = factories.org()
+    world.account("firm", Role.SUBJECT, subject=firm)
+    world.account("clerk", Role.OFFICER, department="samr")
+    record = world.penalty(firm, days_ago=150)
+    with world.ctx.sessions.begin() as session:
+        number = repair.apply(
+            session,
+            world.services(),
+            world.principal("firm"),
+            record_id=record,
+            evidence="The fine was paid in full on 2026-01-02.",
+            commitment="本单位承诺诚信经营，遵守法律法规，如有违反愿承担责任。",
+            uploads=[Upload("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt")],
+        ).id
+    with api(settings, world) as client:
+        clerk = _sign_in(client, "clerk")
+        decision = {"csrf": clerk, "decision": "approve", "reasons": "Payment confirmed."}
+        first = client.post(f"/repairs/{number}/decision", data=decision, follow_redirects=False)
+        assert first.status_code == 303, first.text
+        second = client.post(f"/repairs/{number}/decision", data={**decision, "decision": "refuse"})
+        assert second.status_code == 200, second.text
+        assert 'class="notice decided"' in second.text
+        assert 'name="decision"' not in second.text
+        assert "Payment confirmed." in second.text
+    with world.ctx.sessions() as session:
+        application = session.get(RepairApplication, number)
+        assert application is not None
+        assert application.status == "repaired"

@@ -3,13 +3,6 @@ through a real SMTP server on loopback (aiosmtpd) when one is configured."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from bonafides.security import audit
@@ -19,34 +12,7 @@ from bonafides.store.tables import AuditEvent, Notification
 from bonafides.workflows import notify, objections
 from tests import factories
 from tests.security.world import World, api
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+from tests.workflows.conftest import Inbox, free_port
 
 
 def _objection(world: World) -> None:
@@ -91,7 +57,7 @@ def test_a_failed_delivery_is_kept_and_retried(world: World, smtp: tuple[Inbox, 
     inbox, port = smtp
     _objection(world)
     down = notify.SmtpMailer(
-        host="127.0.0.1", port=_free_port(), sender="x@y.cn", starttls=False, timeout=2
+        host="127.0.0.1", port=free_port(), sender="x@y.cn", starttls=False, timeout=2
     )
     with world.ctx.sessions.begin() as session:
         result = notify.deliver(session, down, world.clock)

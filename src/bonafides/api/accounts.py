@@ -1,8 +1,8 @@
 """Signing in and out, the signed-in account's own pages, files for authorities, and the
 operator's management of accounts and API keys.
 
-Routes parse, authorise (``require``) and call the services in ``bonafides.security``;
-each one that reads non-public data or writes commits the audit events it produced.
+Routes parse, authorise (``require``) and call the use cases in ``bonafides.app.accounts``,
+which commit what they wrote and the audit events of what they read.
 """
 
 from __future__ import annotations
@@ -14,26 +14,26 @@ from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from bonafides.app import accounts as steps
 from bonafides.http.auth import (
     PrincipalDep,
+    attempt_of,
     clear_session_cookie,
-    client_address,
     clock_of,
     http_error,
-    login_attempt,
-    login_failed,
     require,
     set_session_cookie,
+    too_many,
 )
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep, SessionDep, UnitDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
 from bonafides.security import accounts, apikeys
 from bonafides.security.clock import office_day
-from bonafides.security.files import find_subject, own_subject, read_subject
+from bonafides.security.files import own_subject
 from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.roles import Principal, Role, Scope
-from bonafides.security.sessions import COOKIE, end_session, sign_in
+from bonafides.security.sessions import COOKIE
 from bonafides.store.access import access_log
 from bonafides.store.profiles import Profile
 from bonafides.store.tables import Account, ApiKey
@@ -273,7 +273,7 @@ def _key_out(key: ApiKey, username: str) -> dict[str, Any]:
 
 @router.post("/login", response_model=LoginOut, responses=errors(401, 422, 429))
 def login(
-    body: LoginIn, request: Request, response: Response, ctx: ContextDep, session: SessionDep
+    body: LoginIn, request: Request, response: Response, ctx: ContextDep, unit: UnitDep
 ) -> LoginOut:
     """Sign in with a user name and password: sets the session cookie, returns the CSRF token.
 
@@ -281,22 +281,16 @@ def login(
     (``bonafides.security.login_limits``): one address cannot guess quickly, many
     addresses only slow each other down, and neither locks the owner out.
     """
-    limits = login_attempt(request, session, ctx.settings, body.username)
-    response.headers.update(limits)
-    result = sign_in(
-        session,
-        clock_of(request),
-        username=body.username,
-        password=body.password,
-        hours=ctx.settings.session_hours,
-        client=client_address(request),
-        user_agent=request.headers.get("user-agent"),
-    )
-    session.commit()
-    if result is None:
-        login_failed(request, ctx.settings, body.username)
-        raise HTTPException(401, "wrong user name or password", headers=limits)
-    account, started = result
+    try:
+        done = steps.log_in(
+            unit, ctx.settings, attempt_of(request), username=body.username, password=body.password
+        )
+    except steps.TooManyAttemptsError as exc:
+        raise too_many(exc) from exc
+    response.headers.update(done.headers)
+    if done.signed is None:
+        raise HTTPException(401, "wrong user name or password", headers=done.headers)
+    account, started = done.signed
     set_session_cookie(response, started, ctx.settings)
     principal = accounts.principal_of(account, via="session", csrf_token=started.csrf_token)
     return LoginOut(**_me(principal, account), expires_at=started.expires_at)
@@ -304,13 +298,10 @@ def login(
 
 @router.post("/logout", status_code=204, responses=errors(401, 403))
 def logout(
-    request: Request, response: Response, ctx: ContextDep, session: SessionDep, me: PrincipalDep
+    request: Request, response: Response, ctx: ContextDep, unit: UnitDep, me: PrincipalDep
 ) -> Response:
     """End the session (CSRF token required) and clear the cookie."""
-    token = request.cookies.get(COOKIE)
-    if token and me.via == "session":
-        end_session(session, clock_of(request), token, actor=me.actor)
-        session.commit()
+    steps.log_out(unit, clock_of(request), me, request.cookies.get(COOKIE))
     answer = Response(status_code=204)
     clear_session_cookie(answer, ctx.settings)
     return answer
@@ -327,24 +318,16 @@ def me(session: SessionDep, principal: Annotated[Principal, Depends(require())])
 
 
 @router.get("/me/file", response_model=FileOut, responses=errors(401, 403, 404))
-def my_file(request: Request, ctx: ContextDep, session: SessionDep, subject: Subject) -> FileOut:
+def my_file(request: Request, ctx: ContextDep, unit: UnitDep, subject: Subject) -> FileOut:
     """The bound subject's whole file, every disclosure class (the read is logged too)."""
+    today = office_day(clock_of(request), ctx.settings.timezone)
     try:
-        row = own_subject(session, subject)
-        if row is None:
-            raise HTTPException(404, "no decision concerns your subject yet")
-        read = read_subject(
-            session,
-            ctx.catalogue,
-            subject,
-            row,
-            purpose="the subject's own file",
-            today=office_day(clock_of(request), ctx.settings.timezone),
-        )
+        own = steps.read_own_file(unit, ctx.catalogue, subject, today=today)
     except WorkflowError as exc:
         raise http_error(exc) from exc
-    session.commit()
-    return file_out(read.profile, read.inquiry_id)
+    if own is None:
+        raise HTTPException(404, "no decision concerns your subject yet")
+    return file_out(own.read.profile, own.read.inquiry_id)
 
 
 @router.get("/me/access-log", response_model=AccessLogOut, responses=errors(401, 403, 404))
@@ -394,14 +377,12 @@ def my_notifications(
 def read_notification(
     notification_id: Annotated[int, Path(ge=1)],
     request: Request,
-    session: SessionDep,
+    unit: UnitDep,
     principal: Annotated[Principal, Depends(require())],
 ) -> Response:
     """Mark a notification read."""
-    assert principal.account_id is not None
-    if not notify.mark_read(session, clock_of(request), principal, notification_id):
+    if not steps.read_notification(unit, clock_of(request), principal, notification_id):
         raise HTTPException(404, "no such notification")
-    session.commit()
     return Response(status_code=204)
 
 
@@ -413,7 +394,7 @@ def subject_file(
     code: Code,
     request: Request,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     reader: Reader,
     purpose: Annotated[
         str, Query(min_length=1, max_length=300, description="Why the file is read; logged.")
@@ -428,19 +409,17 @@ def subject_file(
     restricted records need an approved special inquiry naming this subject.
     """
     try:
-        row = find_subject(session, ctx.keys, code)
-        read = read_subject(
-            session,
-            ctx.catalogue,
+        read = steps.read_file(
+            unit,
+            ctx,
             reader,
-            row,
+            code,
             purpose=purpose,
             today=office_day(clock_of(request), ctx.settings.timezone),
             inquiry_id=inquiry,
         )
     except WorkflowError as exc:
         raise http_error(exc) from exc
-    session.commit()
     return file_out(read.profile, read.inquiry_id)
 
 
@@ -451,28 +430,25 @@ def subject_file(
     "/accounts", response_model=AccountOut, status_code=201, responses=errors(401, 403, 422)
 )
 def create_account(
-    body: AccountIn, request: Request, ctx: ContextDep, session: SessionDep, operator: Operator
+    body: AccountIn, request: Request, ctx: ContextDep, unit: UnitDep, operator: Operator
 ) -> AccountOut:
     """Create an account (operator only). A subject account is bound after verification."""
     try:
-        account = accounts.create_account(
-            session,
-            ctx.catalogue,
-            ctx.keys,
+        account = steps.create_account(
+            unit,
+            ctx,
             clock_of(request),
+            operator,
             username=body.username,
             role=body.role,
             display_name=body.display_name,
             password=body.password,
-            actor=operator.actor,
             department=body.department,
             email=body.email,
             subject_code=body.subject_code,
-            common_passwords=ctx.common_passwords,
         )
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc
-    session.commit()
     return account_out(account)
 
 
@@ -497,25 +473,24 @@ def bind_account(
     body: BindIn,
     request: Request,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     operator: Operator,
 ) -> AccountOut:
     """Bind a subject account to its code, after the claimant's identity was verified."""
     try:
-        account = accounts.bind_subject(
-            session,
-            ctx.keys,
+        account = steps.bind_subject(
+            unit,
+            ctx,
             clock_of(request),
+            operator,
             username=username,
             code=body.code,
             evidence=body.evidence,
-            actor=operator.actor,
         )
     except accounts.UnknownAccountError as exc:
         raise HTTPException(404, str(exc)) from exc
     except accounts.AccountError as exc:
         raise HTTPException(422, str(exc)) from exc
-    session.commit()
     return account_out(account)
 
 
@@ -529,26 +504,24 @@ def issue_key(
     username: Username,
     body: KeyIn,
     request: Request,
-    session: SessionDep,
+    unit: UnitDep,
     operator: Operator,
 ) -> KeyIssuedOut:
     """Issue an API key for an account, with scopes within its role; the key is shown once."""
     try:
-        account = accounts.get_account(session, username)
-        issued = apikeys.issue_key(
-            session,
+        account, issued = steps.issue_key(
+            unit,
             clock_of(request),
-            account,
+            operator,
+            username=username,
             name=body.name,
             scopes=body.scopes,
-            actor=operator.actor,
             days=body.days,
         )
     except accounts.UnknownAccountError as exc:
         raise HTTPException(404, str(exc)) from exc
     except apikeys.ApiKeyError as exc:
         raise HTTPException(422, str(exc)) from exc
-    session.commit()
     return KeyIssuedOut(**_key_out(issued.key, account.username), token=issued.token)
 
 
@@ -568,13 +541,12 @@ def list_keys(session: SessionDep, operator: Operator) -> list[KeyOut]:
 def revoke_key(
     key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
     request: Request,
-    session: SessionDep,
+    unit: UnitDep,
     operator: Operator,
 ) -> Response:
     """Revoke an API key at once; requests with it are refused from now on."""
     try:
-        apikeys.revoke_key(session, clock_of(request), key_id, actor=operator.actor)
+        steps.revoke_key(unit, clock_of(request), operator, key_id)
     except apikeys.ApiKeyError as exc:
         raise HTTPException(404, str(exc)) from exc
-    session.commit()
     return Response(status_code=204)

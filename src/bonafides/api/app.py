@@ -43,7 +43,10 @@ ROUTER_MODULES: tuple[str, ...] = (
     "reports",
     "accounts",
     "registrations",
-    "workflows",
+    "objections",
+    "repairs",
+    "complaints",
+    "inquiries",
     "lists",
     "measures",
     "checks",
@@ -142,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from bonafides.web import portal
 
     web = portal(settings)
+    app.state.portal = web
     web.router.add_to(app)
     app.mount("/static", web.static, name="static")
 

@@ -14,8 +14,9 @@ from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bonafides.api.accounts import AccountOut, Username, account_out
-from bonafides.http.auth import clock_of, registration_attempt, require
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.app import accounts as steps
+from bonafides.http.auth import attempt_of, require, too_many
+from bonafides.http.deps import ContextDep, SessionDep, UnitDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
 from bonafides.security import accounts
@@ -54,27 +55,23 @@ class RefusalIn(BaseModel):
     status_code=201,
     responses=errors(422, 429),
 )
-def register(
-    body: RegistrationIn, request: Request, ctx: ContextDep, session: SessionDep
-) -> AccountOut:
+def register(body: RegistrationIn, request: Request, ctx: ContextDep, unit: UnitDep) -> AccountOut:
     """Open a subject account claiming a code; it is bound only after an operator verifies."""
-    registration_attempt(request, ctx.settings)
     try:
-        account = accounts.register(
-            session,
-            ctx.catalogue,
-            ctx.keys,
-            clock_of(request),
+        account = steps.register(
+            unit,
+            ctx,
+            attempt_of(request),
             username=body.username,
             display_name=body.display_name,
             password=body.password,
             code=body.code,
             email=body.email,
-            common_passwords=ctx.common_passwords,
         )
+    except steps.TooManyAttemptsError as exc:
+        raise too_many(exc) from exc
     except (accounts.AccountError, WeakPasswordError) as exc:
         raise HTTPException(422, str(exc)) from exc
-    session.commit()
     return account_out(account)
 
 
@@ -102,17 +99,14 @@ def pending(session: SessionDep, operator: Operator) -> list[PendingOut]:
 def refuse(
     username: Username,
     body: RefusalIn,
-    session: SessionDep,
+    unit: UnitDep,
     operator: Operator,
 ) -> AccountOut:
     """Refuse a claim that could not be verified: the account is deactivated, with why."""
     try:
-        account = accounts.refuse_registration(
-            session, username=username, reason=body.reason, actor=operator.actor
-        )
+        account = steps.refuse_registration(unit, operator, username=username, reason=body.reason)
     except accounts.UnknownAccountError as exc:
         raise HTTPException(404, str(exc)) from exc
     except accounts.AccountError as exc:
         raise HTTPException(422, str(exc)) from exc
-    session.commit()
     return account_out(account)

@@ -14,6 +14,8 @@ AREAS: tuple[str, ...] = (
     "reports",
     "rules",
     "accounts",
+    "due_process",
+    "notifications",
     "backup",
     "records",
     "alerts",

@@ -1,101 +1,29 @@
-"""Operator commands: accounts, API keys, overdue objections, special inquiries, mail.
+"""``bonafides accounts ...`` and ``bonafides keys ...``: the operator's accounts and API keys.
 
-``bonafides accounts ...``, ``bonafides keys ...``, ``bonafides objections ...``,
-``bonafides repairs escalate``, ``bonafides complaints escalate``,
-``bonafides inquiries ...`` and ``bonafides notifications send``. Each parses, calls the
-same service the API calls, commits, and prints; exit code 2 with one line on refusal.
+Each command parses, calls the use case the API calls (``bonafides.app.accounts``), and
+prints; exit code 2 with one line on refusal.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bonafides.context import Context
-
-if TYPE_CHECKING:
-    from bonafides.security.roles import Principal
-
-out = Console()
+from bonafides.commands.common import DbOption, fail, operator, out, unit_of_work
 
 accounts_app = typer.Typer(help="Accounts: operators, officers, inquirers, subjects.")
 keys_app = typer.Typer(help="API keys for machine clients.")
-objections_app = typer.Typer(help="Objections: overdue ones and their escalation.")
-repairs_app = typer.Typer(help="Credit repair applications: overdue ones and their escalation.")
-complaints_app = typer.Typer(help="Complaints and reports: overdue ones and their escalation.")
-inquiries_app = typer.Typer(help="Special inquiries: applications to read restricted records.")
-notifications_app = typer.Typer(help="Notifications: e-mail delivery.")
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Store URL; default BONAFIDES_DB or sqlite:///bonafides.db."),
-]
 
 
 def register(app: typer.Typer) -> None:
-    for sub in (
-        accounts_app,
-        keys_app,
-        objections_app,
-        repairs_app,
-        complaints_app,
-        inquiries_app,
-        notifications_app,
-    ):
+    for sub in (accounts_app, keys_app):
         sub.info.no_args_is_help = True
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(keys_app, name="keys")
-    app.add_typer(objections_app, name="objections")
-    app.add_typer(repairs_app, name="repairs")
-    app.add_typer(complaints_app, name="complaints")
-    app.add_typer(inquiries_app, name="inquiries")
-    app.add_typer(notifications_app, name="notifications")
-
-
-@contextmanager
-def _transaction(db: str | None) -> Iterator[tuple[Context, Session]]:
-    from bonafides.cli import _settings
-
-    ctx = Context(_settings(db))
-    try:
-        with ctx.sessions.begin() as session:
-            yield ctx, session
-    finally:
-        ctx.close()
-
-
-def _actor() -> str:
-    from bonafides.cli import _operator
-
-    return _operator()
-
-
-def _fail(message: str) -> NoReturn:
-    from bonafides.cli import fail
-
-    fail(message)
-
-
-def _operator_principal() -> Principal:
-    from bonafides.security.roles import ROLE_SCOPES, Principal, Role
-
-    return Principal(
-        role=Role.OPERATOR,
-        username=_actor().removeprefix("cli:"),
-        scopes=ROLE_SCOPES[Role.OPERATOR],
-        via="cli",
-    )
-
-
-# --------------------------------------------------------------------------- accounts
 
 
 @accounts_app.command("create")
@@ -119,38 +47,37 @@ def create(
     db: DbOption = None,
 ) -> None:
     """Create an account; a subject account is bound to its code later (accounts bind)."""
-    from bonafides.security.accounts import AccountError, create_account
+    from bonafides.app.accounts import create_account
+    from bonafides.security.accounts import AccountError
     from bonafides.security.passwords import WeakPasswordError
     from bonafides.security.roles import Role
 
     try:
         chosen = Role(role)
     except ValueError:
-        _fail(f"unknown role {role!r}: operator, officer, inquirer or subject")
+        fail(f"unknown role {role!r}: operator, officer, inquirer or subject")
     password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not no_password:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    with _transaction(db) as (ctx, session):
+    with unit_of_work(db) as (ctx, unit):
         try:
             account = create_account(
-                session,
-                ctx.catalogue,
-                ctx.keys,
+                unit,
+                ctx,
                 ctx.clock,
+                operator(),
                 username=username,
                 role=chosen,
                 display_name=name or username,
                 password=password,
-                actor=_actor(),
                 department=department,
                 email=email,
                 subject_code=subject_code,
-                common_passwords=ctx.common_passwords,
             )
         except (AccountError, WeakPasswordError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         out.print(f"created {account.role} account {account.username}")
 
 
@@ -164,21 +91,16 @@ def bind(
     db: DbOption = None,
 ) -> None:
     """Bind a subject account to its code after verifying who the claimant is."""
-    from bonafides.security.accounts import AccountError, UnknownAccountError, bind_subject
+    from bonafides.app.accounts import bind_subject
+    from bonafides.security.accounts import AccountError, UnknownAccountError
 
-    with _transaction(db) as (ctx, session):
+    with unit_of_work(db) as (ctx, unit):
         try:
             account = bind_subject(
-                session,
-                ctx.keys,
-                ctx.clock,
-                username=username,
-                code=code,
-                evidence=evidence,
-                actor=_actor(),
+                unit, ctx, ctx.clock, operator(), username=username, code=code, evidence=evidence
             )
         except (AccountError, UnknownAccountError) as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
         out.print(f"bound {account.username} to {account.subject_display}")
 
 
@@ -188,8 +110,8 @@ def list_accounts(db: DbOption = None) -> None:
     from bonafides.store.tables import Account
 
     table = Table("user", "role", "department", "subject", "bound", "active")
-    with _transaction(db) as (_ctx, session):
-        for a in session.scalars(select(Account).order_by(Account.username)):
+    with unit_of_work(db) as (_ctx, unit):
+        for a in unit.session.scalars(select(Account).order_by(Account.username)):
             table.add_row(
                 a.username,
                 a.role,
@@ -207,13 +129,14 @@ def deactivate(
     db: DbOption = None,
 ) -> None:
     """Deactivate an account: its sessions and keys stop working at once."""
-    from bonafides.security.accounts import UnknownAccountError, set_active
+    from bonafides.app import accounts
+    from bonafides.security.accounts import UnknownAccountError
 
-    with _transaction(db) as (_ctx, session):
+    with unit_of_work(db) as (_ctx, unit):
         try:
-            set_active(session, username=username, active=False, actor=_actor())
+            accounts.deactivate(unit, operator(), username)
         except UnknownAccountError as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
     out.print(f"deactivated {username}")
 
 
@@ -229,23 +152,17 @@ def issue(
     db: DbOption = None,
 ) -> None:
     """Issue an API key and print it once; only its hash is kept."""
-    from bonafides.security.accounts import UnknownAccountError, get_account
-    from bonafides.security.apikeys import ApiKeyError, issue_key
+    from bonafides.app.accounts import issue_key
+    from bonafides.security.accounts import UnknownAccountError
+    from bonafides.security.apikeys import ApiKeyError
 
-    with _transaction(db) as (ctx, session):
+    with unit_of_work(db) as (ctx, unit):
         try:
-            account = get_account(session, username)
-            issued = issue_key(
-                session,
-                ctx.clock,
-                account,
-                name=name,
-                scopes=scope,
-                actor=_actor(),
-                days=days,
+            _account, issued = issue_key(
+                unit, ctx.clock, operator(), username=username, name=name, scopes=scope, days=days
             )
         except (ApiKeyError, UnknownAccountError) as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
     out.print(f"key {issued.key.key_id} for {username} ({', '.join(issued.key.scopes)})")
     sys.stdout.write(issued.token + "\n")
 
@@ -256,13 +173,14 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke an API key at once."""
-    from bonafides.security.apikeys import ApiKeyError, revoke_key
+    from bonafides.app.accounts import revoke_key
+    from bonafides.security.apikeys import ApiKeyError
 
-    with _transaction(db) as (ctx, session):
+    with unit_of_work(db) as (ctx, unit):
         try:
-            revoke_key(session, ctx.clock, key_id, actor=_actor())
+            revoke_key(unit, ctx.clock, operator(), key_id)
         except ApiKeyError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     out.print(f"revoked key {key_id}")
 
 
@@ -272,8 +190,8 @@ def list_keys(db: DbOption = None) -> None:
     from bonafides.store.tables import Account, ApiKey
 
     table = Table("key", "account", "name", "scopes", "expires", "revoked")
-    with _transaction(db) as (_ctx, session):
-        rows = session.execute(
+    with unit_of_work(db) as (_ctx, unit):
+        rows = unit.session.execute(
             select(ApiKey, Account.username)
             .join(Account, Account.id == ApiKey.account_id)
             .order_by(ApiKey.id)
@@ -288,127 +206,3 @@ def list_keys(db: DbOption = None) -> None:
                 key.revoked_at.date().isoformat() if key.revoked_at else "",
             )
     out.print(table)
-
-
-# --------------------------------------------------------------------------- objections
-
-
-@objections_app.command("overdue")
-def overdue(db: DbOption = None) -> None:
-    """Open objections past their deadline, oldest deadline first."""
-    from bonafides.workflows import objections
-    from bonafides.workflows.common import services_for
-
-    table = Table("objection", "record", "department", "due", "escalated")
-    with _transaction(db) as (ctx, session):
-        services = services_for(ctx)
-        for o in objections.overdue(session, services.deadlines):
-            table.add_row(
-                str(o.id),
-                str(o.record_id),
-                o.source,
-                o.due_on.isoformat(),
-                o.escalated_at.date().isoformat() if o.escalated_at else "",
-            )
-    out.print(table)
-
-
-def _escalate(db: str | None, area: str, what: str) -> None:
-    from importlib import import_module
-
-    from bonafides.workflows.common import services_for
-
-    workflow = import_module(f"bonafides.workflows.{area}")
-    with _transaction(db) as (ctx, session):
-        services = services_for(ctx)
-        done = workflow.escalate(session, services.deadlines, services.notifier, actor=_actor())
-    out.print(f"escalated {len(done)} overdue {what}(s)")
-
-
-@objections_app.command("escalate")
-def escalate(db: DbOption = None) -> None:
-    """Escalate overdue objections to the operators (run daily; safe to repeat)."""
-    _escalate(db, "objections", "objection")
-
-
-@repairs_app.command("escalate")
-def escalate_repairs(db: DbOption = None) -> None:
-    """Escalate repair applications past their review deadline to the operators (run daily;
-    safe to repeat)."""
-    _escalate(db, "repair", "repair application")
-
-
-@complaints_app.command("escalate")
-def escalate_complaints(db: DbOption = None) -> None:
-    """Escalate complaints and reports past their deadline to the operators (run daily;
-    safe to repeat). The operators learn the department and deadline, not the informant."""
-    _escalate(db, "complaints", "complaint")
-
-
-# --------------------------------------------------------------------------- inquiries
-
-
-@inquiries_app.command("list")
-def list_inquiries(db: DbOption = None) -> None:
-    """Every special inquiry with its department, purpose, period and status."""
-    from bonafides.workflows import inquiries
-
-    principal = _operator_principal()
-    table = Table("id", "department", "purpose", "subjects", "from", "until", "status")
-    with _transaction(db) as (_ctx, session):
-        for i in inquiries.visible_to(session, principal):
-            table.add_row(
-                str(i.id),
-                i.department,
-                i.purpose,
-                str(len(i.subject_ids)),
-                i.valid_from.isoformat(),
-                i.valid_until.isoformat(),
-                i.status,
-            )
-    out.print(table)
-
-
-@inquiries_app.command("decide")
-def decide_inquiry(
-    inquiry_id: Annotated[int, typer.Argument(min=1)],
-    approve: Annotated[bool, typer.Option("--approve/--refuse", help="The decision.")],
-    note: Annotated[str, typer.Option(help="Why (audited; required to refuse).")],
-    db: DbOption = None,
-) -> None:
-    """Approve or refuse a special inquiry."""
-    from bonafides.workflows import inquiries
-    from bonafides.workflows.common import WorkflowError, services_for
-
-    principal = _operator_principal()
-    with _transaction(db) as (ctx, session):
-        try:
-            inquiry = inquiries.decide(
-                session,
-                services_for(ctx).deadlines,
-                principal,
-                inquiry_id,
-                approve=approve,
-                note=note,
-            )
-        except WorkflowError as exc:
-            _fail(str(exc))
-    out.print(f"special inquiry {inquiry.id}: {inquiry.status}")
-
-
-# --------------------------------------------------------------------------- notifications
-
-
-@notifications_app.command("send")
-def send(db: DbOption = None) -> None:
-    """Mail queued notifications through BONAFIDES_SMTP_HOST (retries failed ones)."""
-    from bonafides.workflows.notify import SmtpMailer, deliver
-
-    with _transaction(db) as (ctx, session):
-        mailer = SmtpMailer.from_settings(ctx.settings)
-        if mailer is None:
-            _fail("BONAFIDES_SMTP_HOST is not set: notifications are stored only")
-        result = deliver(session, mailer, ctx.clock)
-    out.print(f"mailed {result.sent}, failed {result.failed}")
-    if result.failed:
-        raise typer.Exit(1)

@@ -19,19 +19,13 @@ from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
+from bonafides.app.accounts import Attempt, TooManyAttemptsError
 from bonafides.app.submit import SubmissionKeyError
 from bonafides.context import Context
 from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.security.accounts import principal_of
 from bonafides.security.apikeys import looks_like_key, resolve_key
 from bonafides.security.clock import Clock
-from bonafides.security.login_limits import (
-    LoginLimits,
-    after_failure,
-    before_login,
-    registration_bucket,
-    registration_rate,
-)
 from bonafides.security.ratelimit import Decision, Rate, RateLimiter, TokenBuckets
 from bonafides.security.roles import ANONYMOUS, Principal, Role, Scope
 from bonafides.security.sessions import (
@@ -40,7 +34,6 @@ from bonafides.security.sessions import (
     Started,
     csrf_ok,
     find_session,
-    known_address,
 )
 from bonafides.settings import Settings
 from bonafides.workflows.common import (
@@ -183,33 +176,18 @@ def search_limit(settings: Settings) -> int:
     return settings.search_rate_per_minute
 
 
-def login_attempt(
-    request: Request, session: Session, settings: Settings, username: str
-) -> dict[str, str]:
-    """Admit one login attempt (``security.login_limits``) or answer 429; the portal and
-    the API both call this. Returns the rate-limit headers of the answer."""
-    limits = LoginLimits.of(settings)
-    limiter = limiter_of(request)
-    address = client_address(request)
-    by_address, by_account = before_login(limiter, limits, username=username, address=address)
-    if not by_address.allowed:
-        raise HTTPException(429, "too many requests; slow down", headers=by_address.headers())
-    if not by_account.allowed and not known_address(session, username, address):
-        raise HTTPException(
-            429,
-            "too many failed sign-ins to this account; try again in a few seconds",
-            headers=by_account.headers(),
-        )
-    return by_address.headers()
+def attempt_of(request: Request) -> Attempt:
+    """Where a sign-in or registration comes from, for ``bonafides.app.accounts``."""
+    return Attempt(
+        limiter_of(request),
+        clock_of(request),
+        client_address(request),
+        request.headers.get("user-agent"),
+    )
 
 
-def login_failed(request: Request, settings: Settings, username: str) -> None:
-    after_failure(limiter_of(request), LoginLimits.of(settings), username=username)
-
-
-def registration_attempt(request: Request, settings: Settings) -> None:
-    """Self-registration per address, for the portal's form and the API alike."""
-    hit(request, None, registration_bucket(client_address(request)), registration_rate(settings))
+def too_many(exc: TooManyAttemptsError) -> HTTPException:
+    return HTTPException(429, str(exc), headers=exc.headers)
 
 
 def report_limit(settings: Settings) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.store.reads import PostgresReader, Reader, ThreadReader
 
@@ -31,13 +32,22 @@ def _session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
         yield session
 
 
+def _unit(ctx: Annotated[Context, Depends(_context)]) -> Iterator[UnitOfWork]:
+    with UnitOfWork(ctx.sessions) as unit:
+        yield unit
+
+
 def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
     with ctx.read_sessions() as session:
         yield session
 
 
 ContextDep = Annotated[Context, Depends(_context)]
+#: A row id in a path: positive and within a BIGINT, so a wild number is a 422, never a 500.
+Id = Annotated[int, Path(ge=1, le=2**62)]
 SessionDep = Annotated[Session, Depends(_session)]
+#: For a request that writes: the use case commits it once, or it is rolled back.
+UnitDep = Annotated[UnitOfWork, Depends(_unit)]
 #: For public reads that write nothing and need no single snapshot (``Context.read_sessions``).
 ReadSessionDep = Annotated[Session, Depends(_read_session)]
 #: For the hottest public reads, on the event loop (``bonafides.store.reads``).

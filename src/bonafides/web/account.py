@@ -1,6 +1,6 @@
 """Signing in and out, self-registration, and the operator's pending registrations.
 
-The pages call the services the API calls (``bonafides.security``): the same password
+The pages call the use cases the API calls (``bonafides.app.accounts``): the same password
 check, the same rate-limit buckets as ``POST /api/v1/login`` (so switching between the
 page and the API buys no extra guesses), the same session cookie.
 """
@@ -14,20 +14,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from bonafides.app import accounts as steps
 from bonafides.http.auth import (
+    attempt_of,
     clear_session_cookie,
-    client_address,
     clock_of,
-    login_attempt,
-    login_failed,
-    registration_attempt,
     set_session_cookie,
+    too_many,
 )
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep, SessionDep, UnitDep
+from bonafides.http.routes import Routes
 from bonafides.security import accounts
 from bonafides.security.passwords import WeakPasswordError
 from bonafides.security.roles import Principal, Role, Scope
-from bonafides.security.sessions import COOKIE, end_session, sign_in
+from bonafides.security.sessions import COOKIE
+from bonafides.web.deps import PortalDep
 from bonafides.web.forms import TokenForm, form_reader, text
 from bonafides.web.i18n import N_
 from bonafides.web.pages import NavEntry, Portal, _local_path
@@ -60,174 +61,172 @@ def require_operator(principal: Principal) -> Principal:
     return principal
 
 
+pages = Routes()
+
+
+def form_page(
+    web: Portal, request: Request, template: str, *, status: int = 200, **context: object
+) -> HTMLResponse:
+    """A form posted before there is a session: it carries the double-submit token."""
+    token = form_token(request)
+    response = web.render(request, template, status=status, form_csrf=token, **context)
+    keep_form_token(response, token, web.settings)
+    return response
+
+
+@pages.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, web: PortalDep, next: str | None = None) -> HTMLResponse:
+    return form_page(web, request, "login.html", next=_local_path(next), error=None, username="")
+
+
+@pages.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request, web: PortalDep, ctx: ContextDep, unit: UnitDep, form: LoginForm
+) -> Response:
+    username = text(form.get("username"), 64)
+    password = text(form.get("password"), 256)
+    target = _local_path(text(form.get("next"), 500) or None)
+    check_form_token(request, form.get(FORM_FIELD))
+    try:
+        done = steps.log_in(
+            unit, ctx.settings, attempt_of(request), username=username, password=password
+        )
+    except steps.TooManyAttemptsError as exc:
+        page = form_page(
+            web, request, "login.html", status=429, next=target, error="rate", username=username
+        )
+        page.headers.update(exc.headers)
+        return page
+    if done.signed is None:
+        page = form_page(
+            web, request, "login.html", status=401, next=target, error="wrong", username=username
+        )
+        page.headers.update(done.headers)
+        return page
+    account, started = done.signed
+    if target == "/":
+        target = LANDING.get(Role(account.role), "/me")
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, started, ctx.settings)
+    return response
+
+
+@pages.post("/logout")
+def logout(request: Request, ctx: ContextDep, unit: UnitDep, form: TokenForm) -> Response:
+    principal = signed_in(request, unit.session, form=form.get(FORM_FIELD))
+    steps.log_out(unit, clock_of(request), principal, request.cookies.get(COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(response, ctx.settings)
+    return response
+
+
+@pages.get("/register", response_class=HTMLResponse)
+def register_form(request: Request, web: PortalDep) -> HTMLResponse:
+    return form_page(web, request, "register.html", error=None, values={}, done=None)
+
+
+@pages.post("/register", response_class=HTMLResponse)
+def register_account(
+    request: Request, web: PortalDep, ctx: ContextDep, unit: UnitDep, form: RegisterForm
+) -> Response:
+    values = {
+        "username": text(form.get("username"), 64),
+        "display_name": text(form.get("display_name"), 200),
+        "email": text(form.get("email"), 254),
+        "code": text(form.get("code"), 20),
+    }
+    password = text(form.get("password"), 256)
+    repeated = text(form.get("password2"), 256)
+    check_form_token(request, form.get(FORM_FIELD))
+    shown = {k: v for k, v in values.items() if k != "code"}
+    if password != repeated:
+        return form_page(
+            web, request, "register.html", status=422, error="mismatch", values=shown, done=None
+        )
+    try:
+        account = steps.register(
+            unit,
+            ctx,
+            attempt_of(request),
+            username=values["username"],
+            display_name=values["display_name"] or values["username"],
+            password=password,
+            code=values["code"],
+            email=values["email"] or None,
+        )
+    except steps.TooManyAttemptsError as exc:
+        raise too_many(exc) from exc
+    except (accounts.AccountError, WeakPasswordError) as exc:
+        return form_page(
+            web, request, "register.html", status=422, error=str(exc), values=shown, done=None
+        )
+    return form_page(web, request, "register.html", error=None, values={}, done=account)
+
+
+def registrations_page(
+    web: Portal,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    message: str | None = None,
+) -> HTMLResponse:
+    return web.render(
+        request,
+        "registrations.html",
+        status=status,
+        me=principal,
+        unread=unread(request),
+        pending=accounts.pending_registrations(session),
+        error=error,
+        message=message,
+    )
+
+
+@pages.get("/registrations", response_class=HTMLResponse)
+def registrations(request: Request, web: PortalDep, session: SessionDep) -> HTMLResponse:
+    principal = require_operator(signed_in(request, session))
+    return registrations_page(web, request, session, principal)
+
+
+@pages.post("/registrations/{username}", response_class=HTMLResponse)
+def decide_registration(
+    username: str,
+    request: Request,
+    web: PortalDep,
+    ctx: ContextDep,
+    unit: UnitDep,
+    form: DecisionForm,
+) -> HTMLResponse:
+    session = unit.session
+    principal = require_operator(signed_in(request, session, form=form.get(FORM_FIELD)))
+    action = text(form.get("action"), 10)
+    code = text(form.get("code"), 20).strip().upper()
+    note = text(form.get("note"), 300)
+    try:
+        if action == "bind":
+            steps.bind_subject(
+                unit,
+                ctx,
+                clock_of(request),
+                principal,
+                username=username[:64],
+                code=code,
+                evidence=note,
+            )
+        elif action == "refuse":
+            steps.refuse_registration(unit, principal, username=username[:64], reason=note)
+        else:
+            raise accounts.AccountError("choose to verify or to refuse the claim")
+    except accounts.UnknownAccountError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except accounts.AccountError as exc:
+        return registrations_page(web, request, session, principal, status=422, error=str(exc))
+    return registrations_page(web, request, session, principal, message=f"{action}:{username}")
+
+
 def register(web: Portal) -> None:
-    router = web.router
-
-    def form_page(
-        request: Request, template: str, *, status: int = 200, **context: object
-    ) -> HTMLResponse:
-        token = form_token(request)
-        response = web.render(request, template, status=status, form_csrf=token, **context)
-        keep_form_token(response, token, web.settings)
-        return response
-
-    @router.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-        return form_page(request, "login.html", next=_local_path(next), error=None, username="")
-
-    @router.post("/login", response_class=HTMLResponse)
-    def login(request: Request, ctx: ContextDep, session: SessionDep, form: LoginForm) -> Response:
-        username = text(form.get("username"), 64)
-        password = text(form.get("password"), 256)
-        target = _local_path(text(form.get("next"), 500) or None)
-        check_form_token(request, form.get(FORM_FIELD))
-        try:
-            limits = login_attempt(request, session, ctx.settings, username)
-        except HTTPException as exc:
-            page = form_page(
-                request, "login.html", status=429, next=target, error="rate", username=username
-            )
-            page.headers.update(exc.headers or {})
-            return page
-        result = (
-            sign_in(
-                session,
-                clock_of(request),
-                username=username,
-                password=password,
-                hours=ctx.settings.session_hours,
-                client=client_address(request),
-                user_agent=request.headers.get("user-agent"),
-            )
-            if username and password
-            else None
-        )
-        session.commit()
-        if result is None:
-            login_failed(request, ctx.settings, username)
-            page = form_page(
-                request, "login.html", status=401, next=target, error="wrong", username=username
-            )
-            page.headers.update(limits)
-            return page
-        account, started = result
-        if target == "/":
-            target = LANDING.get(Role(account.role), "/me")
-        response = RedirectResponse(target, status_code=303)
-        set_session_cookie(response, started, ctx.settings)
-        return response
-
-    @router.post("/logout")
-    def logout(request: Request, ctx: ContextDep, session: SessionDep, form: TokenForm) -> Response:
-        principal = signed_in(request, session, form=form.get(FORM_FIELD))
-        token = request.cookies.get(COOKIE)
-        if token and principal.via == "session":
-            end_session(session, clock_of(request), token, actor=principal.actor)
-            session.commit()
-        response = RedirectResponse("/", status_code=303)
-        clear_session_cookie(response, ctx.settings)
-        return response
-
-    @router.get("/register", response_class=HTMLResponse)
-    def register_form(request: Request) -> HTMLResponse:
-        return form_page(request, "register.html", error=None, values={}, done=None)
-
-    @router.post("/register", response_class=HTMLResponse)
-    def register_account(
-        request: Request, ctx: ContextDep, session: SessionDep, form: RegisterForm
-    ) -> Response:
-        values = {
-            "username": text(form.get("username"), 64),
-            "display_name": text(form.get("display_name"), 200),
-            "email": text(form.get("email"), 254),
-            "code": text(form.get("code"), 20),
-        }
-        password = text(form.get("password"), 256)
-        repeated = text(form.get("password2"), 256)
-        check_form_token(request, form.get(FORM_FIELD))
-        registration_attempt(request, ctx.settings)
-        shown = {k: v for k, v in values.items() if k != "code"}
-        if password != repeated:
-            return form_page(
-                request, "register.html", status=422, error="mismatch", values=shown, done=None
-            )
-        try:
-            account = accounts.register(
-                session,
-                ctx.catalogue,
-                ctx.keys,
-                clock_of(request),
-                username=values["username"],
-                display_name=values["display_name"] or values["username"],
-                password=password,
-                code=values["code"],
-                email=values["email"] or None,
-                common_passwords=ctx.common_passwords,
-            )
-        except (accounts.AccountError, WeakPasswordError) as exc:
-            session.rollback()
-            return form_page(
-                request, "register.html", status=422, error=str(exc), values=shown, done=None
-            )
-        session.commit()
-        return form_page(request, "register.html", error=None, values={}, done=account)
-
-    def registrations_page(
-        request: Request,
-        session: Session,
-        principal: Principal,
-        *,
-        status: int = 200,
-        error: str | None = None,
-        message: str | None = None,
-    ) -> HTMLResponse:
-        return web.render(
-            request,
-            "registrations.html",
-            status=status,
-            me=principal,
-            unread=unread(request),
-            pending=accounts.pending_registrations(session),
-            error=error,
-            message=message,
-        )
-
-    @router.get("/registrations", response_class=HTMLResponse)
-    def registrations(request: Request, session: SessionDep) -> HTMLResponse:
-        principal = require_operator(signed_in(request, session))
-        return registrations_page(request, session, principal)
-
-    @router.post("/registrations/{username}", response_class=HTMLResponse)
-    def decide_registration(
-        username: str, request: Request, ctx: ContextDep, session: SessionDep, form: DecisionForm
-    ) -> HTMLResponse:
-        principal = require_operator(signed_in(request, session, form=form.get(FORM_FIELD)))
-        action = text(form.get("action"), 10)
-        code = text(form.get("code"), 20).strip().upper()
-        note = text(form.get("note"), 300)
-        try:
-            if action == "bind":
-                accounts.bind_subject(
-                    session,
-                    ctx.keys,
-                    clock_of(request),
-                    username=username[:64],
-                    code=code,
-                    evidence=note,
-                    actor=principal.actor,
-                )
-            elif action == "refuse":
-                accounts.refuse_registration(
-                    session, username=username[:64], reason=note, actor=principal.actor
-                )
-            else:
-                raise accounts.AccountError("choose to verify or to refuse the claim")
-        except accounts.UnknownAccountError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except accounts.AccountError as exc:
-            session.rollback()
-            return registrations_page(request, session, principal, status=422, error=str(exc))
-        session.commit()
-        return registrations_page(request, session, principal, message=f"{action}:{username}")
-
+    web.router.operations.extend(pages.operations)
     web.nav.append(NavEntry("/me", N_("My file")))

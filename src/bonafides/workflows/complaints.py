@@ -25,7 +25,7 @@ from bonafides.catalogue import ANY_DEPARTMENT
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
-from bonafides.store.tables import Account, Attachment, Complaint, Record, Subject
+from bonafides.store.tables import Account, Complaint, Record, Subject
 from bonafides.workflows import attachments, escalation
 from bonafides.workflows.common import (
     ConflictError,
@@ -232,7 +232,7 @@ def file(
     return complaint
 
 
-def _handles(services: Services, principal: Principal, complaint: Complaint) -> bool:
+def handles(services: Services, principal: Principal, complaint: Complaint) -> bool:
     return principal.role is Role.OFFICER and own_department(
         services.catalogue, principal.department, complaint.department
     )
@@ -240,7 +240,7 @@ def _handles(services: Services, principal: Principal, complaint: Complaint) -> 
 
 def informant(services: Services, principal: Principal, complaint: Complaint) -> Informant | None:
     """Who filed it, for the department it was routed to; None for everyone else."""
-    if not _handles(services, principal, complaint) or complaint.informant_sealed is None:
+    if not handles(services, principal, complaint) or complaint.informant_sealed is None:
         return None
     data = json.loads(services.keys.vault.unseal(complaint.informant_sealed))
     return Informant(data.get("account"), data.get("name"), data.get("contact"))
@@ -253,50 +253,9 @@ def get(session: Session, services: Services, principal: Principal, complaint_id
     mine = (
         principal.account_id is not None and complaint.informant_account_id == principal.account_id
     )
-    if not (principal.role is Role.OPERATOR or _handles(services, principal, complaint) or mine):
+    if not (principal.role is Role.OPERATOR or handles(services, principal, complaint) or mine):
         raise NotFoundError(f"no complaint {complaint_id}")
     return complaint
-
-
-@dataclass(frozen=True)
-class Opened:
-    complaint: Complaint
-    informant: Informant | None
-    files: list[Attachment]
-    #: The principal is an officer of the competent department: it answers this one.
-    handles: bool
-
-
-def log_read(session: Session, principal: Principal, complaint: Complaint, what: str) -> None:
-    """Staff reading a complaint (or its evidence) is a non-public read: it goes on the
-    audit chain naming the complaint only. It is kept out of the subject's access log, as
-    the filing is, because that log would tell the subject that someone reported it. The
-    informant reading its own complaint reads nothing of anyone else's."""
-    if principal.account_id is not None and principal.account_id == complaint.informant_account_id:
-        return
-    audit.append(
-        session,
-        actor=principal.actor,
-        tag=f"complaint:{complaint.kind}:read",
-        object_ref=f"complaint {complaint.id}",
-        detail={"department": complaint.department, "what": what},
-    )
-
-
-def open_complaint(
-    session: Session, services: Services, principal: Principal, complaint_id: int
-) -> Opened:
-    """One complaint as the principal may see it: the informant only for the competent
-    department, and the read on the audit chain when it is staff's."""
-    complaint = get(session, services, principal, complaint_id)
-    who = informant(services, principal, complaint)
-    log_read(session, principal, complaint, "complaint with informant" if who else "complaint")
-    return Opened(
-        complaint,
-        who,
-        attachments.of(session, KIND, complaint.id),
-        _handles(services, principal, complaint),
-    )
 
 
 def visible_to(
@@ -322,7 +281,7 @@ def answer(
     session: Session, services: Services, principal: Principal, complaint_id: int, text: str
 ) -> Complaint:
     complaint = get(session, services, principal, complaint_id)
-    if not _handles(services, principal, complaint):
+    if not handles(services, principal, complaint):
         raise ForbiddenError(f"only an officer of {complaint.department!r} answers this")
     if complaint.status != ComplaintStatus.OPEN:
         raise ConflictError("the complaint has already been answered")
