@@ -62,7 +62,7 @@ def ids_of(ctx: Context, decision_nos: list[str]) -> dict[str, int]:
         rows = session.execute(
             select(Record.decision_no, Record.id).where(Record.decision_no.in_(decision_nos))
         )
-        return dict(rows)
+        return {str(no): int(ident) for no, ident in rows.all()}
 
 
 def age_everything(ctx: Context, days: int = 3) -> None:
