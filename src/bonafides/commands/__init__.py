@@ -10,7 +10,15 @@ from importlib import import_module
 
 import typer
 
-AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records", "exports")
+AREAS: tuple[str, ...] = (
+    "reports",
+    "rules",
+    "accounts",
+    "backup",
+    "records",
+    "exports",
+    "consumers",
+)
 
 
 def register_all(app: typer.Typer) -> None:
