@@ -9,12 +9,16 @@ and a natural person appears by family name alone, without an ID number or a mas
 
 Rows are read and written in batches: Parquet gets a record batch per store batch
 through PyArrow, CSV and JSON lines a block of lines, so memory stays flat whatever the
-size. The FollowTheMoney format is ``bonafides.exchange.ftm``.
+size. On PostgreSQL a Parquet snapshot reads its records by ``COPY ... TO STDOUT`` straight
+into PyArrow's CSV reader (``records_by_copy``), Python touching only the content and
+persons' names; a test holds it to the same rows as the row path. The FollowTheMoney
+format is ``bonafides.exchange.ftm``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -23,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from pydantic_core import from_json, to_json
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
@@ -154,37 +161,161 @@ def _subject_columns(
     return code, code, name, name_en
 
 
-def _public_content(catalogue: Catalogue) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+def exported_fields(catalogue: Catalogue, type_code: str) -> tuple[str, ...]:
+    """The content fields an export keeps: the catalogue's public fields, less the subject's
+    code, which has its own column (and is never a person's)."""
+    codes = (
+        set(catalogue.type(type_code).subject_code_fields)
+        if catalogue.has_type(type_code)
+        else set()
+    )
+    return tuple(n for n in catalogue.public_fields(type_code) if n not in codes)
+
+
+def public_content(catalogue: Catalogue) -> Callable[[str, str | None], dict[str, Any]]:
+    """Content as stored (JSON text) to the fields the public may read, per type."""
     fields: dict[str, tuple[str, ...]] = {}
 
-    def shape(type_code: str, content: dict[str, Any]) -> dict[str, Any]:
+    def shape(type_code: str, text: str | None) -> dict[str, Any]:
         names = fields.get(type_code)
         if names is None:
-            # The subject's code is in its own column (never a person's); not again here.
-            codes = (
-                set(catalogue.type(type_code).subject_code_fields)
-                if catalogue.has_type(type_code)
-                else set()
-            )
-            names = fields[type_code] = tuple(
-                n for n in catalogue.public_fields(type_code) if n not in codes
-            )
+            names = fields[type_code] = exported_fields(catalogue, type_code)
+        content = from_json(text) if text else {}
         return {name: content[name] for name in names if name in content}
 
     return shape
 
 
-def record_columns(rows: Sequence[Any], content: Callable[[str, dict[str, Any]], Any]) -> Columns:
-    cols: Columns = {name: [] for name in RECORDS.names}
-    for r in rows:
-        ref, code, name, name_en = _subject_columns(r[13], r[14], r[15], r[16], r[17])
-        fields = content(r[1], r[12])
+def record_columns(rows: Sequence[Any], content: Callable[[str, str | None], Any]) -> Columns:
+    """A batch of ``store.exports.RECORD_COLUMNS`` rows as the columns of ``RECORDS``,
+    built a column at a time."""
+    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(19)]
+    kinds, keys, codes, names, names_en = cols[13:18]
+    subjects = [_subject_columns(*s) for s in zip(kinds, keys, codes, names, names_en, strict=True)]
+    shown = [content(t, text) for t, text in zip(cols[1], cols[12], strict=True)]
+    for (_, code, name, _), fields in zip(subjects, shown, strict=True):
         if code is None and SUBJECT_NAME in fields:
             fields[SUBJECT_NAME] = name
-        values = (*r[:12], ref, r[13], code, name, name_en, r[18], fields)
-        for column, value in zip(cols.values(), values, strict=True):
-            column.append(value)
-    return cols
+    out = dict(zip(RECORDS.names[:12], cols[:12], strict=True))
+    out["subject_ref"] = [s[0] for s in subjects]
+    out["subject_kind"] = kinds
+    out["subject_code"] = [s[1] for s in subjects]
+    out["subject_name"] = [s[2] for s in subjects]
+    out["subject_name_en"] = [s[3] for s in subjects]
+    out["region"] = cols[18]
+    out["content"] = shown
+    return out
+
+
+# ------------------------------------------------------------ PostgreSQL: COPY into Arrow
+
+#: The columns ``store.exports.records_copy_sql`` sends, and the Arrow type each is read as.
+_COPY_TYPES = {
+    "id": _ID,
+    "type": _TEXT,
+    "field": _TEXT,
+    "polarity": _TEXT,
+    "source": _TEXT,
+    "decision_no": _TEXT,
+    "decision_date": _DATE,
+    "status": _TEXT,
+    "severity": _TEXT,
+    "legal_basis": _TEXT,
+    "published_until": _DATE,
+    "updated_at": pa.timestamp("us", tz="UTC"),
+    "content": _TEXT,
+    "subject_kind": _TEXT,
+    "key": _TEXT,
+    "code": _TEXT,
+    "name": _TEXT,
+    "name_en": _TEXT,
+    "region": _TEXT,
+}
+
+
+class _CopyStream(io.RawIOBase):
+    """The bytes of a psycopg ``COPY ... TO STDOUT`` as a file, for PyArrow's CSV reader."""
+
+    def __init__(self, copy: Any) -> None:
+        self.copy = copy
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.copy.read()
+            if not chunk:
+                return 0
+            self.pending = bytes(chunk)
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def _shaped(
+    batch: pa.RecordBatch, content: Callable[[str, str | None], dict[str, Any]]
+) -> pa.RecordBatch:
+    """The columns of ``RECORDS`` as ``record_columns`` makes them: content cut to its
+    public fields, and for natural persons the opaque ref, no code and ``mask_name`` (in the
+    content too). Everything else stays in Arrow; Python touches the content, and the
+    names of persons' rows only."""
+    kinds = batch.column("subject_kind")
+    person = pc.fill_null(pc.equal(kinds, str(SubjectKind.NATURAL_PERSON)), False)
+    code = batch.column("code")
+    name = batch.column("name")
+    name_en = batch.column("name_en")
+    shown = [
+        content(t, text)
+        for t, text in zip(
+            batch.column("type").to_pylist(), batch.column("content").to_pylist(), strict=True
+        )
+    ]
+    ref = code
+    if pc.any(person).as_py():
+        rows = pc.indices_nonzero(person)
+        masked = [mask_name(n) for n in pc.take(name, rows).to_pylist()]
+        for index, alias in zip(rows.to_pylist(), masked, strict=True):
+            if SUBJECT_NAME in shown[index]:
+                shown[index][SUBJECT_NAME] = alias
+        nothing = pa.nulls(len(rows), _TEXT)
+        ref = pc.replace_with_mask(code, person, pc.take(batch.column("key"), rows))
+        code = pc.replace_with_mask(code, person, nothing)
+        name = pc.replace_with_mask(name, person, pa.array(masked, _TEXT))
+        name_en = pc.replace_with_mask(name_en, person, nothing)
+    texts = pa.array([to_json(fields).decode() for fields in shown], _TEXT)
+    arrays = [batch.column(n) for n in RECORDS.names[:12]]
+    arrays += [ref, kinds, code, name, name_en, batch.column("region"), texts]
+    return pa.RecordBatch.from_arrays(arrays, schema=RECORDS)
+
+
+def records_by_copy(
+    session: Session, today: dt.date, catalogue: Catalogue
+) -> Iterator[pa.RecordBatch]:
+    """PostgreSQL: public records as Arrow batches, sent by ``COPY ... TO STDOUT (FORMAT
+    csv)`` in the export's transaction and parsed by PyArrow; the same rows and values as
+    ``record_batches`` through ``record_columns`` (tests hold the two equal), at the speed
+    of COPY instead of a Python object per value."""
+    sql = store.records_copy_sql(session, today)
+    content = public_content(catalogue)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        reader = pacsv.open_csv(
+            io.BufferedReader(_CopyStream(copy), 1 << 20),
+            read_options=pacsv.ReadOptions(column_names=list(_COPY_TYPES), block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=_COPY_TYPES,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for batch in reader:
+            yield _shaped(batch, content)
 
 
 def entry_columns(rows: Sequence[EntryRow]) -> Columns:
@@ -248,7 +379,7 @@ def _table(
     fmt: ExportFormat,
     stem: str,
     schema: pa.Schema,
-    batches: Iterable[Columns],
+    batches: Iterable[Columns] | Iterable[pa.RecordBatch],
 ) -> None:
     file_name = f"{stem}.{_SUFFIX[fmt]}"
     sink = _SINKS[fmt](written.directory / file_name, schema)
@@ -258,6 +389,10 @@ def _table(
     finally:
         sink.close()
     written.add(file_name, schema, sink.rows)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _entry_batches(session: Session, scope: Scope, among: Any) -> Iterator[list[EntryRow]]:
@@ -274,20 +409,23 @@ def write_tables(
     rules: Rules,
 ) -> None:
     """Records, entries and measures (a snapshot), or changed rows and tombstones (a delta)."""
-    content = _public_content(catalogue)
+    content = public_content(catalogue)
     since = scope.since
     records_among = None if since is None else store.changed_records(since, scope.today, scope.zone)
     entries_among = None if since is None else store.changed_entries(since, scope.today, scope.zone)
-    _table(
-        written,
-        fmt,
-        "records",
-        RECORDS,
-        (
-            record_columns(rows, content)
-            for rows in store.record_batches(session, scope.today, among=records_among)
-        ),
-    )
+    if fmt is ExportFormat.PARQUET and since is None and _postgres(session):
+        _table(written, fmt, "records", RECORDS, records_by_copy(session, scope.today, catalogue))
+    else:
+        _table(
+            written,
+            fmt,
+            "records",
+            RECORDS,
+            (
+                record_columns(rows, content)
+                for rows in store.record_batches(session, scope.today, among=records_among)
+            ),
+        )
     _table(
         written,
         fmt,
@@ -403,7 +541,7 @@ def write_export(
     """
     if scope.since is not None and scope.since > scope.today:
         raise ExportError(f"--since {scope.since} is after today ({scope.today})")
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgres(session):
         # One snapshot of the store for every file: records and entries agree.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     name = scope.name(fmt)

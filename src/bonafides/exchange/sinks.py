@@ -59,11 +59,16 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def _text(value: Any) -> Any:
-    """A structured value (content, a list of codes) as JSON text for flat formats."""
-    if isinstance(value, dict | list):
-        return to_json(value).decode()
-    return value
+def flat(cols: Columns) -> Columns:
+    """Structured values (content, a list of codes) as JSON text, for flat formats; a
+    column is structured when its first value is, so the other columns pass untouched."""
+    out = {}
+    for name, values in cols.items():
+        first = next((v for v in values if v is not None), None)
+        if isinstance(first, dict | list):
+            values = [None if v is None else to_json(v).decode() for v in values]
+        out[name] = values
+    return out
 
 
 class ParquetSink:
@@ -72,10 +77,13 @@ class ParquetSink:
         self.writer = pq.ParquetWriter(path, schema, compression="zstd")
         self.rows = 0
 
-    def write(self, cols: Columns) -> None:
-        plain = {name: [_text(v) for v in values] for name, values in cols.items()}
-        self.writer.write_batch(pa.RecordBatch.from_pydict(plain, schema=self.schema))
-        self.rows += len(next(iter(cols.values()), []))
+    def write(self, cols: Columns | pa.RecordBatch) -> None:
+        if isinstance(cols, pa.RecordBatch):
+            batch = cols
+        else:
+            batch = pa.RecordBatch.from_pydict(flat(cols), schema=self.schema)
+        self.writer.write_batch(batch)
+        self.rows += batch.num_rows
 
     def close(self) -> None:
         self.writer.close()
@@ -93,7 +101,7 @@ class CsvSink:
 
     def write(self, cols: Columns) -> None:
         self.writer.writerows(
-            [csv_cell(_text(v)) for v in row] for row in zip(*cols.values(), strict=True)
+            [csv_cell(v) for v in row] for row in zip(*flat(cols).values(), strict=True)
         )
         self.rows += len(next(iter(cols.values()), []))
 

@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CompoundSelect, Select, and_, select, union
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from bonafides.disclosure import PUBLIC_CLASSES, adult_clause
@@ -28,6 +38,8 @@ from bonafides.store.tables import (
     Subject,
     SubjectName,
 )
+
+Ts = TypeVarTuple("Ts")
 
 #: The columns of a public record row, in the order ``record_batches`` yields them.
 RECORD_COLUMNS = (
@@ -43,7 +55,8 @@ RECORD_COLUMNS = (
     Record.legal_basis,
     Record.published_until,
     Record.updated_at,
-    Record.content,
+    #: As JSON text: parsed once by the export, not by the driver and again there.
+    cast(Record.content, Text),
     Subject.kind,
     Subject.key,
     Subject.code_display,
@@ -53,7 +66,7 @@ RECORD_COLUMNS = (
 )
 
 
-def _joined(query: Select[Any]) -> Select[Any]:
+def _joined(query: Select[*Ts]) -> Select[*Ts]:
     return query.join(RecordType, RecordType.code == Record.type_code).join(
         Subject, Subject.id == Record.subject_id
     )
@@ -66,20 +79,18 @@ def record_batches(
     among: Select[int] | CompoundSelect[int] | None = None,
     batch: int = 5000,
 ) -> Iterator[list[Any]]:
-    """Public records in id order, ``batch`` rows at a time (rows of ``RECORD_COLUMNS``)."""
-    last = 0
-    while True:
-        query = _joined(select(*RECORD_COLUMNS).select_from(Record)).where(
-            record_is_public(today), Record.id > last
-        )
-        if among is not None:
-            query = query.where(Record.id.in_(among))
-        rows = list(session.execute(query.order_by(Record.id).limit(batch)))
-        if rows:
-            yield rows
-        if len(rows) < batch:
-            return
-        last = rows[-1][0]
+    """Public records in id order, ``batch`` rows at a time (rows of ``RECORD_COLUMNS``).
+
+    One Core statement, streamed (a server-side cursor on PostgreSQL): paging by id re-ran
+    the join and the public filter per batch, which took 60% of an export's time, and
+    ORM rows cost another 10%.
+    """
+    query = _joined(select(*RECORD_COLUMNS).select_from(Record)).where(record_is_public(today))
+    if among is not None:
+        query = query.where(Record.id.in_(among))
+    streamed = session.connection().execution_options(stream_results=True, max_row_buffer=batch)
+    for part in streamed.execute(query.order_by(Record.id)).partitions(batch):
+        yield list(part)
 
 
 def former_names(session: Session, subject_keys: list[str]) -> dict[str, list[str]]:
@@ -231,3 +242,25 @@ def listed_subjects(
         if len(rows) < batch:
             return
         last = rows[-1][0]
+
+
+def records_copy_sql(session: Session, today: dt.date) -> str:
+    """PostgreSQL: the statement of ``record_batches`` (snapshot) as SQL text for ``COPY (...)
+    TO STDOUT``, the update time as ISO 8601 UTC for PyArrow to parse.
+
+    The public rule is the same ``record_is_public`` clause, compiled with its values (only
+    dates) inline, since COPY takes no parameters. The content goes out as stored: cutting
+    it to its public fields on the server (``jsonb_each`` per row) cost more than the whole
+    COPY, and more than doing it in the export.
+    """
+    updated = func.to_char(
+        func.timezone("UTC", Record.updated_at), literal('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    )
+    columns = [updated if c is Record.updated_at else c for c in RECORD_COLUMNS]
+    query = (
+        _joined(select(*columns).select_from(Record))
+        .where(record_is_public(today))
+        .order_by(Record.id)
+    )
+    dialect = session.get_bind().dialect
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
