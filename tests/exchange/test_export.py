@@ -15,8 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 from followthemoney import model
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from bonafides.app.exports import make_export
+from bonafides.cli import app as cli
 from bonafides.context import Context
 from bonafides.exchange.export import (
     RECORDS,
@@ -28,6 +30,7 @@ from bonafides.exchange.export import (
 from bonafides.exchange.ftm import ENTITIES, REMOVED
 from bonafides.exchange.sinks import ExportFormat, flat
 from bonafides.records import RecordStatus
+from bonafides.settings import Settings, get_settings
 from bonafides.store import exports as store
 from bonafides.store.records import change_status, write_records
 from bonafides.store.tables import ListEntry
@@ -259,3 +262,26 @@ def test_postgres_copy_path_gives_the_rows_of_the_row_path(ctx: Context, world: 
     shown = next(r for r in by_copy if r["subject_name"] == odd.name)
     assert "not_in_schema" not in shown["content"]
     assert "uscc" not in shown["content"]
+
+
+def test_the_commands(settings: Settings, world: World, tmp_path: Path) -> None:
+    get_settings.cache_clear()
+    runner = CliRunner()
+    env = {"BONAFIDES_SECRET_KEY": settings.secret_key.get_secret_value()}
+    args = ["export", "--format", "jsonl", "--out", str(tmp_path), "--db", settings.db]
+    made = runner.invoke(cli, args, env=env)
+    assert made.exit_code == 0, made.output
+    assert f"snapshot-{TODAY}-jsonl" in made.output
+    delta = runner.invoke(cli, [*args, "--since", TODAY.isoformat()], env=env)
+    assert delta.exit_code == 0, delta.output
+    directory = tmp_path / f"delta-{TODAY}-since-{TODAY}-jsonl"
+    checked = runner.invoke(cli, ["export-verify", str(directory)])
+    assert checked.exit_code == 0, checked.output
+    (directory / "records.jsonl").write_text("{}\n")
+    assert runner.invoke(cli, ["export-verify", str(directory)]).exit_code == 1
+    future = TODAY + dt.timedelta(days=1)
+    refused = runner.invoke(cli, [*args, "--since", future.isoformat()], env=env)
+    assert refused.exit_code == 2
+    assert "after today" in refused.output
+    assert runner.invoke(cli, [*args, "--since", "yesterday"], env=env).exit_code == 2
+    get_settings.cache_clear()
