@@ -119,6 +119,12 @@ def load_sqlite(path: Path, subjects: int, per_subject: int, console: Console) -
     console.print(f"sqlite store loaded in {time.perf_counter() - started:.0f} s")
 
 
+def _records(url: str) -> int:
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute("SELECT count(*) FROM records").fetchone()
+        return int(row[0]) if row else 0
+
+
 def baseline_postgres(url: str, out: Path) -> tuple[float, int]:
     sql = _sql(postgresql.dialect(), TODAY)  # type: ignore[no-untyped-call]
     started = time.perf_counter()
@@ -169,6 +175,9 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--db", default=PG_URL, help="PostgreSQL store (made and filled).")
     parser.add_argument("--results", action="store_true", help="Append to RESULTS.md.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Keep a PostgreSQL store that has the rows already."
+    )
     args = parser.parse_args()
     console = Console()
     table = Table(
@@ -191,7 +200,8 @@ def main() -> None:
                 ctx = Context(Settings(db=url, secret_key=SECRET))
                 migrate(ctx.engine)
                 ctx.close()
-                load_postgres(url, args.subjects, args.records_per_subject, console)
+                if not args.reuse or _records(url) != args.subjects * args.records_per_subject:
+                    load_postgres(url, args.subjects, args.records_per_subject, console)
                 base_s, base_rows = baseline_postgres(url, work / "baseline.copy")
                 name = "COPY (SELECT) TO"
             spent, rows, grown = export(url, work / f"out-{store}")

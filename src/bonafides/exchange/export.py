@@ -238,37 +238,51 @@ class _CopyStream(io.RawIOBase):
 
     def __init__(self, copy: Any) -> None:
         self.copy = copy
-        self.pending = b""
+        self.pending = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
+        """Slices of the driver's buffer, not copies: each chunk is used up before the
+        next is asked for."""
         while not self.pending:
             chunk = self.copy.read()
             if not chunk:
                 return 0
-            self.pending = bytes(chunk)
+            self.pending = memoryview(chunk)
         n = min(len(buffer), len(self.pending))
         buffer[:n] = self.pending[:n]
         self.pending = self.pending[n:]
         return n
 
 
-def _shaped(
-    batch: pa.RecordBatch, content: Callable[[str, str | None], dict[str, Any]]
-) -> pa.RecordBatch:
+def _cut(fields: Callable[[str], frozenset[str]], type_code: str, text: str | None) -> str:
+    """Content JSON cut to the exported fields, as JSON: the text as it came when it holds
+    nothing else (most records: no parse of a new object, no encoding)."""
+    if not text:
+        return "{}"
+    parsed = from_json(text)
+    if not isinstance(parsed, dict):
+        return "{}"
+    keep = fields(type_code)
+    if parsed.keys() <= keep:
+        return text
+    return to_json({k: v for k, v in parsed.items() if k in keep}).decode()
+
+
+def _shaped(batch: pa.RecordBatch, fields: Callable[[str], frozenset[str]]) -> pa.RecordBatch:
     """The columns of ``RECORDS`` as ``record_columns`` makes them: content cut to its
-    public fields, and for natural persons the opaque ref, no code and ``mask_name`` (in the
-    content too). Everything else stays in Arrow; Python touches the content, and the
+    exported fields, and for natural persons the opaque ref, no code and ``mask_name`` (in
+    the content too). Everything else stays in Arrow; Python touches the content, and the
     names of persons' rows only."""
     kinds = batch.column("subject_kind")
     person = pc.fill_null(pc.equal(kinds, str(SubjectKind.NATURAL_PERSON)), False)
     code = batch.column("code")
     name = batch.column("name")
     name_en = batch.column("name_en")
-    shown = [
-        content(t, text)
+    texts = [
+        _cut(fields, t, text)
         for t, text in zip(
             batch.column("type").to_pylist(), batch.column("content").to_pylist(), strict=True
         )
@@ -278,16 +292,17 @@ def _shaped(
         rows = pc.indices_nonzero(person)
         masked = [mask_name(n) for n in pc.take(name, rows).to_pylist()]
         for index, alias in zip(rows.to_pylist(), masked, strict=True):
-            if SUBJECT_NAME in shown[index]:
-                shown[index][SUBJECT_NAME] = alias
+            shown = from_json(texts[index])
+            if SUBJECT_NAME in shown:
+                shown[SUBJECT_NAME] = alias
+                texts[index] = to_json(shown).decode()
         nothing = pa.nulls(len(rows), _TEXT)
         ref = pc.replace_with_mask(code, person, pc.take(batch.column("key"), rows))
         code = pc.replace_with_mask(code, person, nothing)
         name = pc.replace_with_mask(name, person, pa.array(masked, _TEXT))
         name_en = pc.replace_with_mask(name_en, person, nothing)
-    texts = pa.array([to_json(fields).decode() for fields in shown], _TEXT)
     arrays = [batch.column(n) for n in RECORDS.names[:12]]
-    arrays += [ref, kinds, code, name, name_en, batch.column("region"), texts]
+    arrays += [ref, kinds, code, name, name_en, batch.column("region"), pa.array(texts, _TEXT)]
     return pa.RecordBatch.from_arrays(arrays, schema=RECORDS)
 
 
@@ -299,7 +314,14 @@ def records_by_copy(
     ``record_batches`` through ``record_columns`` (tests hold the two equal), at the speed
     of COPY instead of a Python object per value."""
     sql = store.records_copy_sql(session, today)
-    content = public_content(catalogue)
+    cache: dict[str, frozenset[str]] = {}
+
+    def fields(type_code: str) -> frozenset[str]:
+        found = cache.get(type_code)
+        if found is None:
+            found = cache[type_code] = frozenset(exported_fields(catalogue, type_code))
+        return found
+
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
@@ -315,7 +337,7 @@ def records_by_copy(
             ),
         )
         for batch in reader:
-            yield _shaped(batch, content)
+            yield _shaped(batch, fields)
 
 
 def entry_columns(rows: Sequence[EntryRow]) -> Columns:

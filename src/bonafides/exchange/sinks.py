@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -72,21 +73,37 @@ def flat(cols: Columns) -> Columns:
 
 
 class ParquetSink:
+    """Record batches to one Parquet file (zstd). Each batch is encoded and compressed on a
+    second thread while the next is read and shaped (PyArrow releases the GIL there); one
+    batch at most is in flight, so memory stays two batches."""
+
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.schema = schema
         self.writer = pq.ParquetWriter(path, schema, compression="zstd")
         self.rows = 0
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+        self.pending: Future[None] | None = None
 
     def write(self, cols: Columns | pa.RecordBatch) -> None:
         if isinstance(cols, pa.RecordBatch):
             batch = cols
         else:
             batch = pa.RecordBatch.from_pydict(flat(cols), schema=self.schema)
-        self.writer.write_batch(batch)
+        self._wait()
+        self.pending = self.worker.submit(self.writer.write_batch, batch)
         self.rows += batch.num_rows
 
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self._wait()
+        finally:
+            self.worker.shutdown()
+            self.writer.close()
 
 
 class CsvSink:
