@@ -142,7 +142,7 @@ def baseline_postgres(url: str, out: Path) -> tuple[float, int]:
 
 
 def baseline_sqlite(path: Path, out: Path) -> tuple[float, int]:
-    sql = _sql(sqlite.dialect(), TODAY)  # type: ignore[no-untyped-call]
+    sql = _sql(sqlite.dialect(), TODAY)
     started = time.perf_counter()
     rows = 0
     conn = sqlite3.connect(path)
