@@ -194,6 +194,11 @@ COUNTED_RULE = Rule(
     "counted in public figures", (PUBLIC_CLASS, RETAINED, ADULT_AT_DECISION, ADULT_TODAY)
 )
 
+#: What an export's delta may name when it removes something: only a record that could
+#: have been public (a public class, never a minor's), so a tombstone says nothing about
+#: a record the consumer was never allowed to hold.
+TOMBSTONE_RULE = Rule("may be named by a removal", (PUBLIC_CLASS, ADULT_AT_DECISION, ADULT_TODAY))
+
 
 def publicly_visible(
     *,

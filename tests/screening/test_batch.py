@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from bonafides.codes import ResidentId, make_uscc, parse_subject_code
 from bonafides.context import Context
+from bonafides.csvcells import csv_cell
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordStatus, digest
 from bonafides.rules.service import recompute_lists
 from bonafides.screening import batch
-from bonafides.screening.batch import _cell, classify, plain_digest, screen_file
+from bonafides.screening.batch import classify, plain_digest, screen_file
 from bonafides.screening.service import check, verify
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.records import change_status
@@ -251,9 +252,9 @@ def test_recompute_in_sql_matches_what_the_write_path_kept(ctx: Context, write: 
 
 
 def test_cells_that_look_like_formulas_are_neutralised() -> None:
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("@SUM(1)") == "'@SUM(1)"
-    assert _cell("91110105000000019Q") == "91110105000000019Q"
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("@SUM(1)") == "'@SUM(1)"
+    assert csv_cell("91110105000000019Q") == "91110105000000019Q"
 
 
 def test_the_fast_digest_of_plain_lines_is_the_canonical_one() -> None:

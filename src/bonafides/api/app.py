@@ -52,6 +52,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "checks",
     "audit",
     "alerts",
+    "exports",
+    "consumers",
 )
 
 

@@ -23,6 +23,7 @@ from bonafides.app.public import FigureCache, PublicSubject
 from bonafides.catalogue import Catalogue
 from bonafides.codes import region_name
 from bonafides.context import Context
+from bonafides.csvcells import csv_cell
 from bonafides.disclosure import derived_visible, mask_name
 from bonafides.records import SubjectKind
 from bonafides.rules.evaluate import explain_grade
@@ -57,7 +58,6 @@ CSV_COLUMNS = (
     "decision_date",
     "reason",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class LineOut(BaseModel):
@@ -236,12 +236,6 @@ def entries_page(session: Session, wanted: EntryFilter, *, offset: int, limit: i
             entry_out(row) for row in page_of_entries(session, wanted, offset=offset, limit=limit)
         ],
     )
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet will not run: text that starts like a formula is quoted."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def entries_csv(ctx: Context, wanted: EntryFilter) -> Iterator[bytes]:

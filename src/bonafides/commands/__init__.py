@@ -20,6 +20,8 @@ AREAS: tuple[str, ...] = (
     "records",
     "alerts",
     "matching",
+    "exports",
+    "consumers",
 )
 
 

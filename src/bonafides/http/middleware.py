@@ -164,7 +164,11 @@ GZIP_MINIMUM_BYTES = 1024
 #: Formats compressed already: gzip would spend CPU to make them larger. A PDF's streams
 #: are deflated by WeasyPrint and pyHanko, and a signed one must reach the client as
 #: the exact bytes its registry digest names.
-GZIP_EXCLUDED_TYPES = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf")
+GZIP_EXCLUDED_TYPES = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/pdf",
+    "application/vnd.apache.parquet",  # compressed already (zstd)
+)
 
 
 class Compression:
@@ -196,7 +200,13 @@ class Compression:
 
 #: Public answers that change only when records, lists or the catalogue do: red and black
 #: lists (pages, JSON and CSV) and the catalogue (document and page).
-CACHEABLE_PREFIXES = ("/lists", "/api/v1/lists", "/catalogue", "/api/v1/catalogue")
+CACHEABLE_PREFIXES = (
+    "/lists",
+    "/api/v1/lists",
+    "/catalogue",
+    "/api/v1/catalogue",
+    "/api/v1/exports",
+)
 CACHE_CONTROL = b"public, max-age=300"
 #: A body is held back this long to digest it; a longer one (a big CSV export) is sent
 #: as it comes, with Cache-Control but no ETag, rather than held whole in memory.
@@ -218,15 +228,20 @@ def _accepts_gzip(scope: Scope) -> bool:
     return any(n == b"accept-encoding" and b"gzip" in v for n, v in scope.get("headers", []))
 
 
-def _etag_matches(scope: Scope, etag: bytes) -> bool:
+def etag_matches(if_none_match: str, etag: str) -> bool:
     """If-None-Match uses the weak comparison: ``W/`` is ignored, ``*`` matches all."""
-    for name, value in scope.get("headers", []):
-        if name == b"if-none-match":
-            for tag in value.split(b","):
-                tag = tag.strip().removeprefix(b"W/")
-                if tag in (b"*", etag):
-                    return True
+    for tag in if_none_match.split(","):
+        tag = tag.strip().removeprefix("W/")
+        if tag in ("*", etag):
+            return True
     return False
+
+
+def _etag_matches(scope: Scope, etag: bytes) -> bool:
+    return any(
+        name == b"if-none-match" and etag_matches(value.decode("latin-1"), etag.decode())
+        for name, value in scope.get("headers", [])
+    )
 
 
 class PublicCaching:

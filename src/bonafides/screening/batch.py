@@ -55,6 +55,7 @@ from bonafides.codes import (
     uscc_valid_expr,
 )
 from bonafides.context import Context
+from bonafides.csvcells import csv_cell
 from bonafides.ingest.readers import UnusableInputError, open_table
 from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json, digest
@@ -107,7 +108,6 @@ CSV_COLUMNS = (
     "reason",
     "certificate",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _INSERT_CHUNK = 20_000
 
 
@@ -428,11 +428,6 @@ def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: K
 # --------------------------------------------------------------------------- output
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 class _Writer:
     """Writes to a temporary file beside the target, renamed into place only when done."""
 
@@ -456,14 +451,14 @@ class _Writer:
         measures = answer.get("measures") or []
         if not measures:
             self.csv.writerow(
-                [_cell(v) for v in [*base, *[""] * 9, answer.get("reason", ""), cert]]
+                [csv_cell(v) for v in [*base, *[""] * 9, answer.get("reason", ""), cert]]
             )
             return
         for measure in measures:
             for entry in measure["entries"]:
                 self.csv.writerow(
                     [
-                        _cell(v)
+                        csv_cell(v)
                         for v in [
                             *base,
                             measure["measure"],

@@ -19,7 +19,7 @@ from sqlalchemy import String, cast, literal, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bonafides.disclosure import COUNTED_RULE, PUBLIC_RULE, RecordColumns
+from bonafides.disclosure import COUNTED_RULE, PUBLIC_RULE, TOMBSTONE_RULE, RecordColumns
 from bonafides.records import SubjectKind
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
 
@@ -45,6 +45,11 @@ def record_is_public(today: dt.date) -> ColumnElement[bool]:
 def record_is_counted(today: dt.date) -> ColumnElement[bool]:
     """Whether the joined record counts in public aggregate figures on ``today``."""
     return COUNTED_RULE.clause(rule_columns(Record, RecordType), today)
+
+
+def record_may_be_tombstoned(today: dt.date) -> ColumnElement[bool]:
+    """Whether a removal of the joined record may be published (``TOMBSTONE_RULE``)."""
+    return TOMBSTONE_RULE.clause(rule_columns(Record, RecordType), today)
 
 
 def entry_is_public(today: dt.date) -> ColumnElement[bool]:

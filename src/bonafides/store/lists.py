@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CompoundSelect, Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -191,3 +191,37 @@ def entries_of_subject(session: Session, subject_id: int, today: dt.date) -> lis
         .order_by(ListEntry.valid_from.desc(), ListEntry.id.desc())
     )
     return [_row(values) for values in session.execute(query)]
+
+
+def entries_in_force_public(
+    session: Session,
+    today: dt.date,
+    *,
+    among: Select[int] | CompoundSelect[int] | None = None,
+    batch: int = 5000,
+) -> Iterator[list[EntryRow]]:
+    """Every public entry of every list in force ``today``, a batch at a time by id.
+
+    ``among`` narrows to the entry ids a statement selects (a delta's changed entries),
+    so the filter runs in the store whatever its size. Open-data exports read this.
+    """
+    last = 0
+    while True:
+        query = _public(select(*_COLUMNS).select_from(ListEntry), today).where(
+            *_in_force(today), ListEntry.id > last
+        )
+        if among is not None:
+            query = query.where(ListEntry.id.in_(among))
+        rows = [
+            _row(values) for values in session.execute(query.order_by(ListEntry.id).limit(batch))
+        ]
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].id
+
+
+def public_in_force_ids(today: dt.date) -> Select[int]:
+    """The ids of the entries ``entries_in_force_public`` reads, as a statement."""
+    return _public(select(ListEntry.id).select_from(ListEntry), today).where(*_in_force(today))

@@ -757,3 +757,28 @@ class ReadingAlert(Base):
     note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (UniqueConstraint("actor", "day", name="uq_reading_alerts_actor_day"),)
+
+
+# --------------------------------------------------------------------------- data exchange
+# Downstream consumers of the change feed and exports (issue 16); created by migration
+# ``0019_consumers``.
+
+
+class Consumer(Base):
+    """A downstream consumer (a republishing site, an agency) and how far it has
+    acknowledged the feed's tombstones: what it still holds that was repaired or revoked.
+
+    ``token_hash`` is the SHA-256 of the token the consumer acknowledges with; the token is
+    shown once, at registration.
+    """
+
+    __tablename__ = "consumers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    contact: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    acked_cursor: Mapped[int] = mapped_column(BigId, default=0)
+    acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_by: Mapped[str] = mapped_column(String(64))

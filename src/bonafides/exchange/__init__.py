@@ -1,0 +1,1 @@
+"""Data exchange with the outside: open-data exports and their downstream consumers."""
