@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from rich.console import Console
 from typer.testing import CliRunner
 
-from bonafides.catalogue import load_catalogue
+from bonafides.catalogue import catalogue_table, load_catalogue
 from bonafides.cli import app
+from bonafides.rules.loader import load_rules
 from bonafides.settings import get_settings
 from tests import factories
 
@@ -164,7 +166,11 @@ def test_catalogue_says_which_lists_each_type_feeds_or_why_none() -> None:
     assert types["market.penalty"]["lists"] == []
     assert "market.serious_violation_list" in types["market.penalty"]["no_list"]
     assert types["market.penalty"]["no_list_zh"]
-    table = runner.invoke(app, ["catalogue"], env={"COLUMNS": "400"}).output
+    assert runner.invoke(app, ["catalogue"]).exit_code == 0
+    console = Console(width=1000, record=True)
+    cat = load_catalogue()
+    console.print(catalogue_table(cat, load_rules(cat).lists_by_type))
+    table = console.export_text()
     assert "lists fed" in table
     assert "no list: An administrative penalty" in table
 
