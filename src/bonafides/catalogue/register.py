@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from importlib import resources
 
@@ -92,10 +92,14 @@ class RegisterRow:
     def digest(self) -> str:
         """The same for the same register data however the file spelled it: a reload
         of an unchanged subject is recognised by this alone."""
-        values = asdict(self)
-        values["former_names"] = sorted(set(self.former_names))
-        text = json.dumps(values, ensure_ascii=False, sort_keys=True, default=str)
+        values = [getattr(self, f) for f in _ROW_FIELDS]
+        values[_FORMER] = sorted(set(self.former_names))
+        text = json.dumps(values, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(RegisterRow))
+_FORMER = _ROW_FIELDS.index("former_names")
 
 
 def fold(text: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue.register import (
@@ -244,13 +244,13 @@ def store_register(
                 }
             )
     if register_new:
-        session.execute(insert(SubjectRegister), register_new)
+        _insert(session, SubjectRegister.__table__, register_new)
     if register_changed:
         session.execute(update(SubjectRegister), register_changed)
     if subject_updates:
         session.execute(update(Subject), subject_updates)
     if events:
-        session.execute(insert(SubjectEvent), events)
+        _insert(session, SubjectEvent.__table__, events)
     _names(session, changed, label, today)
     if changed:
         event = audit.append(
@@ -270,6 +270,25 @@ def store_register(
         )
         link_each(session, event.id, refs)
     return result
+
+
+def _insert(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Many rows into ``table``: COPY on PostgreSQL (a multi-row executemany costs a
+    round of parsing and binding per row there), executemany on SQLite."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows))
+        return
+    from psycopg.types.json import Jsonb
+
+    names = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([Jsonb(row[n]) if n in json_columns else row[n] for n in names])
 
 
 def _subjects(session: Session, codes: Sequence[str]) -> dict[str, _Known]:
@@ -293,8 +312,11 @@ def _create_subjects(
     if not rows:
         return 0
     now = utcnow()
-    created = session.execute(
-        insert(Subject).returning(Subject.key, Subject.id, sort_by_parameter_order=True),
+    # Without RETURNING: SQLAlchemy splices returned rows per batch in time quadratic in
+    # the batch on SQLite; reading the new ids back by key is one indexed query per 500.
+    _insert(
+        session,
+        Subject.__table__,
         [
             {
                 "key": r.uscc,
@@ -313,10 +335,7 @@ def _create_subjects(
             for r in rows
         ],
     )
-    by_code = {r.uscc: r for r in rows}
-    for key, sid in created:
-        row = by_code[key]
-        known[key] = _Known(sid, row.name, row.name_en, row.status.value)
+    known.update(_subjects(session, [r.uscc for r in rows]))
     return len(rows)
 
 
@@ -424,7 +443,7 @@ def _names(session: Session, changed: dict[int, RegisterRow], source: str, today
     if updates:
         session.execute(update(SubjectName), updates)
     if inserts:
-        session.execute(insert(SubjectName), inserts)
+        _insert(session, SubjectName.__table__, inserts)
 
 
 def _name_row(sid: int, name: str, lang: str, current: bool, source: str) -> dict[str, Any]:
