@@ -11,6 +11,7 @@ finishes it, since an unchanged row changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 import unicodedata
@@ -42,6 +43,8 @@ COUNT_KEYS = ("rows", "accepted", "new_subjects", "changed", "unchanged", "rejec
 _NAME_SPLIT = re.compile(r"[;；]")
 _REG_NO = re.compile(r"[0-9]{15}")
 _ORG_CODE = re.compile(r"[0-9A-Z]{8}[0-9X]")
+#: Fields whose few distinct values repeat down a register.
+_REPEATED = frozenset({"entity_type", "status", "authority", "legal_rep"})
 #: Longest value kept per field, as the store's columns allow.
 _LIMITS = {
     "name": 300,
@@ -175,6 +178,17 @@ class RegisterValidator:
         )
 
     def _text(self, name: str, raw: str) -> str:
+        if name in _REPEATED:
+            return self._repeated(name, raw)
+        return self._clean_text(name, raw)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one validator per file
+    def _repeated(self, name: str, raw: str) -> str:
+        """Fields whose values repeat down a register (type, status, authority): each
+        distinct value is checked once."""
+        return self._clean_text(name, raw)
+
+    def _clean_text(self, name: str, raw: str) -> str:
         cleaned = normalise.text(characters.clean(raw, encoding=self.encoding).value).value
         limit = _LIMITS.get(name)
         if limit is not None and len(cleaned) > limit:
