@@ -104,6 +104,8 @@ class SearchHit:
     matched_current: bool
     score: float
     how: str  # code | exact | prefix | contains | similar
+    #: The subject's register status (``catalogue.register.SubjectStatus``).
+    status: str = "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) 
             matched_current=True,
             score=1.0,
             how="code",
+            status=subject.status,
         )
         for subject in [subject]
         if subject.id in visible
@@ -240,7 +243,9 @@ class _Candidate:
 
 
 #: What a hit shows of its subject, fetched with the candidate names in one query.
-_SUBJECT = IDENTITY_COLUMNS
+#: Who each candidate is, and where it stands in its register: a deregistered subject
+#: is still found, and shown as such.
+_SUBJECT = (*IDENTITY_COLUMNS, Subject.status)
 
 
 def _candidate(row: Any, how: str) -> _Candidate:
@@ -547,6 +552,7 @@ def _by_name(session: Session, query: str, *, today: dt.date, limit: int) -> lis
                 matched_current=cand.current,
                 score=round(score, 4),
                 how="exact" if score == 1.0 else cand.how,
+                status=getattr(subject, "status", "active"),
             )
         )
     hits.sort(key=lambda h: (-h.score, not h.matched_current, len(h.name), h.subject_id))
