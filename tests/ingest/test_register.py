@@ -241,7 +241,14 @@ def test_deregistered_subjects_stay_findable(ctx: Context, tmp_path: Path) -> No
         by_name = search_subjects(session, ctx.keys, "杭州西湖茶叶有限公司", today=TODAY).hits
         by_code = search_subjects(session, ctx.keys, uscc, today=TODAY).hits
         assert [h.code for h in by_name][:1] == [uscc]
-        assert [h.code for h in by_code] == [uscc]
+        assert [(h.code, h.status) for h in by_code] == [(uscc, "deregistered")]
+        # By the legacy codes older records carry: 注册号, and 组织机构代码 with its hyphen.
+        org_code = f"{uscc[8:16]}-{uscc[16]}"
+        for legacy in (row["注册号"], org_code, org_code.lower()):
+            found = search_subjects(session, ctx.keys, legacy, today=TODAY)
+            assert [(h.code, h.how) for h in found.hits] == [(uscc, "code")], legacy
+        unknown = search_subjects(session, ctx.keys, "110105999999999", today=TODAY)
+        assert unknown.hits == []
         profile = load_profile(session, ctx.keys, uscc, audience=Audience.PUBLIC, today=TODAY)
         assert profile is not None
         assert profile.status == "deregistered"

@@ -44,12 +44,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from bonafides.codes import CodeError, parse_subject_code
+from bonafides.codes import CodeError, gb11714_check_char, parse_subject_code
 from bonafides.records import SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
 from bonafides.store.disclosure import record_is_public
 from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
+from bonafides.store.register import subjects_by_codes
 from bonafides.store.subjects import SubjectKeys, chunks, find
 from bonafides.store.tables import Record, RecordType, Subject, SubjectName
 
@@ -83,6 +84,10 @@ MAX_QUERY = 100
 #: Sentinels around each name in the SQLite index (migration 0004_search).
 _START, _END = "\x02", "\x03"
 _CODE_SHAPE = re.compile(r"[0-9A-Za-z]{15,18}")
+#: Legacy codes the register keeps: a registration number (注册号) and an organisation
+#: code (组织机构代码), typed with or without its hyphen.
+_REG_NO = re.compile(r"[0-9]{15}")
+_ORG_CODE = re.compile(r"[0-9A-Z]{8}[0-9X]")
 _WORD_SPLIT = re.compile(r"[^\w]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PERSON_REF = re.compile(re.escape(PERSON_KEY_PREFIX) + r"[0-9a-f]{64}")
@@ -147,9 +152,48 @@ def search_subjects(
     if not query:
         return SearchResult(query, "empty", [])
     compact = query.replace(" ", "").replace("-", "")
+    legacy = _by_legacy_code(session, compact.upper(), today=today)
+    if legacy is not None:
+        return legacy
     if _CODE_SHAPE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
         return _by_code(session, keys, compact, today=today)
     return SearchResult(query, "name", _by_name(session, query, today=today, limit=limit))
+
+
+def _by_legacy_code(session: Session, code: str, *, today: dt.date) -> SearchResult | None:
+    """A registration number (15 digits) or organisation code (9 characters, GB 11714
+    check) that the register holds: the subjects registered under it, deregistered ones
+    included. None when the query is no such code or the register does not know it."""
+    if _REG_NO.fullmatch(code):
+        found = subjects_by_codes(session, reg_nos=[code])
+    elif _ORG_CODE.fullmatch(code) and gb11714_check_char(code[:8]) == code[8]:
+        found = subjects_by_codes(session, org_codes=[code])
+    else:
+        return None
+    ids = found.get(code)
+    if not ids:
+        return None
+    subjects = list(session.scalars(select(Subject).where(Subject.id.in_(ids))))
+    visible = _publicly_findable(session, subjects, today=today)
+    hits = [_code_hit(subject, matched=code) for subject in subjects if subject.id in visible]
+    return SearchResult(code, "code", hits)
+
+
+def _code_hit(subject: Subject, *, matched: str) -> SearchHit:
+    return SearchHit(
+        subject_id=subject.id,
+        ref=subject_ref(subject),
+        code=subject.code_display,
+        kind=subject.kind,
+        name=subject.name,
+        name_en=subject.name_en,
+        region=subject.region,
+        matched=matched,
+        matched_current=True,
+        score=1.0,
+        how="code",
+        status=subject.status,
+    )
 
 
 def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) -> SearchResult:
@@ -161,24 +205,7 @@ def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) 
     if subject is None:
         return SearchResult(code, "code", [])
     visible = _publicly_findable(session, [subject], today=today)
-    hits = [
-        SearchHit(
-            subject_id=subject.id,
-            ref=subject_ref(subject),
-            code=subject.code_display,
-            kind=subject.kind,
-            name=subject.name,
-            name_en=subject.name_en,
-            region=subject.region,
-            matched=subject.code_display,
-            matched_current=True,
-            score=1.0,
-            how="code",
-            status=subject.status,
-        )
-        for subject in [subject]
-        if subject.id in visible
-    ]
+    hits = [_code_hit(subject, matched=subject.code_display)] if subject.id in visible else []
     return SearchResult(code, "code", hits)
 
 
