@@ -418,3 +418,16 @@ def test_status_vocabulary_reads_the_usual_spellings() -> None:
     assert {text: fmt.status_of(text) for text in cases} == cases
     assert fmt.status_of("营业中吗") is None
     assert EventKind.DEREGISTERED.value == "deregistered"
+
+
+def test_every_register_status_is_labelled_in_reports_and_the_portal() -> None:
+    from bonafides.reports.messages import MESSAGES
+
+    labels = (
+        Path(__file__).resolve().parents[2] / "src/bonafides/web/templates/_labels.html"
+    ).read_text("utf-8")
+    portal = labels[labels.index("macro subject_status") :]
+    portal = portal[: portal.index("endmacro")]
+    for status in SubjectStatus:
+        assert {"zh", "en"} <= set(MESSAGES[f"subject.status.{status.value}"]), status
+        assert f'"{status.value}":' in portal, status
