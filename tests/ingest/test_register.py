@@ -339,6 +339,16 @@ def test_xlsx_and_jsonl_with_english_columns(ctx: Context, tmp_path: Path) -> No
     assert jsonl.exit_code == 0, jsonl.rejections
     assert subject(ctx, extra["统一社会信用代码"]).status == "active"
 
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet_rows = [company(登记状态="吊销") for _ in range(2)]
+    pq.write_table(pa.Table.from_pylist(parquet_rows), tmp_path / "register.parquet")
+    parquet = load(ctx, tmp_path / "register.parquet")
+    assert parquet.exit_code == 0, parquet.rejections
+    assert parquet.format == "parquet"
+    assert {subject(ctx, r["统一社会信用代码"]).status for r in parquet_rows} == {"revoked"}
+
 
 def test_bad_rows_are_named_and_the_good_ones_kept(ctx: Context, tmp_path: Path) -> None:
     good = [company() for _ in range(3)]
