@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -110,4 +111,25 @@ def test_unusable_register_input_is_a_422(client: TestClient, settings: Settings
     answer = client.post("/api/v1/register", json={"rows": [{"名称": "x"}]}, headers=_auth(key))
     assert answer.status_code == 422
     assert "统一社会信用代码" in answer.json()["title"]
+    assert _count(settings, Subject) == 0
+
+
+def test_odd_cells_are_rejected_by_row_never_a_500(client: TestClient, settings: Settings) -> None:
+    key = _key(settings, "registrar", "samr", "register:load")
+    odd: list[dict[str, object]] = [
+        {"统一社会信用代码": 12345, "名称": True},
+        {"统一社会信用代码": None, "名称": None, "登记状态": 1.5},
+        {"统一社会信用代码": "\ud800", "名称": "\x00", "成立日期": "9999-99-99"},
+        {"统一社会信用代码": company()["统一社会信用代码"], "名称": "x" * 400},
+        {"统一社会信用代码": '=HYPERLINK("x")', "名称": "<script>alert(1)</script>"},
+    ]
+    answer = client.post(
+        "/api/v1/register",
+        content=json.dumps({"rows": odd}),
+        headers={**_auth(key), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["summary"]["rejected"] == len(odd)
+    assert {r["row"] for r in report["rejections"]} == {2, 3, 4, 5, 6}
     assert _count(settings, Subject) == 0
