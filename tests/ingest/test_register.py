@@ -358,7 +358,7 @@ def test_bad_rows_are_named_and_the_good_ones_kept(ctx: Context, tmp_path: Path)
     )
     person = company(统一社会信用代码="110105198503142131")
     no_name = company(名称="")
-    bad_status = company(登记状态="歇业中吗")
+    bad_status = company(登记状态="不明状态")
     bad_date = company(成立日期="2021-02-30")
     future = company(成立日期="2027-01-01")
     bad_reg = company(注册号="11010501234")
@@ -422,11 +422,12 @@ def test_status_vocabulary_reads_the_usual_spellings() -> None:
         "吊销，未注销": SubjectStatus.REVOKED,
         "吊销,已注销": SubjectStatus.DEREGISTERED,
         "撤销": SubjectStatus.CANCELLED,
+        "歇业": SubjectStatus.SUSPENDED,
         "迁出": SubjectStatus.MOVED_OUT,
         "因合并注销": SubjectStatus.MERGED,
     }
     assert {text: fmt.status_of(text) for text in cases} == cases
-    assert fmt.status_of("营业中吗") is None
+    assert fmt.status_of("不明状态") is None
     assert EventKind.DEREGISTERED.value == "deregistered"
 
 

@@ -87,7 +87,7 @@ class SearchHitOut(BaseModel):
     how: str = Field(description="code, exact, prefix, contains or similar.")
     status: str = Field(
         default="active",
-        description="The register status: active, deregistered, revoked, cancelled, "
+        description="The register status: active, deregistered, revoked, suspended, cancelled, "
         "moved_out or merged (docs/register.md).",
     )
 

@@ -28,6 +28,7 @@ class SubjectStatus(StrEnum):
     ACTIVE = "active"  # 存续, 在业
     DEREGISTERED = "deregistered"  # 注销: the subject no longer exists
     REVOKED = "revoked"  # 吊销: licence revoked, not yet deregistered
+    SUSPENDED = "suspended"  # 歇业: business suspended, registration kept
     CANCELLED = "cancelled"  # 撤销: the registration itself was annulled
     MOVED_OUT = "moved_out"  # 迁出: registered elsewhere now
     MERGED = "merged"  # absorbed by another subject

@@ -214,7 +214,8 @@ class RegisterValidator:
             status = self.format.status_of(text)
             if status is None:
                 raise BadValueError(
-                    f"{text!r} is not a register status (such as 存续, 在业, 注销, 吊销)"
+                    f"{text!r} is not a register status (such as 存续, 在业, 注销, 吊销; "
+                    "the spellings read are in register.yaml)"
                 )
             values["status_value"] = status
             return text

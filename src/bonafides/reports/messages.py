@@ -61,6 +61,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "subject.status.active": {"zh": "存续", "en": "active"},
     "subject.status.deregistered": {"zh": "注销", "en": "deregistered"},
     "subject.status.revoked": {"zh": "吊销", "en": "licence revoked"},
+    "subject.status.suspended": {"zh": "歇业", "en": "suspended"},
     "subject.status.cancelled": {"zh": "撤销登记", "en": "registration cancelled"},
     "subject.status.moved_out": {"zh": "迁出", "en": "moved out"},
     "subject.status.merged": {"zh": "合并", "en": "merged"},
