@@ -442,3 +442,23 @@ def test_every_register_status_is_labelled_in_reports_and_the_portal() -> None:
     for status in SubjectStatus:
         assert {"zh", "en"} <= set(MESSAGES[f"subject.status.{status.value}"]), status
         assert f'"{status.value}":' in portal, status
+
+
+def test_a_merger_names_the_subject_merged_into(ctx: Context, tmp_path: Path) -> None:
+    absorbed, survivor = company(名称="甲科技有限公司"), company(名称="乙科技有限公司")
+    load(ctx, write_csv(tmp_path / "v1.csv", [absorbed, survivor]))
+    target = survivor["统一社会信用代码"]
+    merged = {**absorbed, "登记状态": "因合并注销", "合并至统一社会信用代码": target}
+    self_merged = {**survivor, "合并至统一社会信用代码": target}
+    report = load(ctx, write_csv(tmp_path / "v2.csv", [merged, self_merged]))
+
+    assert report.events == {"merged": 1}
+    assert [(r.row, r.field) for r in report.rejections] == [(3, "合并至统一社会信用代码")]
+    uscc = absorbed["统一社会信用代码"]
+    sid = subject(ctx, uscc).id
+    with ctx.sessions() as session:
+        assert register_of(session, [sid])[sid].merged_into == target
+        event = events_of(session, sid)[-1]
+    assert event.kind == "merged"
+    assert event.after == {"status": "merged", "status_raw": "因合并注销", "merged_into": target}
+    assert subject(ctx, uscc).status == "merged"

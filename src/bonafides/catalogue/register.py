@@ -67,6 +67,7 @@ FIELDS = (
     "address",
     "reg_no",
     "org_code",
+    "merged_into",
 )
 REQUIRED = ("uscc", "name")
 
@@ -89,6 +90,8 @@ class RegisterRow:
     address: str | None = None
     reg_no: str | None = None
     org_code: str | None = None
+    #: The USCC of the subject this one was merged into, when the register names it.
+    merged_into: str | None = None
 
     def digest(self) -> str:
         """The same for the same register data however the file spelled it: a reload

@@ -156,6 +156,11 @@ class RegisterValidator:
                 )
             )
             return None, rejections
+        if values.get("merged_into") == code:
+            rejections.append(
+                Rejection(row_no, self.columns["merged_into"], code, "is the subject's own USCC")
+            )
+            return None, rejections
         status_raw = values.get("status")
         former = tuple(n for n in values.get("former_names", ()) if n != values["name"])
         return (
@@ -173,6 +178,7 @@ class RegisterValidator:
                 address=values.get("address"),
                 reg_no=values.get("reg_no"),
                 org_code=org_code or code[8:17],
+                merged_into=values.get("merged_into"),
             ),
             [],
         )
@@ -196,7 +202,7 @@ class RegisterValidator:
         return cleaned
 
     def _parse(self, name: str, raw: str, values: dict[str, Any]) -> Any:
-        if name == "uscc":
+        if name in ("uscc", "merged_into"):
             try:
                 return parse_uscc(characters.clean(raw, encoding=self.encoding).value).code
             except CodeError as exc:

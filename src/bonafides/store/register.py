@@ -44,6 +44,7 @@ _DETAIL_FIELDS = (
     "address",
     "reg_no",
     "org_code",
+    "merged_into",
     "status_raw",
 )
 _IN = 500
@@ -63,6 +64,7 @@ class RegisterEntry:
     address: str | None
     reg_no: str | None
     org_code: str | None
+    merged_into: str | None
     source: str | None
     version: int
 
@@ -78,6 +80,7 @@ _ENTRY_COLUMNS = (
     SubjectRegister.address,
     SubjectRegister.reg_no,
     SubjectRegister.org_code,
+    SubjectRegister.merged_into,
     SubjectRegister.source,
     SubjectRegister.version,
 )
@@ -226,6 +229,7 @@ def store_register(
             "address": row.address,
             "reg_no": row.reg_no,
             "org_code": row.org_code,
+            "merged_into": row.merged_into,
             "source": label,
             "version": version,
             "digest": digest,
@@ -379,20 +383,18 @@ def _events(
         out.append((EventKind.RENAMED, {"name": subject.name}, {"name": row.name}))
     if stored["status"] != row.status.value:
         kind = STATUS_EVENTS.get(row.status, EventKind.STATUS_CHANGED)
-        out.append(
-            (
-                kind,
-                {"status": stored["status"], "status_raw": stored["status_raw"]},
-                {"status": row.status.value, "status_raw": row.status_raw},
-            )
-        )
+        was = {"status": stored["status"], "status_raw": stored["status_raw"]}
+        now = {"status": row.status.value, "status_raw": row.status_raw}
+        if row.merged_into or stored["merged_into"]:
+            was["merged_into"], now["merged_into"] = stored["merged_into"], row.merged_into
+        out.append((kind, was, now))
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     stored_detail = {**stored, "name_en": subject.name_en}
     moved = stored["status"] != row.status.value
     for name in _DETAIL_FIELDS:
         new = getattr(row, name)
-        if (name == "status_raw" and moved) or (name == "name_en" and new is None):
+        if (name in ("status_raw", "merged_into") and moved) or (name == "name_en" and new is None):
             continue
         if stored_detail.get(name) != new:
             before[name] = _jsonable(stored_detail.get(name))

@@ -146,6 +146,8 @@ class SubjectRegister(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     reg_no: Mapped[str | None] = mapped_column(String(15), index=True)
     org_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    #: The USCC of the subject this one was merged into, as the register gave it.
+    merged_into: Mapped[str | None] = mapped_column(String(18))
     source: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=300), nullable=True),
         sa.Column("reg_no", sa.String(length=15), nullable=True),
         sa.Column("org_code", sa.String(length=9), nullable=True),
+        sa.Column("merged_into", sa.String(length=18), nullable=True),
         sa.Column("source", sa.String(length=32), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
