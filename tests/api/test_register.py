@@ -133,3 +133,21 @@ def test_odd_cells_are_rejected_by_row_never_a_500(client: TestClient, settings:
     assert report["summary"]["rejected"] == len(odd)
     assert {r["row"] for r in report["rejections"]} == {2, 3, 4, 5, 6}
     assert _count(settings, Subject) == 0
+
+
+def test_a_register_file_may_be_as_large_as_an_upload(
+    client: TestClient, settings: Settings
+) -> None:
+    key = _key(settings, "registrar", "samr", "register:load")
+    rows = [company(住所="北京市朝阳区建国路" + "号" * 200) for _ in range(150)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    body = out.getvalue().encode("utf-8")
+    assert settings.request_max_bytes < len(body) < settings.upload_max_bytes
+    upload = client.post(
+        "/api/v1/register/file", files={"file": ("r.csv", body, "text/csv")}, headers=_auth(key)
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["summary"]["accepted"] == 150
