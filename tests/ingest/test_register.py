@@ -428,6 +428,16 @@ def test_status_vocabulary_reads_the_usual_spellings() -> None:
     }
     assert {text: fmt.status_of(text) for text in cases} == cases
     assert fmt.status_of("不明状态") is None
+    headers = {
+        "Unified Social Credit Code": "uscc",
+        "Legal Representative": "legal_rep",
+        "legal-representative": "legal_rep",
+        "Date of Establishment": "registered_on",
+        " 统一社会信用代码 ": "uscc",
+        "ＮＡＭＥ": "name",
+        "备注": None,
+    }
+    assert {h: fmt.field_of(h) for h in headers} == headers
     assert EventKind.DEREGISTERED.value == "deregistered"
 
 
@@ -462,3 +472,13 @@ def test_a_merger_names_the_subject_merged_into(ctx: Context, tmp_path: Path) ->
     assert event.kind == "merged"
     assert event.after == {"status": "merged", "status_raw": "因合并注销", "merged_into": target}
     assert subject(ctx, uscc).status == "merged"
+
+
+def test_the_register_docs_list_every_column_name_and_status_spelling() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs/register.md").read_text("utf-8")
+    fmt = register_format()
+    for field_name, aliases in fmt.columns.items():
+        row = next(line for line in docs.splitlines() if line.startswith(f"| `{field_name}` |"))
+        assert all(alias in row for alias in aliases), field_name
+    for status in SubjectStatus:
+        assert f"`{status.value}`" in docs, status

@@ -106,9 +106,14 @@ _ROW_FIELDS = tuple(f.name for f in fields(RegisterRow))
 _FORMER = _ROW_FIELDS.index("former_names")
 
 
+_SEPARATORS = str.maketrans("", "", "_-")
+
+
 def fold(text: str) -> str:
-    """A header or status as looked up: NFKC, no spaces, lower case."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+    """A header or status as looked up: NFKC, lower case, without spaces, underscores or
+    hyphens, so "Legal Representative", "legal_representative" and "legal-representative"
+    are one column."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower().translate(_SEPARATORS)
 
 
 class RegisterFormat(BaseModel):
