@@ -24,7 +24,7 @@ from bonafides.settings import Settings
 from bonafides.store.access import events_about
 from bonafides.store.profiles import load_profile
 from bonafides.store.reference import sync_catalogue
-from bonafides.store.register import events_of, register_of, subjects_by_codes
+from bonafides.store.register import events_of, names_of, register_of, subjects_by_codes
 from bonafides.store.search import search_subjects
 from bonafides.store.tables import (
     AuditEvent,
@@ -210,6 +210,11 @@ def test_rename_is_an_event_and_both_names_stay_findable(ctx: Context, tmp_path:
         "北京华信科技有限公司": (False, TODAY),
     }
     with ctx.sessions() as session:
+        sid = subject(ctx, uscc).id
+        assert [(n.name, n.current, n.valid_until) for n in names_of(session, [sid])[sid]] == [
+            ("北京华信智能科技有限公司", True, None),
+            ("北京华信科技有限公司", False, TODAY),
+        ]
         history = events_of(session, subject(ctx, uscc).id)
         assert [(e.version, e.kind) for e in history] == [(1, "registered"), (2, "renamed")]
         assert history[1].before == {"name": "北京华信科技有限公司"}

@@ -99,6 +99,38 @@ def register_of(session: Session, subject_ids: Iterable[int]) -> dict[int, Regis
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class NameEntry:
+    """One of a subject's names: current or former, Chinese or English, and until when."""
+
+    name: str
+    lang: str
+    current: bool
+    valid_until: dt.date | None
+    source: str | None
+
+
+def names_of(session: Session, subject_ids: Iterable[int]) -> dict[int, list[NameEntry]]:
+    """Every name of many subjects, by subject id, current names first."""
+    found: dict[int, list[NameEntry]] = defaultdict(list)
+    for part in chunks(sorted(set(subject_ids)), _IN):
+        rows = session.execute(
+            select(
+                SubjectName.subject_id,
+                SubjectName.name,
+                SubjectName.lang,
+                SubjectName.current,
+                SubjectName.valid_until,
+                SubjectName.source,
+            )
+            .where(SubjectName.subject_id.in_(part))
+            .order_by(SubjectName.subject_id, SubjectName.current.desc(), SubjectName.id)
+        )
+        for sid, name, lang, current, until, source in rows:
+            found[sid].append(NameEntry(name, lang, current, until, source))
+    return dict(found)
+
+
 def subjects_by_codes(
     session: Session, *, reg_nos: Iterable[str] = (), org_codes: Iterable[str] = ()
 ) -> dict[str, list[int]]:
