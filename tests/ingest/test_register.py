@@ -389,7 +389,7 @@ def test_bad_rows_are_named_and_the_good_ones_kept(ctx: Context, tmp_path: Path)
     assert "in the future" in by_row[(8, "成立日期")]
     assert "15 digits" in by_row[(11, "注册号")]
     assert "organisation code" in by_row[(12, "组织机构代码")]
-    assert "check character" in by_row[(13, "组织机构代码")]
+    assert "its check character should be" in by_row[(13, "组织机构代码")]
     assert "control character" in by_row[(14, "住所")]
     assert count(ctx, SubjectRegister) == 3
 
@@ -487,3 +487,21 @@ def test_the_register_docs_list_every_column_name_and_status_spelling() -> None:
         assert all(alias in row for alias in aliases), field_name
     for status in SubjectStatus:
         assert f"`{status.value}`" in docs, status
+
+
+def test_an_organisation_code_failing_its_own_check_is_kept_when_the_uscc_holds_it(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from bonafides.codes import uscc_check_char
+
+    valid = code()
+    wrong = "0" if valid[16] != "0" else "1"
+    first17 = valid[:16] + wrong
+    uscc = first17 + uscc_check_char(first17)
+    assert gb11714_check_char(uscc[8:16]) != uscc[16]
+    row = company(uscc, 组织机构代码=f"{uscc[8:16]}-{uscc[16]}")
+    report = load(ctx, write_csv(tmp_path / "r.csv", [row]))
+    assert report.exit_code == 0, report.rejections
+    with ctx.sessions() as session:
+        found = search_subjects(session, ctx.keys, uscc[8:17], today=TODAY).hits
+    assert [h.code for h in found] == [uscc]

@@ -147,14 +147,11 @@ class RegisterValidator:
         code: str = values["uscc"]
         org_code = values.get("org_code")
         if org_code is not None and org_code != code[8:17]:
-            rejections.append(
-                Rejection(
-                    row_no,
-                    self.columns["org_code"],
-                    org_code,
-                    f"is not the organisation code within the USCC ({code[8:17]}, positions 9-17)",
-                )
-            )
+            reason = f"is not the organisation code within the USCC ({code[8:17]}, positions 9-17)"
+            expected = gb11714_check_char(org_code[:8])
+            if org_code[8] != expected:
+                reason += f"; its check character should be {expected!r}, not {org_code[8]!r}"
+            rejections.append(Rejection(row_no, self.columns["org_code"], org_code, reason))
             return None, rejections
         if values.get("merged_into") == code:
             rejections.append(
@@ -242,9 +239,9 @@ class RegisterValidator:
                     "an organisation code (组织机构代码) is 8 digits or capital letters "
                     "and a check character"
                 )
-            expected = gb11714_check_char(code[:8])
-            if code[8] != expected:
-                raise BadValueError(f"check character should be {expected!r}, not {code[8]!r}")
+            # Its own GB 11714 check is not enforced: the code must be positions 9-17 of
+            # the (checked) USCC, and a USCC whose embedded code fails that check is still
+            # valid (codes.Uscc.org_code_valid).
             return code
         return self._text(name, raw)
 

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from bonafides.codes import CodeError, gb11714_check_char, parse_subject_code
+from bonafides.codes import CodeError, parse_subject_code
 from bonafides.records import SubjectKind
 from bonafides.security.identifiers import PERSON_KEY_PREFIX
 from bonafides.store.disclosure import record_is_public
@@ -161,12 +161,12 @@ def search_subjects(
 
 
 def _by_legacy_code(session: Session, code: str, *, today: dt.date) -> SearchResult | None:
-    """A registration number (15 digits) or organisation code (9 characters, GB 11714
-    check) that the register holds: the subjects registered under it, deregistered ones
-    included. None when the query is no such code or the register does not know it."""
+    """A registration number (15 digits) or organisation code (9 characters) that the
+    register holds: the subjects registered under it, deregistered ones included. None
+    when the query is no such code or the register does not know it."""
     if _REG_NO.fullmatch(code):
         found = subjects_by_codes(session, reg_nos=[code])
-    elif _ORG_CODE.fullmatch(code) and gb11714_check_char(code[:8]) == code[8]:
+    elif _ORG_CODE.fullmatch(code):
         found = subjects_by_codes(session, org_codes=[code])
     else:
         return None
