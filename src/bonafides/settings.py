@@ -68,7 +68,8 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024,
         gt=0,
         description="Largest request body of the routes that take files or batches: record "
-        "submission, batch screening, the console upload, verification uploads, attachments.",
+        "submission, register loads, batch screening, the console upload, verification "
+        "uploads, attachments.",
     )
     request_max_bytes: int = Field(
         default=64 * 1024,

@@ -139,3 +139,47 @@ def test_match_into_a_missing_directory_exits_2(env: str, tmp_path: Path) -> Non
     result = runner.invoke(app, ["match", str(source), "--out", str(out), "--db", env])
     assert result.exit_code == 2
     assert "no such directory" in result.output
+
+
+def test_a_loaded_register_is_what_match_reads(env: str, tmp_path: Path) -> None:
+    """``register load`` then ``match``: the register's former names, legal representative
+    and legacy registration number reach the matcher at once."""
+    firm = factories.org("310115", name="上海申远物流有限公司")
+    loaded = _csv(
+        tmp_path / "register.csv",
+        [
+            {
+                "统一社会信用代码": firm.code,
+                "名称": "上海申远物流有限公司",
+                "曾用名": "上海申远运输有限公司",
+                "法定代表人": "周建国",
+                "登记状态": "存续",
+                "注册号": "310115000123456",
+            }
+        ],
+    )
+    result = runner.invoke(app, ["register", "load", str(loaded), "--db", env])
+    assert result.exit_code == 0, result.output
+    ctx = Context(get_settings().model_copy(update={"db": env}))
+    try:
+        with ctx.sessions() as session:
+            (entry,) = [e for e in load_register(session) if e.code == firm.code]
+    finally:
+        ctx.close()
+    assert (entry.legal_rep, entry.reg_no) == ("周建国", "310115000123456")
+    assert entry.former_names == ("上海申远运输有限公司",)
+    queries = _csv(
+        tmp_path / "q.csv",
+        [
+            {"名称": "上海申远运输有限公司", "注册号": ""},
+            {"名称": "申远物流有限公司", "注册号": "310115000123456"},
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["match", str(queries), "--out", str(out), "--db", env])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [(x["decision"], x["code"]) for x in lines] == [
+        ("match", firm.code),
+        ("match", firm.code),
+    ]

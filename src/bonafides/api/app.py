@@ -40,6 +40,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "catalogue",
     "statistics",
     "submissions",
+    "register",
     "reports",
     "accounts",
     "registrations",

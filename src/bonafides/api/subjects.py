@@ -85,6 +85,11 @@ class SearchHitOut(BaseModel):
     matched_current: bool
     score: float = Field(ge=0, le=1)
     how: str = Field(description="code, exact, prefix, contains or similar.")
+    status: str = Field(
+        default="active",
+        description="The register status: active, deregistered, revoked, suspended, cancelled, "
+        "moved_out or merged (docs/register.md).",
+    )
 
 
 class SearchOut(BaseModel):
@@ -226,6 +231,7 @@ def _search_out(result: SearchResult) -> SearchOut:
                 matched_current=h.matched_current,
                 score=h.score,
                 how=h.how,
+                status=h.status,
             )
             for h in result.hits
         ],

@@ -22,6 +22,7 @@ AREAS: tuple[str, ...] = (
     "matching",
     "exports",
     "consumers",
+    "register",
 )
 
 

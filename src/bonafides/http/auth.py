@@ -231,16 +231,19 @@ def http_error(exc: WorkflowError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def key_department(ctx: Context, token: str, *, claimed: str | None) -> str:
-    """The department an officer's API key submits for; only with the ``records:submit``
-    scope, and only as the officer's own department."""
+def key_department(
+    ctx: Context, token: str, *, claimed: str | None, scope: Scope = Scope.RECORDS_SUBMIT
+) -> str:
+    """The department an officer's API key acts for; only with ``scope`` (by default
+    ``records:submit``), and only as the officer's own department."""
     with ctx.sessions() as session:
         found = resolve_key(session, ctx.clock, token)
     if found is None:
         raise SubmissionKeyError("the API key is not valid, expired or revoked")
     account, key = found
-    if account.role != Role.OFFICER or Scope.RECORDS_SUBMIT.value not in key.scopes:
-        raise SubmissionKeyError("this API key may not submit records")
+    if account.role != Role.OFFICER or scope.value not in key.scopes:
+        what = "submit records" if scope is Scope.RECORDS_SUBMIT else f"act with {scope.value}"
+        raise SubmissionKeyError(f"this API key may not {what}")
     assert account.department is not None
     if claimed is not None and claimed != account.department:
         raise SubmissionKeyError("the submission key is not valid for this department")

@@ -91,11 +91,13 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-#: Routes that take files or batches: submissions, batch screening, the console upload,
-#: report verification uploads, and due-process forms with attachments. Every other
-#: route (sign-in, registration, report issuing, JSON and form routes) gets the small limit.
+#: Routes that take files or batches: submissions, register loads, batch screening, the
+#: console upload, report verification uploads, and due-process forms with attachments.
+#: Every other route (sign-in, registration, report issuing, JSON and form routes) gets
+#: the small limit.
 UPLOAD_PREFIXES = (
     "/api/v1/submissions",
+    "/api/v1/register",
     "/api/v1/checks",
     "/api/v1/reports/verify",
     "/api/v1/objections",

@@ -19,6 +19,7 @@ it, with every non-plain character written as an escape.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bonafides.ingest.normalise import BadValueError, Cleaned
@@ -38,6 +39,11 @@ _JOINING = (
     (0x1800, 0x18AF),  # Mongolian
     (0x0F00, 0x0FFF),  # Tibetan
 )
+
+
+#: Any invisible character or joiner: the fast path's one scan (a regex, not a loop per
+#: character, which cost bulk loads a third of their validation time).
+_HIDDEN = re.compile("[" + "".join(sorted(INVISIBLE | JOINERS)) + "]")
 
 
 def is_plain(char: str) -> bool:
@@ -63,7 +69,7 @@ def clean(raw: str, *, encoding: str = "utf-8") -> Cleaned[str]:
     ``encoding`` names the file's encoding in the reason for bytes that did not decode
     (readers decode with ``surrogateescape``, so such a byte arrives as U+DC80..U+DCFF).
     """
-    if raw.isprintable() and not any(c in INVISIBLE or c in JOINERS for c in raw):
+    if raw.isprintable() and _HIDDEN.search(raw) is None:
         return Cleaned(raw)
     for char in raw:
         if char in WHITESPACE or char in INVISIBLE or char in JOINERS or is_plain(char):

@@ -1,9 +1,10 @@
-"""The register from the store: organisations, their current and former names.
+"""The register from the store: organisations, their names and what the register says.
 
-One function, one query, so more of what a register says (legal representative, legacy
-registration number, organisation code, status) joins here when the store keeps it.
-Natural persons are never read: a person is matched only by the ID number a decision
-gives, never guessed from a name (principle 7).
+One function, one query: subjects, their former names, and the row ``bonafides register
+load`` keeps per subject (legal representative, legacy registration number, organisation
+code), so a register loaded a moment ago is what the next match reads. Natural persons
+are never read: a person is matched only by the ID number a decision gives, never
+guessed from a name (principle 7).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue.models import SubjectKind
 from bonafides.matching.register import RegisterEntry, RegisterIndex
-from bonafides.store.tables import Subject, SubjectName
+from bonafides.store.tables import Subject, SubjectEvent, SubjectName, SubjectRegister
 
 #: Rows fetched per round trip while the register is read.
 BATCH_ROWS = 10_000
 
 
 def load_register(session: Session) -> list[RegisterEntry]:
-    """Every organisation with its names; the organisation code comes from the USCC."""
+    """Every organisation with its names and register details; without a register row the
+    organisation code comes from the USCC."""
     query = (
         select(
             Subject.id,
@@ -30,8 +32,12 @@ def load_register(session: Session) -> list[RegisterEntry]:
             Subject.name,
             Subject.region,
             Subject.status,
+            SubjectRegister.legal_rep,
+            SubjectRegister.reg_no,
+            SubjectRegister.org_code,
             SubjectName.name,
         )
+        .outerjoin(SubjectRegister, SubjectRegister.subject_id == Subject.id)
         .outerjoin(
             SubjectName,
             and_(
@@ -45,26 +51,32 @@ def load_register(session: Session) -> list[RegisterEntry]:
         .execution_options(yield_per=BATCH_ROWS)
     )
     entries: list[RegisterEntry] = []
-    current: tuple[int, str, str, str | None, str] | None = None
+    current: tuple[int, str, str, str | None, str, str | None, str | None, str | None] | None
+    current = None
     former: list[str] = []
 
     def close() -> None:
         if current is not None:
-            _, key, name, region, status = current
+            _, key, name, region, status, legal_rep, reg_no, org_code = current
             entries.append(
                 RegisterEntry(
                     code=key,
                     name=name,
                     former_names=tuple(n for n in former if n != name),
                     region=region,
+                    legal_rep=legal_rep,
+                    reg_no=reg_no,
+                    org_code=org_code,
                     status=status,
                 )
             )
 
-    for sid, key, name, region, status, other in session.execute(query):
+    for sid, key, name, region, status, legal_rep, reg_no, org_code, other in session.execute(
+        query
+    ):
         if current is None or current[0] != sid:
             close()
-            current = (sid, key, name, region, status)
+            current = (sid, key, name, region, status, legal_rep, reg_no, org_code)
             former = []
         if other:
             former.append(other)
@@ -76,15 +88,17 @@ def register_index(session: Session) -> RegisterIndex:
     return RegisterIndex.build(load_register(session))
 
 
-_cache: dict[str, tuple[tuple[int, int, int], RegisterIndex]] = {}
+_cache: dict[str, tuple[tuple[int, int, int, int], RegisterIndex]] = {}
 _cache_lock = threading.Lock()
 
 
-def _fingerprint(session: Session) -> tuple[int, int, int]:
-    """Changes whenever a subject or a name is added: what the index must be rebuilt for."""
+def _fingerprint(session: Session) -> tuple[int, int, int, int]:
+    """Changes whenever a subject or a name is added or the register reports a change
+    (every change to a register row is a subject event): what the index is rebuilt for."""
     subjects = session.execute(select(func.count(), func.max(Subject.id))).one()
     names = session.scalar(select(func.max(SubjectName.id)))
-    return int(subjects[0] or 0), int(subjects[1] or 0), int(names or 0)
+    events = session.scalar(select(func.max(SubjectEvent.id)))
+    return int(subjects[0] or 0), int(subjects[1] or 0), int(names or 0), int(events or 0)
 
 
 def cached_register_index(session: Session) -> RegisterIndex:

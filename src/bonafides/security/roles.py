@@ -29,6 +29,7 @@ class Role(StrEnum):
 class Scope(StrEnum):
     FILES_READ = "files:read"  # non-public files, with a purpose, logged
     RECORDS_SUBMIT = "records:submit"  # submit and amend the department's records
+    REGISTER_LOAD = "register:load"  # load the department's register of subjects
     WORKFLOWS_ANSWER = "workflows:answer"  # answer objections, repairs and complaints
     SCREEN = "screen"  # screen subjects for the department's actions
     INQUIRIES_APPLY = "inquiries:apply"  # apply for a special inquiry
@@ -43,6 +44,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.OFFICER: frozenset(
         {
             Scope.RECORDS_SUBMIT,
+            Scope.REGISTER_LOAD,
             Scope.WORKFLOWS_ANSWER,
             Scope.FILES_READ,
             Scope.INQUIRIES_APPLY,

@@ -51,6 +51,7 @@ from bonafides.security.identifiers import PERSON_KEY_PREFIX
 from bonafides.store.disclosure import subject_is_public
 from bonafides.store.name_stats import WindowCounts, window_counts
 from bonafides.store.profiles import IDENTITY_COLUMNS, SubjectIdentity
+from bonafides.store.register import subjects_by_codes
 from bonafides.store.subjects import SubjectKeys, chunks, find
 from bonafides.store.tables import Subject, SubjectName
 
@@ -84,6 +85,10 @@ MAX_QUERY = 100
 #: Sentinels around each name in the SQLite index (migration 0004_search).
 _START, _END = "\x02", "\x03"
 _CODE_SHAPE = re.compile(r"[0-9A-Za-z]{15,18}")
+#: Legacy codes the register keeps: a registration number (注册号) and an organisation
+#: code (组织机构代码), typed with or without its hyphen.
+_REG_NO = re.compile(r"[0-9]{15}")
+_ORG_CODE = re.compile(r"[0-9A-Z]{8}[0-9X]")
 _WORD_SPLIT = re.compile(r"[^\w]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PERSON_REF = re.compile(re.escape(PERSON_KEY_PREFIX) + r"[0-9a-f]{64}")
@@ -105,6 +110,8 @@ class SearchHit:
     matched_current: bool
     score: float
     how: str  # code | exact | prefix | contains | similar
+    #: The subject's register status (``catalogue.register.SubjectStatus``).
+    status: str = "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +153,48 @@ def search_subjects(
     if not query:
         return SearchResult(query, "empty", [])
     compact = query.replace(" ", "").replace("-", "")
+    legacy = _by_legacy_code(session, compact.upper(), today=today)
+    if legacy is not None:
+        return legacy
     if _CODE_SHAPE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
         return _by_code(session, keys, compact, today=today)
     return SearchResult(query, "name", _by_name(session, query, today=today, limit=limit))
+
+
+def _by_legacy_code(session: Session, code: str, *, today: dt.date) -> SearchResult | None:
+    """A registration number (15 digits) or organisation code (9 characters) that the
+    register holds: the subjects registered under it, deregistered ones included. None
+    when the query is no such code or the register does not know it."""
+    if _REG_NO.fullmatch(code):
+        found = subjects_by_codes(session, reg_nos=[code])
+    elif _ORG_CODE.fullmatch(code):
+        found = subjects_by_codes(session, org_codes=[code])
+    else:
+        return None
+    ids = found.get(code)
+    if not ids:
+        return None
+    subjects = list(session.scalars(select(Subject).where(Subject.id.in_(ids))))
+    visible = publicly_findable(session, subjects, today=today)
+    hits = [_code_hit(subject, matched=code) for subject in subjects if subject.id in visible]
+    return SearchResult(code, "code", hits)
+
+
+def _code_hit(subject: Subject, *, matched: str) -> SearchHit:
+    return SearchHit(
+        subject_id=subject.id,
+        ref=subject_ref(subject),
+        code=subject.code_display,
+        kind=subject.kind,
+        name=subject.name,
+        name_en=subject.name_en,
+        region=subject.region,
+        matched=matched,
+        matched_current=True,
+        score=1.0,
+        how="code",
+        status=subject.status,
+    )
 
 
 def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) -> SearchResult:
@@ -160,23 +206,7 @@ def _by_code(session: Session, keys: SubjectKeys, code: str, *, today: dt.date) 
     if subject is None:
         return SearchResult(code, "code", [])
     visible = publicly_findable(session, [subject], today=today)
-    hits = [
-        SearchHit(
-            subject_id=subject.id,
-            ref=subject_ref(subject),
-            code=subject.code_display,
-            kind=subject.kind,
-            name=subject.name,
-            name_en=subject.name_en,
-            region=subject.region,
-            matched=subject.code_display,
-            matched_current=True,
-            score=1.0,
-            how="code",
-        )
-        for subject in [subject]
-        if subject.id in visible
-    ]
+    hits = [_code_hit(subject, matched=subject.code_display)] if subject.id in visible else []
     return SearchResult(code, "code", hits)
 
 
@@ -241,7 +271,9 @@ class _Candidate:
 
 
 #: What a hit shows of its subject, fetched with the candidate names in one query.
-_SUBJECT = IDENTITY_COLUMNS
+#: Who each candidate is, and where it stands in its register: a deregistered subject
+#: is still found, and shown as such.
+_SUBJECT = (*IDENTITY_COLUMNS, Subject.status)
 
 
 def _candidate(row: Any, how: str) -> _Candidate:
@@ -544,6 +576,7 @@ def _by_name(session: Session, query: str, *, today: dt.date, limit: int) -> lis
                 matched_current=cand.current,
                 score=round(score, 4),
                 how="exact" if score == 1.0 else cand.how,
+                status=getattr(subject, "status", "active"),
             )
         )
     hits.sort(key=lambda h: (-h.score, not h.matched_current, len(h.name), h.subject_id))

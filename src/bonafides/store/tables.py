@@ -123,6 +123,62 @@ class SubjectName(Base):
     __table_args__ = (UniqueConstraint("subject_id", "name", "lang"),)
 
 
+class SubjectRegister(Base):
+    """What the register says about a subject now, one row per registered subject.
+
+    Written by ``bonafides register load`` (issue 15); every change to it is also a
+    ``subject_events`` row. ``digest`` covers the normalised register row (former names
+    included), so a reload of the same data is recognised without comparing field by
+    field. ``reg_no`` and ``org_code`` are the legacy codes a record without a USCC may
+    carry; the organisation code defaults to positions 9-17 of the USCC.
+    """
+
+    __tablename__ = "subject_register"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id"), primary_key=True, autoincrement=False
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    status_raw: Mapped[str | None] = mapped_column(String(100))
+    entity_type: Mapped[str | None] = mapped_column(String(100))
+    legal_rep: Mapped[str | None] = mapped_column(String(100))
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    authority: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    reg_no: Mapped[str | None] = mapped_column(String(15), index=True)
+    org_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    #: The USCC of the subject this one was merged into, as the register gave it.
+    merged_into: Mapped[str | None] = mapped_column(String(18))
+    source: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectEvent(Base):
+    """One change the register reported about a subject: renamed, deregistered, ...
+
+    Never updated: ``version`` counts a subject's events, ``before`` and ``after`` hold
+    the fields that changed, and ``event_date`` is the day the change reached the platform (a
+    register export says what is, not since when).
+    """
+
+    __tablename__ = "subject_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str | None] = mapped_column(String(32))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    before: Mapped[dict[str, Any]] = mapped_column(Json)
+    after: Mapped[dict[str, Any]] = mapped_column(Json)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("subject_id", "version"),)
+
+
 class Record(Base):
     """The current state of one decision; its history is in ``record_versions``.
 
