@@ -48,6 +48,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "measures",
     "checks",
     "audit",
+    "feed",
 )
 
 

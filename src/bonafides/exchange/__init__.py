@@ -1,0 +1,1 @@
+"""Data exchange: the change feed as each audience may read it, watchlists and webhooks."""
