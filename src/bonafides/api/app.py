@@ -49,6 +49,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "checks",
     "audit",
     "feed",
+    "watchlists",
 )
 
 

@@ -10,7 +10,7 @@ from importlib import import_module
 
 import typer
 
-AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records", "feed")
+AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records", "feed", "watchlists")
 
 
 def register_all(app: typer.Typer) -> None:
