@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from bonafides.cli import app
 from bonafides.records import RecordInput
+from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
 from bonafides.store.tables import AuditEvent, SubjectAccess
@@ -75,6 +76,8 @@ def check_scopes(client: TestClient, world: World, public: RecordInput, grade: R
         ).all()
     assert [r.actor.split(":")[-1] for r in reads] == ["buyer.mof", "clerk.sta", "boss"]
     assert len(linked) == 3  # the graded firm's access log names every reader
+    with world.ctx.sessions() as session:
+        assert audit.verify(session).ok
 
 
 def test_pages_follow_the_cursor_and_the_cursor_stays_valid(

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
-from bonafides.exchange.feed import audience_of, scope_for, shown_payload
+from bonafides.exchange.feed import Allowed, audience_of, scope_for, shown_payload
 from bonafides.security import audit
 from bonafides.security.roles import Principal
 from bonafides.store import feed
-from bonafides.store.access import link_each
+from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.feed import FeedScope
 
 MAX_LIMIT = 1000
@@ -88,25 +88,26 @@ def read(
     found = feed.read_events(session, scope, after=after, limit=limit, upto=head)
     shown = []
     private: dict[int, list[int]] = {}
+    known: Allowed = {}
     for event in found:
-        audience = audience_of(scope, event)
+        cursor, kind, at, origin, subject_id, code, record_id, version, entry_id = tuple(event)[:9]
         shown.append(
             ShownEvent(
-                cursor=event.id,
-                kind=event.kind,
-                occurred_at=event.occurred_at,
-                origin=event.origin,
-                tombstone=event.tombstone,
-                disclosure=event.disclosure,
-                subject_code=event.subject_code,
-                record_id=event.record_id,
-                record_version=event.record_version,
-                list_entry_id=event.list_entry_id,
-                payload=shown_payload(catalogue, event, audience),
+                cursor,
+                kind,
+                at,
+                origin,
+                event.tombstone,
+                event.disclosure,
+                code,
+                record_id,
+                version,
+                entry_id,
+                shown_payload(catalogue, event, audience_of(scope, event), known),
             )
         )
-        if not event.public and event.subject_id is not None:
-            private.setdefault(event.subject_id, []).append(event.id)
+        if not event.public and subject_id is not None:
+            private.setdefault(subject_id, []).append(cursor)
     full = len(found) == limit
     next_cursor = found[-1].id if full else max(after, head)
     if private:
@@ -134,6 +135,7 @@ def _log(
             "department": principal.department,
             "events": events,
             "subjects": len(private),
+            "subjects_digest": subjects_digest(private),
         },
     )
     link_each(

@@ -74,13 +74,10 @@ def audience_of(scope: FeedScope, event: Any) -> Audience:
     return Audience.PUBLIC
 
 
-def _content(
-    catalogue: Catalogue, type_code: str, content: dict[str, Any], audience: Audience
-) -> dict[str, Any]:
-    if audience is Audience.OPERATOR:
-        return content
+def _allowed(catalogue: Catalogue, type_code: str, audience: Audience) -> frozenset[str]:
+    """The content fields of a type ``audience`` may read (none of an unknown type)."""
     if not catalogue.has_type(type_code):
-        return {}
+        return frozenset()
     rtype = catalogue.type(type_code)
     if audience is Audience.PUBLIC:
         allowed = set(catalogue.public_fields(type_code))
@@ -90,11 +87,29 @@ def _content(
             for f in rtype.fields
             if f.disclosure is None or class_visible(audience, f.disclosure.value)
         }
-    allowed -= set(rtype.subject_code_fields)
+    return frozenset(allowed - set(rtype.subject_code_fields))
+
+
+#: Fields allowed per (type, audience), kept by a reader for one page: asked per event.
+Allowed = dict[tuple[str, Audience], frozenset[str]]
+
+
+def _content(
+    catalogue: Catalogue,
+    type_code: str,
+    content: dict[str, Any],
+    audience: Audience,
+    known: Allowed,
+) -> dict[str, Any]:
+    allowed = known.get((type_code, audience))
+    if allowed is None:
+        allowed = known[(type_code, audience)] = _allowed(catalogue, type_code, audience)
     return {name: value for name, value in content.items() if name in allowed}
 
 
-def shown_payload(catalogue: Catalogue, event: Any, audience: Audience) -> dict[str, Any]:
+def shown_payload(
+    catalogue: Catalogue, event: Any, audience: Audience, known: Allowed | None = None
+) -> dict[str, Any]:
     """The event's payload with what ``audience`` may not read taken out; each row read
     holds its own decoded payload, so it is changed in place."""
     payload: dict[str, Any] = event.payload
@@ -106,7 +121,11 @@ def shown_payload(catalogue: Catalogue, event: Any, audience: Audience) -> dict[
             record["content"] = {}
         else:
             record["content"] = _content(
-                catalogue, str(record.get("type_code")), record["content"], audience
+                catalogue,
+                str(record.get("type_code")),
+                record["content"],
+                audience,
+                {} if known is None else known,
             )
     subject = payload.get("subject")
     if (
