@@ -267,3 +267,37 @@ def test_bad_watchlists_are_refused_with_the_reason(settings: Settings, world: W
             assert answer.status_code == 422, body
             assert reason in answer.json()["title"], answer.text
         assert client.post("/api/v1/watchlists", json={"name": "x", "codes": []}).status_code == 401
+
+
+def test_the_cli_makes_a_watchlist_and_runs_the_deliveries(
+    settings: Settings, world: World, receiver: Receiver, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from bonafides.cli import app
+
+    firm = factories.org()
+    world.account("bank.one", Role.INQUIRER, department="mof")
+    codes = tmp_path / "codes.txt"
+    codes.write_text(f"{firm.code}\n", encoding="utf-8")
+    runner = CliRunner(env={"BONAFIDES_SECRET_KEY": SECRET})
+    base = ["watchlists", "create", "--db", settings.db, "--name", "a"]
+    made = runner.invoke(
+        app, [*base, "--account", "bank.one", "--url", receiver.url, "--codes-file", str(codes)]
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.output.split("shown once): ")[1].split()[0]
+    listed = runner.invoke(
+        app, ["watchlists", "list", "--db", settings.db, "--account", "bank.one"]
+    )
+    assert "1 codes" in listed.output
+    world.store(factories.penalty(firm, decision_date=world.today))
+    ran = runner.invoke(app, ["watchlists", "deliver", "--db", settings.db])
+    assert ran.exit_code == 0, ran.output
+    assert "matched 1; delivered 1" in ran.output
+    assert [d["event"]["kind"] for d in receiver.verified(secret, at=dt.datetime.now(dt.UTC))] == [
+        "record.published"
+    ]
+    refused = runner.invoke(app, [*base, "--account", "nobody", "--codes", firm.code])
+    assert refused.exit_code == 2
+    assert "nobody" in refused.output

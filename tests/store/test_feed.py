@@ -287,3 +287,27 @@ def test_compaction_keeps_the_last_state_and_every_tombstone(ctx: Context) -> No
         removed = feed.compact(session, before=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     assert removed == 3
     assert events(ctx) == [(Kind.RECORD_AMENDED, True, False), (Kind.RECORD_REVOKED, True, True)]
+
+
+def test_a_subject_event_is_public_only_where_the_public_saw_the_subject(ctx: Context) -> None:
+    shown, unseen = factories.org(), factories.org()
+    store(ctx, factories.penalty(shown, decision_date=RECENT))
+    store(
+        ctx,
+        dataclasses.replace(factories.penalty(unseen, decision_date=RECENT), published_until=None),
+    )
+    with ctx.sessions.begin() as session:
+        ids = dict(session.execute(select(Subject.key, Subject.id)).all())
+        for key in (shown.code, unseen.code):
+            written = feed.emit_subject(
+                session, Kind.SUBJECT_RENAMED, ids[key], {"name": {"from": "甲", "to": "乙"}}
+            )
+            assert written == 1
+    renamed = [e for e in events(ctx) if e[0] == Kind.SUBJECT_RENAMED]
+    assert renamed == [(Kind.SUBJECT_RENAMED, True, False), (Kind.SUBJECT_RENAMED, False, False)]
+    with ctx.sessions() as session:
+        last = session.scalars(select(FeedEvent).order_by(FeedEvent.id.desc())).first()
+    assert last is not None
+    assert last.disclosure == "shared"
+    assert last.payload["change"] == {"name": {"from": "甲", "to": "乙"}}
+    assert last.payload["subject"]["code"] == unseen.code
