@@ -155,4 +155,5 @@ def test_the_cli_prints_the_feed_as_jsonl_with_the_next_cursor(
     result = runner.invoke(app, ["feed", "--db", settings.db, "--after", "1"])
     assert result.exit_code == 0, result.output
     assert "record.published" in result.output
+    assert "[shared]" in result.output
     assert "next cursor: 2" in result.output

@@ -71,6 +71,7 @@ def feed(
             f"{e.cursor:>8}  {e.occurred_at:%Y-%m-%d %H:%M:%S}  {e.kind}{mark}  "
             f"{e.subject_code or '-'}  {ref}  [{e.disclosure}]",
             highlight=False,
+            markup=False,
         )
     out.print(f"next cursor: {page.next_cursor}" + (" (more follow)" if page.more else ""))
 
