@@ -301,3 +301,35 @@ def test_the_cli_makes_a_watchlist_and_runs_the_deliveries(
     refused = runner.invoke(app, [*base, "--account", "nobody", "--codes", firm.code])
     assert refused.exit_code == 2
     assert "nobody" in refused.output
+
+
+def test_two_deliverers_at_once_owe_each_event_once(settings: Settings, world: World) -> None:
+    if not settings.db.startswith("postgresql"):
+        pytest.skip("several deliverers at once are for PostgreSQL; on SQLite run one")
+    firm = factories.org()
+    world.account("bank.one", Role.INQUIRER, department="mof")
+    with world.ctx.sessions.begin() as session:
+        from bonafides.app import watchlists as use
+        from bonafides.security.accounts import get_account, principal_of
+
+        owner = principal_of(get_account(session, "bank.one"), via="cli")
+        use.create(
+            session, world.ctx, owner, name="a", url="http://127.0.0.1:9/x", codes=[firm.code]
+        )
+    world.store(factories.penalty(firm, decision_date=world.today))
+    counts: list[int] = []
+    first = world.ctx.sessions()
+    counts.append(webhooks.match(first, now=NOW))  # holds the watchlists' locks
+
+    def second() -> None:
+        with world.ctx.sessions.begin() as session:
+            counts.append(webhooks.match(session, now=NOW))
+
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive()  # blocked on the first deliverer's lock
+    first.commit()
+    first.close()
+    waiting.join(timeout=30)
+    assert counts == [1, 0]

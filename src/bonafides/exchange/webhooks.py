@@ -10,8 +10,9 @@ Delivery runs in three steps, so that no database lock is held while a receiver 
 3. each is POSTed, and the outcome written: delivered, or the next attempt after an
    exponential backoff, or ``dead`` once ``BONAFIDES_WEBHOOK_MAX_ATTEMPTS`` have failed.
 
-``deliver_due`` does all three and is what a scheduler, ``bonafides webhooks deliver``
-or a test calls.
+``deliver_due`` does all three and is what a scheduler, ``bonafides watchlists deliver``
+or a test calls. Several may run at once on PostgreSQL (matching locks the watchlists,
+claiming skips leased rows); on SQLite run one.
 
 The signature (docs/api.md, "Watchlists and webhooks") is HMAC-SHA256 under the
 watchlist's secret over ``"{timestamp}.{body}"``; the receiver checks it, refuses a
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, String, func, insert, literal, select, update
+from sqlalchemy import Select, String, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
@@ -128,7 +129,13 @@ def watched_subjects(watchlist_id: int) -> Select[Any]:
 
 def match(session: Session, *, now: dt.datetime) -> int:
     """Owe every active watchlist with a URL the public events about its subjects since
-    its cursor, and move the cursors to the head. Returns the deliveries added."""
+    its cursor, and move the cursors to the head. Returns the deliveries added.
+
+    On PostgreSQL the watchlists are locked first, so a second deliverer waits and then
+    finds the cursors moved instead of owing the same events twice.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.execute(select(Watchlist.id).where(Watchlist.active).with_for_update())
     head = feed.last_id(session)
     wl = Watchlist
     rows = (
@@ -152,20 +159,18 @@ def match(session: Session, *, now: dt.datetime) -> int:
         )
         .order_by(FeedEvent.id, wl.id)
     )
-    before = session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
-    session.execute(
-        insert(WebhookDelivery).from_select(
-            ["watchlist_id", "event_id", "status", "attempts", "next_at"], rows
-        )
-    )
+    added = session.execute(
+        insert(WebhookDelivery)
+        .from_select(["watchlist_id", "event_id", "status", "attempts", "next_at"], rows)
+        .returning(WebhookDelivery.id)
+    ).all()
     session.execute(
         update(Watchlist)
         .where(Watchlist.active, Watchlist.cursor < head)
         .values(cursor=head)
         .execution_options(synchronize_session=False)
     )
-    after = session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
-    return int(after - before)
+    return len(added)
 
 
 @dataclass(frozen=True)
