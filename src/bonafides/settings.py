@@ -206,6 +206,27 @@ class Settings(BaseSettings):
         default="bonafides@localhost",
         description="Sender address of e-mail notifications.",
     )
+    instance: str = Field(
+        default="local",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        description="Name of this instance in the change feed: every event it writes names "
+        "it as its origin (e.g. 'nation', 'gd').",
+    )
+    webhook_max_attempts: int = Field(
+        default=8,
+        gt=0,
+        le=30,
+        description="Attempts to deliver one event to a watchlist's webhook before it goes "
+        "to the dead letters.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a webhook receiver has to answer one delivery.",
+    )
 
     def check(self) -> None:
         """Refuse the development secret unless demo mode is explicit."""

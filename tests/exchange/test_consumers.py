@@ -1,20 +1,18 @@
 """Downstream consumers on both stores: registered by operators, acknowledging tombstones
 by cursor, and reported while they hold removed data, with since when.
 
-The change feed's table comes from another module (``bonafides.store.feed``); these tests
-create a table with the columns the report relies on, ``feed_events(id, kind,
-occurred_at)``, and fill it as the feed would.
+The change feed's events are written here directly, with the flags the feed gives them
+(``bonafides.store.feed``): only its public tombstones are removals a consumer holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from bonafides.api.app import create_app
@@ -24,33 +22,28 @@ from bonafides.context import Context
 from bonafides.security.clock import FixedClock
 from bonafides.security.roles import Role
 from bonafides.settings import Settings, get_settings
+from bonafides.store.feed import TOMBSTONES
+from bonafides.store.tables import FeedEvent
 from bonafides.workflows.common import ConflictError, ForbiddenError, InvalidError
 from tests.security.world import World as AccountsWorld
 
 NOW = dt.datetime(2026, 6, 10, 2, 0, tzinfo=dt.UTC)
 
 
-FEED = MetaData()
-FEED_EVENTS = Table(
-    "feed_events",
-    FEED,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-    Column("kind", String(32)),
-    Column("occurred_at", DateTime(timezone=True)),
-)
-
-
 def feed(ctx: Context, *events: tuple[str, dt.datetime]) -> None:
-    """The feed's events, ids 1, 2, ... in order, in a table made for the test."""
-    FEED.create_all(ctx.engine)
-    table = FEED_EVENTS
-    with ctx.engine.begin() as conn:
-        conn.execute(
-            insert(table),
+    """Public feed events, ids 1, 2, ... in order."""
+    with ctx.sessions.begin() as session:
+        session.execute(
+            insert(FeedEvent),
             [
                 {
                     "kind": kind,
-                    "occurred_at": at.replace(tzinfo=None) if conn.dialect.name == "sqlite" else at,
+                    "occurred_at": at,
+                    "origin": "local",
+                    "disclosure": "public",
+                    "public": True,
+                    "tombstone": kind in TOMBSTONES,
+                    "payload": {},
                 }
                 for kind, at in events
             ],
@@ -58,7 +51,7 @@ def feed(ctx: Context, *events: tuple[str, dt.datetime]) -> None:
 
 
 @pytest.fixture
-def fed(ctx: Context) -> Iterator[Context]:
+def fed(ctx: Context) -> Context:
     ctx.clock = FixedClock(NOW)
     feed(
         ctx,
@@ -66,10 +59,9 @@ def fed(ctx: Context) -> Iterator[Context]:
         ("record.revoked", NOW - dt.timedelta(days=8)),  # 2
         ("record.amended", NOW - dt.timedelta(days=7)),  # 3
         ("record.repaired", NOW - dt.timedelta(days=5)),  # 4
-        ("entry.ended", NOW - dt.timedelta(days=2)),  # 5
+        ("list_entry.ended", NOW - dt.timedelta(days=2)),  # 5
     )
-    yield ctx
-    FEED.drop_all(ctx.engine)
+    return ctx
 
 
 def test_report_shows_who_holds_removed_data_and_since_when(fed: Context) -> None:

@@ -505,3 +505,26 @@ def test_an_organisation_code_failing_its_own_check_is_kept_when_the_uscc_holds_
     with ctx.sessions() as session:
         found = search_subjects(session, ctx.keys, uscc[8:17], today=TODAY).hits
     assert [h.code for h in found] == [uscc]
+
+
+def test_renames_and_ends_of_subjects_reach_the_change_feed(ctx: Context, tmp_path: Path) -> None:
+    """A copy of the platform's data hears of a new name and of a subject's end in the
+    feed, written in the load's own transaction; other register changes stay out of it."""
+    from sqlalchemy import select
+
+    from bonafides.store.tables import FeedEvent
+
+    row = company(名称="北京华信科技有限公司")
+    uscc = row["统一社会信用代码"]
+    load(ctx, write_csv(tmp_path / "v1.csv", [row]))
+    renamed = {**row, "名称": "北京华信智能科技有限公司"}
+    load(ctx, write_csv(tmp_path / "v2.csv", [renamed]))
+    load(ctx, write_csv(tmp_path / "v3.csv", [{**renamed, "住所": "北京市海淀区中关村大街1号"}]))
+    load(ctx, write_csv(tmp_path / "v4.csv", [{**renamed, "登记状态": "注销"}]))
+    with ctx.sessions() as session:
+        events = session.scalars(select(FeedEvent).order_by(FeedEvent.id)).all()
+    assert [(e.kind, e.subject_code) for e in events] == [
+        ("subject.renamed", uscc),
+        ("subject.deregistered", uscc),
+    ]
+    assert events[0].payload["change"]["to"] == {"name": "北京华信智能科技有限公司"}

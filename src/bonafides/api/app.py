@@ -55,6 +55,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "alerts",
     "exports",
     "consumers",
+    "feed",
+    "watchlists",
 )
 
 

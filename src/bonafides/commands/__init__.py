@@ -23,6 +23,8 @@ AREAS: tuple[str, ...] = (
     "exports",
     "consumers",
     "register",
+    "feed",
+    "watchlists",
 )
 
 

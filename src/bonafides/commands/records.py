@@ -20,7 +20,8 @@ def records_expire(
     db: DbOption = None,
 ) -> None:
     """Set records whose retention ended before a day to 'expired' (run daily; safe to
-    repeat). Each gets a new version saying so; the run is one audit event."""
+    repeat). Each gets a new version saying so; the run is one audit event. The change
+    feed also gets its tombstones for records the public may no longer see."""
     from bonafides.context import Context
     from bonafides.workflows.retention import expire_records
 

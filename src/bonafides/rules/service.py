@@ -61,6 +61,7 @@ from bonafides.rules.loader import packaged_rules
 from bonafides.rules.model import EVALUATOR, Rules
 from bonafides.security import audit
 from bonafides.settings import get_settings
+from bonafides.store import feed
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Grade, ListEntry, Record, RecordVersion, RuleRun, Subject
 from bonafides.store.types import utcnow
@@ -299,7 +300,9 @@ def refresh_subjects(
             .where(ListEntry.id.in_(part))
             .values(status=SUPERSEDED, superseded_at=now)
         )
+        feed.emit_entries(session, feed.Kind.ENTRY_ENDED, ListEntry.id.in_(part), at=now)
     if new:
+        before = _last_entry(session)
         session.execute(
             insert(ListEntry),
             [
@@ -321,6 +324,12 @@ def refresh_subjects(
                 for key, e in new
             ],
         )
+        feed.emit_entries(
+            session,
+            feed.Kind.ENTRY_STARTED,
+            and_(ListEntry.id > before, ListEntry.subject_id.in_(ids)),
+            at=now,
+        )
     if gone or new:
         audit.append(
             session,
@@ -336,6 +345,11 @@ def refresh_subjects(
             },
         )
     return RefreshResult(len(ids), len(new), len(gone))
+
+
+def _last_entry(session: Session) -> int:
+    """The highest list entry id: entries written after it are this transaction's."""
+    return int(session.connection().execute(select(func.max(ListEntry.id))).scalar_one() or 0)
 
 
 # --------------------------------------------------------------------------- whole store
@@ -563,12 +577,20 @@ def _write_entries(
             .where(le.c.status == CURRENT, *scope, ~exists().where(same))
             .values(status=SUPERSEDED, superseded_at=now)
         ).rowcount
+        if superseded:
+            feed.emit_entries(
+                session,
+                feed.Kind.ENTRY_ENDED,
+                and_(ListEntry.status == SUPERSEDED, ListEntry.superseded_at == now),
+                at=now,
+            )
         steps.step()
         # What is already current needs no new row. Dropping it from the staging table
         # first keeps the insert below from reading the table it writes, which PostgreSQL
         # would otherwise scan again, growing, for every row it adds.
         conn.execute(delete(staging).where(exists().where(le.c.status == CURRENT, same)))
         added = conn.execute(select(func.count()).select_from(staging)).scalar_one()
+        before = _last_entry(session)
         conn.execute(
             insert(le).from_select(
                 [*ENTRY_COLUMNS, "status", "evaluator", "rules_version", "created_at"],
@@ -581,6 +603,8 @@ def _write_entries(
                 ),
             )
         )
+        if added:
+            feed.emit_entries(session, feed.Kind.ENTRY_STARTED, ListEntry.id > before, at=now)
     finally:
         staging.drop(conn)
     return superseded, added

@@ -4,10 +4,9 @@ A consumer acknowledges removals by a cursor of the change feed: every tombstone
 id up to it is applied on its side. What it still holds is the tombstones past its cursor;
 the oldest of them says since when.
 
-The feed's table belongs to ``bonafides.store.feed``. This module reads it through the
-columns it relies on, ``feed_events(id, kind, occurred_at)``, with ``id`` the monotonic
-cursor, and counts as tombstones the kinds in ``TOMBSTONE_KINDS``. Both are the
-assumption the report rests on (docs/exports.md, "Consumers").
+The feed's table belongs to ``bonafides.store.feed``: its id is the cursor, and the
+events it marks ``tombstone`` and ``public`` are the removals a consumer of the public
+feed and exports may hold copies of (docs/exports.md, "Consumers").
 """
 
 from __future__ import annotations
@@ -15,29 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, column, func, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
-from bonafides.store.tables import Consumer
-from bonafides.store.types import UTCDateTime
-
-FEED_EVENTS = table(
-    "feed_events",
-    column("id", Integer),
-    column("kind", String),
-    column("occurred_at", UTCDateTime),
-)
-
-#: Feed events that remove something a consumer may hold: a record revoked, repaired or
-#: no longer published, a list entry or a measure ended, a subject deregistered.
-TOMBSTONE_KINDS = (
-    "record.revoked",
-    "record.repaired",
-    "record.unpublished",
-    "entry.ended",
-    "measure.ended",
-    "subject.deregistered",
-)
+from bonafides.store.tables import Consumer, FeedEvent
 
 
 @dataclass(frozen=True)
@@ -55,28 +35,28 @@ class Lag:
 
 def feed_head(session: Session) -> int:
     """The newest cursor of the feed (0 when it is empty)."""
-    return int(session.scalar(select(func.coalesce(func.max(FEED_EVENTS.c.id), 0))) or 0)
+    return int(session.scalar(select(func.coalesce(func.max(FeedEvent.id), 0))) or 0)
 
 
 def lags(session: Session) -> list[Lag]:
     """Every consumer with its unacknowledged tombstones, longest outstanding first, then
     those holding nothing; one statement, grouped in the store."""
-    tomb = FEED_EVENTS.alias("tomb")
-    oldest = func.min(tomb.c.occurred_at)
+    tomb = aliased(FeedEvent, name="tomb")
+    oldest = func.min(tomb.occurred_at)
     query = (
         select(
             Consumer.name,
             Consumer.contact,
             Consumer.acked_cursor,
             Consumer.acked_at,
-            func.count(tomb.c.id),
-            func.min(tomb.c.id),
+            func.count(tomb.id),
+            func.min(tomb.id),
             oldest,
         )
         .select_from(Consumer)
         .outerjoin(
             tomb,
-            (tomb.c.id > Consumer.acked_cursor) & tomb.c.kind.in_(TOMBSTONE_KINDS),
+            (tomb.id > Consumer.acked_cursor) & tomb.tombstone & tomb.public,
         )
         .group_by(Consumer.id, Consumer.name, Consumer.contact, Consumer.acked_cursor)
         .group_by(Consumer.acked_at)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, text
+from sqlalchemy import String, bindparam, column, select, table, text
 from sqlalchemy.orm import Session
 
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
-from bonafides.store import staging
+from bonafides.store import feed, staging
 from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.subjects import SubjectKeys, chunks, resolve
 from bonafides.store.tables import Record, RecordVersion
@@ -147,6 +147,8 @@ def write_records(
         )
         for statement in _MERGE:
             conn.execute(statement, params)
+        feed.emit_records(session, feed.Kind.RECORD_PUBLISHED, _STAGED_NEW, at=at)
+        feed.emit_records(session, feed.Kind.RECORD_AMENDED, _STAGED_CHANGED, at=at)
         for pos, record_id, cur_version, cur_digest in conn.execute(_MERGED):
             if cur_digest is None:
                 outcomes[pos] = (Outcome.CREATED, record_id, 1)
@@ -279,6 +281,14 @@ _MERGE = (
         bindparam("reason", type_=String()),
     ),
 )
+_STAGE = table("ingest_stage", column("record_id"), column("cur_digest"), column("digest"))
+#: The records a round created, and those it changed: one feed event each.
+_STAGED_NEW = Record.id.in_(select(_STAGE.c.record_id).where(_STAGE.c.cur_digest.is_(None)))
+_STAGED_CHANGED = Record.id.in_(
+    select(_STAGE.c.record_id).where(
+        _STAGE.c.cur_digest.is_not(None), _STAGE.c.cur_digest != _STAGE.c.digest
+    )
+)
 _MERGED = text("SELECT pos, record_id, cur_version, cur_digest FROM ingest_stage ORDER BY pos")
 
 
@@ -353,6 +363,7 @@ def change_status(
         )
     )
     session.flush()
+    feed.emit_records(session, feed.kind_of_status(status), Record.id == record.id, at=at)
     _refresh_lists(session, {record.subject_id}, actor)
     audit.append(
         session,

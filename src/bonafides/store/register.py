@@ -30,6 +30,8 @@ from bonafides.catalogue.register import (
 from bonafides.records import kind_of_uscc
 from bonafides.security import audit
 from bonafides.store.access import link_each, subjects_digest
+from bonafides.store.feed import Kind as FeedKind
+from bonafides.store.feed import emit_subject
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Subject, SubjectEvent, SubjectName, SubjectRegister
 from bonafides.store.types import utcnow
@@ -151,6 +153,29 @@ def subjects_by_codes(
                 if code is not None:
                     out[code].append(sid)
     return dict(out)
+
+
+#: Register events a copy of the platform's data must hear of, as change-feed kinds: a
+#: new name, and an end of the subject (deregistered, or merged into another).
+_FEED_KINDS = {
+    EventKind.RENAMED.value: FeedKind.SUBJECT_RENAMED,
+    EventKind.DEREGISTERED.value: FeedKind.SUBJECT_DEREGISTERED,
+    EventKind.MERGED.value: FeedKind.SUBJECT_DEREGISTERED,
+}
+
+
+def _to_feed(session: Session, events: list[dict[str, Any]], at: dt.datetime) -> None:
+    """Each rename, deregistration and merger also goes to the change feed, in the
+    transaction that stores it."""
+    for event in events:
+        kind = _FEED_KINDS.get(event["kind"])
+        if kind is not None:
+            change = {
+                "register_event": event["kind"],
+                "from": event["before"],
+                "to": event["after"],
+            }
+            emit_subject(session, kind, event["subject_id"], change, at=at)
 
 
 def events_of(session: Session, subject_id: int) -> list[SubjectEvent]:
@@ -287,6 +312,7 @@ def store_register(
         session.execute(update(Subject), subject_updates)
     if events:
         _insert(session, SubjectEvent.__table__, events)
+        _to_feed(session, events, now)
     _names(session, changed, label, today)
     if changed:
         event = audit.append(

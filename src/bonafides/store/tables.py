@@ -838,3 +838,100 @@ class Consumer(Base):
     acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     registered_by: Mapped[str] = mapped_column(String(64))
+
+
+# --------------------------------------------------------------------------- change feed
+# Events of the change feed, watchlists and webhook deliveries (issue 16). Owned by
+# ``bonafides.store.feed`` and ``bonafides.exchange``; created by migration ``0021_feed``.
+
+
+class FeedEvent(Base):
+    """One change a consumer may see, written in the transaction of the change itself.
+
+    The id is the cursor: ids only grow, so "after N" always means the same events, and a
+    reader that stopped at N resumes there. ``public`` is decided when the event is
+    written (the public rule on the state it describes; for a removal, whether the public
+    was ever shown the thing removed), so a public read is one indexed range scan.
+    ``payload`` holds what a copy needs to apply the change; a reader strips from it what
+    its audience may not see (``bonafides.exchange.feed``).
+    """
+
+    __tablename__ = "feed_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    origin: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    subject_code: Mapped[str | None] = mapped_column(String(18))
+    record_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    record_version: Mapped[int | None] = mapped_column(Integer)
+    list_entry_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    source: Mapped[str | None] = mapped_column(String(32))
+    disclosure: Mapped[str] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean)
+    tombstone: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+
+    __table_args__ = (Index("ix_feed_events_public_id", "public", "id"),)
+
+
+class Watchlist(Base):
+    """An enterprise's or bank's counterparties and where to tell it their status changed.
+
+    Every delivery is signed with HMAC-SHA256 under a secret shown once, when the
+    watchlist is made; the store keeps only the random ``salt`` the secret is derived from
+    with the platform's master secret (``bonafides.exchange.webhooks.secret_of``), so a
+    copy of the database alone cannot forge deliveries.
+    """
+
+    __tablename__ = "watchlists"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(500))
+    salt: Mapped[str] = mapped_column(String(32))
+    #: The last feed event matched against the codes: events after it are still to match.
+    cursor: Mapped[int] = mapped_column(BigId, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class WatchedSubject(Base):
+    """One code on a watchlist, by the subject's lookup key (a keyed hash for a person)."""
+
+    __tablename__ = "watched_subjects"
+
+    watchlist_id: Mapped[int] = mapped_column(
+        ForeignKey("watchlists.id"), primary_key=True, autoincrement=False
+    )
+    subject_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    code_display: Mapped[str] = mapped_column(String(18))
+
+    __table_args__ = (Index("ix_watched_subjects_subject_key", "subject_key"),)
+
+
+class WebhookDelivery(Base):
+    """One feed event owed to one watchlist's URL: its attempts, the next one, the outcome.
+
+    ``status`` is ``pending`` until delivered or ``dead`` after the last attempt failed;
+    the (watchlist, event) pair is unique, so matching an event twice owes it once.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id"))
+    event_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("watchlist_id", "event_id"),
+        Index("ix_webhook_deliveries_status_next_at", "status", "next_at"),
+    )

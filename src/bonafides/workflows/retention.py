@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.records import RecordStatus
 from bonafides.security import audit
+from bonafides.store import feed
 from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Record, RecordVersion
@@ -96,6 +97,8 @@ def expire_records(
     from bonafides.rules.service import refresh_subjects
 
     at = at or utcnow()
+    # Publication ends before retention does: the public's copies are told first.
+    feed.end_publications(session, today=as_of, at=at)
     due = session.execute(
         select(Record.id, Record.subject_id)
         .where(Record.retention_until < as_of, Record.status.not_in(_FINAL))
@@ -114,6 +117,7 @@ def expire_records(
             .values(version=Record.version + 1, status=RecordStatus.EXPIRED.value, updated_at=at)
             .execution_options(synchronize_session=False)
         )
+        feed.emit_records(session, feed.Kind.RECORD_EXPIRED, Record.id.in_(ids), at=at)
     session.expire_all()
     refresh_subjects(session, per_subject, actor=actor)
     event = audit.append(

@@ -1,0 +1,68 @@
+"""The change feed: every change a consumer may see, after a cursor, in order.
+
+Anonymous callers get the public events; a department's key or officer what its scope
+allows; an operator everything. Removals come as tombstones (``tombstone: true``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from bonafides.app import feed as feed_app
+from bonafides.http.auth import principal_for
+from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.problems import errors
+from bonafides.http.routes import Routes
+
+router = Routes(tags=["feed"])
+
+
+class EventOut(BaseModel):
+    cursor: int = Field(description="The event's position; ask with after=cursor for later ones.")
+    kind: str = Field(description="record.published, record.revoked, list_entry.started, ...")
+    occurred_at: str = Field(description="When the change was made (ISO 8601, UTC).")
+    origin: str = Field(description="The instance where the change was made.")
+    tombstone: bool = Field(description="A removal: a copy must drop what it holds.")
+    disclosure: str = Field(description="Disclosure class of what the event is about.")
+    subject_code: str | None = Field(description="USCC, or a person's masked ID number.")
+    record_id: int | None
+    record_version: int | None
+    list_entry_id: int | None
+    payload: dict[str, Any] = Field(description="What a copy needs to apply the change.")
+
+
+class FeedOut(BaseModel):
+    events: list[EventOut]
+    next_cursor: int = Field(description="Ask with after=next_cursor next; it stays valid.")
+    more: bool = Field(description="The page is full: more events may follow at once.")
+
+
+@router.get("/feed", response_model=FeedOut, responses=errors(401, 422))
+def read_feed(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=feed_app.MAX_LIMIT, description="Most events in the answer.")
+    ] = 100,
+) -> FeedOut:
+    """Events after a cursor, oldest first, as the caller may see them.
+
+    Reading non-public events is logged in the audit chain and in each subject's access
+    log.
+    """
+    principal = principal_for(request, session)
+    try:
+        page = feed_app.read(session, ctx.catalogue, principal, after=after, limit=limit)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    session.commit()
+    return FeedOut(
+        events=[EventOut(**e.to_json()) for e in page.events],
+        next_cursor=page.next_cursor,
+        more=page.more,
+    )

@@ -1,0 +1,159 @@
+"""``GET /api/v1/feed`` and ``bonafides feed`` (issue 16, item 1): events after a
+cursor, as the caller may see them. Both stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from bonafides.cli import app
+from bonafides.records import RecordInput
+from bonafides.security import audit
+from bonafides.security.roles import Role
+from bonafides.settings import Settings
+from bonafides.store.tables import AuditEvent, SubjectAccess
+from tests import factories
+from tests.security.world import World, api, ctx, record_of, settings, world
+
+__all__ = ["ctx", "settings", "world"]
+
+
+def shared_grade(world: World) -> RecordInput:
+    """A tax credit grade: shared among authorities, never public."""
+    item = record_of(
+        "tax.credit_grade", factories.org(), source="sta", decided=world.today, content={}
+    )
+    return dataclasses.replace(item, published_until=world.today + dt.timedelta(days=365))
+
+
+def numbers(answer: dict[str, Any]) -> list[str]:
+    return [e["payload"]["record"]["decision_no"] for e in answer["events"]]
+
+
+def test_each_caller_reads_what_its_scope_allows(settings: Settings, world: World) -> None:
+    public = factories.penalty(decision_date=world.today - dt.timedelta(days=30))
+    grade = shared_grade(world)
+    world.store(public, grade)
+    world.account("buyer.mof", Role.INQUIRER, department="mof")
+    world.account("clerk.sta", Role.OFFICER, department="sta")
+    world.account("officer.mee", Role.OFFICER, department="mee")
+    world.account("boss", Role.OPERATOR)
+    with api(settings, world) as client:
+        check_scopes(client, world, public, grade)
+
+
+def check_scopes(client: TestClient, world: World, public: RecordInput, grade: RecordInput) -> None:
+    anonymous = client.get("/api/v1/feed").json()
+    assert numbers(anonymous) == [public.decision_no]
+    event = anonymous["events"][0]
+    assert event["kind"] == "record.published"
+    assert event["tombstone"] is False
+    assert event["origin"] == "local"
+    assert "uscc" not in event["payload"]["record"]["content"]
+    assert event["payload"]["record"]["content"]["fine_amount_10k_yuan"] == "1.5"
+    assert anonymous["more"] is False
+
+    for who in ("buyer.mof", "clerk.sta", "boss"):
+        headers = {"Authorization": f"Bearer {world.key(who)}"}
+        seen = client.get("/api/v1/feed", headers=headers).json()
+        assert numbers(seen) == [public.decision_no, grade.decision_no], who
+    # A department key without files:read is a submitter, not a reader: the public feed.
+    submit_only = {"Authorization": f"Bearer {world.key('officer.mee', 'records:submit')}"}
+    assert numbers(client.get("/api/v1/feed", headers=submit_only).json()) == [public.decision_no]
+
+    with world.ctx.sessions() as session:
+        reads = session.scalars(
+            select(AuditEvent).where(AuditEvent.tag == "feed:events:read")
+        ).all()
+        linked = session.scalars(
+            select(SubjectAccess.event_id).where(SubjectAccess.event_id.in_([r.id for r in reads]))
+        ).all()
+    assert [r.actor.split(":")[-1] for r in reads] == ["buyer.mof", "clerk.sta", "boss"]
+    assert len(linked) == 3  # the graded firm's access log names every reader
+    with world.ctx.sessions() as session:
+        assert audit.verify(session).ok
+
+
+def test_pages_follow_the_cursor_and_the_cursor_stays_valid(
+    settings: Settings, world: World
+) -> None:
+    items = [factories.penalty(decision_date=world.today - dt.timedelta(days=9)) for _ in range(5)]
+    world.store(*items)
+    with api(settings, world) as client:
+        page_through(client, items)
+
+
+def page_through(client: TestClient, items: list[RecordInput]) -> None:
+    first = client.get("/api/v1/feed", params={"limit": 2}).json()
+    assert first["more"] is True
+    second = client.get("/api/v1/feed", params={"after": first["next_cursor"], "limit": 2}).json()
+    third = client.get("/api/v1/feed", params={"after": second["next_cursor"], "limit": 2}).json()
+    assert numbers(first) + numbers(second) + numbers(third) == [i.decision_no for i in items]
+    assert third["more"] is False
+    # Asked again, an old cursor gives the same events.
+    again = client.get("/api/v1/feed", params={"after": first["next_cursor"], "limit": 2}).json()
+    assert numbers(again) == numbers(second)
+    empty = client.get("/api/v1/feed", params={"after": third["next_cursor"]}).json()
+    assert empty == {"events": [], "next_cursor": third["next_cursor"], "more": False}
+
+
+def test_a_narrow_reader_moves_past_what_it_may_not_see(settings: Settings, world: World) -> None:
+    world.store(shared_grade(world), shared_grade(world))
+    with api(settings, world) as client:
+        answer = client.get("/api/v1/feed").json()
+    assert answer["events"] == []
+    assert answer["next_cursor"] == 2
+
+
+def test_the_public_feed_masks_a_persons_name(settings: Settings, world: World) -> None:
+    person = factories.person(name="王小明")
+    world.store(factories.penalty(person, decision_date=world.today - dt.timedelta(days=3)))
+    with api(settings, world) as client:
+        event = client.get("/api/v1/feed").json()["events"][0]
+    assert event["payload"]["subject"]["name"] == "王**"
+    assert event["subject_code"] != person.code
+    assert event["subject_code"].endswith(person.code[-4:])
+
+
+def test_bad_cursors_and_limits_are_refused_with_a_problem(
+    settings: Settings, world: World
+) -> None:
+    with api(settings, world) as client:
+        for params in ({"after": -1}, {"limit": 0}, {"limit": 1001}, {"after": "x"}):
+            answer = client.get("/api/v1/feed", params=params)
+            assert answer.status_code == 422, params
+            assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_cli_prints_the_feed_as_jsonl_with_the_next_cursor(
+    settings: Settings, world: World
+) -> None:
+    public = factories.penalty(decision_date=world.today - dt.timedelta(days=30))
+    grade = shared_grade(world)
+    world.store(public, grade)
+    runner = CliRunner()
+    base = ["feed", "--db", settings.db, "--jsonl"]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [e["payload"]["record"]["decision_no"] for e in lines[:-1]] == [
+        public.decision_no,
+        grade.decision_no,
+    ]
+    assert lines[-1] == {"next_cursor": 2, "more": False}
+    result = runner.invoke(app, [*base, "--public"])
+    assert [json.loads(line).get("kind") for line in result.output.splitlines()] == [
+        "record.published",
+        None,
+    ]
+    result = runner.invoke(app, ["feed", "--db", settings.db, "--after", "1"])
+    assert result.exit_code == 0, result.output
+    assert "record.published" in result.output
+    assert "[shared]" in result.output
+    assert "next cursor: 2" in result.output

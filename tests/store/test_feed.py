@@ -1,0 +1,313 @@
+"""The change feed (issue 16, item 1): every change a consumer may see is one event,
+written in the transaction of the change, with a tombstone for every removal; who may
+see an event is decided by the disclosure rule. Both stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, select
+
+from bonafides.context import Context
+from bonafides.records import RecordInput, RecordStatus
+from bonafides.rules.service import recompute_lists
+from bonafides.store import feed
+from bonafides.store.feed import FeedScope, Kind
+from bonafides.store.records import change_status, write_records
+from bonafides.store.tables import FeedEvent, ListEntry, Subject
+from bonafides.workflows.retention import expire_records
+from tests import factories
+from tests.rules.fixtures import ctx, decision
+
+__all__ = ["ctx"]
+
+RECENT = dt.date(2026, 6, 1)  # published for a year: public while these tests run
+
+
+def events(ctx: Context, scope: FeedScope | None = None) -> list[tuple[str, bool, bool]]:
+    with ctx.sessions() as session:
+        return [
+            (e.kind, e.public, e.tombstone)
+            for e in feed.read_events(
+                session, scope or FeedScope(everything=True), after=0, limit=1000
+            )
+        ]
+
+
+def store(ctx: Context, *items: RecordInput) -> None:
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, list(items), actor="samr")
+
+
+def test_a_new_decision_is_one_event_and_the_same_one_again_none(ctx: Context) -> None:
+    item = factories.penalty(decision_date=RECENT)
+    store(ctx, item)
+    store(ctx, item)
+    assert events(ctx) == [(Kind.RECORD_PUBLISHED, True, False)]
+    with ctx.sessions() as session:
+        event = session.scalars(select(FeedEvent)).one()
+    assert event.origin == "local"
+    assert event.subject_code == item.subject.code
+    assert event.disclosure == "public"
+    assert event.payload["record"]["decision_no"] == item.decision_no
+    assert event.payload["record"]["content"]["fine_amount_10k_yuan"] == "1.5"
+    assert event.payload["record"]["decision_date"] == RECENT.isoformat()
+    assert event.payload["subject"]["code"] == item.subject.code
+
+
+def test_a_batch_emits_set_based_one_event_per_change_in_order(ctx: Context) -> None:
+    items = [factories.penalty(decision_date=RECENT) for _ in range(5)]
+    store(ctx, *items)
+    amended = dataclasses.replace(items[2], content={**items[2].content, "fine": "9"})
+    # The same decision twice in one batch: two versions, two events.
+    again = dataclasses.replace(amended, content={**amended.content, "fine": "10"})
+    store(ctx, items[0], amended, again)
+    assert [k for k, _, _ in events(ctx)] == [Kind.RECORD_PUBLISHED] * 5 + [Kind.RECORD_AMENDED] * 2
+    with ctx.sessions() as session:
+        versions = [e.record_version for e in session.scalars(select(FeedEvent))]
+    assert versions == [1, 1, 1, 1, 1, 2, 3]
+
+
+def revoke(ctx: Context, item: RecordInput, *, then_fail: bool = False) -> None:
+    with ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source=item.source,
+            decision_no=item.decision_no,
+            status=RecordStatus.REVOKED,
+            actor=item.source,
+            reason="revoked on review",
+        )
+        if then_fail:
+            raise RuntimeError("the caller fails after the change")
+
+
+def write_then_fail(ctx: Context, item: RecordInput) -> None:
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="samr")
+        raise RuntimeError("the caller fails after the write")
+
+
+def test_a_rolled_back_change_leaves_no_event(ctx: Context) -> None:
+    item = factories.penalty(decision_date=RECENT)
+    with pytest.raises(RuntimeError):
+        write_then_fail(ctx, item)
+    assert events(ctx) == []
+    store(ctx, item)
+    with pytest.raises(RuntimeError):
+        revoke(ctx, item, then_fail=True)
+    assert events(ctx) == [(Kind.RECORD_PUBLISHED, True, False)]
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "tombstone"),
+    [
+        (RecordStatus.REVOKED, Kind.RECORD_REVOKED, True),
+        (RecordStatus.REPAIRED, Kind.RECORD_REPAIRED, True),
+        (RecordStatus.UNDER_OBJECTION, Kind.RECORD_AMENDED, False),
+        (RecordStatus.CORRECTED, Kind.RECORD_AMENDED, False),
+    ],
+)
+def test_a_status_change_is_one_event_and_a_removal_a_public_tombstone(
+    ctx: Context, status: RecordStatus, kind: Kind, tombstone: bool
+) -> None:
+    item = factories.penalty(decision_date=RECENT)
+    store(ctx, item)
+    with ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source="samr",
+            decision_no=item.decision_no,
+            status=status,
+            actor="samr",
+            reason="decided on review",
+        )
+    assert events(ctx) == [(Kind.RECORD_PUBLISHED, True, False), (kind, True, tombstone)]
+    with ctx.sessions() as session:
+        last = session.scalars(select(FeedEvent).order_by(FeedEvent.id.desc())).first()
+    assert last is not None
+    assert last.payload["record"]["status"] == status.value
+
+
+def test_a_removal_of_what_the_public_never_saw_is_not_public(ctx: Context) -> None:
+    unpublished = dataclasses.replace(factories.penalty(decision_date=RECENT), published_until=None)
+    store(ctx, unpublished)
+    with ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source="samr",
+            decision_no=unpublished.decision_no,
+            status=RecordStatus.REVOKED,
+            actor="samr",
+            reason="revoked on review",
+        )
+    assert events(ctx) == [
+        (Kind.RECORD_PUBLISHED, False, False),
+        (Kind.RECORD_REVOKED, False, True),
+    ]
+    assert events(ctx, feed.PUBLIC_SCOPE) == []
+
+
+def test_expiry_and_the_end_of_publication_are_tombstones_once(ctx: Context) -> None:
+    item = factories.penalty(decision_date=RECENT)
+    store(ctx, item)
+    assert item.published_until is not None
+    assert item.retention_until is not None
+    after_publication = item.published_until + dt.timedelta(days=1)
+    with ctx.sessions.begin() as session:
+        assert feed.end_publications(session, today=after_publication) == 1
+        assert feed.end_publications(session, today=after_publication) == 0
+    after_retention = item.retention_until + dt.timedelta(days=1)
+    with ctx.sessions.begin() as session:
+        expire_records(session, as_of=after_retention, actor="retention")
+    with ctx.sessions.begin() as session:
+        expire_records(session, as_of=after_retention, actor="retention")
+    assert events(ctx) == [
+        (Kind.RECORD_PUBLISHED, True, False),
+        (Kind.RECORD_PUBLICATION_ENDED, True, True),
+        (Kind.RECORD_EXPIRED, True, True),
+    ]
+
+
+def test_list_entries_start_and_end_with_their_record(ctx: Context) -> None:
+    firm = factories.org()
+    item = dataclasses.replace(
+        decision("courts.defaulter", firm, RECENT, performance="none"),
+        published_until=RECENT + dt.timedelta(days=3 * 365),
+    )
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="spc")
+    with ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source="spc",
+            decision_no=item.decision_no,
+            status=RecordStatus.REVOKED,
+            actor="spc",
+            reason="revoked on retrial",
+        )
+    assert events(ctx) == [
+        (Kind.RECORD_PUBLISHED, True, False),
+        (Kind.ENTRY_STARTED, True, False),
+        (Kind.RECORD_REVOKED, True, True),
+        (Kind.ENTRY_ENDED, True, True),
+    ]
+    with ctx.sessions() as session:
+        started = session.scalars(
+            select(FeedEvent).where(FeedEvent.kind == Kind.ENTRY_STARTED)
+        ).one()
+    assert started.payload["entry"]["list_code"] == "courts.defaulters"
+    assert started.list_entry_id == started.payload["entry"]["id"]
+
+
+def test_a_whole_store_recompute_emits_what_it_changed(ctx: Context) -> None:
+    firm = factories.org()
+    item = dataclasses.replace(
+        decision("courts.defaulter", firm, RECENT, performance="none"),
+        published_until=RECENT + dt.timedelta(days=3 * 365),
+    )
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="spc")
+        # Entries written behind the write path's back are caught up by a recompute.
+        session.execute(delete(FeedEvent))
+        session.execute(delete(ListEntry))
+    with ctx.sessions.begin() as session:
+        recompute_lists(session, full=True)
+    with ctx.sessions.begin() as session:
+        recompute_lists(session, full=True)
+    assert events(ctx) == [(Kind.ENTRY_STARTED, True, False)]
+
+
+def test_who_sees_what(ctx: Context) -> None:
+    public = factories.penalty(decision_date=RECENT)
+    shared = dataclasses.replace(
+        decision("tax.credit_grade", factories.org(), RECENT, source="sta"),
+        published_until=RECENT + dt.timedelta(days=365),
+    )
+    minor = factories.penalty(factories.person(birth=dt.date(2012, 1, 1)), decision_date=RECENT)
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [public, shared, minor], actor="import")
+    with ctx.sessions() as session:
+        minor_id = session.scalars(select(Subject.id).where(Subject.kind == "natural_person")).one()
+
+    def numbers(scope: FeedScope) -> set[str]:
+        with ctx.sessions() as session:
+            return {
+                e.payload["record"]["decision_no"]
+                for e in feed.read_events(session, scope, after=0, limit=100)
+            }
+
+    everyone = {public.decision_no, shared.decision_no, minor.decision_no}
+    assert numbers(feed.PUBLIC_SCOPE) == {public.decision_no}
+    authority = FeedScope(classes=frozenset({"public", "shared"}))
+    assert numbers(authority) == everyone
+    assert numbers(FeedScope(sources=frozenset({"sta"}))) == {
+        public.decision_no,
+        shared.decision_no,
+    }
+    assert numbers(FeedScope(subject_id=minor_id)) == {public.decision_no, minor.decision_no}
+    assert numbers(FeedScope(everything=True)) == everyone
+    assert numbers(FeedScope(watching=[minor_id])) == set()
+    assert numbers(FeedScope(everything=True, watching=[minor_id])) == {minor.decision_no}
+
+
+def test_cursors_resume_where_they_stopped(ctx: Context) -> None:
+    store(ctx, *[factories.penalty(decision_date=RECENT) for _ in range(7)])
+    seen: list[int] = []
+    after = 0
+    with ctx.sessions() as session:
+        while batch := feed.read_events(session, feed.PUBLIC_SCOPE, after=after, limit=3):
+            seen.extend(e.id for e in batch)
+            after = batch[-1].id
+    assert seen == sorted(seen)
+    assert len(seen) == 7
+    with ctx.sessions() as session:
+        assert feed.last_id(session) == seen[-1]
+
+
+def test_compaction_keeps_the_last_state_and_every_tombstone(ctx: Context) -> None:
+    item = factories.penalty(decision_date=RECENT)
+    store(ctx, item)
+    store(ctx, dataclasses.replace(item, content={**item.content, "fine": "2"}))
+    store(ctx, dataclasses.replace(item, content={**item.content, "fine": "3"}))
+    other = factories.penalty(decision_date=RECENT)
+    store(ctx, other)
+    with ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source="samr",
+            decision_no=other.decision_no,
+            status=RecordStatus.REVOKED,
+            actor="samr",
+            reason="revoked on review",
+        )
+    with ctx.sessions.begin() as session:
+        removed = feed.compact(session, before=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert removed == 3
+    assert events(ctx) == [(Kind.RECORD_AMENDED, True, False), (Kind.RECORD_REVOKED, True, True)]
+
+
+def test_a_subject_event_is_public_only_where_the_public_saw_the_subject(ctx: Context) -> None:
+    shown, unseen = factories.org(), factories.org()
+    store(ctx, factories.penalty(shown, decision_date=RECENT))
+    store(
+        ctx,
+        dataclasses.replace(factories.penalty(unseen, decision_date=RECENT), published_until=None),
+    )
+    with ctx.sessions.begin() as session:
+        ids = dict(session.execute(select(Subject.key, Subject.id)).all())
+        for key in (shown.code, unseen.code):
+            written = feed.emit_subject(
+                session, Kind.SUBJECT_RENAMED, ids[key], {"name": {"from": "甲", "to": "乙"}}
+            )
+            assert written == 1
+    renamed = [e for e in events(ctx) if e[0] == Kind.SUBJECT_RENAMED]
+    assert renamed == [(Kind.SUBJECT_RENAMED, True, False), (Kind.SUBJECT_RENAMED, False, False)]
+    with ctx.sessions() as session:
+        last = session.scalars(select(FeedEvent).order_by(FeedEvent.id.desc())).first()
+    assert last is not None
+    assert last.disclosure == "shared"
+    assert last.payload["change"] == {"name": {"from": "甲", "to": "乙"}}
+    assert last.payload["subject"]["code"] == unseen.code
