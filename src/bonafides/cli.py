@@ -12,15 +12,32 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click.core import Context as ClickContext
+from typer.core import TyperGroup
 
+from bonafides.errors import EXIT_REFUSED, BonafidesError
 from bonafides.settings import Settings, get_settings
 
+
+class _Commands(TyperGroup):
+    """The command group that answers every refusal a use case raises the one CLI way:
+    ``error: <message>`` on stderr and exit code 2, nothing written."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BonafidesError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(EXIT_REFUSED) from exc
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="bonafides",
     help="Public credit information platform: records, lists, screening, reports, due process.",
     no_args_is_help=True,

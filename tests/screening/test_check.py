@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.screening import check, verify
 from bonafides.context import Context
 from bonafides.records import RecordStatus, digest
 from bonafides.screening import service
@@ -14,8 +15,6 @@ from bonafides.screening.service import (
     InvalidCodeError,
     UnknownActionError,
     UnknownCertificateError,
-    check,
-    verify,
 )
 from bonafides.security import audit
 from bonafides.store.records import change_status

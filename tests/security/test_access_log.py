@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bonafides.app.reports import issue_report
 from bonafides.disclosure import Audience
 from bonafides.reports.model import ReportRequest, View
-from bonafides.reports.service import issue_report
 from bonafides.screening.batch import screen_file
 from bonafides.security import audit
 from bonafides.security.roles import Role

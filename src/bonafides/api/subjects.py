@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bonafides.app.public import (
-    InvalidCodeError,
     PublicRecord,
     PublicSubject,
     office_today,
@@ -27,6 +26,7 @@ from bonafides.app.public_lists import (
     subject_memberships,
 )
 from bonafides.context import Context
+from bonafides.errors import InvalidCodeError
 from bonafides.http.auth import SearchLimit
 from bonafides.http.deps import ContextDep, ReaderDep, ReadSessionDep
 from bonafides.http.problems import errors

@@ -93,10 +93,10 @@ def report(
     ] = None,
 ) -> None:
     """Issue a signed credit report for a subject and write it as PDF or HTML."""
+    from bonafides.app.reports import issue_pdf, issue_report
     from bonafides.cli import _operator, _settings, fail, out
     from bonafides.context import Context
     from bonafides.disclosure import Audience
-    from bonafides.reports.files import issue_pdf
     from bonafides.reports.model import (
         ReportRequest,
         ReportRequestError,
@@ -104,7 +104,6 @@ def report(
         View,
     )
     from bonafides.reports.render import render_html
-    from bonafides.reports.service import issue_report
     from bonafides.reports.signing import KeyStoreError
 
     suffix = out_file.suffix.lower()
@@ -159,11 +158,11 @@ def verify_report(
     Exit 0 when it is authentic (even if the data changed since: that is said), 1 when
     it is not, 2 when the input cannot be read (no such file, or no report in it).
     """
+    from bonafides.app.reports import verify_pdf, verify_report
     from bonafides.cli import _operator, _settings, fail, out
     from bonafides.context import Context
     from bonafides.reports.envelope import EnvelopeError
-    from bonafides.reports.files import verify_pdf
-    from bonafides.reports.service import ReportNotFoundError, Verification, verify_report
+    from bonafides.reports.service import ReportNotFoundError, Verification
     from bonafides.reports.signing import KeyStoreError
 
     path = Path(target)
@@ -226,10 +225,10 @@ def certificate(
     ] = None,
 ) -> None:
     """Write a screening check certificate as a signed PDF or HTML page."""
+    from bonafides.app.reports import issue_pdf
     from bonafides.cli import _settings, fail, out
     from bonafides.context import Context
     from bonafides.reports.certificates import CertificateError, sign_certificate
-    from bonafides.reports.files import issue_pdf
     from bonafides.reports.render import render_html
     from bonafides.reports.service import key_store
     from bonafides.reports.signing import KeyStoreError

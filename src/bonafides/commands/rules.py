@@ -163,9 +163,9 @@ def check(
     db: DbOption = None,
 ) -> None:
     """Check one subject for one action; prints the answer and its certificate id."""
+    from bonafides.app.screening import check as run_check
     from bonafides.context import Context
     from bonafides.screening.service import InvalidCodeError, UnknownActionError
-    from bonafides.screening.service import check as run_check
 
     day = _date_option(as_of, "--as-of") if as_of else None
     department = _department(inquirer)
@@ -250,10 +250,10 @@ def verify(
 
     from sqlalchemy import select
 
+    from bonafides.app.screening import verify as run_verify
     from bonafides.commands.reports import verify_report
     from bonafides.context import Context
     from bonafides.screening.service import UnknownCertificateError
-    from bonafides.screening.service import verify as run_verify
     from bonafides.store.tables import IssuedReport
 
     if Path(cert_id).suffix.lower() == ".pdf" or Path(cert_id).is_file():

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bonafides.errors import Invalid
 from bonafides.reports.signing import (
     ALGORITHM,
     b64,
@@ -27,7 +28,7 @@ ATTACHMENT_NAME = "bonafides-report.json"
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(Invalid):
     """Bytes that are not a signed report envelope; the message says what is wrong."""
 
 

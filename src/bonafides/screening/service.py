@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
 from bonafides.context import Context
+from bonafides.errors import Invalid, InvalidCodeError, NotFound
 from bonafides.records import digest
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.loader import rules_for
@@ -58,16 +59,12 @@ __all__ = [
 ]
 
 
-class UnknownActionError(ValueError):
+class UnknownActionError(Invalid):
     """The action is not in the action catalogue; measures are only ever for named actions."""
 
 
-class InvalidCodeError(ValueError):
-    """The code is not a valid USCC or resident ID number."""
-
-
-class UnknownCertificateError(LookupError):
-    pass
+class UnknownCertificateError(NotFound):
+    """No check certificate with this id, or no such line of it."""
 
 
 def new_certificate_id() -> str:
@@ -201,6 +198,7 @@ class CheckResult:
 
 
 def check(
+    session: Session,
     ctx: Context,
     code: str,
     action: str,
@@ -211,58 +209,59 @@ def check(
     department: str | None = None,
     rules: Rules | None = None,
 ) -> CheckResult:
-    """Answer, store and certify one check. Raises InvalidCodeError, UnknownActionError."""
+    """Answer, store and certify one check in ``session`` (the caller commits).
+
+    Raises InvalidCodeError, UnknownActionError."""
     rules = rules or rules_for(ctx.catalogue)
     require_action(rules, action)
     try:
         key, shown = key_and_shown(code, ctx.keys)
     except CodeError as exc:
-        raise InvalidCodeError(f"invalid code: {exc.reason}") from None
+        raise InvalidCodeError(exc.reason) from None
     day = as_of or today(ctx)
-    with ctx.sessions.begin() as session:
-        found, claimed = _file_and_claim(session, key, ctx.settings.timezone)
-        subject = (
-            None
-            if found is None
-            else SubjectInfo(found.file.subject.id, found.file.subject.kind, found.name)
-        )
-        body = answer_from_file(rules, action, day, shown, found)
-        answer = {"action": action, "as_of": day.isoformat(), **body}
-        result = CheckResult(new_certificate_id(), answer, digest(answer))
-        stored = {
-            "cert_id": result.cert_id,
-            "kind": "single",
-            "inquirer": inquirer,
-            "department": department,
-            "purpose": purpose,
+    found, claimed = _file_and_claim(session, key, ctx.settings.timezone)
+    subject = (
+        None
+        if found is None
+        else SubjectInfo(found.file.subject.id, found.file.subject.kind, found.name)
+    )
+    body = answer_from_file(rules, action, day, shown, found)
+    answer = {"action": action, "as_of": day.isoformat(), **body}
+    result = CheckResult(new_certificate_id(), answer, digest(answer))
+    stored = {
+        "cert_id": result.cert_id,
+        "kind": "single",
+        "inquirer": inquirer,
+        "department": department,
+        "purpose": purpose,
+        "action": action,
+        "as_of": day,
+        "subject_id": subject.id if subject else None,
+        "lines": None,
+        "answer": answer,
+        "digest": result.digest,
+        "evaluator": EVALUATOR,
+        "rules_version": rules.version,
+        "rules_digest": rules.digest,
+        "created_at": utcnow(),
+    }
+    audit.append(
+        session,
+        actor=inquirer,
+        tag="screening:check:issued",
+        subject_id=subject.id if subject else None,
+        object_ref=f"certificate {result.cert_id}",
+        purpose=purpose,
+        detail={
             "action": action,
-            "as_of": day,
-            "subject_id": subject.id if subject else None,
-            "lines": None,
-            "answer": answer,
+            "as_of": day.isoformat(),
+            "department": department,
+            "status": result.status,
             "digest": result.digest,
-            "evaluator": EVALUATOR,
-            "rules_version": rules.version,
-            "rules_digest": rules.digest,
-            "created_at": utcnow(),
-        }
-        audit.append(
-            session,
-            actor=inquirer,
-            tag="screening:check:issued",
-            subject_id=subject.id if subject else None,
-            object_ref=f"certificate {result.cert_id}",
-            purpose=purpose,
-            detail={
-                "action": action,
-                "as_of": day.isoformat(),
-                "department": department,
-                "status": result.status,
-                "digest": result.digest,
-            },
-            along=(_INSERT_CHECK, {f"w_{name}": value for name, value in stored.items()}),
-            claimed=claimed,
-        )
+        },
+        along=(_INSERT_CHECK, {f"w_{name}": value for name, value in stored.items()}),
+        claimed=claimed,
+    )
     return result
 
 
@@ -331,30 +330,32 @@ def line_answer(row: CheckLine) -> dict[str, Any]:
     return {"line": row.line, "code": row.code_display, "status": row.status}
 
 
-def verify(ctx: Context, cert_id: str, *, actor: str, rules: Rules | None = None) -> Verification:
-    """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it."""
+def verify(
+    session: Session, ctx: Context, cert_id: str, *, actor: str, rules: Rules | None = None
+) -> Verification:
+    """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it;
+    the audit event of the verification is written in ``session`` (the caller commits)."""
     rules = rules or rules_for(ctx.catalogue)
     base, _, line_text = cert_id.partition(".")
     zone = ctx.settings.timezone
     day_now = today(ctx)
-    with ctx.sessions.begin() as session:
-        stored = session.scalar(select(Check).where(Check.cert_id == base))
-        if stored is None or (line_text and not line_text.isdigit()):
-            raise UnknownCertificateError(f"no check certificate {cert_id!r}")
-        if line_text:
-            result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
-        elif stored.kind == "batch":
-            result = _verify_batch(session, rules, stored)
-        else:
-            result = _verify_single(session, rules, stored, day_now, zone)
-        audit.append(
-            session,
-            actor=actor,
-            tag="screening:check:verified",
-            subject_id=stored.subject_id,
-            object_ref=f"certificate {cert_id}",
-            detail={"same_now": result.same_now, "intact": result.intact},
-        )
+    stored = session.scalar(select(Check).where(Check.cert_id == base))
+    if stored is None or (line_text and not line_text.isdigit()):
+        raise UnknownCertificateError(f"no check certificate {cert_id!r}")
+    if line_text:
+        result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
+    elif stored.kind == "batch":
+        result = _verify_batch(session, rules, stored)
+    else:
+        result = _verify_single(session, rules, stored, day_now, zone)
+    audit.append(
+        session,
+        actor=actor,
+        tag="screening:check:verified",
+        subject_id=stored.subject_id,
+        object_ref=f"certificate {cert_id}",
+        detail={"same_now": result.same_now, "intact": result.intact},
+    )
     return result
 
 

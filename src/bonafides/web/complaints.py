@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from bonafides.api.workflows import Id
-from bonafides.app.public import InvalidCodeError, PublicSubject, office_today, public_subject
+from bonafides.app.public import PublicSubject, office_today, public_subject
 from bonafides.context import Context
+from bonafides.errors import InvalidCodeError
 from bonafides.http.auth import client_address, hit, http_error, search_limit
 from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.security.ratelimit import Rate

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.reports import ReportIn, issue_for
 from bonafides.api.workflows import Id, log_staff_read
+from bonafides.app.reports import ReportIn, issue_for
 from bonafides.catalogue import ContentField
 from bonafides.context import Context
 from bonafides.http.auth import client_address, clock_of, hit, http_error, report_limit
