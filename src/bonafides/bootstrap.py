@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
-from bonafides.reports.signing import file_key_store, keys_dir
+from bonafides.security.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
 from bonafides.store.records import write_records

@@ -6,22 +6,23 @@ arguments, with one clear line and nothing written.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup
 
+from bonafides.commands.common import DbOption, OutputFormat, err, fail, out
+from bonafides.commands.common import date_option as _date_option
+from bonafides.commands.common import operator as _operator
+from bonafides.commands.common import settings_for as _settings
 from bonafides.errors import EXIT_REFUSED, BonafidesError
-from bonafides.settings import Settings, get_settings
+from bonafides.settings import Settings
 
 
 class _Commands(TyperGroup):
@@ -48,39 +49,6 @@ audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=
 app.add_typer(audit_app, name="audit")
 stats_app = typer.Typer(help="Operator statistics.", no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
-
-out = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Store URL; default BONAFIDES_DB or sqlite:///bonafides.db."),
-]
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr and the documented exit code."""
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(code)
-
-
-def _settings(db: str | None) -> Settings:
-    settings = get_settings()
-    if db:
-        settings = settings.model_copy(update={"db": db})
-    return settings
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
 
 
 @app.command()
@@ -251,9 +219,9 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Validate a department's file and store its good rows; report the rest by row."""
+    from bonafides.app.ingest import ingest_file
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
-    from bonafides.ingest.service import ingest_file
     from bonafides.progress import watch
     from bonafides.views import ingest_summary
 
@@ -294,7 +262,7 @@ def revoke(
 ) -> None:
     """Revoke one record: a new version with status revoked; nothing is deleted."""
     from bonafides.context import Context
-    from bonafides.ingest.normalise import decision_number
+    from bonafides.normalise import decision_number
     from bonafides.records import RecordStatus
     from bonafides.store.records import change_status
 
@@ -477,18 +445,6 @@ def synth(
     for name, rows in summary.items():
         table.add_row(name, f"{rows:,}")
     out.print(table)
-
-
-def _date_option(value: str | None, name: str) -> dt.date:
-    """The date given, or the office's today (``BONAFIDES_TIMEZONE``) by the system clock."""
-    if value is None:
-        from bonafides.security.clock import SystemClock, office_day
-
-        return office_day(SystemClock(), get_settings().timezone)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{name} must be a date like 2026-01-31, not {value!r}")
 
 
 def _register_areas() -> None:

@@ -20,7 +20,7 @@ from bonafides.reports.certificates import (
 )
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.render import extract_envelope, render_pdf
-from bonafides.reports.signing import FileKeyStore
+from bonafides.security.signing import FileKeyStore
 from bonafides.store.records import change_status
 from bonafides.store.tables import Check
 from tests import factories

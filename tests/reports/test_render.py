@@ -36,7 +36,7 @@ from bonafides.reports.render import (
     render_html,
     render_pdf,
 )
-from bonafides.reports.signing import FileKeyStore, keys_dir
+from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.store.reference import sync_catalogue
 from tests import factories
 from tests.reports.conftest import NOW, issue, make_settings, put, record

@@ -20,8 +20,8 @@ from bonafides.reports.service import (
     ReportNotFoundError,
     load_report,
 )
-from bonafides.reports.signing import FileKeyStore, format_code
 from bonafides.security import audit
+from bonafides.security.signing import FileKeyStore, format_code
 from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, IssuedReport, ListEntry
 from tests import factories

@@ -29,8 +29,8 @@ from bonafides.reports.service import (
     Verification,
     verification_json,
 )
-from bonafides.reports.signing import ALGORITHM, FileKeyStore, b64, file_key_store, keys_dir
 from bonafides.security.clock import office_day
+from bonafides.security.signing import ALGORITHM, FileKeyStore, b64, file_key_store, keys_dir
 
 router = Routes(tags=["reports"])
 

@@ -34,8 +34,8 @@ from bonafides.reports.service import (
     Verification,
     key_store,
 )
-from bonafides.reports.signing import CROCKFORD, KeyStore
 from bonafides.security.roles import Principal, Role
+from bonafides.security.signing import CROCKFORD, KeyStore
 from bonafides.workflows.common import WorkflowError
 
 #: A report PDF is tens of kilobytes; a verification upload far beyond that is not one.

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _transaction(db: str | None) -> Iterator[tuple[Context, Session]]:
-    from bonafides.cli import _settings
+    from bonafides.commands.common import settings_for as _settings
 
     ctx = Context(_settings(db))
     try:
@@ -73,13 +73,13 @@ def _transaction(db: str | None) -> Iterator[tuple[Context, Session]]:
 
 
 def _actor() -> str:
-    from bonafides.cli import _operator
+    from bonafides.commands.common import operator as _operator
 
     return _operator()
 
 
 def _fail(message: str) -> NoReturn:
-    from bonafides.cli import fail
+    from bonafides.commands.common import fail
 
     fail(message)
 

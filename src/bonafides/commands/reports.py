@@ -44,7 +44,7 @@ _SUFFIXES = (".pdf", ".html")
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
-    from bonafides.cli import fail
+    from bonafides.commands.common import fail
 
     if value is None:
         return None
@@ -94,7 +94,9 @@ def report(
 ) -> None:
     """Issue a signed credit report for a subject and write it as PDF or HTML."""
     from bonafides.app.reports import issue_pdf, issue_report
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.disclosure import Audience
     from bonafides.reports.model import (
@@ -104,7 +106,7 @@ def report(
         View,
     )
     from bonafides.reports.render import render_html
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.security.signing import KeyStoreError
 
     suffix = out_file.suffix.lower()
     if suffix not in _SUFFIXES:
@@ -159,11 +161,13 @@ def verify_report(
     it is not, 2 when the input cannot be read (no such file, or no report in it).
     """
     from bonafides.app.reports import verify_pdf, verify_report
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.reports.envelope import EnvelopeError
     from bonafides.reports.service import ReportNotFoundError, Verification
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.security.signing import KeyStoreError
 
     path = Path(target)
     data: bytes | None = None
@@ -226,12 +230,13 @@ def certificate(
 ) -> None:
     """Write a screening check certificate as a signed PDF or HTML page."""
     from bonafides.app.reports import issue_pdf
-    from bonafides.cli import _settings, fail, out
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.reports.certificates import CertificateError, sign_certificate
     from bonafides.reports.render import render_html
     from bonafides.reports.service import key_store
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.security.signing import KeyStoreError
 
     suffix = out_file.suffix.lower()
     if suffix not in _SUFFIXES:
@@ -258,8 +263,9 @@ def report_keys() -> None:
 
     The keys live under BONAFIDES_DATA_DIR/keys; run this once after ``bonafides init``.
     """
-    from bonafides.cli import _settings, fail, out
-    from bonafides.reports.signing import KeyStoreError, file_key_store, keys_dir
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
+    from bonafides.security.signing import KeyStoreError, file_key_store, keys_dir
 
     settings = _settings(None)
     store = file_key_store(keys_dir(settings.data_dir).resolve())

@@ -37,25 +37,25 @@ class OutputFormat(StrEnum):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    from bonafides.cli import fail as cli_fail
+    from bonafides.commands.common import fail as cli_fail
 
     cli_fail(message, code)
 
 
 def _settings(db: str | None) -> Settings:
-    from bonafides.cli import _settings as cli_settings
+    from bonafides.commands.common import settings_for as cli_settings
 
     return cli_settings(db)
 
 
 def _operator() -> str:
-    from bonafides.cli import _operator as cli_operator
+    from bonafides.commands.common import operator as cli_operator
 
     return cli_operator()
 
 
 def _date_option(value: str | None, name: str) -> dt.date:
-    from bonafides.cli import _date_option as cli_date
+    from bonafides.commands.common import date_option as cli_date
 
     return cli_date(value, name)
 

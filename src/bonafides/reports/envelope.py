@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bonafides.errors import Invalid
-from bonafides.reports.signing import (
+from bonafides.security.signing import (
     ALGORITHM,
     b64,
     format_code,

@@ -27,7 +27,7 @@ from bonafides.reports.pades import check_pdf, sign_pdf
 from bonafides.reports.render import extract_envelope
 from bonafides.reports.rendered import RENDERED
 from bonafides.reports.service import Verification, VerificationStep, key_store
-from bonafides.reports.signing import KeyStore
+from bonafides.security.signing import KeyStore
 from bonafides.store.tables import IssuedFile
 from bonafides.store.types import utcnow
 

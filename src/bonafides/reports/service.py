@@ -36,7 +36,9 @@ from bonafides.reports.model import (
     View,
     resolve_scope,
 )
-from bonafides.reports.signing import (
+from bonafides.reports.sources import rules_or_none
+from bonafides.security import audit
+from bonafides.security.signing import (
     CROCKFORD,
     KeyStore,
     b64,
@@ -47,8 +49,6 @@ from bonafides.reports.signing import (
     signature_valid,
     unb64,
 )
-from bonafides.reports.sources import rules_or_none
-from bonafides.security import audit
 from bonafides.store.subjects import find
 from bonafides.store.tables import IssuedReport, Subject
 from bonafides.store.types import utcnow

@@ -72,7 +72,7 @@ from bonafides.screening.answer import (
     invalid_answer,
     subject_answer,
 )
-from bonafides.screening.service import new_certificate_id, record_details, require_action, today
+from bonafides.screening.common import new_certificate_id, record_details, require_action, today
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import link_subjects, subjects_digest

@@ -10,18 +10,16 @@ answer now (digests compared), and what the answer is as of today.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
 from bonafides.context import Context
-from bonafides.errors import Invalid, InvalidCodeError, NotFound
+from bonafides.errors import InvalidCodeError, NotFound
 from bonafides.records import digest
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.loader import rules_for
@@ -41,9 +39,17 @@ from bonafides.screening.answer import (
     SubjectInfo,
     subject_answer,
 )
+from bonafides.screening.batch import rescreen
+from bonafides.screening.common import (
+    UnknownActionError,
+    new_certificate_id,
+    record_details,
+    require_action,
+    today,
+)
 from bonafides.security import audit
-from bonafides.store.subjects import SubjectKeys, chunks
-from bonafides.store.tables import Check, CheckLine, Record, Subject
+from bonafides.store.subjects import SubjectKeys
+from bonafides.store.tables import Check, CheckLine, Subject
 from bonafides.store.types import utcnow
 
 __all__ = [
@@ -59,29 +65,8 @@ __all__ = [
 ]
 
 
-class UnknownActionError(Invalid):
-    """The action is not in the action catalogue; measures are only ever for named actions."""
-
-
 class UnknownCertificateError(NotFound):
     """No check certificate with this id, or no such line of it."""
-
-
-def new_certificate_id() -> str:
-    """24 URL-safe characters from 144 random bits: unguessable, safe in a link.
-
-    Never with a leading dash, which a command line would take for an option.
-    """
-    while True:
-        cert = secrets.token_urlsafe(18)
-        if not cert.startswith("-"):
-            return cert
-
-
-def require_action(rules: Rules, action: str) -> None:
-    if action not in rules.actions:
-        known = ", ".join(sorted(rules.actions))
-        raise UnknownActionError(f"unknown action {action!r}; known actions: {known}")
 
 
 def display_code(code: str) -> str:
@@ -99,37 +84,9 @@ def key_and_shown(code: str, keys: SubjectKeys | None) -> tuple[str, str]:
 
 # Built once: on the single-check path, building statements costs more than running them.
 _SUBJECT = select(Subject.id, Subject.kind, Subject.name).where(Subject.key == bindparam("key"))
-_DETAIL_COLUMNS = (
-    Record.id,
-    Record.type_code,
-    Record.source,
-    Record.decision_no,
-    Record.decision_date,
-)
-_DETAILS = select(*_DETAIL_COLUMNS).where(Record.id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL takes every id as one array: a batch asks for hundreds of thousands, and
-# rendering and planning an IN list per 900 of them cost more than reading the rows.
-_DETAILS_ANY = select(*_DETAIL_COLUMNS).where(
-    Record.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-)
 _CHECKS = Check.__table__
 assert isinstance(_CHECKS, Table)
 _INSERT_CHECK = audit.prefixed_insert(_CHECKS)
-
-
-def record_details(session: Session, ids: Iterable[int]) -> dict[int, RecordDetail]:
-    wanted = sorted(set(ids))
-    out: dict[int, RecordDetail] = {}
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        parts: Iterable[Sequence[int]] = [wanted] if wanted else []
-        statement = _DETAILS_ANY
-    else:
-        parts, statement = chunks(wanted, 900), _DETAILS
-    for part in parts:
-        for rid, type_code, source, number, decided in conn.execute(statement, {"ids": list(part)}):
-            out[rid] = RecordDetail(rid, type_code, source, number, decided)
-    return out
 
 
 def answer_from_file(
@@ -287,11 +244,6 @@ def _file_and_claim(
     return keyed_file(session, [row[2:] for row in rows], zone), (rows[0][0], rows[0][1])
 
 
-def today(ctx: Context) -> dt.date:
-    """Today where the credit office is, which is what "as of today" means in an answer."""
-    return ctx.today()
-
-
 # --------------------------------------------------------------------------- verification
 
 
@@ -403,8 +355,6 @@ def _verify_line(
 
 
 def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification:
-    from bonafides.screening.batch import rescreen
-
     changed = rescreen(session, rules, stored)
     return _verification(
         stored,

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bonafides import normalise
 from bonafides.catalogue import Catalogue, ContentField, FieldType
-from bonafides.ingest import normalise
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
 from bonafides.store.records import Outcome, change_status, write_records
 from bonafides.store.subjects import SubjectKeys

@@ -35,8 +35,8 @@ from sqlalchemy.engine import URL, make_url
 
 import bonafides
 from bonafides.context import Context
-from bonafides.reports.signing import CERTIFICATE_DIR, PRIVATE_NAME, PUBLIC_DIR, keys_dir
 from bonafides.security import audit
+from bonafides.security.signing import CERTIFICATE_DIR, PRIVATE_NAME, PUBLIC_DIR, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import alembic_config, make_engine, migrate
 from bonafides.store.tables import Base
