@@ -18,9 +18,9 @@ from bonafides.codes import make_resident_id, parse_resident_id
 from bonafides.context import Context
 from bonafides.disclosure import Audience, publicly_visible, visible
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
 from bonafides.store.disclosure import record_is_public
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import Record, RecordType, Subject
 

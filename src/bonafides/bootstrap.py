@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
+from bonafides.rules.records import write_records
 from bonafides.security.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names, resolve
 from bonafides.store.tables import Record, Subject

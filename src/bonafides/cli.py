@@ -264,7 +264,7 @@ def revoke(
     from bonafides.context import Context
     from bonafides.normalise import decision_number
     from bonafides.records import RecordStatus
-    from bonafides.store.records import change_status
+    from bonafides.rules.records import change_status
 
     if not reason.strip():
         fail("a revocation needs a reason")

@@ -18,9 +18,9 @@ from bonafides.app.reports import issue_report
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
 from bonafides.reports.model import ReportRequest
+from bonafides.rules.records import write_records
 from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.settings import Settings, get_settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import find
 from bonafides.store.tables import Grade, ListEntry, Record

@@ -20,8 +20,8 @@ from bonafides.reports.certificates import (
 )
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.render import extract_envelope, render_pdf
+from bonafides.rules.records import change_status
 from bonafides.security.signing import FileKeyStore
-from bonafides.store.records import change_status
 from bonafides.store.tables import Check
 from tests import factories
 from tests.reports.conftest import put, record

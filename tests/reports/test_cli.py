@@ -13,8 +13,8 @@ from bonafides.cli import app
 from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.reports.render import extract_envelope
+from bonafides.rules.records import change_status
 from bonafides.settings import Settings
-from bonafides.store.records import change_status
 from tests import factories
 from tests.reports.conftest import put, record
 

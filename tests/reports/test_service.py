@@ -20,9 +20,9 @@ from bonafides.reports.service import (
     ReportNotFoundError,
     load_report,
 )
+from bonafides.rules.records import change_status
 from bonafides.security import audit
 from bonafides.security.signing import FileKeyStore, format_code
-from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, IssuedReport, ListEntry
 from tests import factories
 from tests.reports.conftest import (

@@ -15,11 +15,11 @@ from bonafides.codes import ResidentId, make_uscc, parse_subject_code
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordStatus, digest
+from bonafides.rules.records import change_status
 from bonafides.rules.service import recompute_lists
 from bonafides.screening import batch
 from bonafides.screening.batch import _cell, classify, plain_digest, screen_file
 from bonafides.security.identifiers import IdentifierVault
-from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, CheckLine, RuleRun
 from tests import factories
 from tests.rules.fixtures import Write

@@ -25,12 +25,12 @@ from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
 from bonafides.context import Context
+from bonafides.rules.records import write_records
 from bonafides.screening.batch import screen_file
 from bonafides.security import audit
 from bonafides.security.anchor import checkpoint_now
 from bonafides.settings import Settings
 from bonafides.store.db import alembic_config, make_engine
-from bonafides.store.records import write_records
 from bonafides.store.tables import Base
 from bonafides.store.types import utcnow
 from tests import factories

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from bonafides.context import Context
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowValidator
+from bonafides.rules.records import write_records
 from bonafides.security import audit
-from bonafides.store.records import Outcome, write_records
+from bonafides.store.records import Outcome
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, ReviewItem
 from bonafides.store.types import utcnow
