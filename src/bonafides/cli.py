@@ -60,7 +60,7 @@ def init(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
 ) -> None:
     """Create or upgrade the store and load the catalogue and departments."""
-    from bonafides.bootstrap import initialise
+    from bonafides.app.bootstrap import initialise
     from bonafides.progress import watch
 
     settings = _settings(db)

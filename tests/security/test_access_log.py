@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bonafides.app.reports import issue_report
+from bonafides.app.screening import screen_file
 from bonafides.disclosure import Audience
 from bonafides.reports.model import ReportRequest, View
 from bonafides.rules.records import write_records
-from bonafides.screening.batch import screen_file
 from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.settings import Settings

@@ -24,9 +24,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
+from bonafides.app.screening import screen_file
 from bonafides.context import Context
 from bonafides.rules.records import write_records
-from bonafides.screening.batch import screen_file
 from bonafides.security import audit
 from bonafides.security.anchor import checkpoint_now
 from bonafides.settings import Settings

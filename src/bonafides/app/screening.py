@@ -18,8 +18,8 @@ from bonafides.context import Context
 from bonafides.errors import Forbidden
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import Rules
-from bonafides.screening import service
-from bonafides.screening.batch import ScreenReport, screen_file
+from bonafides.screening import batch, service
+from bonafides.screening.batch import AnswerFile, ScreenReport
 from bonafides.screening.service import (
     CheckResult,
     UnknownActionError,
@@ -89,9 +89,27 @@ def check_for(
     )
 
 
+def screen_file(ctx: Context, path: Path, **options: Any) -> ScreenReport:
+    """Screen every code of a file for one action (the options of
+    ``screening.batch.screen_file``): the answers are committed in one unit of work, and
+    only then is the answer file (``out``) put in place."""
+    answers: AnswerFile | None = None
+    try:
+        with UnitOfWork(ctx.sessions) as unit:
+            report, answers = batch.screen_file(unit.session, ctx, path, **options)
+            unit.commit()
+    except BaseException:
+        if answers is not None:
+            answers.abort()
+        raise
+    if answers is not None:
+        answers.commit()
+    return report
+
+
 def screen_for(ctx: Context, principal: Principal, path: Path, **options: Any) -> ScreenReport:
-    """A file of codes screened for ``principal``: the batch stores its answers chunk by
-    chunk, so a long file resumes rather than starts over (``screening.batch``)."""
+    """A file of codes screened for ``principal``, who must be allowed to screen for the
+    action."""
     authorise(ctx, principal, str(options["action"]))
     return screen_file(
         ctx, path, inquirer=principal.actor, department=principal.department, **options

@@ -113,10 +113,11 @@ def screen(
     db: DbOption = None,
 ) -> None:
     """Screen every code of a file for one action; every line gets an answer and a certificate."""
+    from bonafides.app.screening import screen_file
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
     from bonafides.progress import watch
-    from bonafides.screening.batch import results_text, screen_file
+    from bonafides.screening.batch import results_text
     from bonafides.screening.service import UnknownActionError
 
     day = _date_option(as_of, "--as-of") if as_of else None
