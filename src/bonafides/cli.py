@@ -132,11 +132,9 @@ def subject(
     ] = None,
 ) -> None:
     """Print a subject's whole file: names, kind, region, records by field."""
+    from bonafides.app.records import operator_file
     from bonafides.codes import CodeError, parse_subject_code
     from bonafides.context import Context
-    from bonafides.disclosure import Audience
-    from bonafides.security import audit
-    from bonafides.store.profiles import load_profile
     from bonafides.views import profile_json, profile_tables
 
     try:
@@ -146,17 +144,7 @@ def subject(
     today = _date_option(as_of, "--as-of")
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            profile = load_profile(session, ctx.keys, code, audience=Audience.OPERATOR, today=today)
-            if profile is None:
-                fail(f"unknown subject {code!r}: no decision in this store concerns it")
-            audit.append(
-                session,
-                actor=_operator(),
-                tag="cli:subject:read",
-                subject_id=profile.subject_id,
-                purpose="operator profile query",
-            )
+        profile = operator_file(ctx, code, actor=_operator(), today=today)
     finally:
         ctx.close()
     if fmt is OutputFormat.JSON:
@@ -261,28 +249,17 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke one record: a new version with status revoked; nothing is deleted."""
+    from bonafides.app.records import revoke as revoke_record
     from bonafides.context import Context
-    from bonafides.normalise import decision_number
-    from bonafides.records import RecordStatus
-    from bonafides.rules.records import change_status
 
     if not reason.strip():
         fail("a revocation needs a reason")
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            record = change_status(
-                session,
-                source=source,
-                decision_no=decision_number(decision).value,
-                status=RecordStatus.REVOKED,
-                actor=_operator(),
-                reason=reason,
-                party=ctx.keys.key_for_code(subject) if subject else None,
-            )
-            out.print(
-                f"revoked record {record.id} ({source} {decision}), now version {record.version}"
-            )
+        record = revoke_record(
+            ctx, source=source, decision=decision, subject=subject, reason=reason, actor=_operator()
+        )
+        out.print(f"revoked record {record.id} ({source} {decision}), now version {record.version}")
     except LookupError as exc:
         fail(str(exc.args[0]))
     finally:
@@ -352,15 +329,12 @@ def audit_checkpoint(db: DbOption = None) -> None:
     """
     import json
 
+    from bonafides.app.records import audit_checkpoint as sign_checkpoint
     from bonafides.context import Context
-    from bonafides.security.anchor import checkpoint_now
-    from bonafides.store.types import utcnow
 
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            # Stamped like the chain's events, which the checkpoint is compared with.
-            checkpoint, _ = checkpoint_now(session, utcnow())
+        checkpoint = sign_checkpoint(ctx)
     except LookupError as exc:
         fail(str(exc.args[0]))
     finally:
