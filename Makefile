@@ -41,6 +41,7 @@ demo: setup
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: dev
 	$(BIN)/mypy

@@ -38,18 +38,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bonafides.app.reports import issue_pdf, issue_report
 from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectKind, SubjectRef
 from bonafides.reports.envelope import SignedReport
-from bonafides.reports.files import issue_pdf
 from bonafides.reports.model import ReportRequest
 from bonafides.reports.render import pdf_of, render_html, render_pdf
 from bonafides.reports.rendered import RENDERED
-from bonafides.reports.service import issue_report
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import find
 from bonafides.store.tables import Grade

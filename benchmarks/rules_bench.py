@@ -43,13 +43,13 @@ from rich.table import Table
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from bonafides.app.screening import check, screen_file
 from bonafides.catalogue import load_catalogue
 from bonafides.codes import make_resident_id, make_uscc, mask_id
 from bonafides.context import Context
 from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import load_file_by_key, recompute_grades, recompute_lists
-from bonafides.screening.batch import screen_file
-from bonafides.screening.service import answer_from_file, check, key_and_shown
+from bonafides.screening.service import answer_from_file, key_and_shown
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.settings import Settings
 from bonafides.store.db import make_engine, migrate

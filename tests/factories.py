@@ -135,8 +135,8 @@ def audit_anchor(
 ) -> Anchor:
     """The audit key (and a checkpoint signer under ``keys``) for sessions a test opens
     without a Context; no checkpoints unless ``every_events``/``every_minutes`` say so."""
-    from bonafides.reports.signing import KeyStore, file_key_store
     from bonafides.security.anchor import Anchor, ChainKey
+    from bonafides.security.signing import KeyStore, file_key_store
 
     def store() -> KeyStore:
         if keys is None:

@@ -25,9 +25,9 @@ from bonafides.disclosure import (
     visible,
 )
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
 from bonafides.store.disclosure import record_is_public, rule_columns
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import Record, RecordType, Subject
 

@@ -6,21 +6,39 @@ arguments, with one clear line and nothing written.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from typer._click.core import Context as ClickContext
+from typer.core import TyperGroup
 
-from bonafides.settings import Settings, get_settings
+from bonafides.commands.common import DbOption, OutputFormat, err, fail, out
+from bonafides.commands.common import date_option as _date_option
+from bonafides.commands.common import operator as _operator
+from bonafides.commands.common import settings_for as _settings
+from bonafides.errors import EXIT_REFUSED, BonafidesError
+from bonafides.settings import Settings
+
+
+class _Commands(TyperGroup):
+    """The command group that answers every refusal a use case raises the one CLI way:
+    ``error: <message>`` on stderr and exit code 2, nothing written."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BonafidesError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(EXIT_REFUSED) from exc
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="bonafides",
     help="Public credit information platform: records, lists, screening, reports, due process.",
     no_args_is_help=True,
@@ -32,39 +50,6 @@ app.add_typer(audit_app, name="audit")
 stats_app = typer.Typer(help="Operator statistics.", no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
 
-out = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Store URL; default BONAFIDES_DB or sqlite:///bonafides.db."),
-]
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr and the documented exit code."""
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(code)
-
-
-def _settings(db: str | None) -> Settings:
-    settings = get_settings()
-    if db:
-        settings = settings.model_copy(update={"db": db})
-    return settings
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
 
 @app.command()
 def init(
@@ -75,7 +60,7 @@ def init(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
 ) -> None:
     """Create or upgrade the store and load the catalogue and departments."""
-    from bonafides.bootstrap import initialise
+    from bonafides.app.bootstrap import initialise
     from bonafides.progress import watch
 
     settings = _settings(db)
@@ -147,11 +132,9 @@ def subject(
     ] = None,
 ) -> None:
     """Print a subject's whole file: names, kind, region, records by field."""
+    from bonafides.app.records import operator_file
     from bonafides.codes import CodeError, parse_subject_code
     from bonafides.context import Context
-    from bonafides.disclosure import Audience
-    from bonafides.security import audit
-    from bonafides.store.profiles import load_profile
     from bonafides.views import profile_json, profile_tables
 
     try:
@@ -161,17 +144,7 @@ def subject(
     today = _date_option(as_of, "--as-of")
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            profile = load_profile(session, ctx.keys, code, audience=Audience.OPERATOR, today=today)
-            if profile is None:
-                fail(f"unknown subject {code!r}: no decision in this store concerns it")
-            audit.append(
-                session,
-                actor=_operator(),
-                tag="cli:subject:read",
-                subject_id=profile.subject_id,
-                purpose="operator profile query",
-            )
+        profile = operator_file(ctx, code, actor=_operator(), today=today)
     finally:
         ctx.close()
     if fmt is OutputFormat.JSON:
@@ -237,9 +210,9 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Validate a department's file and store its good rows; report the rest by row."""
+    from bonafides.app.ingest import ingest_file
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
-    from bonafides.ingest.service import ingest_file
     from bonafides.progress import watch
     from bonafides.views import ingest_summary
 
@@ -279,28 +252,17 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke one record: a new version with status revoked; nothing is deleted."""
+    from bonafides.app.records import revoke as revoke_record
     from bonafides.context import Context
-    from bonafides.ingest.normalise import decision_number
-    from bonafides.records import RecordStatus
-    from bonafides.store.records import change_status
 
     if not reason.strip():
         fail("a revocation needs a reason")
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            record = change_status(
-                session,
-                source=source,
-                decision_no=decision_number(decision).value,
-                status=RecordStatus.REVOKED,
-                actor=_operator(),
-                reason=reason,
-                party=ctx.keys.key_for_code(subject) if subject else None,
-            )
-            out.print(
-                f"revoked record {record.id} ({source} {decision}), now version {record.version}"
-            )
+        record = revoke_record(
+            ctx, source=source, decision=decision, subject=subject, reason=reason, actor=_operator()
+        )
+        out.print(f"revoked record {record.id} ({source} {decision}), now version {record.version}")
     except LookupError as exc:
         fail(str(exc.args[0]))
     finally:
@@ -370,15 +332,12 @@ def audit_checkpoint(db: DbOption = None) -> None:
     """
     import json
 
+    from bonafides.app.records import audit_checkpoint as sign_checkpoint
     from bonafides.context import Context
-    from bonafides.security.anchor import checkpoint_now
-    from bonafides.store.types import utcnow
 
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            # Stamped like the chain's events, which the checkpoint is compared with.
-            checkpoint, _ = checkpoint_now(session, utcnow())
+        checkpoint = sign_checkpoint(ctx)
     except LookupError as exc:
         fail(str(exc.args[0]))
     finally:
@@ -463,18 +422,6 @@ def synth(
     for name, rows in summary.items():
         table.add_row(name, f"{rows:,}")
     out.print(table)
-
-
-def _date_option(value: str | None, name: str) -> dt.date:
-    """The date given, or the office's today (``BONAFIDES_TIMEZONE``) by the system clock."""
-    if value is None:
-        from bonafides.security.clock import SystemClock, office_day
-
-        return office_day(SystemClock(), get_settings().timezone)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{name} must be a date like 2026-01-31, not {value!r}")
 
 
 def _register_areas() -> None:

@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue import Catalogue, load_catalogue
-from bonafides.reports.signing import file_key_store, keys_dir
 from bonafides.security.anchor import Anchor, ChainKey
 from bonafides.security.clock import Clock, SystemClock, office_day
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.security.passwords import load_common_passwords
+from bonafides.security.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.checkpoint import WalCheckpointer
 from bonafides.store.db import checkpointer_for, make_engine, session_factory

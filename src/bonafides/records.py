@@ -17,6 +17,8 @@ from bonafides.catalogue.models import ORGANISATION_KINDS, SubjectKind
 
 __all__ = [
     "EFFECTIVE_STATUSES",
+    "ENTRY_CURRENT",
+    "ENTRY_SUPERSEDED",
     "ORGANISATION_KINDS",
     "RecordInput",
     "RecordStatus",
@@ -36,6 +38,11 @@ class RecordStatus(StrEnum):
     REPAIRED = "repaired"
     EXPIRED = "expired"
 
+
+#: A list entry in force, and one that a later evaluation of the rules replaced
+#: (``list_entries.status``): the store's queries and the rules engine share them.
+ENTRY_CURRENT = "current"
+ENTRY_SUPERSEDED = "superseded"
 
 #: States in which a record still counts for lists, measures and publication.
 EFFECTIVE_STATUSES = frozenset(

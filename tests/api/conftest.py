@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from bonafides.api.app import create_app
 from bonafides.context import Context
 from bonafides.records import RecordInput
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 
 SECRET = "api-test-secret-0123456789"

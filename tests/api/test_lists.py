@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
 from bonafides.rules.loader import packaged_rules
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.tables import ListEntry, Record, Subject
 from tests import factories
 from tests.api.conftest import Store

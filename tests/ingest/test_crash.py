@@ -52,7 +52,7 @@ def _ingest(db_url: str, path: Path) -> subprocess.Popen[bytes]:
 
 
 def test_sigkill_mid_file_then_rerun_completes_exactly(db_url: str, tmp_path: Path) -> None:
-    from bonafides.bootstrap import initialise
+    from bonafides.app.bootstrap import initialise
     from bonafides.settings import Settings
 
     initialise(

@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import load_catalogue
-from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.ingest.service import IngestReport
 from bonafides.records import RecordStatus, SubjectRef
 from bonafides.security.roles import Role
 from bonafides.store.tables import Account, Notification, Record, RecordVersion

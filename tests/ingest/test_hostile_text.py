@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bonafides import normalise
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.cli import app
 from bonafides.context import Context
-from bonafides.ingest import characters, normalise
-from bonafides.ingest.normalise import BadValueError
-from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.ingest import characters
+from bonafides.ingest.service import IngestReport
+from bonafides.normalise import BadValueError
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import IngestRejection, Record, Subject

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.context import Context
-from bonafides.ingest.service import ingest_file
 from bonafides.matching.model import ALGORITHM
 from bonafides.security import audit
 from bonafides.settings import Settings

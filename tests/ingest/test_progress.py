@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.context import Context
 from bonafides.ingest.readers import open_table
-from bonafides.ingest.service import ingest_file
 from bonafides.settings import Settings
 from bonafides.store.reference import sync_catalogue
 from tests import factories

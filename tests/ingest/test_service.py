@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
-from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.ingest.service import IngestReport
 from bonafides.security import audit
 from bonafides.security.clock import FixedClock
 from bonafides.settings import Settings

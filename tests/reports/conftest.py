@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from bonafides.app.reports import issue_report
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
 from bonafides.reports.model import ReportRequest
-from bonafides.reports.service import issue_report
-from bonafides.reports.signing import FileKeyStore, keys_dir
+from bonafides.rules.records import write_records
+from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.settings import Settings, get_settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import find
 from bonafides.store.tables import Grade, ListEntry, Record

@@ -17,7 +17,7 @@ from bonafides.api.app import create_app
 from bonafides.context import Context
 from bonafides.reports.model import View
 from bonafides.reports.render import extract_envelope
-from bonafides.reports.signing import FileKeyStore, file_key_store, keys_dir
+from bonafides.security.signing import FileKeyStore, file_key_store, keys_dir
 from bonafides.settings import Settings
 from tests import factories
 from tests.reports.conftest import issue, put, record

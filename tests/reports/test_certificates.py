@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from bonafides.app.reports import verify_document
+from bonafides.app.screening import check
 from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.reports.certificates import (
     CertificateError,
     sign_certificate,
-    verify_document,
 )
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.render import extract_envelope, render_pdf
-from bonafides.reports.signing import FileKeyStore
-from bonafides.screening.service import check
-from bonafides.store.records import change_status
+from bonafides.rules.records import change_status
+from bonafides.security.signing import FileKeyStore
 from bonafides.store.tables import Check
 from tests import factories
 from tests.reports.conftest import put, record

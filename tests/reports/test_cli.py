@@ -13,8 +13,8 @@ from bonafides.cli import app
 from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.reports.render import extract_envelope
+from bonafides.rules.records import change_status
 from bonafides.settings import Settings
-from bonafides.store.records import change_status
 from tests import factories
 from tests.reports.conftest import put, record
 
@@ -81,7 +81,7 @@ def test_a_tampered_or_foreign_file_exits_1(env: Settings, ctx: Context, tmp_pat
     out = tmp_path / "report.pdf"
     assert runner.invoke(app, ["report", code, "--out", str(out)]).exit_code == 0
     shutil.rmtree(env.data_dir / "keys")  # the platform's keys are not the ones that signed
-    from bonafides.reports.signing import file_key_store
+    from bonafides.security.signing import file_key_store
 
     file_key_store.cache_clear()
     result = runner.invoke(app, ["verify-report", str(out)])

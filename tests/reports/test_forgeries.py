@@ -15,9 +15,9 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from bonafides.api.app import create_app
+from bonafides.app.screening import check
 from bonafides.cli import app
 from bonafides.context import Context
-from bonafides.screening.service import check
 from bonafides.settings import Settings
 from tests import factories
 from tests.reports.conftest import put, record

@@ -22,6 +22,7 @@ import qrcode
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
+from bonafides.app.reports import verify_report
 from bonafides.context import Context
 from bonafides.records import RecordStatus
 from bonafides.reports.envelope import EnvelopeError, SignedReport
@@ -35,8 +36,7 @@ from bonafides.reports.render import (
     render_html,
     render_pdf,
 )
-from bonafides.reports.service import verify_report
-from bonafides.reports.signing import FileKeyStore, keys_dir
+from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.store.reference import sync_catalogue
 from tests import factories
 from tests.reports.conftest import NOW, issue, make_settings, put, record

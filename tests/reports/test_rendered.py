@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bonafides.app.reports import issue_pdf, verify_pdf
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
 from bonafides.reports import render, rendered
-from bonafides.reports.files import issue_pdf, verify_pdf
 from bonafides.reports.rendered import RENDERED, RenderedPdfs, cache_key, template_version
-from bonafides.reports.signing import FileKeyStore
+from bonafides.security.signing import FileKeyStore
 from bonafides.store.tables import IssuedFile
 from tests import factories
 from tests.reports.conftest import NOW, issue, put, record

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bonafides.app.reports import verify_report
 from bonafides.context import Context
 from bonafides.disclosure import Audience
 from bonafides.records import RecordStatus, SubjectRef
@@ -18,11 +19,10 @@ from bonafides.reports.service import (
     ReportAccessError,
     ReportNotFoundError,
     load_report,
-    verify_report,
 )
-from bonafides.reports.signing import FileKeyStore, format_code
+from bonafides.rules.records import change_status
 from bonafides.security import audit
-from bonafides.store.records import change_status
+from bonafides.security.signing import FileKeyStore, format_code
 from bonafides.store.tables import AuditEvent, IssuedReport, ListEntry
 from tests import factories
 from tests.reports.conftest import (

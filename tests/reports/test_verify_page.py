@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bonafides.api.app import create_app
+from bonafides.app.screening import check
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
-from bonafides.screening.service import check
 from bonafides.settings import Settings
 from tests import factories
 from tests.reports.conftest import put, record

@@ -12,8 +12,8 @@ import pytest
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 
 _numbers = itertools.count(1)

@@ -10,15 +10,15 @@ import datetime as dt
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from bonafides.app.screening import check
 from bonafides.cli import app
 from bonafides.context import Context
 from bonafides.disclosure import Audience
 from bonafides.records import RecordInput, SubjectRef
-from bonafides.screening.service import check
+from bonafides.rules.records import write_records
 from bonafides.security.files import read_subject
 from bonafides.security.roles import ROLE_SCOPES, Principal, Role
 from bonafides.store.profiles import profile_of
-from bonafides.store.records import write_records
 from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, SubjectAccess
 from bonafides.workflows.retention import expire_records
 from tests import factories

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
 from bonafides.records import RecordInput, SubjectKind
+from bonafides.rules.records import write_records
 from bonafides.rules.service import (
     RECOMPUTE_STEPS,
     entries_current,
@@ -18,7 +19,6 @@ from bonafides.rules.service import (
     recompute_grades,
     recompute_lists,
 )
-from bonafides.store.records import write_records
 from bonafides.store.tables import (
     AuditEvent,
     Grade,

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.screening import check, screen_file, verify
 from bonafides.codes import ResidentId, make_uscc, parse_subject_code
 from bonafides.context import Context
 from bonafides.csvcells import csv_cell
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.records import RecordStatus, digest
+from bonafides.rules.records import change_status
 from bonafides.rules.service import recompute_lists
 from bonafides.screening import batch
-from bonafides.screening.batch import classify, plain_digest, screen_file
-from bonafides.screening.service import check, verify
+from bonafides.screening.batch import classify, plain_digest
 from bonafides.security.identifiers import IdentifierVault
-from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, CheckLine, RuleRun
 from tests import factories
 from tests.rules.fixtures import Write

@@ -7,18 +7,17 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.screening import check, verify
 from bonafides.context import Context
 from bonafides.records import RecordStatus, digest
+from bonafides.rules.records import change_status
 from bonafides.screening import service
 from bonafides.screening.service import (
     InvalidCodeError,
     UnknownActionError,
     UnknownCertificateError,
-    check,
-    verify,
 )
 from bonafides.security import audit
-from bonafides.store.records import change_status
 from bonafides.store.tables import AuditEvent, Check, ListEntry
 from tests import factories
 from tests.rules.fixtures import Write

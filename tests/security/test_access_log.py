@@ -14,14 +14,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bonafides.app.reports import issue_report
+from bonafides.app.screening import screen_file
 from bonafides.disclosure import Audience
 from bonafides.reports.model import ReportRequest, View
-from bonafides.reports.service import issue_report
-from bonafides.screening.batch import screen_file
+from bonafides.rules.records import write_records
 from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.tables import AuditEvent
 from tests import factories
 from tests.security.test_portal_pages import _sign_in

@@ -32,7 +32,7 @@ from typer.testing import CliRunner
 from bonafides.api.app import create_app
 from bonafides.cli import app
 from bonafides.context import Context
-from bonafides.reports.signing import b64, unb64
+from bonafides.rules.records import write_records
 from bonafides.security import audit
 from bonafides.security.anchor import (
     PUBLIC_FIELDS,
@@ -40,8 +40,8 @@ from bonafides.security.anchor import (
     checkpoint_payload,
     signature_ok,
 )
+from bonafides.security.signing import b64, unb64
 from bonafides.settings import Settings, get_settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import AuditCheckpoint, AuditEvent, AuditHead, SubjectAccess
 from bonafides.store.types import utcnow

@@ -21,12 +21,12 @@ from bonafides.api.app import create_app
 from bonafides.catalogue import load_catalogue
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.security import apikeys
 from bonafides.security.accounts import bind_subject, create_account, principal_of
 from bonafides.security.clock import FixedClock, office_day
 from bonafides.security.roles import Principal, Role
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import Account, Record
 from bonafides.workflows.common import Services, services_for

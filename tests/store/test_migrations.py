@@ -24,13 +24,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
+from bonafides.app.screening import screen_file
 from bonafides.context import Context
-from bonafides.screening.batch import screen_file
+from bonafides.rules.records import write_records
 from bonafides.security import audit
 from bonafides.security.anchor import checkpoint_now
 from bonafides.settings import Settings
 from bonafides.store.db import alembic_config, make_engine
-from bonafides.store.records import write_records
 from bonafides.store.tables import Base
 from bonafides.store.types import utcnow
 from tests import factories

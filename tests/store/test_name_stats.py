@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
+from bonafides.rules.records import write_records
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store import name_stats
 from bonafides.store.db import make_engine, session_factory
 from bonafides.store.name_stats import UNKNOWN, read_window_counts, window_counts
-from bonafides.store.records import write_records
 from bonafides.store.search import query_windows
 from bonafides.store.subjects import SubjectKeys
 from tests import factories

@@ -12,12 +12,12 @@ from sqlalchemy import Engine, text
 
 from bonafides.disclosure import Audience
 from bonafides.records import RecordStatus
+from bonafides.rules.records import write_records
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store import profiles
 from bonafides.store.db import make_engine, session_factory
 from bonafides.store.profiles import RecordView, SubjectRow, load_profile, profile_from_rows
 from bonafides.store.reads import PING, PostgresReader, Read, Row, ThreadReader, reader_for
-from bonafides.store.records import write_records
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import SubjectName
 from tests import factories

@@ -12,10 +12,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.records import RecordStatus
+from bonafides.rules.records import change_status, write_records
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.db import make_engine, session_factory
-from bonafides.store.records import Outcome, change_status, write_records
+from bonafides.store.records import Outcome
 from bonafides.store.subjects import SubjectKeys, find
 from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, SubjectName
 from tests import factories

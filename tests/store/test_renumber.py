@@ -22,11 +22,12 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from bonafides import normalise
+from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.cli import app
 from bonafides.context import Context
-from bonafides.ingest import normalise
-from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.ingest.service import IngestReport
 from bonafides.records import SubjectRef
 from bonafides.security import audit
 from bonafides.settings import Settings, get_settings

@@ -12,7 +12,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from bonafides.catalogue import Catalogue, FieldType, Period, Polarity, Severity
 from bonafides.codes import parse_resident_id, parse_uscc
-from bonafides.ingest.normalise import EMPTY_MARKERS
+from bonafides.normalise import EMPTY_MARKERS
 from bonafides.records import RecordStatus, SubjectKind, kind_of_uscc
 from bonafides.synth.generator import SyntheticRecord, SyntheticSubject, generate
 from bonafides.synth.subjects import add_years

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.store.db import migrate
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names
 from bonafides.store.tables import Subject

@@ -16,12 +16,12 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from bonafides.context import Context
+from bonafides.rules.records import write_records
 from bonafides.security.accounts import bind_subject, create_account
 from bonafides.security.clock import SystemClock
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from tests import factories
 from tests.web.server import running_portal

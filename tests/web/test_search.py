@@ -12,10 +12,10 @@ from sqlalchemy import select, text, update
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
 from bonafides.store import name_stats, search
 from bonafides.store.name_stats import WindowCounts, window_counts
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.search import (
     CANDIDATES,

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bonafides.app.screening import check
 from bonafides.catalogue import Period, load_catalogue
 from bonafides.records import RecordStatus, SubjectRef
-from bonafides.screening.service import check
 from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.store.tables import AuditEvent, Commitment, ListEntry, RepairApplication

@@ -17,25 +17,16 @@ from typing import Annotated, Any
 from fastapi import Depends, File, Form, HTTPException, Path, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from bonafides.app import screening
 from bonafides.app.submit import safe_file_name
 from bonafides.context import Context
 from bonafides.http.auth import require
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError
-from bonafides.rules.loader import rules_for
-from bonafides.screening.batch import screen_file
-from bonafides.screening.service import (
-    InvalidCodeError,
-    UnknownCertificateError,
-    check,
-    verify,
-)
-from bonafides.security.roles import Principal, Role, may_screen
-from bonafides.store.tables import Check
+from bonafides.security.roles import Principal, Role
 
 router = Routes(tags=["checks"])
 
@@ -97,30 +88,12 @@ class VerificationOut(BaseModel):
     changed_lines: list[int]
 
 
-def _may_screen(ctx: Context, principal: Principal, action: str) -> None:
-    rules = rules_for(ctx.catalogue)
-    if action not in rules.actions:
-        raise HTTPException(422, f"unknown action {action!r}: see GET /api/v1/actions")
-    if not may_screen(principal, action, rules, ctx.catalogue):
-        raise HTTPException(403, f"this account may not screen for {action!r}")
-
-
 @router.post("/checks", response_model=CheckOut, status_code=201, responses=errors(401, 403, 422))
 def single_check(body: CheckIn, ctx: ContextDep, principal: Screener) -> CheckOut:
     """Check one subject for one action; the answer is stored under a certificate id."""
-    _may_screen(ctx, principal, body.action)
-    try:
-        result = check(
-            ctx,
-            body.code,
-            body.action,
-            as_of=body.as_of,
-            inquirer=principal.actor,
-            purpose=body.purpose,
-            department=principal.department,
-        )
-    except InvalidCodeError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    result = screening.check_for(
+        ctx, principal, body.code, body.action, as_of=body.as_of, purpose=body.purpose
+    )
     return CheckOut(certificate=result.cert_id, digest=result.digest, answer=result.answer)
 
 
@@ -133,21 +106,12 @@ def _screen_upload(
             while block := upload.file.read(1 << 20):
                 handle.write(block)
         out = FilePath(tmp) / "results.jsonl"
-        report = screen_file(
-            ctx,
-            path,
-            inquirer=principal.actor,
-            department=principal.department,
-            out=out,
-            **options,
-        )
+        report = screening.screen_for(ctx, principal, path, out=out, **options)
         with out.open(encoding="utf-8") as handle:
             lines = [json.loads(text) for text in handle]
-    with ctx.sessions() as session:
-        stored = session.scalar(select(Check.digest).where(Check.cert_id == report.cert_id))
     return BatchOut(
         certificate=report.cert_id,
-        digest=stored or "",
+        digest=screening.stored_digest(ctx, report.cert_id) or "",
         action=report.action,
         as_of=report.as_of,
         file=report.file,
@@ -174,7 +138,7 @@ async def batch_check(
     ] = None,
 ) -> BatchOut:
     """Screen every code of a file for one action: one certificate, an answer per line."""
-    _may_screen(ctx, principal, action)
+    screening.authorise(ctx, principal, action)
     try:
         return await run_in_threadpool(
             _screen_upload,
@@ -191,19 +155,9 @@ async def batch_check(
 
 
 @router.get("/checks/{cert_id}", response_model=VerificationOut, responses=errors(401, 403, 404))
-def verify_check(
-    cert_id: CertId, ctx: ContextDep, session: SessionDep, principal: Screener
-) -> VerificationOut:
+def verify_check(cert_id: CertId, ctx: ContextDep, principal: Screener) -> VerificationOut:
     """What a certificate answered, whether it is intact, and whether it would differ now."""
-    row = session.execute(
-        select(Check.id, Check.department).where(Check.cert_id == cert_id.partition(".")[0])
-    ).first()
-    if row is None or (principal.role is not Role.OPERATOR and row[1] != principal.department):
-        raise HTTPException(404, "no such certificate")
-    try:
-        result = verify(ctx, cert_id, actor=principal.actor)
-    except UnknownCertificateError as exc:
-        raise HTTPException(404, "no such certificate") from exc
+    result = screening.verify_for(ctx, principal, cert_id)
     return VerificationOut(
         certificate=result.cert_id,
         kind=result.kind,

@@ -9,7 +9,6 @@ whether it is authentic, never what it contains.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -17,36 +16,24 @@ from fastapi import File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from bonafides.http.auth import PrincipalDep, ReportLimit, clock_of, http_error
+from bonafides.app import reports
+from bonafides.app.reports import ANONYMOUS_ACTOR, MAX_PDF_BYTES, ReportIn
+from bonafides.http.auth import PrincipalDep, ReportLimit, clock_of
 from bonafides.http.deps import ContextDep
 from bonafides.http.middleware import CONTENT_SECURITY_POLICY
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
-from bonafides.reports.access import grant_full_report, reader
-from bonafides.reports.envelope import EnvelopeError, SignedReport
-from bonafides.reports.files import issue_pdf, verify_pdf
-from bonafides.reports.model import ReportRequest, ReportRequestError, SubjectNotFoundError, View
 from bonafides.reports.render import css_hash, page_css, render_html
 from bonafides.reports.service import (
     REPORT_ID_LENGTH,
-    ReportAccessError,
-    ReportNotFoundError,
     Verification,
-    issue_report,
-    read_report,
     verification_json,
-    verify_report,
 )
-from bonafides.reports.signing import ALGORITHM, FileKeyStore, b64, file_key_store, keys_dir
 from bonafides.security.clock import office_day
-from bonafides.security.roles import Principal, Role
-from bonafides.workflows.common import WorkflowError
+from bonafides.security.signing import ALGORITHM, FileKeyStore, b64, file_key_store, keys_dir
 
 router = Routes(tags=["reports"])
 
-#: A report PDF is tens of kilobytes; a verification upload far beyond that is not one.
-MAX_PDF_BYTES = 5 * 1024 * 1024
-_ACTOR = "api:anonymous"
 
 ReportId = Annotated[
     str,
@@ -74,33 +61,6 @@ class KeyOut(BaseModel):
 
 class KeysOut(BaseModel):
     keys: list[KeyOut]
-
-
-class ReportIn(BaseModel):
-    code: str = Field(min_length=1, max_length=80, description="USCC or resident ID number.")
-    view: View = Field(
-        default=View.PUBLIC,
-        description="'full' for the signed-in subject's own report, or an authority's with a "
-        "purpose; 'public' for anyone.",
-    )
-    period_from: dt.date | None = Field(
-        default=None, alias="from", description="First day of the period; default 3 years."
-    )
-    period_to: dt.date | None = Field(
-        default=None, alias="to", description="Last day of the period; default today."
-    )
-    fields: list[str] = Field(
-        default_factory=list, max_length=64, description="Credit fields; empty means all."
-    )
-    purpose: str | None = Field(
-        default=None, max_length=300, description="Why; required of an authority, logged."
-    )
-    inquiry: int | None = Field(
-        default=None,
-        ge=1,
-        description="An approved special inquiry, for an authority's report with restricted "
-        "records.",
-    )
 
 
 class IssuedOut(BaseModel):
@@ -167,17 +127,6 @@ class VerificationOut(BaseModel):
 def _links(report_id: str) -> dict[str, str]:
     base = f"/api/v1/reports/{report_id}"
     return {"json_url": base, "pdf_url": f"{base}.pdf", "html_url": f"{base}.html"}
-
-
-def _readable(ctx: ContextDep, report_id: str, principal: Principal) -> SignedReport:
-    try:
-        return read_report(ctx, report_id, authorise=reader(principal))
-    except ReportNotFoundError as exc:
-        raise HTTPException(404, "no such report") from exc
-    except ReportAccessError as exc:
-        if principal.role is Role.PUBLIC:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
-        raise HTTPException(403, str(exc)) from exc
 
 
 def _verification(result: Verification) -> VerificationOut:
@@ -251,7 +200,7 @@ def issue(body: ReportIn, request: Request, ctx: ContextDep, principal: Principa
     A public report for anyone; a full report for the signed-in subject itself, or for an
     authority with ``files:read`` stating its purpose (logged in the subject's access log).
     """
-    signed = issue_for(
+    signed = reports.issue_for(
         ctx, principal, body, today=office_day(clock_of(request), ctx.settings.timezone)
     )
     doc = signed.document
@@ -265,44 +214,6 @@ def issue(body: ReportIn, request: Request, ctx: ContextDep, principal: Principa
         verify_url=doc["verify_url"],
         **_links(doc["id"]),
     )
-
-
-def issue_for(
-    ctx: ContextDep, principal: Principal, body: ReportIn, *, today: dt.date
-) -> SignedReport:
-    """Issue as ``principal`` may: the portal's "download my report" calls this too."""
-    audience = None
-    authorise = None
-    if body.view is View.FULL:
-        try:
-            grant = grant_full_report(
-                ctx.catalogue, principal, purpose=body.purpose, inquiry_id=body.inquiry, today=today
-            )
-        except WorkflowError as exc:
-            if principal.role is Role.PUBLIC:
-                raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
-            raise http_error(exc) from exc
-        audience, authorise = grant.audience, grant.authorise
-    elif body.inquiry is not None:
-        raise HTTPException(422, "a special inquiry goes with a full report only")
-    request = ReportRequest(
-        code=body.code,
-        view=body.view,
-        audience=audience,
-        period_from=body.period_from,
-        period_to=body.period_to,
-        fields=body.fields,
-        purpose=body.purpose,
-    )
-    actor = _ACTOR if principal.role is Role.PUBLIC else principal.actor
-    try:
-        return issue_report(ctx, request, actor=actor, authorise=authorise)
-    except ReportRequestError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    except SubjectNotFoundError as exc:
-        raise HTTPException(404, "no such subject") from exc
-    except WorkflowError as exc:
-        raise http_error(exc) from exc
 
 
 @router.get(
@@ -319,7 +230,7 @@ def report_pdf(
 ) -> Response:
     """A report as an A4 PDF with its signed data attached and a PDF signature over the file
     (a full one to its readers); each file handed out is registered by its SHA-256."""
-    pdf = issue_pdf(ctx, _readable(ctx, report_id, principal), lang)
+    pdf = reports.pdf_for(ctx, principal, report_id, lang)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -337,7 +248,7 @@ def report_html(
     report_id: ReportId, ctx: ContextDep, principal: PrincipalDep, lang: Lang = "zh"
 ) -> HTMLResponse:
     """A report as a standalone HTML page (its style and QR code inline)."""
-    signed = _readable(ctx, report_id, principal)
+    signed = reports.read_for(ctx, principal, report_id)
     # The page's own style sheet and inline QR image are allowed by hash and scheme;
     # everything else stays as strict as the rest of the site.
     policy = CONTENT_SECURITY_POLICY.replace(
@@ -349,7 +260,7 @@ def report_html(
 @router.get("/reports/{report_id}", response_model=SignedOut, responses=errors(401, 403, 404, 422))
 def report_json(report_id: ReportId, ctx: ContextDep, principal: PrincipalDep) -> SignedOut:
     """A report as signed: the exact payload, its signature and key id."""
-    signed = _readable(ctx, report_id, principal)
+    signed = reports.read_for(ctx, principal, report_id)
     return SignedOut(
         **signed.envelope(),
         verification_code=signed.printed_code,
@@ -384,15 +295,8 @@ def verify(
         raise HTTPException(422, "give either a report PDF (file) or a report id (id)")
     if file is not None:
         data = file.file.read(MAX_PDF_BYTES + 1)
-        if len(data) > MAX_PDF_BYTES:
-            raise HTTPException(413, f"a report PDF is smaller than {MAX_PDF_BYTES} bytes")
-        try:
-            return _verification(verify_pdf(ctx, data, code=code, actor=_ACTOR))
-        except EnvelopeError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        return _verification(reports.verify_upload(ctx, data, code=code, actor=ANONYMOUS_ACTOR))
     assert report_id is not None
-    try:
-        result = verify_report(ctx, report_id=report_id, code=code, actor=_ACTOR)
-    except ReportNotFoundError as exc:
-        raise HTTPException(404, "no such report") from exc
-    return _verification(result)
+    return _verification(
+        reports.verify_report(ctx, report_id=report_id, code=code, actor=ANONYMOUS_ACTOR)
+    )

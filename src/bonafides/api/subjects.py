@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
 from anyio import to_thread
-from fastapi import HTTPException, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bonafides.app.public import (
-    InvalidCodeError,
     PublicRecord,
     PublicSubject,
     office_today,
@@ -27,6 +24,7 @@ from bonafides.app.public_lists import (
     subject_memberships,
 )
 from bonafides.context import Context
+from bonafides.errors import NotFound
 from bonafides.http.auth import SearchLimit
 from bonafides.http.deps import ContextDep, ReaderDep, ReadSessionDep
 from bonafides.http.problems import errors
@@ -124,29 +122,20 @@ class RecordsPage(BaseModel):
     records: list[PublicRecord]
 
 
-@contextmanager
-def _shown_or_problem() -> Iterator[None]:
-    """422 for a malformed code; a subject the public may not see is a 404 (``_found``)."""
-    try:
-        yield
-    except InvalidCodeError as exc:
-        raise HTTPException(422, f"invalid code: {exc.reason}") from exc
-
-
 def _found(found: T | None) -> T:
+    """A subject the public may not see is answered like an unknown code; a malformed
+    code is an ``InvalidCodeError`` (422), answered by the problem handler."""
     if found is None:
-        raise HTTPException(404, "no such subject")
+        raise NotFound("no such subject")
     return found
 
 
 def _subject(ctx: ContextDep, session: Session, code: str) -> PublicSubject:
-    with _shown_or_problem():
-        return _found(public_subject(session, ctx, code, today=office_today(ctx)))
+    return _found(public_subject(session, ctx, code, today=office_today(ctx)))
 
 
 async def _public_file(ctx: Context, reader: ReaderDep, code: str) -> Response:
-    with _shown_or_problem():
-        body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx))
+    body = await read_public_subject_json(reader, ctx, code, today=office_today(ctx))
     return Response(_found(body), media_type="application/json")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bonafides.context import Context
+from bonafides.digests import sha256_of
 from bonafides.exchange.export import (
     ExportError,
     list_exports,
@@ -22,7 +23,6 @@ from bonafides.exchange.export import (
 )
 from bonafides.exchange.sinks import ExportFormat, Scope
 from bonafides.rules.loader import rules_for
-from bonafides.store.backup import sha256_of
 
 EXPORTS_DIR = "exports"
 _NAME = re.compile(r"^(snapshot|delta)-[0-9a-z-]+$")

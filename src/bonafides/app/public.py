@@ -25,6 +25,7 @@ from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, Uscc, parse_subject_code
 from bonafides.context import Context
 from bonafides.disclosure import Audience, subject_visible
+from bonafides.errors import InvalidCodeError
 from bonafides.records import RecordStatus, SubjectKind
 from bonafides.store.disclosure import record_is_counted, record_is_public
 from bonafides.store.profiles import (
@@ -46,14 +47,6 @@ T = TypeVar("T")
 def office_today(ctx: Context) -> dt.date:
     """Publication periods end on the credit office's calendar day, by the one clock."""
     return ctx.today()
-
-
-class InvalidCodeError(ValueError):
-    """The input is not a valid USCC or resident ID; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # --------------------------------------------------------------------------- subjects

@@ -17,8 +17,9 @@ from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
+from bonafides.app.ingest import ingest_file
 from bonafides.context import Context
-from bonafides.ingest.service import IngestReport, ingest_file
+from bonafides.ingest.service import IngestReport
 from bonafides.settings import Settings
 
 #: The key every department has in demo mode when no keys are configured.

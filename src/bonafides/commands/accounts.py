@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from bonafides.commands.common import DbOption, fail, operator, out, unit_of_work
+from bonafides.commands.common import DbOption, fail, operator_principal, out, unit_of_work
 
 accounts_app = typer.Typer(help="Accounts: operators, officers, inquirers, subjects.")
 keys_app = typer.Typer(help="API keys for machine clients.")
@@ -67,7 +67,7 @@ def create(
                 unit,
                 ctx,
                 ctx.clock,
-                operator(),
+                operator_principal(),
                 username=username,
                 role=chosen,
                 display_name=name or username,
@@ -97,7 +97,13 @@ def bind(
     with unit_of_work(db) as (ctx, unit):
         try:
             account = bind_subject(
-                unit, ctx, ctx.clock, operator(), username=username, code=code, evidence=evidence
+                unit,
+                ctx,
+                ctx.clock,
+                operator_principal(),
+                username=username,
+                code=code,
+                evidence=evidence,
             )
         except (AccountError, UnknownAccountError) as exc:
             fail(str(exc.args[0]))
@@ -134,7 +140,7 @@ def deactivate(
 
     with unit_of_work(db) as (_ctx, unit):
         try:
-            accounts.deactivate(unit, operator(), username)
+            accounts.deactivate(unit, operator_principal(), username)
         except UnknownAccountError as exc:
             fail(str(exc.args[0]))
     out.print(f"deactivated {username}")
@@ -159,7 +165,13 @@ def issue(
     with unit_of_work(db) as (ctx, unit):
         try:
             _account, issued = issue_key(
-                unit, ctx.clock, operator(), username=username, name=name, scopes=scope, days=days
+                unit,
+                ctx.clock,
+                operator_principal(),
+                username=username,
+                name=name,
+                scopes=scope,
+                days=days,
             )
         except (ApiKeyError, UnknownAccountError) as exc:
             fail(str(exc.args[0]))
@@ -178,7 +190,7 @@ def revoke(
 
     with unit_of_work(db) as (ctx, unit):
         try:
-            revoke_key(unit, ctx.clock, operator(), key_id)
+            revoke_key(unit, ctx.clock, operator_principal(), key_id)
         except ApiKeyError as exc:
             fail(str(exc))
     out.print(f"revoked key {key_id}")

@@ -1,6 +1,6 @@
 """``bonafides backup`` and ``bonafides restore``: a whole platform to a directory and back.
 
-Both call ``bonafides.store.backup``; see docs/deployment.md for what a backup holds and
+Both call ``bonafides.app.backup``; see docs/deployment.md for what a backup holds and
 what it leaves out (the master secret, and the private report key unless asked).
 """
 
@@ -33,10 +33,11 @@ def backup(
     """Back up the running platform: a consistent snapshot of the store, the public report
     keys and certificates, the attachments, and a manifest (row counts, audit head, SHA-256
     of every file). BONAFIDES_SECRET_KEY is never included: keep it apart."""
-    from bonafides.cli import _settings, fail, out
+    from bonafides.app.backup import BackupError
+    from bonafides.app.backup import backup as make_backup
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
-    from bonafides.store.backup import BackupError
-    from bonafides.store.backup import backup as make_backup
 
     ctx = Context(_settings(db))
     try:
@@ -71,9 +72,10 @@ def restore(
     checked against the manifest before anything is written; afterwards the row counts,
     revision and audit head must equal the manifest's and the audit chain must verify
     under BONAFIDES_SECRET_KEY. A backup older than this bonafides is migrated forward."""
-    from bonafides.cli import _settings, fail, out
-    from bonafides.store.backup import BackupError, RestoreVerificationError
-    from bonafides.store.backup import restore as run_restore
+    from bonafides.app.backup import BackupError, RestoreVerificationError
+    from bonafides.app.backup import restore as run_restore
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
 
     try:
         report = run_restore(_settings(db), directory, force=force)

@@ -26,7 +26,9 @@ def add(
 ) -> None:
     """Register a consumer and print its acknowledgement token (shown once)."""
     from bonafides.app.consumers import register
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.workflows.common import WorkflowError
 
@@ -49,7 +51,9 @@ def ack(
 ) -> None:
     """Record, for a consumer, that it applied every tombstone up to CURSOR."""
     from bonafides.app.consumers import acknowledge
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.workflows.common import WorkflowError
 
@@ -73,7 +77,8 @@ def report(
     from rich.table import Table
 
     from bonafides.app.consumers import report as holdings
-    from bonafides.cli import _settings, out
+    from bonafides.commands.common import out
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
 
     ctx = Context(_settings(db))

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bonafides.commands.common import DbOption, desk, fail, operator, out, unit_of_work
+from bonafides.commands.common import DbOption, desk, fail, operator_principal, out, unit_of_work
 
 objections_app = typer.Typer(help="Objections: overdue ones and their escalation.")
 repairs_app = typer.Typer(help="Credit repair applications: overdue ones and their escalation.")
@@ -51,7 +51,7 @@ def _escalate(db: str | None, area: str, what: str) -> None:
     from bonafides.app.due_process.deadlines import escalate
 
     with unit_of_work(db) as (ctx, unit):
-        done = escalate(unit, desk(ctx), operator(), area)
+        done = escalate(unit, desk(ctx), operator_principal(), area)
     out.print(f"escalated {done} overdue {what}(s)")
 
 
@@ -85,7 +85,7 @@ def list_inquiries(db: DbOption = None) -> None:
 
     table = Table("id", "department", "purpose", "subjects", "from", "until", "status")
     with unit_of_work(db) as (_ctx, unit):
-        for i in list_inquiries(unit.session, operator()):
+        for i in list_inquiries(unit.session, operator_principal()):
             table.add_row(
                 str(i.id),
                 i.department,
@@ -112,7 +112,7 @@ def decide_inquiry(
     with unit_of_work(db) as (ctx, unit):
         try:
             inquiry = decide_inquiry(
-                unit, desk(ctx), operator(), inquiry_id, approve=approve, note=note
+                unit, desk(ctx), operator_principal(), inquiry_id, approve=approve, note=note
             )
         except WorkflowError as exc:
             fail(str(exc))

@@ -48,8 +48,9 @@ def export(
     with a manifest (rows, schema and SHA-256 of every file, catalogue version). Never an
     ID number, a minor, a non-public record, or anything past its publication period."""
     from bonafides.app.exports import make_export
-    from bonafides.cli import _settings, fail
-    from bonafides.cli import out as console
+    from bonafides.commands.common import fail
+    from bonafides.commands.common import out as console
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.exchange.export import ExportError
 
@@ -74,8 +75,8 @@ def verify_export(
     directory: Annotated[Path, typer.Argument(help="A directory written by bonafides export.")],
 ) -> None:
     """Check every file of an export against its manifest's SHA-256; exit 1 if any differs."""
-    from bonafides.cli import fail
-    from bonafides.cli import out as console
+    from bonafides.commands.common import fail
+    from bonafides.commands.common import out as console
     from bonafides.exchange.export import ExportError, verify
 
     try:

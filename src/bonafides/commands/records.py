@@ -22,14 +22,13 @@ def records_expire(
     """Set records whose retention ended before a day to 'expired' (run daily; safe to
     repeat). Each gets a new version saying so; the run is one audit event. The change
     feed also gets its tombstones for records the public may no longer see."""
+    from bonafides.app.records import expire
     from bonafides.context import Context
-    from bonafides.workflows.retention import expire_records
 
     day = _date_option(as_of, "--as-of")
     ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            result = expire_records(session, as_of=day, actor=_operator())
+        result = expire(ctx, as_of=day, actor=_operator())
     finally:
         ctx.close()
     noun = "record" if result.records == 1 else "records"

@@ -44,7 +44,7 @@ _SUFFIXES = (".pdf", ".html")
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
-    from bonafides.cli import fail
+    from bonafides.commands.common import fail
 
     if value is None:
         return None
@@ -93,10 +93,12 @@ def report(
     ] = None,
 ) -> None:
     """Issue a signed credit report for a subject and write it as PDF or HTML."""
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.app.reports import issue_pdf, issue_report
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.disclosure import Audience
-    from bonafides.reports.files import issue_pdf
     from bonafides.reports.model import (
         ReportRequest,
         ReportRequestError,
@@ -104,8 +106,7 @@ def report(
         View,
     )
     from bonafides.reports.render import render_html
-    from bonafides.reports.service import issue_report
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.security.signing import KeyStoreError
 
     suffix = out_file.suffix.lower()
     if suffix not in _SUFFIXES:
@@ -159,12 +160,14 @@ def verify_report(
     Exit 0 when it is authentic (even if the data changed since: that is said), 1 when
     it is not, 2 when the input cannot be read (no such file, or no report in it).
     """
-    from bonafides.cli import _operator, _settings, fail, out
+    from bonafides.app.reports import verify_pdf, verify_report
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import operator as _operator
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.reports.envelope import EnvelopeError
-    from bonafides.reports.files import verify_pdf
-    from bonafides.reports.service import ReportNotFoundError, Verification, verify_report
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.reports.service import ReportNotFoundError, Verification
+    from bonafides.security.signing import KeyStoreError
 
     path = Path(target)
     data: bytes | None = None
@@ -226,13 +229,14 @@ def certificate(
     ] = None,
 ) -> None:
     """Write a screening check certificate as a signed PDF or HTML page."""
-    from bonafides.cli import _settings, fail, out
+    from bonafides.app.reports import issue_pdf
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
     from bonafides.context import Context
     from bonafides.reports.certificates import CertificateError, sign_certificate
-    from bonafides.reports.files import issue_pdf
     from bonafides.reports.render import render_html
     from bonafides.reports.service import key_store
-    from bonafides.reports.signing import KeyStoreError
+    from bonafides.security.signing import KeyStoreError
 
     suffix = out_file.suffix.lower()
     if suffix not in _SUFFIXES:
@@ -259,8 +263,9 @@ def report_keys() -> None:
 
     The keys live under BONAFIDES_DATA_DIR/keys; run this once after ``bonafides init``.
     """
-    from bonafides.cli import _settings, fail, out
-    from bonafides.reports.signing import KeyStoreError, file_key_store, keys_dir
+    from bonafides.commands.common import fail, out
+    from bonafides.commands.common import settings_for as _settings
+    from bonafides.security.signing import KeyStoreError, file_key_store, keys_dir
 
     settings = _settings(None)
     store = file_key_store(keys_dir(settings.data_dir).resolve())

@@ -37,25 +37,25 @@ class OutputFormat(StrEnum):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    from bonafides.cli import fail as cli_fail
+    from bonafides.commands.common import fail as cli_fail
 
     cli_fail(message, code)
 
 
 def _settings(db: str | None) -> Settings:
-    from bonafides.cli import _settings as cli_settings
+    from bonafides.commands.common import settings_for as cli_settings
 
     return cli_settings(db)
 
 
 def _operator() -> str:
-    from bonafides.cli import _operator as cli_operator
+    from bonafides.commands.common import operator as cli_operator
 
     return cli_operator()
 
 
 def _date_option(value: str | None, name: str) -> dt.date:
-    from bonafides.cli import _date_option as cli_date
+    from bonafides.commands.common import date_option as cli_date
 
     return cli_date(value, name)
 
@@ -113,10 +113,11 @@ def screen(
     db: DbOption = None,
 ) -> None:
     """Screen every code of a file for one action; every line gets an answer and a certificate."""
+    from bonafides.app.screening import screen_file
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
     from bonafides.progress import watch
-    from bonafides.screening.batch import results_text, screen_file
+    from bonafides.screening.batch import results_text
     from bonafides.screening.service import UnknownActionError
 
     day = _date_option(as_of, "--as-of") if as_of else None
@@ -163,9 +164,9 @@ def check(
     db: DbOption = None,
 ) -> None:
     """Check one subject for one action; prints the answer and its certificate id."""
+    from bonafides.app.screening import check as run_check
     from bonafides.context import Context
     from bonafides.screening.service import InvalidCodeError, UnknownActionError
-    from bonafides.screening.service import check as run_check
 
     day = _date_option(as_of, "--as-of") if as_of else None
     department = _department(inquirer)
@@ -250,10 +251,10 @@ def verify(
 
     from sqlalchemy import select
 
+    from bonafides.app.screening import verify as run_verify
     from bonafides.commands.reports import verify_report
     from bonafides.context import Context
     from bonafides.screening.service import UnknownCertificateError
-    from bonafides.screening.service import verify as run_verify
     from bonafides.store.tables import IssuedReport
 
     if Path(cert_id).suffix.lower() == ".pdf" or Path(cert_id).is_file():

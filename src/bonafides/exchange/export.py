@@ -33,6 +33,7 @@ from pydantic_core import from_json, to_json
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
+from bonafides.digests import sha256_of
 from bonafides.disclosure import mask_name
 from bonafides.exchange.ftm import write_entities
 from bonafides.exchange.sinks import (
@@ -48,7 +49,6 @@ from bonafides.exchange.sinks import (
 from bonafides.records import SubjectKind
 from bonafides.rules.model import MonthsDuration, Rules
 from bonafides.store import exports as store
-from bonafides.store.backup import sha256_of
 from bonafides.store.lists import EntryRow, entries_in_force_public
 
 MANIFEST = "manifest.json"

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bonafides.errors import BonafidesError, RateLimited, Unauthenticated, http_status
 from bonafides.http.deps import problem
 from bonafides.http.middleware import SECURITY_HEADERS
 from bonafides.workdays import CalendarFileError, CalendarNotCoveredError
@@ -32,9 +33,11 @@ _TITLES = {
     403: "forbidden",
     404: "not found",
     405: "method not allowed",
+    409: "conflict",
     413: "request too large",
     415: "unsupported media type",
     422: "invalid request",
+    429: "too many requests",
     500: "internal error",
     503: "service unavailable",
 }
@@ -80,6 +83,17 @@ def install(app: FastAPI, api_prefix: str, html: HtmlError) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         response = answer(request, exc.status_code, str(exc.detail))
         response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(BonafidesError)
+    async def refused(request: Request, exc: BonafidesError) -> Response:
+        """Every refusal a use case raises, answered here and nowhere else; its message is
+        the title, as for the routes' own refusals."""
+        response = answer(request, http_status(exc), str(exc))
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bonafides.ingest.normalise import BadValueError, Cleaned
+from bonafides.normalise import BadValueError, Cleaned
 
 #: Whitespace that ``normalise.text`` collapses to one space: allowed in, never stored.
 WHITESPACE = frozenset("\t\n\r")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bonafides import normalise
 from bonafides.catalogue.register import (
     REQUIRED,
     RegisterFormat,
@@ -29,11 +30,11 @@ from bonafides.catalogue.register import (
 )
 from bonafides.codes import CodeError, gb11714_check_char, parse_uscc
 from bonafides.context import Context
-from bonafides.ingest import characters, normalise
-from bonafides.ingest.normalise import BadValueError
+from bonafides.ingest import characters
 from bonafides.ingest.readers import Cells, UnusableInputError, open_table
 from bonafides.ingest.service import file_digest
 from bonafides.ingest.validate import Rejection, shorten
+from bonafides.normalise import BadValueError
 from bonafides.progress import ProgressFn
 from bonafides.security import audit
 from bonafides.store.register import RegisterResult, store_register

@@ -1,18 +1,14 @@
 """The ingest service: one code path for files (CLI, portal upload) and API batches.
 
-A file is read in chunks; each chunk is validated and then committed in one
-transaction together with its rejections, its review items and the batch's position.
-A run killed at any point therefore leaves whole chunks and a position to resume
-from; rerunning the same file continues there, and a finished file resubmitted
-changes nothing because (source, decision number) is the idempotency key.
+A file is read in chunks; ``ChunkWriter`` validates one and writes it together with its
+rejections, its review items and the batch's position, in the session it is given. The
+use case (``bonafides.app.ingest.ingest_file``) commits each chunk as one unit of work,
+so a run killed at any point leaves whole chunks and a position to resume from.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +18,19 @@ from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.digests import sha256_of
 from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
-from bonafides.ingest.readers import Chunk, TableFile, open_table
+from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
 from bonafides.matching.model import ALGORITHM
-from bonafides.progress import ProgressFn
+from bonafides.rules.records import write_records
 from bonafides.security import audit
-from bonafides.store.records import Outcome, write_records
+from bonafides.store.records import Outcome
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, MatchLink, Record, ReviewItem
 from bonafides.store.types import utcnow
 from bonafides.workflows import protection
-from bonafides.workflows.notify import Notifier, StoredNotifier
+from bonafides.workflows.notify import Notifier
 
 DEFAULT_CHUNK_ROWS = 5_000
 COUNT_KEYS = (
@@ -101,11 +98,8 @@ class IngestReport:
 
 
 def file_digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            sha.update(block)
-    return sha.hexdigest()
+    """The file's identity: a rerun of the same bytes resumes its batch."""
+    return sha256_of(path)
 
 
 def _note_kind(note: str) -> str:
@@ -114,8 +108,8 @@ def _note_kind(note: str) -> str:
     return kind if kind.endswith("normalised") else f"{kind} normalised"
 
 
-class _Run:
-    """Applies validated chunks of one batch to the store."""
+class ChunkWriter:
+    """Applies validated chunks of one batch to the store, each in the session given."""
 
     def __init__(
         self,
@@ -124,16 +118,17 @@ class _Run:
         batch_id: int,
         actor: str,
         notifier: Notifier,
-        linker: NameLinker,
+        linker: NameLinker | None = None,
     ) -> None:
         self.ctx = ctx
         self.validator = validator
         self.batch_id = batch_id
         self.actor = actor
         self.notifier = notifier
-        self.linker = linker
+        #: Rows without a code are matched by name (bonafides-names-v1) before review.
+        self.linker = linker or NameLinker(ctx.sessions)
 
-    def apply(self, chunk: Chunk) -> int:
+    def apply(self, session: Session, chunk: Chunk) -> int:
         records = []
         rejections: list[Rejection] = []
         reviews: list[tuple[int, RowOutcome]] = []
@@ -149,75 +144,74 @@ class _Run:
                 reviews.append((row_no, outcome))
             elif outcome.record is not None:
                 records.append((row_no, outcome.record, outcome.amends))
-        linked, unlinked = self.linker.link(self.validator, reviews) if reviews else ([], [])
-        records.extend((link.row, link.record, link.amends) for link in linked)
         for row_no, reason in chunk.broken:
             rejected_rows += 1
             rejections.append(Rejection(row_no, "(row)", "", reason))
-        with self.ctx.sessions.begin() as session:
-            batch = session.get(IngestBatch, self.batch_id, with_for_update=True)
-            assert batch is not None
-            # Due process first: a row that would undo a correction or a repair is held.
-            applied, held = protection.screen(
-                session, self.ctx.keys, records, zone=self.ctx.settings.timezone
+        linked, unlinked = self.linker.link(self.validator, reviews) if reviews else ([], [])
+        records.extend((link.row, link.record, link.amends) for link in linked)
+        batch = session.get(IngestBatch, self.batch_id, with_for_update=True)
+        assert batch is not None
+        # Due process first: a row that would undo a correction or a repair is held.
+        applied, held = protection.screen(
+            session, self.ctx.keys, records, zone=self.ctx.settings.timezone
+        )
+        number_column = self.validator.rtype.content_field("decision_no").column_zh
+        rejections.extend(
+            Rejection(h.row, number_column, h.item.decision_no, h.reason) for h in held
+        )
+        protection.report_held(
+            session,
+            self.ctx.catalogue,
+            self.notifier,
+            held,
+            actor=self.actor,
+            batch=f"batch {self.batch_id}",
+        )
+        result = write_records(
+            session,
+            self.ctx.keys,
+            applied,
+            actor=self.actor,
+            catalogue_version=self.ctx.catalogue.version,
+        )
+        if rejections:
+            session.execute(
+                insert(IngestRejection),
+                [
+                    {
+                        "batch_id": self.batch_id,
+                        "row": r.row,
+                        "field": r.field[:100],
+                        "value": r.value[:100],
+                        "reason": r.reason[:300],
+                    }
+                    for r in rejections
+                ],
             )
-            number_column = self.validator.rtype.content_field("decision_no").column_zh
-            rejections.extend(
-                Rejection(h.row, number_column, h.item.decision_no, h.reason) for h in held
-            )
-            protection.report_held(
+        matched = _store_links(session, self.batch_id, linked, applied, result.outcomes)
+        if matched:
+            audit.append(
                 session,
-                self.ctx.catalogue,
-                self.notifier,
-                held,
                 actor=self.actor,
-                batch=f"batch {self.batch_id}",
+                tag="ingest:records:matched",
+                object_ref=f"batch {self.batch_id}",
+                detail={"algorithm": ALGORITHM, "rows": sorted(r for r, _ in matched)},
             )
-            result = write_records(
-                session,
-                self.ctx.keys,
-                applied,
-                actor=self.actor,
-                catalogue_version=self.ctx.catalogue.version,
-            )
-            if rejections:
-                session.execute(
-                    insert(IngestRejection),
-                    [
-                        {
-                            "batch_id": self.batch_id,
-                            "row": r.row,
-                            "field": r.field[:100],
-                            "value": r.value[:100],
-                            "reason": r.reason[:300],
-                        }
-                        for r in rejections
-                    ],
-                )
-            matched = _store_links(session, self.batch_id, linked, applied, result.outcomes)
-            if matched:
-                audit.append(
-                    session,
-                    actor=self.actor,
-                    tag="ingest:records:matched",
-                    object_ref=f"batch {self.batch_id}",
-                    detail={"algorithm": ALGORITHM, "rows": sorted(r for r, _ in matched)},
-                )
-            queued = _queue_reviews(session, self.batch_id, self.validator, unlinked)
-            counts = dict(batch.counts)
-            counts["rows"] = counts.get("rows", 0) + chunk.size
-            counts["accepted"] = counts.get("accepted", 0) + result.count(Outcome.CREATED)
-            counts["amended"] = counts.get("amended", 0) + result.count(Outcome.AMENDED)
-            counts["unchanged"] = counts.get("unchanged", 0) + result.count(Outcome.UNCHANGED)
-            counts["held"] = counts.get("held", 0) + len(held)
-            counts["rejected"] = counts.get("rejected", 0) + rejected_rows
-            counts["review"] = counts.get("review", 0) + queued
-            counts["matched"] = counts.get("matched", 0) + len(matched)
-            batch.counts = counts
-            merged = Counter(batch.notes)
-            merged.update(notes)
-            batch.notes = dict(merged)
-            batch.next_row = chunk.consumed
+        queued = _queue_reviews(session, self.batch_id, self.validator, unlinked)
+        counts = dict(batch.counts)
+        counts["rows"] = counts.get("rows", 0) + chunk.size
+        counts["accepted"] = counts.get("accepted", 0) + result.count(Outcome.CREATED)
+        counts["amended"] = counts.get("amended", 0) + result.count(Outcome.AMENDED)
+        counts["unchanged"] = counts.get("unchanged", 0) + result.count(Outcome.UNCHANGED)
+        counts["held"] = counts.get("held", 0) + len(held)
+        counts["rejected"] = counts.get("rejected", 0) + rejected_rows
+        counts["review"] = counts.get("review", 0) + queued
+        counts["matched"] = counts.get("matched", 0) + len(matched)
+        batch.counts = counts
+        merged = Counter(batch.notes)
+        merged.update(notes)
+        batch.notes = dict(merged)
+        batch.next_row = chunk.consumed
         return chunk.size
 
 
@@ -310,63 +304,67 @@ def _queue_reviews(
     return len(reviews)
 
 
-def _start_batch(
-    ctx: Context, table: TableFile, type_code: str, source: str | None, digest: str, actor: str
+def start_batch(
+    session: Session,
+    table: TableFile,
+    type_code: str,
+    source: str | None,
+    digest: str,
+    actor: str,
 ) -> tuple[int, int | None]:
     """Resume the unfinished batch of the same file, or open a new one."""
-    with ctx.sessions.begin() as session:
-        unfinished = session.scalar(
-            select(IngestBatch)
-            .where(
-                IngestBatch.source.is_(None) if source is None else IngestBatch.source == source,
-                IngestBatch.type_code == type_code,
-                IngestBatch.file_sha256 == digest,
-                IngestBatch.status == "running",
-            )
-            .order_by(IngestBatch.id.desc())
-            .limit(1)
+    unfinished = session.scalar(
+        select(IngestBatch)
+        .where(
+            IngestBatch.source.is_(None) if source is None else IngestBatch.source == source,
+            IngestBatch.type_code == type_code,
+            IngestBatch.file_sha256 == digest,
+            IngestBatch.status == "running",
         )
-        if unfinished is not None:
-            return unfinished.id, unfinished.next_row
-        batch = IngestBatch(
-            source=source,
-            type_code=type_code,
-            file_name=table.path.name,
-            file_sha256=digest,
-            format=table.format,
-            encoding=table.encoding,
-            actor=actor,
-            status="running",
-            started_at=utcnow(),
-            next_row=0,
-            counts=dict.fromkeys(COUNT_KEYS, 0),
-            notes={},
-        )
-        session.add(batch)
-        session.flush()
-        audit.append(
-            session,
-            actor=actor,
-            tag="ingest:batch:started",
-            object_ref=f"batch {batch.id}",
-            detail={"file": table.path.name, "sha256": digest, "type": type_code, "source": source},
-        )
-        return batch.id, None
+        .order_by(IngestBatch.id.desc())
+        .limit(1)
+    )
+    if unfinished is not None:
+        return unfinished.id, unfinished.next_row
+    batch = IngestBatch(
+        source=source,
+        type_code=type_code,
+        file_name=table.path.name,
+        file_sha256=digest,
+        format=table.format,
+        encoding=table.encoding,
+        actor=actor,
+        status="running",
+        started_at=utcnow(),
+        next_row=0,
+        counts=dict.fromkeys(COUNT_KEYS, 0),
+        notes={},
+    )
+    session.add(batch)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        tag="ingest:batch:started",
+        object_ref=f"batch {batch.id}",
+        detail={"file": table.path.name, "sha256": digest, "type": type_code, "source": source},
+    )
+    return batch.id, None
 
 
-def _finish(ctx: Context, batch_id: int, actor: str) -> None:
-    with ctx.sessions.begin() as session:
-        batch = session.get(IngestBatch, batch_id)
-        assert batch is not None
-        batch.status = "done"
-        batch.finished_at = utcnow()
-        audit.append(
-            session,
-            actor=actor,
-            tag="ingest:batch:finished",
-            object_ref=f"batch {batch_id}",
-            detail=dict(batch.counts),
-        )
+def finish(session: Session, batch_id: int, actor: str) -> None:
+    """Mark the batch done: every chunk of its file is stored."""
+    batch = session.get(IngestBatch, batch_id)
+    assert batch is not None
+    batch.status = "done"
+    batch.finished_at = utcnow()
+    audit.append(
+        session,
+        actor=actor,
+        tag="ingest:batch:finished",
+        object_ref=f"batch {batch_id}",
+        detail=dict(batch.counts),
+    )
 
 
 def load_report(
@@ -411,72 +409,6 @@ def load_report(
             review=review,
             suggestions=dict(suggestions or {}),
         )
-
-
-def ingest_file(
-    ctx: Context,
-    path: Path,
-    *,
-    type_code: str,
-    source: str | None,
-    actor: str,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    today: dt.date | None = None,
-    progress: ProgressFn | None = None,
-    notifier: Notifier | None = None,
-    linker: NameLinker | None = None,
-) -> IngestReport:
-    """Validate and store one department file; raises UnusableInputError before any write.
-
-    ``source`` is the submitting department; ``None`` attributes each row to the department
-    whose USCC the row gives as its data source (数据来源单位统一社会信用代码).
-    ``progress`` hears, after each chunk, the data rows read so far (a resumed run counts
-    from where it resumes) and the file's rows as estimated from the share of the file
-    read; the last call gives the exact count as both.
-    """
-    started = time.perf_counter()
-    table = open_table(path, fmt=fmt, encoding=encoding)
-    validator = RowValidator(
-        ctx.catalogue,
-        type_code,
-        source,
-        table.columns,
-        today=today or ctx.today(),
-        seal=ctx.vault.seal,
-        encoding=table.encoding,
-    )
-    digest = file_digest(path)
-    batch_id, resume_at = _start_batch(ctx, table, type_code, source, digest, actor)
-    notifier = notifier or StoredNotifier(ctx.clock, mail_enabled=bool(ctx.settings.smtp_host))
-    run = _Run(ctx, validator, batch_id, actor, notifier, linker or NameLinker(ctx.sessions))
-    done = resume_at or 0
-    if progress is not None:
-        progress(done, None)
-    for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
-        run.apply(chunk)
-        done = chunk.consumed
-        if progress is not None:
-            progress(done, _estimate(done, chunk.fraction))
-    if progress is not None:
-        progress(done, done)
-    _finish(ctx, batch_id, actor)
-    return load_report(
-        ctx,
-        batch_id,
-        resumed_from=(resume_at + 2) if resume_at else None,
-        seconds=time.perf_counter() - started,
-        ignored=validator.ignored,
-        suggestions=validator.suggestions,
-    )
-
-
-def _estimate(done: int, fraction: float | None) -> int | None:
-    """The file's data rows, from the rows read and the share of the file they filled."""
-    if not fraction:
-        return None
-    return max(done, round(done / fraction))
 
 
 def count_open_reviews(session: Session) -> int:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from bonafides import normalise
 from bonafides.catalogue import Catalogue, ContentField, FieldType, RecordType, Severity
 from bonafides.codes import (
     CodeError,
@@ -27,9 +28,9 @@ from bonafides.codes import (
     parse_subject_code,
     parse_uscc,
 )
-from bonafides.ingest import characters, normalise
-from bonafides.ingest.normalise import BadValueError, Cleaned
+from bonafides.ingest import characters
 from bonafides.ingest.readers import UnusableInputError
+from bonafides.normalise import BadValueError, Cleaned
 from bonafides.records import RecordInput, SubjectKind, SubjectRef, kind_of_uscc
 
 MAX_SHOWN = 60

@@ -19,15 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.context import Context
+from bonafides.errors import NotFound
 from bonafides.records import canonical_json, digest
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.render import CERTIFICATE_FORMAT
 from bonafides.reports.service import Verification, key_store, verify_report
-from bonafides.reports.signing import KeyStore, normalise_code, sign, signature_valid
 from bonafides.reports.sources import rules_or_none
 from bonafides.screening.answer import INVALID
 from bonafides.screening.service import UnknownCertificateError, line_answer
 from bonafides.screening.service import verify as screening_verify
+from bonafides.security.signing import KeyStore, normalise_code, sign, signature_valid
 from bonafides.store.tables import Check, CheckLine
 
 #: Screening's certificate ids: ``secrets.token_urlsafe(18)``, and ``ID.LINE`` for one
@@ -35,7 +36,7 @@ from bonafides.store.tables import Check, CheckLine
 CERTIFICATE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}(?:\.[0-9]{1,9})?$")
 
 
-class CertificateError(LookupError):
+class CertificateError(NotFound):
     """No single check with this certificate id, or one that cannot be certified alone."""
 
 
@@ -132,6 +133,7 @@ def sign_certificate(ctx: Context, cert_id: str, keys: KeyStore) -> SignedReport
 
 
 def verify_certificate(
+    session: Session,
     ctx: Context,
     signed: SignedReport,
     *,
@@ -156,11 +158,10 @@ def verify_certificate(
     )
     stored_digest = None
     if cert_id is not None:
-        with ctx.sessions() as session:
-            try:
-                found = _lookup(session, cert_id)
-            except CertificateError:
-                found = None
+        try:
+            found = _lookup(session, cert_id)
+        except CertificateError:
+            found = None
         if found is not None and (found[1] is not None or found[0].kind == "single"):
             stored_digest = _answer(*found)[2]
     known = stored_digest is not None
@@ -183,7 +184,7 @@ def verify_certificate(
     changed = None
     if valid and matches and cert_id is not None:
         try:
-            changed = not screening_verify(ctx, cert_id, actor=actor).same_now
+            changed = not screening_verify(session, ctx, cert_id, actor=actor).same_now
         except UnknownCertificateError:
             changed = None
     return Verification(
@@ -206,6 +207,7 @@ def verify_certificate(
 
 
 def verify_document(
+    session: Session,
     ctx: Context,
     signed: SignedReport,
     *,
@@ -216,5 +218,7 @@ def verify_document(
 ) -> Verification:
     """Verify a signed file of either kind: a credit report or a check certificate."""
     if is_certificate(signed.document):
-        return verify_certificate(ctx, signed, keys=keys or key_store(ctx), code=code, actor=actor)
-    return verify_report(ctx, signed=signed, code=code, actor=actor, keys=keys, now=now)
+        return verify_certificate(
+            session, ctx, signed, keys=keys or key_store(ctx), code=code, actor=actor
+        )
+    return verify_report(session, ctx, signed=signed, code=code, actor=actor, keys=keys, now=now)

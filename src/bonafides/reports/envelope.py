@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bonafides.reports.signing import (
+from bonafides.errors import Invalid
+from bonafides.security.signing import (
     ALGORITHM,
     b64,
     format_code,
@@ -27,7 +28,7 @@ ATTACHMENT_NAME = "bonafides-report.json"
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(Invalid):
     """Bytes that are not a signed report envelope; the message says what is wrong."""
 
 

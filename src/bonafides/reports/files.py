@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.reports.certificates import is_certificate, verify_document
@@ -26,7 +27,7 @@ from bonafides.reports.pades import check_pdf, sign_pdf
 from bonafides.reports.render import extract_envelope
 from bonafides.reports.rendered import RENDERED
 from bonafides.reports.service import Verification, VerificationStep, key_store
-from bonafides.reports.signing import KeyStore
+from bonafides.security.signing import KeyStore
 from bonafides.store.tables import IssuedFile
 from bonafides.store.types import utcnow
 
@@ -41,6 +42,7 @@ def _kind(signed: SignedReport) -> str:
 
 
 def issue_pdf(
+    session: Session,
     ctx: Context,
     signed: SignedReport,
     lang: str,
@@ -48,7 +50,8 @@ def issue_pdf(
     keys: KeyStore | None = None,
     now: dt.datetime | None = None,
 ) -> bytes:
-    """The PDF of a signed report or certificate, with a PDF signature, registered."""
+    """The PDF of a signed report or certificate, with a PDF signature, registered in
+    ``session`` (the caller commits)."""
     keys = keys or key_store(ctx)
     kind = _kind(signed)
     document_id = signed.report_id
@@ -56,24 +59,22 @@ def issue_pdf(
         raise ValueError("a signed document without an id cannot be issued as a file")
     # A document already rendered in this language is signed again without layout.
     pdf = sign_pdf(RENDERED.pdf(signed, lang), keys, reason=_REASON[kind])
-    with ctx.sessions.begin() as session:
-        session.add(
-            IssuedFile(
-                sha256=hashlib.sha256(pdf).hexdigest(),
-                document_id=document_id,
-                kind=kind,
-                lang=lang,
-                size=len(pdf),
-                key_id=keys.signing_key()[0],
-                issued_at=now or utcnow(),
-            )
+    session.add(
+        IssuedFile(
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            document_id=document_id,
+            kind=kind,
+            lang=lang,
+            size=len(pdf),
+            key_id=keys.signing_key()[0],
+            issued_at=now or utcnow(),
         )
+    )
     return pdf
 
 
-def _registered(ctx: Context, digest: str, document_id: str | None) -> VerificationStep:
-    with ctx.sessions() as session:
-        row = session.scalar(select(IssuedFile).where(IssuedFile.sha256 == digest))
+def _registered(session: Session, digest: str, document_id: str | None) -> VerificationStep:
+    row = session.scalar(select(IssuedFile).where(IssuedFile.sha256 == digest))
     if row is None:
         return VerificationStep(
             "registry_digest",
@@ -94,6 +95,7 @@ def _registered(ctx: Context, digest: str, document_id: str | None) -> Verificat
 
 
 def verify_pdf(
+    session: Session,
     ctx: Context,
     data: bytes,
     *,
@@ -112,8 +114,8 @@ def verify_pdf(
     pdf = check_pdf(data, keys)
     file_checks = (
         VerificationStep("pdf_signature", pdf.passed, pdf.detail),
-        _registered(ctx, hashlib.sha256(data).hexdigest(), signed.report_id),
+        _registered(session, hashlib.sha256(data).hexdigest(), signed.report_id),
     )
-    result = verify_document(ctx, signed, actor=actor, code=code, keys=keys, now=now)
+    result = verify_document(session, ctx, signed, actor=actor, code=code, keys=keys, now=now)
     failed = next((step.detail for step in file_checks if not step.passed), None)
     return dataclasses.replace(result, file_checks=file_checks, problem=failed or result.problem)

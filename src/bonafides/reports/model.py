@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bonafides.disclosure import Audience
+from bonafides.errors import Invalid, NotFound
 
 #: The longest period a subject may choose (issue 7: "up to 5 years").
 MAX_YEARS = 5
@@ -38,11 +39,11 @@ FULL_AUDIENCES = frozenset(
 ACCESS_LOG_AUDIENCES = frozenset({Audience.SUBJECT, Audience.OPERATOR})
 
 
-class ReportRequestError(ValueError):
+class ReportRequestError(Invalid):
     """A request that cannot be answered as asked; the message is one line for the user."""
 
 
-class SubjectNotFoundError(LookupError):
+class SubjectNotFoundError(NotFound):
     """No subject the requester may see has this code.
 
     A natural person with nothing public is answered like an unknown code, so a public

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bonafides.reports.signing import KeyStore, key_id_of
+from bonafides.security.signing import KeyStore, key_id_of
 
 #: The name of the signature field in every PDF the platform signs.
 FIELD_NAME = "bonafides"

@@ -23,6 +23,7 @@ from bonafides import __version__
 from bonafides.codes import CodeError, parse_subject_code
 from bonafides.context import Context
 from bonafides.disclosure import Audience
+from bonafides.errors import Forbidden, NotFound
 from bonafides.records import canonical_json
 from bonafides.reports.build import draw
 from bonafides.reports.envelope import SignedReport
@@ -35,7 +36,9 @@ from bonafides.reports.model import (
     View,
     resolve_scope,
 )
-from bonafides.reports.signing import (
+from bonafides.reports.sources import rules_or_none
+from bonafides.security import audit
+from bonafides.security.signing import (
     CROCKFORD,
     KeyStore,
     b64,
@@ -46,8 +49,6 @@ from bonafides.reports.signing import (
     signature_valid,
     unb64,
 )
-from bonafides.reports.sources import rules_or_none
-from bonafides.security import audit
 from bonafides.store.subjects import find
 from bonafides.store.tables import IssuedReport, Subject
 from bonafides.store.types import utcnow
@@ -56,11 +57,11 @@ from bonafides.store.types import utcnow
 REPORT_ID_LENGTH = 16
 
 
-class ReportNotFoundError(LookupError):
+class ReportNotFoundError(NotFound):
     """No report with this id in this store."""
 
 
-class ReportAccessError(PermissionError):
+class ReportAccessError(Forbidden):
     """The report exists but this caller may not read its content (a full report)."""
 
 
@@ -106,6 +107,7 @@ def _subject(session: Session, ctx: Context, code: str) -> Subject:
 
 
 def issue_report(
+    session: Session,
     ctx: Context,
     request: ReportRequest,
     *,
@@ -116,96 +118,95 @@ def issue_report(
 ) -> SignedReport:
     """Draw, store, sign and audit one report; the signed report comes back.
 
-    ``authorise`` runs in the same transaction once the subject is known: it refuses (by
-    raising) or logs the reader's access, so a full report and the access-log line that
-    says who drew it are committed together or not at all.
+    ``authorise`` runs in the caller's transaction once the subject is known: it refuses
+    (by raising) or logs the reader's access, so a full report and the access-log line that
+    says who drew it are committed together or not at all (``bonafides.app.reports``).
     """
     keys = keys or key_store(ctx)
     zone = _zone(ctx)
     issued = now or utcnow()
     as_of = issued.astimezone(zone).date()
     scope = resolve_scope(request, known_fields=[f.code for f in ctx.catalogue.fields], as_of=as_of)
-    with ctx.sessions.begin() as session:
-        subject = _subject(session, ctx, request.code)
-        if authorise is not None:
-            authorise(session, subject)
-        drawn = draw(session, ctx.catalogue, subject, scope, zone=ctx.settings.timezone)
-        valid_until = issued + dt.timedelta(days=ctx.settings.report_validity_days)
-        report_id = new_report_id()
-        row = IssuedReport(
-            report_id=report_id,
-            number=report_id,
-            subject_id=subject.id,
-            view=scope.view.value,
-            audience=scope.audience.value,
-            period_from=scope.period_from,
-            period_to=scope.period_to,
-            fields=list(scope.fields),
-            as_of=as_of,
-            issued_at=issued,
-            data_as_of=issued,
-            valid_until=valid_until,
-            issued_by=actor[:64],
-            payload="",
-            digest="",
-            signature="",
-            key_id="",
-            verification_code="",
-            data_digest=drawn.data_digest,
-        )
-        session.add(row)
-        session.flush()
-        number = report_number(as_of, row.id)
-        rules = rules_or_none(ctx.catalogue)
-        key_id = keys.signing_key()[0]
-        document: dict[str, Any] = {
-            "format": FORMAT,
-            "id": report_id,
+    subject = _subject(session, ctx, request.code)
+    if authorise is not None:
+        authorise(session, subject)
+    drawn = draw(session, ctx.catalogue, subject, scope, zone=ctx.settings.timezone)
+    valid_until = issued + dt.timedelta(days=ctx.settings.report_validity_days)
+    report_id = new_report_id()
+    row = IssuedReport(
+        report_id=report_id,
+        number=report_id,
+        subject_id=subject.id,
+        view=scope.view.value,
+        audience=scope.audience.value,
+        period_from=scope.period_from,
+        period_to=scope.period_to,
+        fields=list(scope.fields),
+        as_of=as_of,
+        issued_at=issued,
+        data_as_of=issued,
+        valid_until=valid_until,
+        issued_by=actor[:64],
+        payload="",
+        digest="",
+        signature="",
+        key_id="",
+        verification_code="",
+        data_digest=drawn.data_digest,
+    )
+    session.add(row)
+    session.flush()
+    number = report_number(as_of, row.id)
+    rules = rules_or_none(ctx.catalogue)
+    key_id = keys.signing_key()[0]
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "id": report_id,
+        "number": number,
+        "view": scope.view.value,
+        "audience": scope.audience.value,
+        "issued_at": _local(issued, zone),
+        "data_as_of": _local(issued, zone),
+        "as_of": as_of.isoformat(),
+        "valid_until": _local(valid_until, zone),
+        "period": {"from": scope.period_from.isoformat(), "to": scope.period_to.isoformat()},
+        "fields": list(scope.fields),
+        "all_fields": scope.all_fields,
+        **drawn.body,
+        "data_digest": drawn.data_digest,
+        "verify_url": verify_url(ctx.settings.report_verify_url, report_id),
+        "key_id": key_id,
+        "issuer": {
+            "platform": "bonafides",
+            "version": __version__,
+            "catalogue": ctx.catalogue.version,
+            "rules": rules.version if rules else None,
+        },
+    }
+    payload = canonical_json(document)
+    signed_by, signature = sign(keys, payload.encode())
+    signed = SignedReport.of(payload, signature, signed_by)
+    row.number = number
+    row.payload = payload
+    row.digest = signed.digest
+    row.signature = b64(signature)
+    row.key_id = signed_by
+    row.verification_code = signed.code
+    audit.append(
+        session,
+        actor=actor,
+        tag="reports:report:issued",
+        subject_id=subject.id,
+        object_ref=f"report {report_id}",
+        purpose=request.purpose,
+        detail={
             "number": number,
             "view": scope.view.value,
             "audience": scope.audience.value,
-            "issued_at": _local(issued, zone),
-            "data_as_of": _local(issued, zone),
-            "as_of": as_of.isoformat(),
-            "valid_until": _local(valid_until, zone),
-            "period": {"from": scope.period_from.isoformat(), "to": scope.period_to.isoformat()},
-            "fields": list(scope.fields),
-            "all_fields": scope.all_fields,
-            **drawn.body,
-            "data_digest": drawn.data_digest,
-            "verify_url": verify_url(ctx.settings.report_verify_url, report_id),
-            "key_id": key_id,
-            "issuer": {
-                "platform": "bonafides",
-                "version": __version__,
-                "catalogue": ctx.catalogue.version,
-                "rules": rules.version if rules else None,
-            },
-        }
-        payload = canonical_json(document)
-        signed_by, signature = sign(keys, payload.encode())
-        signed = SignedReport.of(payload, signature, signed_by)
-        row.number = number
-        row.payload = payload
-        row.digest = signed.digest
-        row.signature = b64(signature)
-        row.key_id = signed_by
-        row.verification_code = signed.code
-        audit.append(
-            session,
-            actor=actor,
-            tag="reports:report:issued",
-            subject_id=subject.id,
-            object_ref=f"report {report_id}",
-            purpose=request.purpose,
-            detail={
-                "number": number,
-                "view": scope.view.value,
-                "audience": scope.audience.value,
-                "period": [scope.period_from.isoformat(), scope.period_to.isoformat()],
-                "digest": signed.digest,
-            },
-        )
+            "period": [scope.period_from.isoformat(), scope.period_to.isoformat()],
+            "digest": signed.digest,
+        },
+    )
     return signed
 
 
@@ -231,17 +232,16 @@ def load_report(ctx: Context, report_id: str, *, public_only: bool = True) -> Si
     return _signed(row)
 
 
-def read_report(ctx: Context, report_id: str, *, authorise: AuthoriseRead) -> SignedReport:
+def read_report(session: Session, report_id: str, *, authorise: AuthoriseRead) -> SignedReport:
     """A stored report of either view; a full one only past ``authorise``, whose log of
     the read commits with it."""
-    with ctx.sessions.begin() as session:
-        row = _row(session, report_id)
-        if row.view != View.PUBLIC.value:
-            subject = session.get(Subject, row.subject_id)
-            if subject is None:
-                raise ReportNotFoundError(f"no report {report_id!r} in this store")
-            authorise(session, row, subject)
-        return _signed(row)
+    row = _row(session, report_id)
+    if row.view != View.PUBLIC.value:
+        subject = session.get(Subject, row.subject_id)
+        if subject is None:
+            raise ReportNotFoundError(f"no report {report_id!r} in this store")
+        authorise(session, row, subject)
+    return _signed(row)
 
 
 @dataclass(frozen=True)
@@ -437,6 +437,7 @@ def _verify(
 
 
 def verify_report(
+    session: Session,
     ctx: Context,
     *,
     report_id: str | None = None,
@@ -455,9 +456,8 @@ def verify_report(
         raise ValueError("give a report id or a signed report, not both")
     keys = keys or key_store(ctx)
     moment = now or utcnow()
-    with ctx.sessions.begin() as session:
-        row = _row(session, report_id) if report_id is not None else None
-        return _verify(ctx, session, signed, row, keys=keys, code=code, actor=actor, now=moment)
+    row = _row(session, report_id) if report_id is not None else None
+    return _verify(ctx, session, signed, row, keys=keys, code=code, actor=actor, now=moment)
 
 
 def verification_json(result: Verification) -> dict[str, Any]:

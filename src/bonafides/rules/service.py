@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from bonafides.progress import ProgressFn, Steps
+from bonafides.records import ENTRY_CURRENT, ENTRY_SUPERSEDED
 from bonafides.rules.compile import ENTRY_COLUMNS, sql_evaluator_for
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.facts import (
@@ -66,8 +67,8 @@ from bonafides.store.subjects import chunks
 from bonafides.store.tables import Grade, ListEntry, Record, RecordVersion, RuleRun, Subject
 from bonafides.store.types import utcnow
 
-CURRENT = "current"
-SUPERSEDED = "superseded"
+CURRENT = ENTRY_CURRENT
+SUPERSEDED = ENTRY_SUPERSEDED
 DEFAULT_ZONE = "Asia/Shanghai"
 
 EntryKey = tuple[str, int, int, int, dt.date, dt.date, str, str, str]

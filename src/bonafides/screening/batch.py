@@ -73,7 +73,7 @@ from bonafides.screening.answer import (
     invalid_answer,
     subject_answer,
 )
-from bonafides.screening.service import new_certificate_id, record_details, require_action, today
+from bonafides.screening.common import new_certificate_id, record_details, require_action, today
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import link_subjects, subjects_digest
@@ -428,7 +428,7 @@ def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: K
 # --------------------------------------------------------------------------- output
 
 
-class _Writer:
+class AnswerFile:
     """Writes to a temporary file beside the target, renamed into place only when done."""
 
     def __init__(self, out: Path, fmt: str) -> None:
@@ -486,6 +486,7 @@ class _Writer:
         self.handle.write(f"{line},{code},{status},,,,,,,,,,,{cert}\r\n")
 
     def commit(self) -> None:
+        """Publish the file under its name: after the answers it lists are committed."""
         self.handle.close()
         self.tmp.replace(self.out)
 
@@ -498,6 +499,7 @@ class _Writer:
 
 
 def screen_file(
+    session: Session,
     ctx: Context,
     path: Path,
     *,
@@ -513,9 +515,12 @@ def screen_file(
     encoding: str | None = None,
     rules: Rules | None = None,
     progress: ProgressFn | None = None,
-) -> ScreenReport:
+) -> tuple[ScreenReport, AnswerFile | None]:
     """Screen every code of a file for one action; raises UnusableInputError before any write.
 
+    The answers are written in ``session`` and, with ``out``, to a temporary file beside
+    it: the caller commits the session, then publishes the file (``AnswerFile.commit``)
+    or drops it (``abort``), so no file ever lists answers that were not stored.
     ``progress`` hears the lines answered after each stored chunk, out of the file's lines.
     """
     started = time.perf_counter()
@@ -530,35 +535,32 @@ def screen_file(
     day = as_of or today(ctx)
     lines, raws, broken = read_codes(path, column=column, fmt=fmt, encoding=encoding)
     keyed = classify(lines, raws, ctx.vault, today(ctx), broken)
-    writer = _Writer(out, out_format or "csv") if out is not None else None
+    writer = AnswerFile(out, out_format or "csv") if out is not None else None
     try:
-        with ctx.sessions.begin() as session:
-            recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
-            found = lookup(session, rules, action, day, keyed)
-            report = _answer_all(
-                session,
-                rules,
-                keyed,
-                found,
-                writer,
-                path,
-                action,
-                day,
-                inquirer,
-                purpose,
-                department,
-                progress,
-            )
-            report.recomputed = recomputed is not None
-        if writer is not None:
-            writer.commit()
+        recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
+        found = lookup(session, rules, action, day, keyed)
+        report = _answer_all(
+            session,
+            rules,
+            keyed,
+            found,
+            writer,
+            path,
+            action,
+            day,
+            inquirer,
+            purpose,
+            department,
+            progress,
+        )
+        report.recomputed = recomputed is not None
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
     report.out = out
     report.seconds = time.perf_counter() - started
-    return report
+    return report, writer
 
 
 def _answer_all(
@@ -566,7 +568,7 @@ def _answer_all(
     rules: Rules,
     keyed: Keyed,
     found: _Found,
-    writer: _Writer | None,
+    writer: AnswerFile | None,
     path: Path,
     action: str,
     day: dt.date,

@@ -10,17 +10,16 @@ answer now (digests compared), and what the answer is as of today.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
 from bonafides.context import Context
+from bonafides.errors import InvalidCodeError, NotFound
 from bonafides.records import digest
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.loader import rules_for
@@ -40,9 +39,17 @@ from bonafides.screening.answer import (
     SubjectInfo,
     subject_answer,
 )
+from bonafides.screening.batch import rescreen
+from bonafides.screening.common import (
+    UnknownActionError,
+    new_certificate_id,
+    record_details,
+    require_action,
+    today,
+)
 from bonafides.security import audit
-from bonafides.store.subjects import SubjectKeys, chunks
-from bonafides.store.tables import Check, CheckLine, Record, Subject
+from bonafides.store.subjects import SubjectKeys
+from bonafides.store.tables import Check, CheckLine, Subject
 from bonafides.store.types import utcnow
 
 __all__ = [
@@ -58,33 +65,8 @@ __all__ = [
 ]
 
 
-class UnknownActionError(ValueError):
-    """The action is not in the action catalogue; measures are only ever for named actions."""
-
-
-class InvalidCodeError(ValueError):
-    """The code is not a valid USCC or resident ID number."""
-
-
-class UnknownCertificateError(LookupError):
-    pass
-
-
-def new_certificate_id() -> str:
-    """24 URL-safe characters from 144 random bits: unguessable, safe in a link.
-
-    Never with a leading dash, which a command line would take for an option.
-    """
-    while True:
-        cert = secrets.token_urlsafe(18)
-        if not cert.startswith("-"):
-            return cert
-
-
-def require_action(rules: Rules, action: str) -> None:
-    if action not in rules.actions:
-        known = ", ".join(sorted(rules.actions))
-        raise UnknownActionError(f"unknown action {action!r}; known actions: {known}")
+class UnknownCertificateError(NotFound):
+    """No check certificate with this id, or no such line of it."""
 
 
 def display_code(code: str) -> str:
@@ -102,37 +84,9 @@ def key_and_shown(code: str, keys: SubjectKeys | None) -> tuple[str, str]:
 
 # Built once: on the single-check path, building statements costs more than running them.
 _SUBJECT = select(Subject.id, Subject.kind, Subject.name).where(Subject.key == bindparam("key"))
-_DETAIL_COLUMNS = (
-    Record.id,
-    Record.type_code,
-    Record.source,
-    Record.decision_no,
-    Record.decision_date,
-)
-_DETAILS = select(*_DETAIL_COLUMNS).where(Record.id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL takes every id as one array: a batch asks for hundreds of thousands, and
-# rendering and planning an IN list per 900 of them cost more than reading the rows.
-_DETAILS_ANY = select(*_DETAIL_COLUMNS).where(
-    Record.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-)
 _CHECKS = Check.__table__
 assert isinstance(_CHECKS, Table)
 _INSERT_CHECK = audit.prefixed_insert(_CHECKS)
-
-
-def record_details(session: Session, ids: Iterable[int]) -> dict[int, RecordDetail]:
-    wanted = sorted(set(ids))
-    out: dict[int, RecordDetail] = {}
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        parts: Iterable[Sequence[int]] = [wanted] if wanted else []
-        statement = _DETAILS_ANY
-    else:
-        parts, statement = chunks(wanted, 900), _DETAILS
-    for part in parts:
-        for rid, type_code, source, number, decided in conn.execute(statement, {"ids": list(part)}):
-            out[rid] = RecordDetail(rid, type_code, source, number, decided)
-    return out
 
 
 def answer_from_file(
@@ -201,6 +155,7 @@ class CheckResult:
 
 
 def check(
+    session: Session,
     ctx: Context,
     code: str,
     action: str,
@@ -211,58 +166,59 @@ def check(
     department: str | None = None,
     rules: Rules | None = None,
 ) -> CheckResult:
-    """Answer, store and certify one check. Raises InvalidCodeError, UnknownActionError."""
+    """Answer, store and certify one check in ``session`` (the caller commits).
+
+    Raises InvalidCodeError, UnknownActionError."""
     rules = rules or rules_for(ctx.catalogue)
     require_action(rules, action)
     try:
         key, shown = key_and_shown(code, ctx.keys)
     except CodeError as exc:
-        raise InvalidCodeError(f"invalid code: {exc.reason}") from None
+        raise InvalidCodeError(exc.reason) from None
     day = as_of or today(ctx)
-    with ctx.sessions.begin() as session:
-        found, claimed = _file_and_claim(session, key, ctx.settings.timezone)
-        subject = (
-            None
-            if found is None
-            else SubjectInfo(found.file.subject.id, found.file.subject.kind, found.name)
-        )
-        body = answer_from_file(rules, action, day, shown, found)
-        answer = {"action": action, "as_of": day.isoformat(), **body}
-        result = CheckResult(new_certificate_id(), answer, digest(answer))
-        stored = {
-            "cert_id": result.cert_id,
-            "kind": "single",
-            "inquirer": inquirer,
-            "department": department,
-            "purpose": purpose,
+    found, claimed = _file_and_claim(session, key, ctx.settings.timezone)
+    subject = (
+        None
+        if found is None
+        else SubjectInfo(found.file.subject.id, found.file.subject.kind, found.name)
+    )
+    body = answer_from_file(rules, action, day, shown, found)
+    answer = {"action": action, "as_of": day.isoformat(), **body}
+    result = CheckResult(new_certificate_id(), answer, digest(answer))
+    stored = {
+        "cert_id": result.cert_id,
+        "kind": "single",
+        "inquirer": inquirer,
+        "department": department,
+        "purpose": purpose,
+        "action": action,
+        "as_of": day,
+        "subject_id": subject.id if subject else None,
+        "lines": None,
+        "answer": answer,
+        "digest": result.digest,
+        "evaluator": EVALUATOR,
+        "rules_version": rules.version,
+        "rules_digest": rules.digest,
+        "created_at": utcnow(),
+    }
+    audit.append(
+        session,
+        actor=inquirer,
+        tag="screening:check:issued",
+        subject_id=subject.id if subject else None,
+        object_ref=f"certificate {result.cert_id}",
+        purpose=purpose,
+        detail={
             "action": action,
-            "as_of": day,
-            "subject_id": subject.id if subject else None,
-            "lines": None,
-            "answer": answer,
+            "as_of": day.isoformat(),
+            "department": department,
+            "status": result.status,
             "digest": result.digest,
-            "evaluator": EVALUATOR,
-            "rules_version": rules.version,
-            "rules_digest": rules.digest,
-            "created_at": utcnow(),
-        }
-        audit.append(
-            session,
-            actor=inquirer,
-            tag="screening:check:issued",
-            subject_id=subject.id if subject else None,
-            object_ref=f"certificate {result.cert_id}",
-            purpose=purpose,
-            detail={
-                "action": action,
-                "as_of": day.isoformat(),
-                "department": department,
-                "status": result.status,
-                "digest": result.digest,
-            },
-            along=(_INSERT_CHECK, {f"w_{name}": value for name, value in stored.items()}),
-            claimed=claimed,
-        )
+        },
+        along=(_INSERT_CHECK, {f"w_{name}": value for name, value in stored.items()}),
+        claimed=claimed,
+    )
     return result
 
 
@@ -286,11 +242,6 @@ def _file_and_claim(
     if not rows:
         return load_file_by_key(session, key, zone), None
     return keyed_file(session, [row[2:] for row in rows], zone), (rows[0][0], rows[0][1])
-
-
-def today(ctx: Context) -> dt.date:
-    """Today where the credit office is, which is what "as of today" means in an answer."""
-    return ctx.today()
 
 
 # --------------------------------------------------------------------------- verification
@@ -331,30 +282,32 @@ def line_answer(row: CheckLine) -> dict[str, Any]:
     return {"line": row.line, "code": row.code_display, "status": row.status}
 
 
-def verify(ctx: Context, cert_id: str, *, actor: str, rules: Rules | None = None) -> Verification:
-    """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it."""
+def verify(
+    session: Session, ctx: Context, cert_id: str, *, actor: str, rules: Rules | None = None
+) -> Verification:
+    """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it;
+    the audit event of the verification is written in ``session`` (the caller commits)."""
     rules = rules or rules_for(ctx.catalogue)
     base, _, line_text = cert_id.partition(".")
     zone = ctx.settings.timezone
     day_now = today(ctx)
-    with ctx.sessions.begin() as session:
-        stored = session.scalar(select(Check).where(Check.cert_id == base))
-        if stored is None or (line_text and not line_text.isdigit()):
-            raise UnknownCertificateError(f"no check certificate {cert_id!r}")
-        if line_text:
-            result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
-        elif stored.kind == "batch":
-            result = _verify_batch(session, rules, stored)
-        else:
-            result = _verify_single(session, rules, stored, day_now, zone)
-        audit.append(
-            session,
-            actor=actor,
-            tag="screening:check:verified",
-            subject_id=stored.subject_id,
-            object_ref=f"certificate {cert_id}",
-            detail={"same_now": result.same_now, "intact": result.intact},
-        )
+    stored = session.scalar(select(Check).where(Check.cert_id == base))
+    if stored is None or (line_text and not line_text.isdigit()):
+        raise UnknownCertificateError(f"no check certificate {cert_id!r}")
+    if line_text:
+        result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
+    elif stored.kind == "batch":
+        result = _verify_batch(session, rules, stored)
+    else:
+        result = _verify_single(session, rules, stored, day_now, zone)
+    audit.append(
+        session,
+        actor=actor,
+        tag="screening:check:verified",
+        subject_id=stored.subject_id,
+        object_ref=f"certificate {cert_id}",
+        detail={"same_now": result.same_now, "intact": result.intact},
+    )
     return result
 
 
@@ -402,8 +355,6 @@ def _verify_line(
 
 
 def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification:
-    from bonafides.screening.batch import rescreen
-
     changed = rescreen(session, rules, stored)
     return _verification(
         stored,

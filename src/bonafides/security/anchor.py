@@ -32,8 +32,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.records import canonical_json
-from bonafides.reports.signing import ALGORITHM, KeyStore, b64, sign, signature_valid, unb64
 from bonafides.security.identifiers import derive_key
+from bonafides.security.signing import ALGORITHM, KeyStore, b64, sign, signature_valid, unb64
 from bonafides.store.tables import AuditCheckpoint, AuditEvent, AuditHead
 
 #: Where a session keeps its anchor (``Session.info``).

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,11 +244,15 @@ def _links(session: Session, first: int, last: int) -> dict[int, list[int]]:
     return found
 
 
+def subjects_digest(subject_ids: Iterable[int]) -> str:
+    """sha256 over the distinct subject ids in ascending order, as an event's detail pins
+    the ``subject_access`` rows linked to it (the access log writes it, the chain checks it)."""
+    text = ",".join(map(str, sorted(set(subject_ids))))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _links_problem(event: AuditEvent, linked: list[int]) -> str | None:
     """Why the ``subject_access`` rows of an event differ from what its detail pins."""
-    # The access log appends through this module, so its digest is imported when used.
-    from bonafides.store.access import subjects_digest
-
     pinned = event.detail.get("subjects_digest") if isinstance(event.detail, dict) else None
     if pinned is None:
         return "it has subject links its detail does not pin" if linked else None

@@ -13,8 +13,7 @@ so the links are pinned by the chain too. The log is the union of both.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import Select, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bonafides.security import audit
+from bonafides.security.audit import subjects_digest as subjects_digest
 from bonafides.store.tables import AuditEvent, SubjectAccess
 
 READ_TAG = "access:subject:read"
@@ -56,13 +56,6 @@ def log_read(
         purpose=purpose,
         detail=detail,
     )
-
-
-def subjects_digest(subject_ids: Iterable[int]) -> str:
-    """sha256 over the distinct subject ids in ascending order, as an event's detail pins
-    the ``subject_access`` rows linked to it."""
-    text = ",".join(map(str, sorted(set(subject_ids))))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def link_subjects(session: Session, event_id: int, rows: Select[Any]) -> None:

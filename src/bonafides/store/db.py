@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,10 +88,3 @@ def migrate(
 def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
     """``info`` goes to every session: the audit anchor travels that way (``Context``)."""
     return sessionmaker(engine, expire_on_commit=False, info=info)
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: committed whole, or rolled back whole."""
-    with factory.begin() as session:
-        yield session

@@ -20,7 +20,7 @@ from sqlalchemy import CompoundSelect, Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bonafides.rules.service import CURRENT
+from bonafides.records import ENTRY_CURRENT as CURRENT
 from bonafides.store.disclosure import entry_is_public
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
 

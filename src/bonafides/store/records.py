@@ -2,6 +2,9 @@
 
 Resubmitting an identical decision changes nothing; a changed one becomes a new
 version with who and why; no version is ever overwritten or deleted.
+
+These write the records only: the list entries that follow from them are the rules
+engine's, and ``bonafides.rules.records`` writes both in one transaction. Call that.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Outcome(StrEnum):
 @dataclass
 class WriteResult:
     outcomes: list[tuple[Outcome, int]] = field(default_factory=list)
+    #: Subjects with a record created or amended: their list entries need evaluating.
+    changed_subjects: set[int] = field(default_factory=set)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o, _ in self.outcomes if o is outcome)
@@ -175,7 +180,7 @@ def write_records(
         if outcome is Outcome.AMENDED:
             amended_refs.setdefault(subject_id, []).append(f"record {rid} v{version}")
     touched = sorted({rid for o, rid in result.outcomes if o is not Outcome.UNCHANGED})
-    _refresh_lists(session, changed_subjects, actor)
+    result.changed_subjects = changed_subjects
     if touched:
         trail = hashlib.sha256()
         for rid in touched:
@@ -298,14 +303,6 @@ def access_refs(refs: list[str]) -> str:
     return text if len(text) <= 200 else f"{len(refs)} records: {text[:180]}…"
 
 
-def _refresh_lists(session: Session, subject_ids: set[int], actor: str) -> None:
-    """Keep list entries current with the records they come from, in the same transaction."""
-    if subject_ids:
-        from bonafides.rules.service import refresh_subjects
-
-        refresh_subjects(session, subject_ids, actor=actor)
-
-
 def change_status(
     session: Session,
     *,
@@ -364,7 +361,6 @@ def change_status(
     )
     session.flush()
     feed.emit_records(session, feed.kind_of_status(status), Record.id == record.id, at=at)
-    _refresh_lists(session, {record.subject_id}, actor)
     audit.append(
         session,
         actor=actor,

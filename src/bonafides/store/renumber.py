@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from bonafides.ingest.normalise import decision_number
+from bonafides.normalise import decision_number
 from bonafides.records import RecordInput, SubjectKind, SubjectRef
 from bonafides.security import audit
 from bonafides.security.anchor import Anchor

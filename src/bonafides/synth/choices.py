@@ -13,7 +13,7 @@ from itertools import accumulate
 from typing import Any, Final
 
 from bonafides.catalogue import ContentField
-from bonafides.ingest.normalise import EMPTY_MARKERS
+from bonafides.normalise import EMPTY_MARKERS
 from bonafides.synth.draw import Draw
 
 

@@ -18,7 +18,7 @@ from random import Random
 
 from bonafides.catalogue import Catalogue
 from bonafides.codes import make_resident_id, mask_id
-from bonafides.ingest.normalise import EMPTY_MARKERS
+from bonafides.normalise import EMPTY_MARKERS
 from bonafides.records import RecordInput, SubjectRef
 from bonafides.synth.blocks import (
     BLOCK_SIZE,

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from bonafides.catalogue import FieldType
 from bonafides.codes import mask_id
-from bonafides.ingest.normalise import EMPTY_MARKERS
+from bonafides.normalise import EMPTY_MARKERS
 from bonafides.synth.draw import Draw
 from bonafides.synth.fields import FieldPlan
 from bonafides.synth.spelling import (

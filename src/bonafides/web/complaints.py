@@ -20,9 +20,10 @@ from starlette.datastructures import FormData
 
 from bonafides.app.due_process import complaints as steps
 from bonafides.app.due_process.desk import Desk
-from bonafides.app.public import InvalidCodeError, PublicSubject, office_today, public_subject
+from bonafides.app.public import PublicSubject, office_today, public_subject
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
+from bonafides.errors import InvalidCodeError
 from bonafides.http.auth import client_address, hit, http_error, search_limit
 from bonafides.http.deps import ContextDep, Id, SessionDep, UnitDep
 from bonafides.http.desks import DeskDep

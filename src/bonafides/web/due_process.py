@@ -20,11 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from bonafides.api.reports import ReportIn, issue_for
 from bonafides.app import accounts
 from bonafides.app.due_process import objections as objection_steps
 from bonafides.app.due_process import repairs as repair_steps
 from bonafides.app.due_process.desk import Desk
+from bonafides.app.reports import ReportIn, issue_for
 from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import ContentField
 from bonafides.context import Context

@@ -25,7 +25,6 @@ from bonafides import __version__
 from bonafides.app.public import (
     FigureCache,
     Headline,
-    InvalidCodeError,
     PublicRecord,
     Statistics,
     headline,
@@ -38,6 +37,7 @@ from bonafides.app.submit import SubmissionKeyError, department_for_key, ingest_
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
 from bonafides.codes import region_name
 from bonafides.context import Context
+from bonafides.errors import InvalidCodeError
 from bonafides.http.deps import ContextDep, ReadSessionDep, SessionDep
 from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError

@@ -1,9 +1,9 @@
 """The verification page that a report's QR code opens: is this report genuine, and has
 the subject's data changed since it was issued?
 
-It asks the same services as ``bonafides verify`` and ``POST /api/v1/reports/verify``
-(``reports.service.verify_report``, ``reports.certificates``), so the page, the CLI and
-the API cannot disagree. Anyone may verify; nobody learns a full report's content here.
+It runs the same use cases as ``bonafides verify`` and ``POST /api/v1/reports/verify``
+(``bonafides.app.reports``), so the page, the CLI and the API cannot disagree. Anyone may
+verify; nobody learns a full report's content here.
 """
 
 from __future__ import annotations
@@ -15,53 +15,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 
-from bonafides.api.reports import MAX_PDF_BYTES
-from bonafides.context import Context
+from bonafides.app import reports
+from bonafides.app.reports import MAX_PDF_BYTES
+from bonafides.errors import TooLarge
 from bonafides.http.auth import client_address, hit, search_limit
 from bonafides.http.deps import ContextDep
-from bonafides.reports.certificates import (
-    CERTIFICATE_ID,
-    CertificateError,
-    sign_certificate,
-    verify_document,
-)
 from bonafides.reports.envelope import EnvelopeError
-from bonafides.reports.files import verify_pdf
-from bonafides.reports.service import (
-    REPORT_ID_LENGTH,
-    ReportNotFoundError,
-    Verification,
-    key_store,
-    verify_report,
-)
-from bonafides.reports.signing import CROCKFORD
+from bonafides.reports.service import Verification
 from bonafides.security.ratelimit import Rate
 from bonafides.web.forms import form_reader
 from bonafides.web.i18n import N_
 from bonafides.web.pages import NavEntry, Portal
 
 ACTOR = "public:verify"
-
-
-def is_report_id(value: str) -> bool:
-    return len(value) == REPORT_ID_LENGTH and all(c in CROCKFORD for c in value)
-
-
-def by_id(ctx: Context, value: str, code: str | None) -> Verification | None:
-    """A report id or a check certificate id; None when it names nothing issued here."""
-    value = value.strip()
-    if is_report_id(value.upper()):
-        try:
-            return verify_report(ctx, report_id=value.upper(), code=code, actor=ACTOR)
-        except ReportNotFoundError:
-            return None
-    if CERTIFICATE_ID.fullmatch(value):
-        try:
-            signed = sign_certificate(ctx, value, key_store(ctx))
-        except CertificateError:
-            return None
-        return verify_document(ctx, signed, code=code, actor=ACTOR)
-    return None
 
 
 VerifyForm = Annotated[FormData, Depends(form_reader(max_files=1, max_fields=4))]
@@ -99,7 +65,8 @@ def register(web: Portal) -> None:
         if not asked:
             return page(request)
         _rate_limited(request, ctx)
-        result = await run_in_threadpool(by_id, ctx, asked, (code or None) and code[:20])
+        given = (code or None) and code[:20]
+        result = await run_in_threadpool(reports.verify_id, ctx, asked, given, actor=ACTOR)
         if result is None:
             return page(request, status=404, error="unknown", asked=asked)
         return page(request, result=result, asked=asked)
@@ -119,17 +86,17 @@ def register(web: Portal) -> None:
         if isinstance(upload, UploadFile) and upload.filename:
             data = upload.file.read(MAX_PDF_BYTES + 1)
         if data:
-            if len(data) > MAX_PDF_BYTES:
-                return page(request, status=413, error="large")
             try:
-                checked = verify_pdf(ctx, data, code=given, actor=ACTOR)
+                checked = reports.verify_upload(ctx, data, code=given, actor=ACTOR)
+            except TooLarge:
+                return page(request, status=413, error="large")
             except EnvelopeError:
                 return page(request, status=422, error="unreadable")
             return page(request, result=checked)
         text = asked[:64].strip() if isinstance(asked, str) else ""
         if not text:
             return page(request, status=422, error="missing")
-        found = by_id(ctx, text, given)
+        found = reports.verify_id(ctx, text, given, actor=ACTOR)
         if found is None:
             return page(request, status=404, error="unknown", asked=text)
         return page(request, result=found, asked=text)

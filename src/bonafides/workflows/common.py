@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
 from bonafides.context import Context
+from bonafides.errors import BonafidesError, Conflict, Forbidden, Invalid, NotFound, TooEarly
 from bonafides.meaningful import requirement, says_enough
 from bonafides.security.clock import Clock, office_day
 from bonafides.security.roles import Principal, Role, own_department
@@ -19,32 +20,29 @@ from bonafides.workdays import WorkingCalendar, load_calendar
 from bonafides.workflows.notify import Notifier, StoredNotifier
 
 
-class WorkflowError(Exception):
-    """Base of the errors a workflow service raises; the API maps each to a status."""
+class WorkflowError(BonafidesError):
+    """Base of the errors a workflow service raises; each derives from its kind in
+    ``bonafides.errors``, which the adapters map (the API to a status)."""
 
 
-class NotFoundError(WorkflowError, LookupError):
+class NotFoundError(WorkflowError, NotFound):
     """No such item, or none the principal may know of (the API answers 404 for both)."""
 
 
-class ForbiddenError(WorkflowError, PermissionError):
+class ForbiddenError(WorkflowError, Forbidden):
     """The principal may see the item but not do this to it."""
 
 
-class ConflictError(WorkflowError):
+class ConflictError(WorkflowError, Conflict):
     """The item is not in a state that allows this step."""
 
 
-class InvalidError(WorkflowError, ValueError):
+class InvalidError(WorkflowError, Invalid):
     """The request itself is unusable: missing grounds, an unknown outcome, a bad file."""
 
 
-class TooEarlyError(InvalidError):
+class TooEarlyError(InvalidError, TooEarly):
     """A credit repair asked for before the record's minimum publication period is served."""
-
-    def __init__(self, message: str, possible_from: dt.date) -> None:
-        super().__init__(message)
-        self.possible_from = possible_from
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
-from bonafides.ingest.normalise import to_ascii
+from bonafides.normalise import to_ascii
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
 from bonafides.store.records import record_key, stored_records

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bonafides import normalise
 from bonafides.catalogue import Catalogue, ContentField, FieldType
-from bonafides.ingest import normalise
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
-from bonafides.store.records import Outcome, change_status, write_records
+from bonafides.rules.records import change_status, write_records
+from bonafides.store.records import Outcome
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import Record, Subject
 from bonafides.workflows.common import InvalidError

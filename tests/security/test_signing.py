@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bonafides.reports.envelope import EnvelopeError, SignedReport
-from bonafides.reports.signing import (
+from bonafides.security.signing import (
     CODE_LENGTH,
     CROCKFORD,
     FileKeyStore,

@@ -15,12 +15,13 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
-from bonafides.reports.signing import file_key_store, keys_dir
+from bonafides.rules.records import write_records
+from bonafides.security.signing import file_key_store, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names, resolve
 from bonafides.store.tables import Record, Subject
@@ -42,8 +43,9 @@ def initialise(
     try:
         started = time.perf_counter()
         migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
-        with ctx.sessions.begin() as session:
-            changed = sync_catalogue(session, ctx.catalogue)
+        with UnitOfWork(ctx.sessions) as unit:
+            changed = sync_catalogue(unit.session, ctx.catalogue)
+            unit.commit()
         key_id = file_key_store(keys_dir(settings.data_dir).resolve()).ensure()
         lines = [
             f"store ready at {ctx.engine.url.render_as_string(hide_password=True)}",
@@ -109,7 +111,8 @@ def load_demo(
         progress(stored, subjects)
     stream = generate(subjects, seed, catalogue=ctx.catalogue, today=today)
     for batch in _batches(stream, DEMO_CHUNK):
-        with ctx.sessions.begin() as session:
+        with UnitOfWork(ctx.sessions) as unit:
+            session = unit.session
             ids = resolve(session, ctx.keys, [s.ref for s in batch], source=None)
             for subject in batch:
                 if subject.former_names:
@@ -126,6 +129,7 @@ def load_demo(
                 actor="demo",
                 catalogue_version=ctx.catalogue.version,
             )
+            unit.commit()
             total += len(items)
         stored += len(batch)
         if progress is not None:

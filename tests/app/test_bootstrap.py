@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bonafides import bootstrap
+from bonafides.app import bootstrap
 from bonafides.context import Context
 from bonafides.settings import Settings
 from bonafides.store.reference import sync_catalogue

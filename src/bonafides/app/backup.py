@@ -18,7 +18,6 @@ head, and a chain that verifies under the target's secret (which must be the sam
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,8 +34,9 @@ from sqlalchemy.engine import URL, make_url
 
 import bonafides
 from bonafides.context import Context
-from bonafides.reports.signing import CERTIFICATE_DIR, PRIVATE_NAME, PUBLIC_DIR, keys_dir
+from bonafides.digests import sha256_of
 from bonafides.security import audit
+from bonafides.security.signing import CERTIFICATE_DIR, PRIVATE_NAME, PUBLIC_DIR, keys_dir
 from bonafides.settings import Settings
 from bonafides.store.db import alembic_config, make_engine, migrate
 from bonafides.store.tables import Base
@@ -68,14 +68,6 @@ class RestoreReport:
     audit_events: int
     migrated_to: list[str] | None
     notes: list[str] = field(default_factory=list)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(root: Path) -> Iterator[Path]:

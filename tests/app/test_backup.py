@@ -22,15 +22,15 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
+from bonafides.app.backup import MANIFEST, backup, restore, summary
+from bonafides.app.screening import check
 from bonafides.cli import app
 from bonafides.context import Context
 from bonafides.disclosure import Audience
 from bonafides.records import RecordStatus, SubjectRef
-from bonafides.screening.service import check
 from bonafides.security import audit
 from bonafides.security.roles import Role
 from bonafides.settings import Settings, get_settings
-from bonafides.store.backup import MANIFEST, backup, restore, summary
 from bonafides.store.db import alembic_config, make_engine, migrate
 from bonafides.store.profiles import load_profile
 from bonafides.workflows import attachments, objections

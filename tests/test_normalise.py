@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bonafides.ingest import normalise
-from bonafides.ingest.normalise import BadValueError
+from bonafides import normalise
+from bonafides.normalise import BadValueError
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
