@@ -127,12 +127,11 @@ def serve(
         fail(str(exc))
     _warn_about_the_calendar(settings)
     os.environ["BONAFIDES_DB"] = settings.db
-    run(
-        host,
-        port,
-        workers=workers,
-        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-    )
+    # The workers build their settings from the environment: the proxies go with it.
+    if forwarded_allow_ips:
+        os.environ["BONAFIDES_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    get_settings.cache_clear()
+    run(host, port, workers=workers)
 
 
 @app.command()

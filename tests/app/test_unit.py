@@ -59,6 +59,7 @@ def test_leaving_without_commit_rolls_back_and_drops_effects(
 def test_an_error_rolls_back_and_mails_nobody(sessions: sessionmaker[Session]) -> None:
     before = _count(sessions)
     seen: list[str] = []
+
     def step() -> None:
         with UnitOfWork(sessions) as uow:
             uow.session.add(_department("uow.fail"))

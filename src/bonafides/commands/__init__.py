@@ -10,7 +10,7 @@ from importlib import import_module
 
 import typer
 
-AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records")
+AREAS: tuple[str, ...] = ("reports", "rules", "accounts", "backup", "records", "worker")
 
 
 def register_all(app: typer.Typer) -> None:

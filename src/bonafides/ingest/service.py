@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from bonafides import metrics
 from bonafides.context import Context
 from bonafides.ingest.readers import Chunk, TableFile, open_table
 from bonafides.ingest.validate import Rejection, RowValidator
@@ -193,6 +194,11 @@ class _Run:
             merged.update(notes)
             batch.notes = dict(merged)
             batch.next_row = chunk.consumed
+        # Counted once the chunk is committed: a crash before it counts nothing twice.
+        stored = result.count(Outcome.CREATED) + result.count(Outcome.AMENDED)
+        metrics.INGEST_ROWS.labels("accepted").inc(stored + result.count(Outcome.UNCHANGED))
+        metrics.INGEST_ROWS.labels("rejected").inc(rejected_rows + len(held))
+        metrics.INGEST_ROWS.labels("review").inc(queued)
         return chunk.size
 
 
