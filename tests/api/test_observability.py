@@ -207,6 +207,7 @@ def test_a_served_request_logs_json_lines_with_its_id_and_no_id_number(
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
+        refused.value.close()
         assert refused.value.code == 404
         assert refused.value.headers["x-request-id"] == "edge-req-1"
     finally:
@@ -222,3 +223,64 @@ def test_a_served_request_logs_json_lines_with_its_id_and_no_id_number(
     assert [e["request_id"] for e in access] == ["edge-req-1"]
     assert number not in text
     assert f"{number[:6]}********{number[-4:]}" in access[0]["message"]
+
+
+def test_a_scrape_with_the_store_unreadable_still_answers(tmp_path: Path) -> None:
+    """A store with no tables (not migrated, or gone): the request counters are served
+    and bonafides_store_up says 0, instead of a server error."""
+    bare = Settings(db=f"sqlite:///{tmp_path / 'bare.db'}", secret_key="x" * 32)
+    with TestClient(create_app(bare), client=PROXY) as client:
+        answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert "bonafides_store_up 0.0" in answer.text
+    assert "bonafides_http_requests_total" in answer.text
+    assert "bonafides_queue_depth" not in answer.text
+
+
+@pytest.mark.slow
+def test_multiprocess_metrics_add_up_every_worker_and_the_job_worker(tmp_path: Path) -> None:
+    """Two uvicorn workers and a job worker sharing PROMETHEUS_MULTIPROC_DIR: /metrics
+    counts every request whichever worker answered it, and the job worker's runs."""
+    db = f"sqlite:///{tmp_path / 'multi.db'}"
+    engine = make_engine(db)
+    migrate(engine)
+    engine.dispose()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "BONAFIDES_DB": db,
+        "BONAFIDES_SECRET_KEY": "multiproc-test-secret-0123456789",
+        "BONAFIDES_DATA_DIR": str(tmp_path / "var"),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    jobs = subprocess.run(
+        [sys.executable, "-m", "bonafides", "worker", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert jobs.returncode == 0, jobs.stdout + jobs.stderr
+    port = _free_port()
+    code = (
+        "from bonafides.api.server import run; "
+        f"run('127.0.0.1', {port}, workers=2, log_level='warning', access_log=False)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        assert _until(lambda: _healthy(port)), "server did not start"
+        for _ in range(40):
+            # A new connection each time: the kernel spreads them over both workers.
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/catalogue", timeout=10).close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    line = 'bonafides_http_requests_total{method="GET",route="/api/v1/catalogue",status="200"}'
+    counted = [row for row in text.splitlines() if row.startswith(line)]
+    assert counted, text[:2000]
+    assert float(counted[0].split()[-1]) == 40
+    assert len({p.name for p in metrics_dir.glob("counter_*.db")}) >= 3, "two servers, one job"
+    assert 'bonafides_job_runs_total{job="audit:checkpoint",outcome="ok"} 1.0' in text

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bonafides import metrics
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
+from bonafides.logs import REQUEST_ID
 from bonafides.security.logredact import redact
 from bonafides.settings import Settings
 from bonafides.store import jobs as leases
@@ -164,6 +165,8 @@ def run_due(ctx: Context, job: Job, holder: str) -> Outcome | None:
     started = time.perf_counter()
     counts: Counts = {}
     error: str | None = None
+    # The run's log lines carry its id where a request's would carry the request's.
+    token = REQUEST_ID.set(f"job-{run_id}")
     try:
         with UnitOfWork(ctx.sessions) as unit:
             counts = job.run(ctx, unit.session)
@@ -171,6 +174,8 @@ def run_due(ctx: Context, job: Job, holder: str) -> Outcome | None:
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")
         log.exception("job %s failed (run %d)", job.name, run_id)
+    finally:
+        REQUEST_ID.reset(token)
     with ctx.sessions.begin() as session:
         leases.finish(session, run_id, ctx.clock.now(), counts=counts, error=error)
     outcome = leases.FAILED if error else leases.OK

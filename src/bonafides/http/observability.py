@@ -169,9 +169,22 @@ class StoreCollector:
         self.request = request
 
     def collect(self) -> Iterator[Metric]:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from bonafides.app.operations import operations
 
-        found = operations(self.request.app.state.context)
+        up = GaugeMetricFamily(
+            "bonafides_store_up", "Whether the scrape could read the store (1) or not (0)."
+        )
+        try:
+            found = operations(self.request.app.state.context)
+        except SQLAlchemyError:
+            # The request counters are still worth having; the store's figures are not.
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         depth = GaugeMetricFamily(
             "bonafides_queue_depth",
             "Open items per queue: objections, repairs, complaints, review.",
