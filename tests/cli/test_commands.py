@@ -168,14 +168,30 @@ def test_stats_delay_counts_working_days(env: str, tmp_path: Path) -> None:
     assert "samr" in result.output
 
 
+@pytest.fixture
+def kept_logging() -> Iterator[None]:
+    """``serve`` and ``worker`` put the platform's log handler on the platform's and
+    uvicorn's loggers; the tests after these must find them as they were (pytest's log
+    capture listens at the root, which those loggers would no longer reach)."""
+    from bonafides.logs import HANDLED
+
+    names = (*HANDLED, "uvicorn.error")
+    saved = [
+        (n, list(logging.getLogger(n).handlers), logging.getLogger(n).propagate) for n in names
+    ]
+    yield
+    for name, handlers, propagate in saved:
+        logging.getLogger(name).handlers = handlers
+        logging.getLogger(name).propagate = propagate
+
+
+@pytest.mark.usefixtures("kept_logging")
 def test_serve_passes_the_trusted_proxies_to_the_app(
     env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The option (or BONAFIDES_FORWARDED_ALLOW_IPS) reaches the app's workers through
     their settings; uvicorn's own proxy handling stays off, so the app alone decides whom
     to believe. The server is stopped right before it would listen."""
-    from bonafides.logs import HANDLED
-
     seen: list[tuple[uvicorn.Config, str | None]] = []
 
     def capture(self: uvicorn.Server, sockets: list[object] | None = None) -> None:
@@ -183,7 +199,6 @@ def test_serve_passes_the_trusted_proxies_to_the_app(
         for sock in sockets or []:
             sock.close()  # type: ignore[attr-defined]
 
-    saved = [(n, logging.getLogger(n).handlers, logging.getLogger(n).propagate) for n in HANDLED]
     monkeypatch.setattr(uvicorn.Server, "run", capture)
     monkeypatch.setenv("BONAFIDES_DEMO", "1")
     monkeypatch.setenv("BONAFIDES_DB", env)
@@ -196,9 +211,6 @@ def test_serve_passes_the_trusted_proxies_to_the_app(
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
     finally:
-        for name, handlers, propagate in saved:
-            logging.getLogger(name).handlers = handlers
-            logging.getLogger(name).propagate = propagate
         get_settings.cache_clear()
     (first, first_proxies), (second, second_proxies) = seen
     assert not first.proxy_headers
@@ -207,6 +219,7 @@ def test_serve_passes_the_trusted_proxies_to_the_app(
     assert second_proxies == "10.0.0.5,10.0.0.6"
 
 
+@pytest.mark.usefixtures("kept_logging")
 def test_worker_once_runs_each_job_and_lists_the_runs(env: str) -> None:
     result = runner.invoke(app, ["worker", "--once", "--db", env])
     assert result.exit_code == 0, result.output
