@@ -86,6 +86,8 @@ def configure_logging(kind: LogFormat, *, level: int = logging.INFO) -> None:
         logger.propagate = False
         if logger.level == logging.NOTSET or name == "bonafides":
             logger.setLevel(level)
+    # APScheduler says "running job" at every tick; the runs' own lines say what they did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # uvicorn.error hands its lines up to uvicorn's handler, which is now ours.
     logging.getLogger("uvicorn.error").handlers = []
     logging.getLogger("uvicorn.error").propagate = True

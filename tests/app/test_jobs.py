@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bonafides.app import jobs
 from bonafides.app.jobs import Job, run_due, scheduled_jobs
 from bonafides.context import Context
+from bonafides.logs import REQUEST_ID
 from bonafides.records import SubjectRef
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
@@ -106,8 +107,11 @@ def test_a_failed_run_is_recorded_and_retried_at_the_next_tick(
 ) -> None:
     attempts: list[int] = []
 
+    ids: list[str] = []
+
     def flaky(_ctx: Context, session: object) -> dict[str, int]:
         attempts.append(1)
+        ids.append(REQUEST_ID.get())
         if len(attempts) == 1:
             raise RuntimeError("SMTP server 110101199003074514 is down")
         return {"sent": 3}
@@ -129,6 +133,8 @@ def test_a_failed_run_is_recorded_and_retried_at_the_next_tick(
     assert failed.finished_at is not None
     assert (ok.outcome, ok.counts, ok.error) == ("ok", {"sent": 3}, None)
     assert run_due(mine, job, "a") is None, "after a success it waits for its interval"
+    assert ids == [f"job-{failed.id}", f"job-{ok.id}"], "its log lines name the run"
+    assert REQUEST_ID.get() == "-"
 
 
 def test_a_dead_workers_lease_runs_out(mine: Context, other: Context, world: World) -> None:

@@ -168,18 +168,19 @@ def run_due(ctx: Context, job: Job, holder: str) -> Outcome | None:
     # The run's log lines carry its id where a request's would carry the request's.
     token = REQUEST_ID.set(f"job-{run_id}")
     try:
-        with UnitOfWork(ctx.sessions) as unit:
-            counts = job.run(ctx, unit.session)
-            unit.commit()
-    except Exception as exc:
-        error = redact(f"{type(exc).__name__}: {exc}")
-        log.exception("job %s failed (run %d)", job.name, run_id)
+        try:
+            with UnitOfWork(ctx.sessions) as unit:
+                counts = job.run(ctx, unit.session)
+                unit.commit()
+        except Exception as exc:
+            error = redact(f"{type(exc).__name__}: {exc}")
+            log.exception("job %s failed (run %d)", job.name, run_id)
+        with ctx.sessions.begin() as session:
+            leases.finish(session, run_id, ctx.clock.now(), counts=counts, error=error)
+        outcome = leases.FAILED if error else leases.OK
+        metrics.JOB_RUNS.labels(job.name, outcome).inc()
+        metrics.JOB_DURATION.labels(job.name).observe(time.perf_counter() - started)
+        log.info("job %s %s (run %d): %s", job.name, outcome, run_id, counts)
     finally:
         REQUEST_ID.reset(token)
-    with ctx.sessions.begin() as session:
-        leases.finish(session, run_id, ctx.clock.now(), counts=counts, error=error)
-    outcome = leases.FAILED if error else leases.OK
-    metrics.JOB_RUNS.labels(job.name, outcome).inc()
-    metrics.JOB_DURATION.labels(job.name).observe(time.perf_counter() - started)
-    log.info("job %s %s (run %d): %s", job.name, outcome, run_id, counts)
     return Outcome(run_id, error is None, counts, error)
