@@ -10,7 +10,7 @@ DEMO_DB ?= sqlite:///demo.db
 DEMO_SUBJECTS ?= 1000
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test setup dev system lint typecheck unit bench lock clean
+.PHONY: demo test setup dev system lint typecheck unit bench fuzz lock clean
 
 # The runtime (requirements.lock) and the tools that test it (requirements-dev.lock) are
 # pinned with hashes, so a demo installs only what the platform runs on and every install
@@ -51,6 +51,13 @@ unit: dev system
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 test: lint typecheck unit
+
+## a longer fuzzing campaign than the one in `make test` (docs/dev/conventions.md)
+FUZZ_EXAMPLES ?= 2000
+fuzz: dev system
+	scripts/postgres.sh
+	BONAFIDES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 0 -p no:cacheprovider \
+		tests/fuzz tests/api/test_fuzz_json.py tests/api/test_stateful.py
 
 bench: dev system
 	scripts/postgres.sh

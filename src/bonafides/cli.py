@@ -22,7 +22,7 @@ from bonafides.commands.common import date_option as _date_option
 from bonafides.commands.common import operator as _operator
 from bonafides.commands.common import settings_for as _settings
 from bonafides.errors import EXIT_REFUSED, BonafidesError
-from bonafides.settings import Settings
+from bonafides.settings import Settings, get_settings
 
 
 class _Commands(TyperGroup):
@@ -112,12 +112,11 @@ def serve(
         fail(str(exc))
     _warn_about_the_calendar(settings)
     os.environ["BONAFIDES_DB"] = settings.db
-    run(
-        host,
-        port,
-        workers=workers,
-        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-    )
+    # The workers build their settings from the environment: the proxies go with it.
+    if forwarded_allow_ips:
+        os.environ["BONAFIDES_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    get_settings.cache_clear()
+    run(host, port, workers=workers)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,6 +130,72 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated addresses of the reverse proxies trusted to name the "
         "client in X-Forwarded-For (bonafides serve --forwarded-allow-ips); unset: 127.0.0.1.",
+    )
+
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Send Strict-Transport-Security with this max-age (seconds) on every "
+        "answer; set it only when the platform is reached over HTTPS alone (0: no header).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as plain text, or as one JSON object a line (for a log "
+        "collector); either way each carries the request id and no ID number.",
+    )
+    metrics_allow: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="Comma-separated networks allowed to read /metrics without a token "
+        "(the client address after trusted proxies).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that reads /metrics from any address (for a remote "
+        "Prometheus); unset: only the metrics_allow networks may.",
+    )
+
+    # ---- the job worker (bonafides worker)
+    job_escalate_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Minutes between the worker's escalations of overdue objections, repair "
+        "applications and complaints (0: not scheduled).",
+    )
+    job_expire_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Minutes between the worker's runs that expire records past their "
+        "retention period (0: not scheduled).",
+    )
+    job_mail_minutes: int = Field(
+        default=1,
+        ge=0,
+        description="Minutes between the worker's mailings of queued notifications, when "
+        "SMTP is configured (0: not scheduled).",
+    )
+    job_webhooks_minutes: int = Field(
+        default=1,
+        ge=0,
+        description="Minutes between the worker's webhook deliveries to watchlists "
+        "(0: not scheduled).",
+    )
+    job_alerts_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Minutes between the worker's scans for unusual reading of non-public "
+        "files (0: not scheduled).",
+    )
+    job_export_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="Minutes between the worker's open-data snapshots (Parquet, in the data "
+        "directory's exports, served at /api/v1/exports; 0: not scheduled).",
+    )
+    job_lease_seconds: int = Field(
+        default=1800,
+        gt=0,
+        description="How long a worker holds a job's lease; a worker that dies mid-run "
+        "frees the job for the others after this. Keep it above the longest run.",
     )
 
     # ---- accounts, sessions, rate limits and due process (issue 6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,31 +188,69 @@ def test_stats_delay_counts_working_days(env: str, tmp_path: Path) -> None:
     assert "samr" in result.output
 
 
-def test_serve_passes_the_trusted_proxies_to_uvicorn(
+@pytest.fixture
+def kept_logging() -> Iterator[None]:
+    """``serve`` and ``worker`` put the platform's log handler on the platform's and
+    uvicorn's loggers; the tests after these must find them as they were (pytest's log
+    capture listens at the root, which those loggers would no longer reach)."""
+    from bonafides.logs import HANDLED
+
+    names = (*HANDLED, "uvicorn.error")
+    saved = [
+        (n, list(logging.getLogger(n).handlers), logging.getLogger(n).propagate) for n in names
+    ]
+    yield
+    for name, handlers, propagate in saved:
+        logging.getLogger(name).handlers = handlers
+        logging.getLogger(name).propagate = propagate
+
+
+@pytest.mark.usefixtures("kept_logging")
+def test_serve_passes_the_trusted_proxies_to_the_app(
     env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The option (or BONAFIDES_FORWARDED_ALLOW_IPS) reaches uvicorn's proxy headers
-    handling; the server is stopped right before it would listen."""
-    seen: list[uvicorn.Config] = []
+    """The option (or BONAFIDES_FORWARDED_ALLOW_IPS) reaches the app's workers through
+    their settings; uvicorn's own proxy handling stays off, so the app alone decides whom
+    to believe. The server is stopped right before it would listen."""
+    seen: list[tuple[uvicorn.Config, str | None]] = []
 
     def capture(self: uvicorn.Server, sockets: list[object] | None = None) -> None:
-        seen.append(self.config)
+        seen.append((self.config, get_settings().forwarded_allow_ips))
         for sock in sockets or []:
             sock.close()  # type: ignore[attr-defined]
 
     monkeypatch.setattr(uvicorn.Server, "run", capture)
     monkeypatch.setenv("BONAFIDES_DEMO", "1")
     monkeypatch.setenv("BONAFIDES_DB", env)
-    port = ["--port", "0"]
-    result = runner.invoke(app, ["serve", *port, "--forwarded-allow-ips", "10.0.0.5,10.0.0.6"])
-    assert result.exit_code == 0, result.output
     monkeypatch.setenv("BONAFIDES_FORWARDED_ALLOW_IPS", "192.168.1.1")
-    get_settings.cache_clear()
-    assert runner.invoke(app, ["serve", *port]).exit_code == 0
-    first, second = seen
-    assert first.proxy_headers
-    assert first.forwarded_allow_ips == "10.0.0.5,10.0.0.6"
-    assert second.forwarded_allow_ips == "192.168.1.1"
+    port = ["--port", "0"]
+    try:
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["serve", *port]).exit_code == 0
+        args = ["serve", *port, "--forwarded-allow-ips", "10.0.0.5,10.0.0.6"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    finally:
+        get_settings.cache_clear()
+    (first, first_proxies), (second, second_proxies) = seen
+    assert not first.proxy_headers
+    assert not second.proxy_headers
+    assert first_proxies == "192.168.1.1"
+    assert second_proxies == "10.0.0.5,10.0.0.6"
+
+
+@pytest.mark.usefixtures("kept_logging")
+def test_worker_once_runs_each_job_and_lists_the_runs(env: str) -> None:
+    result = runner.invoke(app, ["worker", "--once", "--db", env])
+    assert result.exit_code == 0, result.output
+    assert "workflows:escalate: ok" in result.output
+    assert "audit:checkpoint: ok {'signed': 1}" in result.output
+    again = runner.invoke(app, ["worker", "--once", "--db", env])
+    assert again.exit_code == 0, again.output
+    assert "audit:checkpoint: not due" in again.output, "one run per interval"
+    listed = runner.invoke(app, ["jobs", "runs", "--db", env, "--job", "audit:checkpoint"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("signed 1") == 1, "one run, and its count"
 
 
 def test_ingest_without_source_attributes_rows_by_their_data_source(

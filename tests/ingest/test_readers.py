@@ -139,3 +139,48 @@ def test_wrong_magic_for_declared_format(tmp_path: Path) -> None:
     path = _csv(tmp_path / "p.parquet", "utf-8")
     with pytest.raises(UnusableInputError, match="not a Parquet file"):
         open_table(path)
+
+
+def test_jsonl_lines_nested_too_deep_or_with_too_long_numbers_are_broken_rows(
+    tmp_path: Path,
+) -> None:
+    """Found by the fuzzer: json raised RecursionError and ValueError, not JSONDecodeError,
+    and they escaped the reader (a 500 from the API)."""
+    path = tmp_path / "deep.jsonl"
+    lines = ['{"a": "ok"}', "[" * 50_000, '{"a": ' + "9" * 5000 + "}", '{"a": "fine"}']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = open_table(path)
+    assert table.columns == ["a"]
+    chunks = list(table.chunks())
+    assert [r for r, _ in _all(chunks)] == [2, 5]
+    broken = dict(b for chunk in chunks for b in chunk.broken)
+    assert sorted(broken) == [3, 4]
+    assert all("JSON" in reason for reason in broken.values())
+    first = tmp_path / "first.jsonl"
+    first.write_text("[" * 50_000 + "\n" + '{"b": ' + "1" * 5000 + "}\n", encoding="utf-8")
+    with pytest.raises(UnusableInputError, match="no JSON objects"):
+        open_table(first)
+
+
+def test_a_parquet_file_with_a_damaged_page_is_unusable(tmp_path: Path) -> None:
+    """Found by the fuzzer: the header reads, then pyarrow's OSError escaped the chunks."""
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(pa.table({"a": ["x", "y", "z"]}), path)
+    data = bytearray(path.read_bytes())
+    data[4:20] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+    table = open_table(path)
+    with pytest.raises(UnusableInputError, match=r"damaged\.parquet"):
+        list(table.chunks())
+
+
+def test_a_parquet_string_that_is_not_utf8_is_unusable(tmp_path: Path) -> None:
+    """Found by the fuzzer: pyarrow's UnicodeDecodeError escaped the chunks."""
+    path = tmp_path / "latin.parquet"
+    pq.write_table(pa.table({"a": ["café-ok", "plain"]}), path, compression="none")
+    data = path.read_bytes()
+    # The first copy is the data page's (statistics come after it).
+    path.write_bytes(data.replace("é".encode(), b"\x80\x80", 1))
+    table = open_table(path)
+    with pytest.raises(UnusableInputError, match=r"latin\.parquet"):
+        list(table.chunks())

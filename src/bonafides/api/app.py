@@ -24,6 +24,7 @@ from bonafides.context import Context
 from bonafides.http import problems
 from bonafides.http.deps import ContextDep, ReaderDep
 from bonafides.http.middleware import BodyLimit, Compression, PublicCaching, SecurityHeaders
+from bonafides.http.observability import RequestContext, TrustedProxies, metrics_endpoint
 from bonafides.http.routes import Routes
 from bonafides.readiness import failures
 from bonafides.security import logredact
@@ -139,10 +140,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # inside Compression, so the digest is of the body the route wrote.
     app.add_middleware(PublicCaching)
     app.add_middleware(SecurityHeaders)
-    # Outermost: it compresses the body the others have finished with, headers and all.
+    # It compresses the body the others have finished with, headers and all.
     app.add_middleware(Compression)
+    # Request id, HSTS and metrics around everything, so the time counted is the whole answer.
+    app.add_middleware(RequestContext, hsts_seconds=settings.hsts_seconds)
+    # Outermost: the client address every other layer and route sees.
+    app.add_middleware(TrustedProxies, trusted=settings.forwarded_allow_ips)
 
     health_routes().add_to(app, prefix=API)
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     for router in routers():
         router.add_to(app, prefix=API)
     docs.install(app, API)

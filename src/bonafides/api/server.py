@@ -17,6 +17,7 @@ Two things about the socket matter for throughput:
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import time
@@ -49,13 +50,11 @@ def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socke
     return sock
 
 
-def _config(
-    host: str, port: int, log_level: str, access_log: bool, forwarded_allow_ips: str | None
-) -> uvicorn.Config:
-    """uvicorn's config. ``forwarded_allow_ips`` names the proxies whose
-    ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses or networks);
-    unset, uvicorn believes 127.0.0.1 only. Only a trusted proxy may name the client,
-    or a client could pick its own rate-limit bucket by a header."""
+def _config(host: str, port: int, log_level: str, access_log: bool) -> uvicorn.Config:
+    """uvicorn's config. uvicorn's own proxy headers are off: the app believes
+    ``X-Forwarded-For``/``-Proto`` only from ``BONAFIDES_FORWARDED_ALLOW_IPS``
+    (``http.observability.TrustedProxies``), where it also learns that the request id
+    such a proxy sends may be kept."""
     return uvicorn.Config(
         APP,
         factory=True,
@@ -63,17 +62,24 @@ def _config(
         port=port,
         log_level=log_level,
         access_log=access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=False,
     )
 
 
-def _worker(
-    host: str, port: int, log_level: str, access_log: bool, forwarded_allow_ips: str | None
-) -> None:
-    """One worker process: its own socket on the shared port, one uvicorn server."""
-    config = _config(host, port, log_level, access_log, forwarded_allow_ips)
+def _logging(config: uvicorn.Config) -> None:
+    """uvicorn's loggers, then the platform's format over them (text or JSON, with
+    request ids and ID numbers masked)."""
+    from bonafides.logs import configure_logging
+    from bonafides.settings import Settings
+
     config.configure_logging()
+    configure_logging(Settings().log_format)
+
+
+def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
+    """One worker process: its own socket on the shared port, one uvicorn server."""
+    config = _config(host, port, log_level, access_log)
+    _logging(config)
     sock = listening_socket(host, port, reuse_port=True)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -85,12 +91,13 @@ def run(
     workers: int = 1,
     log_level: str = "info",
     access_log: bool = True,
-    forwarded_allow_ips: str | None = None,
 ) -> None:
-    options = (log_level, access_log, forwarded_allow_ips)
+    options = (log_level, access_log)
     if workers == 1:
         sock = listening_socket(host, port)
-        uvicorn.Server(_config(host, port, *options)).run(sockets=[sock])
+        config = _config(host, port, *options)
+        _logging(config)
+        uvicorn.Server(config).run(sockets=[sock])
         return
     # Bound once here, before any worker starts, so that a port in use fails at once
     # and in this process; the workers' own sockets join it on the same port.
@@ -101,7 +108,15 @@ def run(
         guard.close()
 
 
-def _supervise(host: str, port: int, workers: int, options: tuple[str, bool, str | None]) -> None:
+def _forget_metrics(pid: int | None) -> None:
+    """A dead worker's gauges leave the multiprocess metrics (its counters stay summed)."""
+    if pid is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _supervise(host: str, port: int, workers: int, options: tuple[str, bool]) -> None:
     spawn = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -123,6 +138,7 @@ def _supervise(host: str, port: int, workers: int, options: tuple[str, bool, str
             for process in [p for p in running if p.sentinel in ended]:
                 process.join()
                 running.remove(process)
+                _forget_metrics(process.pid)
                 if not stopping:
                     time.sleep(RESTART_PAUSE)
                     running.append(start())

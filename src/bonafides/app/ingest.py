@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import partial
 from pathlib import Path
 
+from bonafides import metrics
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.ingest import service
 from bonafides.ingest.readers import open_table
-from bonafides.ingest.service import DEFAULT_CHUNK_ROWS, ChunkWriter, IngestReport, file_digest
+from bonafides.ingest.service import (
+    DEFAULT_CHUNK_ROWS,
+    ChunkCounts,
+    ChunkWriter,
+    IngestReport,
+    file_digest,
+)
 from bonafides.ingest.validate import RowValidator
 from bonafides.progress import ProgressFn
 from bonafides.workflows.notify import Notifier, StoredNotifier
@@ -70,7 +78,9 @@ def ingest_file(
         progress(done, None)
     for chunk in table.chunks(skip=resume_at or 0, size=chunk_rows):
         with UnitOfWork(ctx.sessions) as unit:
-            writer.apply(unit.session, chunk)
+            counts = writer.apply(unit.session, chunk)
+            # Counted once the chunk is committed: a crash before it counts nothing twice.
+            unit.after_commit(partial(_count, counts))
             unit.commit()
         done = chunk.consumed
         if progress is not None:
@@ -88,6 +98,12 @@ def ingest_file(
         ignored=validator.ignored,
         suggestions=validator.suggestions,
     )
+
+
+def _count(counts: ChunkCounts) -> None:
+    metrics.INGEST_ROWS.labels("accepted").inc(counts.stored + counts.unchanged)
+    metrics.INGEST_ROWS.labels("rejected").inc(counts.rejected)
+    metrics.INGEST_ROWS.labels("review").inc(counts.review)
 
 
 def _estimate(done: int, fraction: float | None) -> int | None:

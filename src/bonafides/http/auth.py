@@ -67,8 +67,9 @@ def limiter_of(request: Request) -> RateLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The peer address; a proxy in front must be trusted explicitly (uvicorn's
-    ``--forwarded-allow-ips``), so a client cannot pick its own bucket by a header."""
+    """The client's address: the peer's, or the one a trusted proxy forwarded
+    (``http.observability.TrustedProxies``, ``--forwarded-allow-ips``), so a client
+    cannot pick its own bucket by a header."""
     return request.client.host if request.client else "unknown"
 
 

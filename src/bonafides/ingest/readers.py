@@ -241,14 +241,32 @@ def _key(name: object) -> str:
     return printable(str(name))
 
 
+class _BadLineError(ValueError):
+    """A JSON line that cannot be a row; the message is the reason in the report."""
+
+
+def _json_line(line: str) -> Any:
+    """One JSON Lines value. Besides malformed JSON, ``json`` raises RecursionError for
+    nesting deeper than the interpreter's stack and ValueError for an integer over 4,300
+    digits; each makes the line a broken row, never an error out of the reader."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _BadLineError(f"is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise _BadLineError("is not valid JSON (nested too deeply)") from None
+    except ValueError:
+        raise _BadLineError("is not valid JSON (a number too long)") from None
+
+
 def _jsonl_columns(path: Path, encoding: str) -> list[str]:
     """The union of keys over the first lines: JSON Lines has no header row."""
     keys: dict[str, None] = {}
     with path.open(encoding=encoding, errors="surrogateescape") as handle:
         for _, line in zip(range(200), handle, strict=False):
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
+                obj = _json_line(line)
+            except _BadLineError:
                 continue
             if isinstance(obj, dict):
                 keys.update(dict.fromkeys(_key(k) for k in obj))
@@ -271,9 +289,9 @@ def _jsonl_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
             if line_no <= skip or not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                broken.append((row_no, f"is not valid JSON ({exc.msg})"))
+                obj = _json_line(line)
+            except _BadLineError as exc:
+                broken.append((row_no, str(exc)))
             else:
                 if isinstance(obj, dict):
                     rows.append((row_no, {_key(k): _cell(v) for k, v in obj.items()}))
@@ -339,16 +357,34 @@ def _parquet_header(path: Path) -> list[str]:
 
 
 def _parquet_chunks(table: TableFile, skip: int, size: int) -> Iterator[Chunk]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(table.path)
     seen = 0
-    for batch in parquet.iter_batches(batch_size=size):
+    batches = parquet.iter_batches(batch_size=size)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as exc:
+            # The footer read (open_table) but a page does not: damaged past the header.
+            raise UnusableInputError(
+                f"{table.path.name}: damaged after row {seen + 1}: {exc}".splitlines()[0]
+            ) from None
+        if batch is None:
+            break
         if seen + batch.num_rows <= skip:
             seen += batch.num_rows
             continue
         offset = max(0, skip - seen)
-        records = batch.slice(offset).to_pylist()
+        try:
+            records = batch.slice(offset).to_pylist()
+        except UnicodeDecodeError:
+            # Parquet strings are UTF-8 by definition; these bytes are damage, not text.
+            raise UnusableInputError(
+                f"{table.path.name}: rows {seen + 2} to {seen + batch.num_rows + 1} hold "
+                "strings that are not UTF-8 (a damaged file?)"
+            ) from None
         first = seen + offset + 2
         seen += batch.num_rows
         rows = [

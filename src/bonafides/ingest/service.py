@@ -108,6 +108,16 @@ def _note_kind(note: str) -> str:
     return kind if kind.endswith("normalised") else f"{kind} normalised"
 
 
+@dataclass(frozen=True)
+class ChunkCounts:
+    """What one chunk did, for the metrics counted once its unit of work has committed."""
+
+    stored: int
+    unchanged: int
+    rejected: int
+    review: int
+
+
 class ChunkWriter:
     """Applies validated chunks of one batch to the store, each in the session given."""
 
@@ -128,7 +138,7 @@ class ChunkWriter:
         #: Rows without a code are matched by name (bonafides-names-v1) before review.
         self.linker = linker or NameLinker(ctx.sessions)
 
-    def apply(self, session: Session, chunk: Chunk) -> int:
+    def apply(self, session: Session, chunk: Chunk) -> ChunkCounts:
         records = []
         rejections: list[Rejection] = []
         reviews: list[tuple[int, RowOutcome]] = []
@@ -212,7 +222,12 @@ class ChunkWriter:
         merged.update(notes)
         batch.notes = dict(merged)
         batch.next_row = chunk.consumed
-        return chunk.size
+        return ChunkCounts(
+            stored=result.count(Outcome.CREATED) + result.count(Outcome.AMENDED),
+            unchanged=result.count(Outcome.UNCHANGED),
+            rejected=rejected_rows + len(held),
+            review=queued,
+        )
 
 
 def _store_links(

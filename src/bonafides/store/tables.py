@@ -935,3 +935,39 @@ class WebhookDelivery(Base):
         UniqueConstraint("watchlist_id", "event_id"),
         Index("ix_webhook_deliveries_status_next_at", "status", "next_at"),
     )
+
+
+class JobLease(Base):
+    """Who runs a scheduled job now, and when it is next due: one row per job name.
+
+    A worker takes the row with one conditional UPDATE (free or expired, and due), so two
+    workers never run the job at once; a worker that dies holding it loses it at
+    ``expires_at``.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    run_id: Mapped[int | None] = mapped_column(BigId)
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """One run of a scheduled job: its worker, start and end, outcome and what it did."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: ``running``, ``ok`` or ``failed``.
+    outcome: Mapped[str] = mapped_column(String(12))
+    counts: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_job_runs_name_id", "name", "id"),)
