@@ -1,7 +1,7 @@
 """Upgrading a store whose decision numbers were stored as typed (migration 0015).
 
-Each store is built at revision 0013 and filled by ingest as it was before numbers were
-normalised (trimmed only), then upgraded: numbers take their one spelling, duplicate
+Each store is filled by today's ingest with numbers as they were stored before they were
+normalised (trimmed only), then taken down to revision 0014 with its data, then upgraded: numbers take their one spelling, duplicate
 spellings of one decision are kept apart and reported, and a resubmission finds the
 stored record instead of creating a second one. Both stores.
 """
@@ -58,11 +58,12 @@ runner = CliRunner()
 def old_url(
     request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url: str | None
 ) -> Iterator[str]:
-    """An empty store at revision 0013, the schema before numbers were normalised."""
+    """An empty store at the head: ingest writes the tables of today's schema (the change
+    feed, the register); ``OldStore`` takes it down to 0014 once it is filled."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
         engine = create_engine(url)
-        migrate(engine, BEFORE)
+        migrate(engine)
         engine.dispose()
         yield url
         return
@@ -74,7 +75,7 @@ def old_url(
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
-    migrate(engine, BEFORE)
+    migrate(engine)
     engine.dispose()
     try:
         yield url
@@ -136,6 +137,8 @@ class OldStore:
             assert (report.counts["accepted"], report.counts["review"]) == (7, 2), report.counts
             report = _ingest(ctx, _file(tmp_path / "d.jsonl", self.defaulters), DEFAULTER, "spc")
             assert report.counts["accepted"] == 2, report.counts
+        # The schema as it was then: what later migrations added goes, the records stay.
+        command.downgrade(alembic_config(ctx.engine), BEFORE)
         with ctx.sessions() as session:
             self.ids = list(session.scalars(select(Record.id).order_by(Record.id)))
         assert len(self.ids) == 9
@@ -227,7 +230,9 @@ def test_upgrade_gives_stored_numbers_one_spelling_and_resubmissions_find_them(
         assert audit.verify(session).ok
 
     # The same files again, through today's ingest: every decision is found, none added.
-    again = [r for n, r in enumerate(old.penalties) if n != 6]
+    # (The two rows without a code are left out: today the register knows their subject by
+    # name, so matching would link them; that is tests/ingest/test_matching.py's subject.)
+    again = [r for n, r in enumerate(old.penalties) if n not in (6, 7, 8)]
     report = _ingest(ctx, _file(tmp_path / "p2.jsonl", again), PENALTY, "samr")
     assert report.counts["unchanged"] == 6, report.counts
     assert (report.counts["accepted"], report.counts["amended"]) == (0, 0), report.counts
