@@ -14,6 +14,7 @@ from bonafides.app.public import PublicSubject, public_subject
 from bonafides.catalogue import catalogue_document, load_catalogue
 from bonafides.context import Context
 from bonafides.records import RecordStatus
+from bonafides.rules.loader import load_rules
 from bonafides.settings import InsecureSettingsError, Settings
 from tests import factories
 from tests.api.conftest import Store
@@ -156,7 +157,8 @@ def test_search_by_name_and_code(client: TestClient, store: Store) -> None:
 
 def test_catalogue_document(client: TestClient) -> None:
     body = client.get("/api/v1/catalogue").json()
-    assert body == catalogue_document(load_catalogue())
+    catalogue = load_catalogue()
+    assert body == catalogue_document(catalogue, load_rules(catalogue).lists_by_type)
 
 
 def test_statistics(client: TestClient, store: Store) -> None:

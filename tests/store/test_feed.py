@@ -12,10 +12,10 @@ from sqlalchemy import delete, select
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus
+from bonafides.rules.records import change_status, write_records
 from bonafides.rules.service import recompute_lists
 from bonafides.store import feed
 from bonafides.store.feed import FeedScope, Kind
-from bonafides.store.records import change_status, write_records
 from bonafides.store.tables import FeedEvent, ListEntry, Subject
 from bonafides.workflows.retention import expire_records
 from tests import factories

@@ -1,9 +1,10 @@
 """Upgrading a store whose decision numbers were stored as typed (migration 0015).
 
 Each store is filled by today's ingest with numbers as they were stored before they were
-normalised (trimmed only), then taken down to revision 0014 with its data, then upgraded: numbers take their one spelling, duplicate
-spellings of one decision are kept apart and reported, and a resubmission finds the
-stored record instead of creating a second one. Both stores.
+normalised (trimmed only), then taken down to revision 0014 with its data, then
+upgraded: numbers take their one spelling, duplicate spellings of one decision are kept
+apart and reported, and a resubmission finds the stored record instead of creating a
+second one. Both stores.
 """
 
 from __future__ import annotations
