@@ -7,6 +7,7 @@ parts, by the ``db_url`` parameter).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -32,9 +33,10 @@ from bonafides.security.roles import Role
 from bonafides.settings import Settings, get_settings
 from bonafides.store.records import change_status, write_records
 from bonafides.store.reference import sync_catalogue
-from bonafides.store.tables import AuditEvent, FeedEvent, Record, SyncSource
+from bonafides.store.tables import AuditEvent, FeedEvent, ListEntry, Record, Subject, SyncSource
 from tests import factories
 from tests.conftest import _truncate_all
+from tests.security.world import record_of
 from tests.web.server import running_portal
 
 SECRET = "sync-test-secret-0123456789abcdef"
@@ -180,18 +182,48 @@ def test_records_reach_the_nation_and_a_repair_at_the_origin_removes_the_copy(
     assert _count(nation, FeedEvent.kind == "record.repaired", FeedEvent.tombstone) == 1
 
 
-def test_the_nation_never_sends_a_copy_back_to_its_origin(
+def _entries(instance: Instance) -> dict[str, str]:
+    """subject code -> status of every courts.defaulters entry held."""
+    with instance.context() as ctx, ctx.sessions() as session:
+        rows = session.execute(
+            select(Subject.code_display, ListEntry.status)
+            .join(Subject, Subject.id == ListEntry.subject_id)
+            .where(ListEntry.list_code == "courts.defaulters")
+        )
+        return {str(code): str(status) for code, status in rows}
+
+
+def test_a_list_entry_decided_at_the_nation_reaches_the_province_and_nothing_goes_back(
     pair: tuple[Instance, Instance],
 ) -> None:
     province, nation = pair
     numbers = _submit(province, 2)
+    firm = factories.org(region="110105")
+    decision = record_of("courts.defaulter", firm, source="spc", decided=dt.date.today())
     with running_portal(province.env()) as url:
         _pull(nation, url, _operator_key(province))
+    with nation.context() as ctx, ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [decision], actor="test")
+    assert _entries(nation) == {firm.code: "current"}
+    key = _operator_key(nation)
     with running_portal(nation.env()) as url:
-        back = _pull(province, url, _operator_key(nation))
-    assert back.applied == 0
+        back = _pull(province, url, key)
+        assert _entries(province) == {firm.code: "current"}
+        with nation.context() as ctx, ctx.sessions.begin() as session:
+            change_status(
+                session,
+                source="spc",
+                decision_no=decision.decision_no,
+                status=RecordStatus.REVOKED,
+                actor="test",
+                reason="revoked",
+            )
+        _pull(province, url, key)
     assert back.skipped["made here"] == 2
-    assert _records(province) == dict.fromkeys(numbers, ("active", None, None))
+    held = _records(province)
+    assert {n: held[n] for n in numbers} == dict.fromkeys(numbers, ("active", None, None))
+    assert held[decision.decision_no] == ("revoked", "nation", 2)
+    assert _entries(province) != {firm.code: "current"}
 
 
 class Tampering:

@@ -47,7 +47,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
@@ -57,7 +57,13 @@ from bonafides.reports.signing import ALGORITHM, KeyStore, b64, sign, unb64
 from bonafides.security import audit
 from bonafides.store import feed
 from bonafides.store.feed import Kind
-from bonafides.store.records import change_status, record_key, write_records
+from bonafides.store.records import (
+    Key,
+    change_status,
+    record_key,
+    stored_records,
+    write_records,
+)
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import FeedEvent, Record, Subject
 
@@ -195,8 +201,21 @@ class Applier:
         self.actor = actor
 
     def apply(self, events: list[dict[str, Any]]) -> Applied:
+        """Apply the events in order. Decisions not held here, each named once in a run
+        of the batch, are stored together (one ``write_records`` for the run): the first
+        sync of a peer is almost all of them. Any other event first stores the run."""
         done = Applied()
+        held = self._held(events)
+        run: list[tuple[dict[str, Any], RecordInput]] = []
         for event in events:
+            fresh = self._fresh(event, held)
+            if fresh is not None:
+                run.append((event, fresh))
+                held.add(record_key(self.keys, fresh))
+                done.applied += 1
+                continue
+            self._create(run)
+            run = []
             why = self._one(event)
             if why is None:
                 done.applied += 1
@@ -204,7 +223,27 @@ class Applier:
                 done.conflicts += 1
             else:
                 done.skipped[why] += 1
+        self._create(run)
         return done
+
+    def _held(self, events: list[dict[str, Any]]) -> set[Key]:
+        """The decisions named by the batch's record events that are held here."""
+        wanted = []
+        for event in events:
+            if event.get("kind") in _RECORD_KINDS and event.get("origin") != self.here:
+                item = self._item(event.get("payload") or {})
+                if not isinstance(item, str):
+                    wanted.append(record_key(self.keys, item))
+        return set(stored_records(self.session, wanted))
+
+    def _fresh(self, event: dict[str, Any], held: set[Key]) -> RecordInput | None:
+        """The decision of a publish or amend event from elsewhere not held here yet."""
+        if event.get("kind") not in _RECORD_KINDS or event.get("origin") == self.here:
+            return None
+        item = self._item(event.get("payload") or {})
+        if isinstance(item, str) or record_key(self.keys, item) in held:
+            return None
+        return item
 
     def _one(self, event: dict[str, Any]) -> str | None:
         """None when applied; else why not (a short reason, counted per batch)."""
@@ -295,7 +334,7 @@ class Applier:
         if held is None:
             if status is not None:
                 return "removal of a decision not held here"
-            self._create(item, origin, version, at)
+            self._create([(event, item)])
         else:
             held.origin, held.origin_version = origin, version
             self.session.flush()
@@ -321,24 +360,37 @@ class Applier:
                 )
         return "conflict" if conflicted else None
 
-    def _create(self, item: RecordInput, origin: str, version: int, at: dt.datetime) -> None:
-        """A new copy: stored as a submission is, then its events written again once it
-        knows its origin, so none of them names this instance as where it was decided."""
+    def _create(self, run: list[tuple[dict[str, Any], RecordInput]]) -> None:
+        """New copies: stored as a submission is, then their events written again once
+        they know their origin, so none of them names this instance as where it was
+        decided."""
+        if not run:
+            return
         mark = feed.last_id(self.session)
-        written = write_records(self.session, self.keys, [item], actor=self.actor, received_at=at)
-        record_id = written.outcomes[0][1]
-        record = self.session.get(Record, record_id)
-        assert record is not None
-        record.origin, record.origin_version = origin, version
-        self.session.flush()
+        items = [item for _, item in run]
+        written = write_records(self.session, self.keys, items, actor=self.actor)
+        ids = [record_id for _, record_id in written.outcomes]
         self.session.execute(
-            delete(FeedEvent).where(
-                FeedEvent.id > mark,
-                FeedEvent.record_id == record_id,
-                FeedEvent.list_entry_id.is_(None),
-            )
+            update(Record),
+            [
+                {
+                    "id": record_id,
+                    "origin": str(event["origin"]),
+                    "origin_version": int(event.get("record_version") or 1),
+                }
+                for record_id, (event, _) in zip(ids, run, strict=True)
+            ],
         )
-        feed.emit_records(self.session, feed.Kind.RECORD_PUBLISHED, Record.id == record_id)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            self.session.execute(
+                delete(FeedEvent).where(
+                    FeedEvent.id > mark,
+                    FeedEvent.record_id.in_(chunk),
+                    FeedEvent.list_entry_id.is_(None),
+                )
+            )
+            feed.emit_records(self.session, feed.Kind.RECORD_PUBLISHED, Record.id.in_(chunk))
 
     def _conflict(
         self, held: Record, origin: str, version: int, at: dt.datetime, *, won: bool

@@ -29,9 +29,10 @@ _AT = bonafides.store.types.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("records") as batch:
-        batch.add_column(sa.Column("origin", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("origin_version", sa.Integer(), nullable=True))
+    # Plain ALTER TABLE on both stores: a batch rebuild of ``records`` on SQLite would
+    # drop a table that other tables' foreign keys name.
+    op.add_column("records", sa.Column("origin", sa.String(length=64), nullable=True))
+    op.add_column("records", sa.Column("origin_version", sa.Integer(), nullable=True))
     op.create_table(
         "sync_sources",
         sa.Column("id", _BIG, autoincrement=True, nullable=False),
@@ -51,6 +52,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sync_sources")
-    with op.batch_alter_table("records") as batch:
-        batch.drop_column("origin_version")
-        batch.drop_column("origin")
+    op.drop_column("records", "origin_version")
+    op.drop_column("records", "origin")
