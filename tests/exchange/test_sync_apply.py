@@ -78,3 +78,15 @@ def test_an_event_applied_twice_changes_nothing(ctx: Context) -> None:
     assert again.skipped["already applied"] == 1
     assert _state(ctx, "粤市监罚〔2026〕1号") == ("gd", "9.9")
     assert _conflicts(ctx) == []
+
+
+def test_a_malformed_event_is_skipped_and_counted_and_the_rest_applied(ctx: Context) -> None:
+    _, sent = _held_and_event(ctx)
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕2号"
+    broken = {**copy.deepcopy(sent), "occurred_at": "yesterday"}
+    with ctx.sessions.begin() as session:
+        done = Applier(session, ctx.catalogue, ctx.keys, here="local", actor="test").apply(
+            [broken, {"kind": "record.published"}, sent]
+        )
+    assert done.skipped["not well formed"] == 2
+    assert done.applied == 1

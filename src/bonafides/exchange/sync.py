@@ -148,15 +148,22 @@ def verify(envelope: Any, key_id: str, key: Ed25519PublicKey, *, after: int) -> 
         raise BatchRefusedError(
             "the batch's signature does not verify: it was changed in transit"
         ) from None
-    data = json.loads(body)
-    if data.get("format") != BATCH_FORMAT:
-        raise BatchRefusedError(f"unknown batch format {data.get('format')!r}")
-    if data.get("after") != after:
-        raise BatchRefusedError(f"the batch starts after {data.get('after')}, not after {after}")
-    next_cursor = int(data["next_cursor"])
+    try:
+        data = json.loads(body)
+        if data.get("format") != BATCH_FORMAT:
+            raise BatchRefusedError(f"unknown batch format {data.get('format')!r}")
+        if data.get("after") != after:
+            raise BatchRefusedError(f"the batch starts after {data.get('after')}, not {after}")
+        next_cursor = int(data["next_cursor"])
+        events = [e for e in data["events"] if isinstance(e, dict)]
+        if len(events) != len(data["events"]):
+            raise BatchRefusedError("the batch holds something that is not an event")
+        batch = Batch(str(data["origin"]), after, next_cursor, bool(data["more"]), events)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise BatchRefusedError(f"the batch is signed but not well formed: {exc!r}") from None
     if next_cursor < after:
         raise BatchRefusedError(f"the batch moves the cursor back to {next_cursor}")
-    return Batch(str(data["origin"]), after, next_cursor, bool(data["more"]), list(data["events"]))
+    return batch
 
 
 @dataclass
@@ -180,6 +187,20 @@ def _date(value: Any) -> dt.date | None:
 def _moment(value: str) -> dt.datetime:
     at = dt.datetime.fromisoformat(value)
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _well_formed(event: dict[str, Any]) -> bool:
+    """The fields every event must have, of the right kinds, before anything is written."""
+    try:
+        _moment(str(event["occurred_at"]))
+        int(event.get("record_version") or 0)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (
+        isinstance(event.get("origin"), str)
+        and isinstance(event.get("kind"), str)
+        and isinstance(event.get("payload"), dict)
+    )
 
 
 class Applier:
@@ -208,6 +229,11 @@ class Applier:
         held = self._held(events)
         run: list[tuple[dict[str, Any], RecordInput]] = []
         for event in events:
+            if not _well_formed(event):
+                self._create(run)
+                run = []
+                done.skipped["not well formed"] += 1
+                continue
             fresh = self._fresh(event, held)
             if fresh is not None:
                 run.append((event, fresh))
@@ -230,6 +256,8 @@ class Applier:
         """The decisions named by the batch's record events that are held here."""
         wanted = []
         for event in events:
+            if not _well_formed(event):
+                continue
             if event.get("kind") in _RECORD_KINDS and event.get("origin") != self.here:
                 item = self._item(event.get("payload") or {})
                 if not isinstance(item, str):
