@@ -129,7 +129,9 @@ def _published_key(transport: Transport, key_id: str | None) -> tuple[str, str]:
     checked to be the key its id names."""
     answer = transport.get(KEYS_PATH, {})
     keys = answer.get("keys") if isinstance(answer, dict) else None
-    for item in keys or []:
+    for item in keys if isinstance(keys, list) else []:
+        if not isinstance(item, dict):
+            continue
         if (key_id is None and item.get("current")) or item.get("key_id") == key_id:
             pem = str(item.get("public_key_pem"))
             found = key_id_of(_load_pem(pem))
