@@ -12,10 +12,12 @@ from fastapi import HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from bonafides.app import feed as feed_app
+from bonafides.app import sync as sync_app
 from bonafides.http.auth import principal_for
 from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
+from bonafides.security.signing import file_key_store, keys_dir
 
 router = Routes(tags=["feed"])
 
@@ -66,3 +68,37 @@ def read_feed(
         next_cursor=page.next_cursor,
         more=page.more,
     )
+
+
+class SignedBatchOut(BaseModel):
+    algorithm: str = Field(description="Ed25519.")
+    key_id: str = Field(description="The signing key, as published at /api/v1/keys.")
+    signature: str = Field(description="Base64 Ed25519 signature over the bytes of batch.")
+    batch: str = Field(
+        description="The batch as canonical JSON text: format, origin, after, next_cursor, "
+        "more and events (as GET /api/v1/feed gives them)."
+    )
+
+
+@router.get("/feed/signed", response_model=SignedBatchOut, responses=errors(401, 422))
+def read_signed_batch(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=feed_app.MAX_LIMIT, description="Most events in the batch.")
+    ] = 100,
+) -> SignedBatchOut:
+    """The same events as /feed, as one batch signed by this instance's report key, for
+    a peer instance to pull (``bonafides sync``) and verify before it applies them."""
+    principal = principal_for(request, session)
+    store = file_key_store(keys_dir(ctx.settings.data_dir).resolve())
+    try:
+        envelope = sync_app.signed_batch(
+            session, ctx.catalogue, principal, store, after=after, limit=limit
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    session.commit()
+    return SignedBatchOut(**envelope)

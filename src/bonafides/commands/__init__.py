@@ -26,6 +26,7 @@ AREAS: tuple[str, ...] = (
     "feed",
     "watchlists",
     "worker",
+    "sync",
 )
 
 

@@ -180,11 +180,16 @@ def _record_payload(session: Session) -> ColumnElement[Any]:
             ("legal_basis", Record.legal_basis),
             ("published_until", Record.published_until),
             ("retention_until", Record.retention_until),
-            ("version", Record.version),
+            ("version", _version()),
             ("content", _json_column(session, Record.content)),
             ("content_digest", Record.content_digest),
         ],
     )
+
+
+def _version() -> ColumnElement[int]:
+    """A record's version where it was decided: a copy's version at its origin."""
+    return func.coalesce(Record.origin_version, Record.version)
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -202,11 +207,14 @@ def _shown_before(column: Any) -> ColumnElement[bool]:
     return exists(select(earlier.id).where(same, earlier.public))
 
 
-def _head(kind: Kind, at: dt.datetime) -> list[Any]:
+def _head(kind: Kind, at: dt.datetime, of_record: bool = False) -> list[Any]:
+    """The kind, time and origin of an event; an event about a record names the
+    instance where the record was decided (a copy keeps its origin, ``Record.origin``)."""
+    here: ColumnElement[str] = literal(origin(), String())
     return [
         literal(kind.value, String()),
         literal(at, UTCDateTime()),
-        literal(origin(), String()),
+        func.coalesce(Record.origin, here) if of_record else here,
     ]
 
 
@@ -225,11 +233,11 @@ def emit_records(
     public = _shown_before(Record.id) if tombstone else record_is_public(office_day(at))
     rows: Select[Any] = (
         select(
-            *_head(kind, at),
+            *_head(kind, at, of_record=True),
             Record.subject_id,
             Subject.code_display,
             Record.id,
-            Record.version,
+            _version(),
             literal(None, Integer()),
             Record.source,
             RecordType.disclosure,

@@ -206,6 +206,10 @@ class Record(Base):
     content: Mapped[dict[str, Any]] = mapped_column(Json)
     content_digest: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: The instance where the decision was made, for a copy pulled by ``bonafides sync``
+    #: (None: made here), and its version there.
+    origin: Mapped[str | None] = mapped_column(String(64), default=None)
+    origin_version: Mapped[int | None] = mapped_column(Integer, default=None)
 
     subject: Mapped[Subject] = relationship()
     versions: Mapped[list[RecordVersion]] = relationship(
@@ -874,6 +878,28 @@ class FeedEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
 
     __table_args__ = (Index("ix_feed_events_public_id", "public", "id"),)
+
+
+class SyncSource(Base):
+    """A peer instance this one pulls from (``bonafides sync``): how far it got, and the
+    peer's signing key, pinned on first use, that every batch must verify under.
+
+    The cursor moves in the transaction that applies the batch, so a sync killed at any
+    moment resumes at the first event it had not applied.
+    """
+
+    __tablename__ = "sync_sources"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500), unique=True)
+    origin: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    key_pem: Mapped[str] = mapped_column(Text)
+    cursor: Mapped[int] = mapped_column(BigId, default=0)
+    applied: Mapped[int] = mapped_column(BigId, default=0)
+    skipped: Mapped[int] = mapped_column(BigId, default=0)
+    conflicts: Mapped[int] = mapped_column(BigId, default=0)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Watchlist(Base):

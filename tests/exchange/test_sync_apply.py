@@ -1,0 +1,92 @@
+"""Applying a peer's events: the conflict rule and replays, on both stores."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bonafides.app import feed as feed_app
+from bonafides.context import Context
+from bonafides.exchange.sync import Applier
+from bonafides.security.roles import ROLE_SCOPES, Principal, Role
+from bonafides.store.records import write_records
+from bonafides.store.tables import AuditEvent, Record
+from tests import factories
+
+OPERATOR = Principal(
+    role=Role.OPERATOR, username="test", scopes=ROLE_SCOPES[Role.OPERATOR], via="cli"
+)
+
+
+def _held_and_event(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """A decision made here, and its published event as the peer "gd" would send it."""
+    item = factories.penalty(factories.org())
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="test")
+        page = feed_app.read(session, ctx.catalogue, OPERATOR, after=0, limit=10)
+    event = copy.deepcopy(page.events[-1].to_json())
+    event["origin"] = "gd"
+    event["payload"]["record"]["content"]["fine_amount_10k_yuan"] = "9.9"
+    return item.decision_no, event
+
+
+def _apply(ctx: Context, event: dict[str, Any]) -> Any:
+    with ctx.sessions.begin() as session:
+        return Applier(session, ctx.catalogue, ctx.keys, here="local", actor="test").apply([event])
+
+
+def _state(ctx: Context, number: str) -> tuple[str | None, str]:
+    with ctx.sessions() as session:
+        record = session.scalars(select(Record).where(Record.decision_no == number)).one()
+        return record.origin, str(record.content["fine_amount_10k_yuan"])
+
+
+def _conflicts(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.sessions() as session:
+        return [
+            dict(e.detail or {})
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.tag == "sync:record:conflict")
+            )
+        ]
+
+
+@pytest.mark.parametrize(("days", "winner"), [(1, "gd"), (-3650, "local")])
+def test_the_deciding_authoritys_latest_version_wins_and_the_conflict_is_logged(
+    ctx: Context, days: int, winner: str
+) -> None:
+    number, event = _held_and_event(ctx)
+    event["occurred_at"] = (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat()
+    done = _apply(ctx, event)
+    assert done.conflicts == 1
+    assert _state(ctx, number) == (("gd", "9.9") if winner == "gd" else (None, "1.5"))
+    [logged] = _conflicts(ctx)
+    assert logged["winner"] == winner
+    assert logged["incoming_origin"] == "gd"
+
+
+def test_an_event_applied_twice_changes_nothing(ctx: Context) -> None:
+    _, sent = _held_and_event(ctx)
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕1号"
+    assert _apply(ctx, copy.deepcopy(sent)).applied == 1
+    again = _apply(ctx, copy.deepcopy(sent))
+    assert again.applied == 0
+    assert again.skipped["already applied"] == 1
+    assert _state(ctx, "粤市监罚〔2026〕1号") == ("gd", "9.9")
+    assert _conflicts(ctx) == []
+
+
+def test_a_malformed_event_is_skipped_and_counted_and_the_rest_applied(ctx: Context) -> None:
+    _, sent = _held_and_event(ctx)
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕2号"
+    broken = {**copy.deepcopy(sent), "occurred_at": "yesterday"}
+    with ctx.sessions.begin() as session:
+        done = Applier(session, ctx.catalogue, ctx.keys, here="local", actor="test").apply(
+            [broken, {"kind": "record.published"}, sent]
+        )
+    assert done.skipped["not well formed"] == 2
+    assert done.applied == 1
