@@ -48,6 +48,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "repairs",
     "complaints",
     "inquiries",
+    "disclosure_requests",
     "lists",
     "measures",
     "checks",

@@ -1,0 +1,69 @@
+"""disclosure on application (依申请公开)
+
+A person or company asks a department for information the platform holds; the department
+grants, partly grants or refuses it within 20 working days, with its reason and provision
+(issue 20, item 6).
+
+Revision ID: 0022_l_disclosure_requests
+Revises: 0021_feed
+Create Date: 2026-12-06 10:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bonafides.store.types
+
+revision: str = "0022_l_disclosure_requests"
+down_revision: str | None = "0021_feed"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_AT = bonafides.store.types.UTCDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "disclosure_requests",
+        sa.Column("id", _BIG, autoincrement=True, nullable=False),
+        sa.Column("account_id", _BIG, nullable=False),
+        sa.Column("department", sa.String(length=32), nullable=False),
+        sa.Column("asked", sa.Text(), nullable=False),
+        sa.Column("purpose", sa.String(length=300), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("created_at", _AT, nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("provision", sa.String(length=300), nullable=True),
+        sa.Column("decided_at", _AT, nullable=True),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("escalated_at", _AT, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_disclosure_requests_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["department"],
+            ["departments.code"],
+            name=op.f("fk_disclosure_requests_department_departments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosure_requests")),
+    )
+    op.create_index(
+        op.f("ix_disclosure_requests_account_id"), "disclosure_requests", ["account_id"]
+    )
+    op.create_index(
+        op.f("ix_disclosure_requests_department"), "disclosure_requests", ["department"]
+    )
+    op.create_index(
+        "ix_disclosure_requests_status_due_on", "disclosure_requests", ["status", "due_on"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("disclosure_requests")
