@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "consumers",
     "feed",
     "watchlists",
+    "counterparties",
 )
 
 

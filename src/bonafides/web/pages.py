@@ -67,6 +67,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "lists",
     "complaints",
     "disclosure_requests",
+    "counterparties",
 )
 
 #: Rejected rows listed on the page; the JSON API report has them all.
