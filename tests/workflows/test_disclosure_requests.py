@@ -21,6 +21,7 @@ from bonafides.workflows.disclosure_requests import DisclosureAsk, Outcome
 from tests import factories
 from tests.security.test_portal_pages import _sign_in
 from tests.security.world import World, api
+from tests.workflows.conftest import Inbox
 
 ASKED = "The list of food producers in Chaoyang whose licences were revoked in 2025."
 REASON = "Part of the list names natural persons whose privacy the law protects."
@@ -242,3 +243,48 @@ def test_disclosure_requests_in_the_portal(world: World, settings: Settings, peo
         client.cookies.clear()
         _sign_in(client, "mee.clerk")
         assert client.get(page).status_code == 404
+
+
+def test_the_applicant_is_mailed_after_the_decision_commits(
+    world: World, settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    mailing = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_starttls": False,
+            "smtp_from": "office@credit.example.cn",
+        }
+    )
+    world.account("firm", Role.SUBJECT, subject=factories.org(), email="legal@firm.example.cn")
+    world.account("clerk", Role.OFFICER, department="samr", email="clerk@samr.example.cn")
+    with api(mailing, world) as client:
+        firm_h = {"Authorization": f"Bearer {world.key('firm')}"}
+        clerk_h = {"Authorization": f"Bearer {world.key('clerk')}"}
+        filed = client.post(
+            "/api/v1/disclosure-requests",
+            json={"department": "samr", "asked": ASKED},
+            headers=firm_h,
+        )
+        assert filed.status_code == 201, filed.text
+        assert [rcpt for rcpts, _ in inbox.messages for rcpt in rcpts] == ["clerk@samr.example.cn"]
+        inbox.messages.clear()
+        number = filed.json()["id"]
+        refused = client.post(
+            f"/api/v1/disclosure-requests/{number}/decision",
+            json={"outcome": "refused", "answer": REASON},
+            headers=clerk_h,
+        )
+        assert refused.status_code == 422
+        assert inbox.messages == [], "a step that fails mails nobody"
+        done = client.post(
+            f"/api/v1/disclosure-requests/{number}/decision",
+            json={"outcome": "refused", "answer": REASON, "provision": PROVISION},
+            headers=clerk_h,
+        )
+        assert done.status_code == 200, done.text
+    ((rcpts, message),) = inbox.messages
+    assert rcpts == ["legal@firm.example.cn"]
+    assert str(message["Subject"]) == f"Your disclosure request {number}: refused"
+    assert PROVISION in message.get_body().get_content()

@@ -49,6 +49,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "complaints",
     "inquiries",
     "disclosure_requests",
+    "commitments",
     "lists",
     "measures",
     "checks",

@@ -702,6 +702,19 @@ class Commitment(Base):
     digest: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     audit_hash: Mapped[str] = mapped_column(String(64))
+    #: Migration ``0022_l``: a commitment signed when applying for a licence names its
+    #: template (``catalogue/data/commitments.yaml``), the licensing department, the
+    #: application, and the day its term ends; the department records whether it was kept,
+    #: and a breach is the record ``record_id``. A repair's commitment has none of these.
+    template: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
+    licence_ref: Mapped[str | None] = mapped_column(String(100))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class RepairApplication(Base):

@@ -68,6 +68,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "complaints",
     "disclosure_requests",
     "counterparties",
+    "commitments",
 )
 
 #: Rejected rows listed on the page; the JSON API report has them all.

@@ -1,8 +1,10 @@
-"""disclosure on application (依申请公开)
+"""disclosure on application (依申请公开) and credit commitments on application
 
 A person or company asks a department for information the platform holds; the department
 grants, partly grants or refuses it within 20 working days, with its reason and provision
-(issue 20, item 6).
+(issue 20, item 6). A commitment signed when applying for a licence names its template,
+department, application and term, and the department records whether it was kept
+(item 5): nullable columns, so a repair's commitment is unchanged.
 
 Revision ID: 0022_l_disclosure_requests
 Revises: 0021_feed
@@ -63,7 +65,32 @@ def upgrade() -> None:
     op.create_index(
         "ix_disclosure_requests_status_due_on", "disclosure_requests", ["status", "due_on"]
     )
+    with op.batch_alter_table("commitments") as batch:
+        batch.add_column(sa.Column("template", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("department", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("licence_ref", sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column("due_on", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("outcome", sa.String(length=12), nullable=True))
+        batch.add_column(sa.Column("outcome_note", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("recorded_at", _AT, nullable=True))
+        batch.add_column(sa.Column("recorded_by", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("record_id", _BIG, nullable=True))
+        batch.create_index(op.f("ix_commitments_department"), ["department"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("commitments") as batch:
+        batch.drop_index(op.f("ix_commitments_department"))
+        for name in (
+            "record_id",
+            "recorded_by",
+            "recorded_at",
+            "outcome_note",
+            "outcome",
+            "due_on",
+            "licence_ref",
+            "department",
+            "template",
+        ):
+            batch.drop_column(name)
     op.drop_table("disclosure_requests")
