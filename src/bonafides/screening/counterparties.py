@@ -30,7 +30,7 @@ from bonafides.context import Context
 from bonafides.disclosure import Audience, subject_visible
 from bonafides.records import digest
 from bonafides.rules.loader import rules_for
-from bonafides.rules.model import ListKind
+from bonafides.rules.model import ListKind, Rules
 from bonafides.screening.service import (
     UnknownCertificateError,
     Verification,
@@ -98,9 +98,16 @@ def read_codes(data: bytes, *, max_codes: int = MAX_CODES) -> list[str]:
 
 
 def line_answer(
-    session: Session, ctx: Context, line: int, code: str, day: dt.date
+    session: Session,
+    ctx: Context,
+    line: int,
+    code: str,
+    day: dt.date,
+    *,
+    rules: Rules | None = None,
 ) -> dict[str, Any]:
-    """One code's public status on ``day``: what the public pages show of it, counted."""
+    """One code's public status on ``day``: what the public pages show of it, counted.
+    ``rules`` say which lists are black; a whole check passes them once."""
     try:
         key, shown = key_and_shown(code, ctx.keys)
     except CodeError as exc:
@@ -113,7 +120,7 @@ def line_answer(
     if not subject_visible(profile.kind, records_shown=bool(profile.records)):
         return unknown
     polarity = Counter(r.polarity for r in profile.records)
-    rules = rules_for(ctx.catalogue)
+    rules = rules or rules_for(ctx.catalogue)
     lists = sorted(
         (
             {
@@ -169,10 +176,12 @@ def check(
     session: Session, ctx: Context, *, inquirer: str, codes: Sequence[str], day: dt.date
 ) -> CounterpartyCheck:
     """Answer every code, store the check and its lines, and audit it; the caller commits."""
-    lines = [line_answer(session, ctx, n, code, day) for n, code in enumerate(codes, 1)]
+    rules = rules_for(ctx.catalogue)
+    lines = [
+        line_answer(session, ctx, n, code, day, rules=rules) for n, code in enumerate(codes, 1)
+    ]
     summary = _summary(lines, day)
     cert_id = new_certificate_id()
-    rules = rules_for(ctx.catalogue)
     stored = Check(
         cert_id=cert_id,
         kind=KIND,
@@ -248,12 +257,13 @@ def verify(
             cert=f".{line}",
         )
     changed = []
+    rules = rules_for(ctx.catalogue)
     for n, row in sorted(rows.items()):
         answer = row.answer or {}
         code = str(answer.get("code", ""))
         if row.status == INVALID or "*" in code:
             continue
-        if digest(line_answer(session, ctx, n, code, stored.as_of)) != row.digest:
+        if digest(line_answer(session, ctx, n, code, stored.as_of, rules=rules)) != row.digest:
             changed.append(n)
     now = stored.answer if not changed else {**stored.answer, "changed_lines": len(changed)}
     return verification_of(stored, stored.answer, stored.digest, now, None, changed)
