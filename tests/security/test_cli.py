@@ -150,10 +150,13 @@ def test_escalation_job_and_listing(env: str) -> None:
     code, out = _run("objections", "escalate", "--db", env)
     assert code == 0, out
     assert "escalated 0" in out
-    for kind in ("repairs", "complaints"):
+    for kind in ("repairs", "complaints", "disclosure"):
         code, out = _run(kind, "escalate", "--db", env)
         assert code == 0, out
         assert "escalated 0 overdue" in out
+    code, out = _run("disclosure", "figures", "--db", env)
+    assert code == 0, out
+    assert "median days" in out
     code, out = _run("notifications", "send", "--db", env)
     assert code == 2
     assert "SMTP" in out

@@ -49,6 +49,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "repairs",
     "complaints",
     "inquiries",
+    "disclosure_requests",
+    "commitments",
     "lists",
     "measures",
     "checks",
@@ -58,6 +60,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "consumers",
     "feed",
     "watchlists",
+    "counterparties",
 )
 
 

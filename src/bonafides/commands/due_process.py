@@ -1,5 +1,6 @@
-"""``bonafides objections ...``, ``repairs escalate``, ``complaints escalate`` and
-``inquiries ...``: the daily escalation of what is overdue, and special inquiries.
+"""``bonafides objections ...``, ``repairs escalate``, ``complaints escalate``,
+``disclosure ...`` and ``inquiries ...``: the daily escalation of what is overdue,
+applications for disclosure, and special inquiries.
 
 Each command calls the use case the API calls (``bonafides.app.due_process``) and prints;
 exit code 2 with one line on refusal.
@@ -18,15 +19,19 @@ objections_app = typer.Typer(help="Objections: overdue ones and their escalation
 repairs_app = typer.Typer(help="Credit repair applications: overdue ones and their escalation.")
 complaints_app = typer.Typer(help="Complaints and reports: overdue ones and their escalation.")
 inquiries_app = typer.Typer(help="Special inquiries: applications to read restricted records.")
+disclosure_app = typer.Typer(
+    help="Disclosure on application (依申请公开): overdue ones, escalation and figures."
+)
 
 
 def register(app: typer.Typer) -> None:
-    for sub in (objections_app, repairs_app, complaints_app, inquiries_app):
+    for sub in (objections_app, repairs_app, complaints_app, inquiries_app, disclosure_app):
         sub.info.no_args_is_help = True
     app.add_typer(objections_app, name="objections")
     app.add_typer(repairs_app, name="repairs")
     app.add_typer(complaints_app, name="complaints")
     app.add_typer(inquiries_app, name="inquiries")
+    app.add_typer(disclosure_app, name="disclosure")
 
 
 @objections_app.command("overdue")
@@ -73,6 +78,33 @@ def escalate_complaints(db: DbOption = None) -> None:
     """Escalate complaints and reports past their deadline to the operators (run daily;
     safe to repeat). The operators learn the department and deadline, not the informant."""
     _escalate(db, "complaints", "complaint")
+
+
+@disclosure_app.command("escalate")
+def escalate_disclosure(db: DbOption = None) -> None:
+    """Escalate applications for disclosure unanswered after their 20 working days to the
+    operators (run daily; safe to repeat)."""
+    _escalate(db, "disclosure", "disclosure request")
+
+
+@disclosure_app.command("figures")
+def disclosure_figures(db: DbOption = None) -> None:
+    """Per department: applications received, decided, decided in time, open past their
+    deadline, and the median working days to a decision."""
+    from bonafides.app.due_process.disclosure_requests import department_figures
+
+    table = Table("department", "received", "decided", "in time", "overdue", "median days")
+    with unit_of_work(db) as (ctx, unit):
+        for f in department_figures(unit.session, desk(ctx)):
+            table.add_row(
+                f.department,
+                str(f.received),
+                str(f.decided),
+                str(f.decided_in_time),
+                str(f.open_overdue),
+                "" if f.median_days is None else f"{f.median_days:g}",
+            )
+    out.print(table)
 
 
 # --------------------------------------------------------------------------- inquiries

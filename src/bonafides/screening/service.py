@@ -287,6 +287,8 @@ def verify(
 ) -> Verification:
     """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it;
     the audit event of the verification is written in ``session`` (the caller commits)."""
+    from bonafides.screening import counterparties
+
     rules = rules or rules_for(ctx.catalogue)
     base, _, line_text = cert_id.partition(".")
     zone = ctx.settings.timezone
@@ -294,7 +296,10 @@ def verify(
     stored = session.scalar(select(Check).where(Check.cert_id == base))
     if stored is None or (line_text and not line_text.isdigit()):
         raise UnknownCertificateError(f"no check certificate {cert_id!r}")
-    if line_text:
+    if stored.kind == counterparties.KIND:
+        line = int(line_text) if line_text else None
+        result = counterparties.verify(session, ctx, stored, line, day_now)
+    elif line_text:
         result = _verify_line(session, rules, stored, int(line_text), day_now, zone)
     elif stored.kind == "batch":
         result = _verify_batch(session, rules, stored)
@@ -327,7 +332,7 @@ def _verify_single(
         return {"action": stored.action, "as_of": day.isoformat(), **body}
 
     now = ask(stored.as_of)
-    return _verification(stored, stored.answer, stored.digest, now, ask(day_now), [])
+    return verification_of(stored, stored.answer, stored.digest, now, ask(day_now), [])
 
 
 def _verify_line(
@@ -340,7 +345,7 @@ def _verify_line(
         raise UnknownCertificateError(f"certificate {stored.cert_id} has no line {line}")
     then = line_answer(row)
     if row.status not in (MEASURES_APPLY, CLEAR, UNKNOWN):
-        return _verification(stored, then, row.digest, then, None, [], cert=f".{line}")
+        return verification_of(stored, then, row.digest, then, None, [], cert=f".{line}")
     subject = _subject(session, row.subject_id)
 
     def ask(day: dt.date) -> dict[str, Any]:
@@ -349,14 +354,14 @@ def _verify_line(
         )
         return {"line": line, **body}
 
-    return _verification(
+    return verification_of(
         stored, then, row.digest, ask(stored.as_of), ask(day_now), [], cert=f".{line}"
     )
 
 
 def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification:
     changed = rescreen(session, rules, stored)
-    return _verification(
+    return verification_of(
         stored,
         stored.answer,
         stored.digest,
@@ -366,7 +371,7 @@ def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification
     )
 
 
-def _verification(
+def verification_of(
     stored: Check,
     then: dict[str, Any],
     then_digest: str,

@@ -706,6 +706,19 @@ class Commitment(Base):
     digest: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     audit_hash: Mapped[str] = mapped_column(String(64))
+    #: Migration ``0022_l``: a commitment signed when applying for a licence names its
+    #: template (``catalogue/data/commitments.yaml``), the licensing department, the
+    #: application, and the day its term ends; the department records whether it was kept,
+    #: and a breach is the record ``record_id``. A repair's commitment has none of these.
+    template: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
+    licence_ref: Mapped[str | None] = mapped_column(String(100))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class RepairApplication(Base):
@@ -760,6 +773,31 @@ class Complaint(Base):
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_complaints_status_due_on", "status", "due_on"),)
+
+
+class DisclosureRequest(Base):
+    """An application for disclosure (依申请公开): someone asks a department for information
+    the platform holds, and the department grants, partly grants or refuses it, with the
+    reason and the provision it relies on, within its deadline."""
+
+    __tablename__ = "disclosure_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    asked: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    provision: Mapped[str | None] = mapped_column(String(300))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_disclosure_requests_status_due_on", "status", "due_on"),)
 
 
 class Attachment(Base):

@@ -1,5 +1,5 @@
 """Escalating overdue workflow items to the operators: one mechanism for objections,
-credit repair applications and complaints.
+credit repair applications, complaints and applications for disclosure.
 
 A department that lets a deadline pass is reported to the credit office once per item
 (``escalated_at`` marks it), with an audit event and a notification to every active
@@ -18,14 +18,20 @@ from sqlalchemy.orm import Session
 
 from bonafides.security import audit
 from bonafides.security.roles import Role
-from bonafides.store.tables import Account, Complaint, Objection, RepairApplication
+from bonafides.store.tables import (
+    Account,
+    Complaint,
+    DisclosureRequest,
+    Objection,
+    RepairApplication,
+)
 from bonafides.workflows.notify import Note, Notifier
 
 if TYPE_CHECKING:
     from bonafides.workflows.common import Deadlines
 
 #: The workflow items that have a deadline and an ``escalated_at`` flag.
-T = TypeVar("T", Objection, RepairApplication, Complaint)
+T = TypeVar("T", Objection, RepairApplication, Complaint, DisclosureRequest)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,15 @@ from bonafides.app.steps import run
 from bonafides.app.unit import UnitOfWork
 from bonafides.security.roles import Principal
 from bonafides.store.tables import Objection
-from bonafides.workflows import complaints, notify, objections, repair
+from bonafides.workflows import complaints, disclosure_requests, notify, objections, repair
 
 #: The workflows whose overdue items are escalated to the operators, by area name.
-ESCALATED = {"objections": objections, "repairs": repair, "complaints": complaints}
+ESCALATED = {
+    "objections": objections,
+    "repairs": repair,
+    "complaints": complaints,
+    "disclosure": disclosure_requests,
+}
 
 
 def overdue_objections(session: Session, desk: Desk) -> list[Objection]:
