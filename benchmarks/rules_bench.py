@@ -49,7 +49,8 @@ from bonafides.codes import make_resident_id, make_uscc, mask_id
 from bonafides.context import Context
 from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import load_file_by_key, recompute_grades, recompute_lists
-from bonafides.screening.service import answer_from_file, key_and_shown
+from bonafides.screening.common import key_and_shown
+from bonafides.screening.service import answer_from_file
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.settings import Settings
 from bonafides.store.db import make_engine, migrate

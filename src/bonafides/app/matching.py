@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bonafides.context import Context
-from bonafides.matching.files import MatchSummary, match_file
+from bonafides.ingest.match_file import MatchSummary, match_file
 from bonafides.matching.model import Matcher
 from bonafides.matching.store import register_index
 

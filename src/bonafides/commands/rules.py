@@ -254,7 +254,7 @@ def verify(
     from bonafides.app.screening import verify as run_verify
     from bonafides.commands.reports import verify_report
     from bonafides.context import Context
-    from bonafides.screening.service import UnknownCertificateError
+    from bonafides.screening.common import UnknownCertificateError
     from bonafides.store.tables import IssuedReport
 
     if Path(cert_id).suffix.lower() == ".pdf" or Path(cert_id).is_file():

@@ -26,7 +26,8 @@ from bonafides.reports.render import CERTIFICATE_FORMAT
 from bonafides.reports.service import Verification, key_store, verify_report
 from bonafides.reports.sources import rules_or_none
 from bonafides.screening.answer import INVALID
-from bonafides.screening.service import UnknownCertificateError, line_answer
+from bonafides.screening.common import UnknownCertificateError
+from bonafides.screening.service import line_answer
 from bonafides.screening.service import verify as screening_verify
 from bonafides.security.signing import KeyStore, normalise_code, sign, signature_valid
 from bonafides.store.tables import Check, CheckLine

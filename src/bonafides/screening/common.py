@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bonafides.codes import ResidentId, parse_subject_code
 from bonafides.context import Context
-from bonafides.errors import Invalid
-from bonafides.rules.model import Rules
+from bonafides.errors import Invalid, NotFound
+from bonafides.records import digest
+from bonafides.rules.model import EVALUATOR, Rules
 from bonafides.screening.answer import RecordDetail
 from bonafides.store.details import record_rows
+from bonafides.store.subjects import SubjectKeys
+from bonafides.store.tables import Check
 
 
 class UnknownActionError(Invalid):
@@ -49,3 +55,73 @@ def today(ctx: Context) -> dt.date:
 def record_details(session: Session, ids: Iterable[int]) -> dict[int, RecordDetail]:
     """The decision behind each cited record, as an answer states it."""
     return {rid: RecordDetail(rid, *row) for rid, row in record_rows(session, ids).items()}
+
+
+class UnknownCertificateError(NotFound):
+    """No check certificate with this id, or no such line of it."""
+
+
+def key_and_shown(code: str, keys: SubjectKeys | None) -> tuple[str, str]:
+    """The store key (when ``keys`` is given) and the shown code; raises CodeError."""
+    parsed = parse_subject_code(code)
+    if isinstance(parsed, ResidentId):
+        return (keys.vault.lookup_key(parsed.number) if keys else "", parsed.masked)
+    return parsed.code, parsed.code
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a certificate answered, and how the same question is answered now."""
+
+    cert_id: str
+    kind: str
+    created_at: dt.datetime
+    inquirer: str
+    department: str | None
+    purpose: str
+    action: str
+    as_of: dt.date
+    evaluator: str
+    rules_version: str
+    answer: dict[str, Any]
+    digest: str
+    intact: bool
+    answer_now: dict[str, Any]
+    same_now: bool
+    answer_today: dict[str, Any] | None
+    changed_lines: Sequence[int] = ()
+
+    @property
+    def evaluator_now(self) -> str:
+        return EVALUATOR
+
+
+def verification_of(
+    stored: Check,
+    then: dict[str, Any],
+    then_digest: str,
+    now: dict[str, Any],
+    today_answer: dict[str, Any] | None,
+    changed: Sequence[int],
+    *,
+    cert: str = "",
+) -> Verification:
+    return Verification(
+        cert_id=stored.cert_id + cert,
+        kind=stored.kind,
+        created_at=stored.created_at,
+        inquirer=stored.inquirer,
+        department=stored.department,
+        purpose=stored.purpose,
+        action=stored.action,
+        as_of=stored.as_of,
+        evaluator=stored.evaluator,
+        rules_version=stored.rules_version,
+        answer=then,
+        digest=then_digest,
+        intact=digest(then) == then_digest,
+        answer_now=now,
+        same_now=digest(now) == then_digest and not changed,
+        answer_today=today_answer,
+        changed_lines=changed,
+    )

@@ -31,7 +31,7 @@ from bonafides.disclosure import Audience, subject_visible
 from bonafides.records import digest
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import ListKind, Rules
-from bonafides.screening.service import (
+from bonafides.screening.common import (
     UnknownCertificateError,
     Verification,
     key_and_shown,

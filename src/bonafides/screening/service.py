@@ -10,16 +10,15 @@ answer now (digests compared), and what the answer is as of today.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from bonafides.codes import CodeError, ResidentId, parse_subject_code
+from bonafides.codes import CodeError
 from bonafides.context import Context
-from bonafides.errors import InvalidCodeError, NotFound
+from bonafides.errors import InvalidCodeError
 from bonafides.records import digest
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.loader import rules_for
@@ -31,6 +30,7 @@ from bonafides.rules.service import (
     load_file_by_key,
     load_files,
 )
+from bonafides.screening import counterparties
 from bonafides.screening.answer import (
     CLEAR,
     MEASURES_APPLY,
@@ -42,13 +42,16 @@ from bonafides.screening.answer import (
 from bonafides.screening.batch import rescreen
 from bonafides.screening.common import (
     UnknownActionError,
+    UnknownCertificateError,
+    Verification,
+    key_and_shown,
     new_certificate_id,
     record_details,
     require_action,
     today,
+    verification_of,
 )
 from bonafides.security import audit
-from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import Check, CheckLine, Subject
 from bonafides.store.types import utcnow
 
@@ -65,21 +68,9 @@ __all__ = [
 ]
 
 
-class UnknownCertificateError(NotFound):
-    """No check certificate with this id, or no such line of it."""
-
-
 def display_code(code: str) -> str:
     """The code as an answer shows it: organisations in full, persons masked."""
     return key_and_shown(code, None)[1]
-
-
-def key_and_shown(code: str, keys: SubjectKeys | None) -> tuple[str, str]:
-    """The store key (when ``keys`` is given) and the shown code; raises CodeError."""
-    parsed = parse_subject_code(code)
-    if isinstance(parsed, ResidentId):
-        return (keys.vault.lookup_key(parsed.number) if keys else "", parsed.masked)
-    return parsed.code, parsed.code
 
 
 # Built once: on the single-check path, building statements costs more than running them.
@@ -247,33 +238,6 @@ def _file_and_claim(
 # --------------------------------------------------------------------------- verification
 
 
-@dataclass(frozen=True)
-class Verification:
-    """What a certificate answered, and how the same question is answered now."""
-
-    cert_id: str
-    kind: str
-    created_at: dt.datetime
-    inquirer: str
-    department: str | None
-    purpose: str
-    action: str
-    as_of: dt.date
-    evaluator: str
-    rules_version: str
-    answer: dict[str, Any]
-    digest: str
-    intact: bool
-    answer_now: dict[str, Any]
-    same_now: bool
-    answer_today: dict[str, Any] | None
-    changed_lines: Sequence[int] = ()
-
-    @property
-    def evaluator_now(self) -> str:
-        return EVALUATOR
-
-
 def line_answer(row: CheckLine) -> dict[str, Any]:
     """A batch line's answer as its digest was taken: clear and unknown lines are stored
     as their status alone, and their answer is rebuilt from it."""
@@ -287,8 +251,6 @@ def verify(
 ) -> Verification:
     """Look a certificate up (``ID`` or ``ID.LINE`` for one line of a batch) and re-ask it;
     the audit event of the verification is written in ``session`` (the caller commits)."""
-    from bonafides.screening import counterparties
-
     rules = rules or rules_for(ctx.catalogue)
     base, _, line_text = cert_id.partition(".")
     zone = ctx.settings.timezone
@@ -368,35 +330,4 @@ def _verify_batch(session: Session, rules: Rules, stored: Check) -> Verification
         stored.answer if not changed else {**stored.answer, "changed_lines": len(changed)},
         None,
         changed,
-    )
-
-
-def verification_of(
-    stored: Check,
-    then: dict[str, Any],
-    then_digest: str,
-    now: dict[str, Any],
-    today_answer: dict[str, Any] | None,
-    changed: Sequence[int],
-    *,
-    cert: str = "",
-) -> Verification:
-    return Verification(
-        cert_id=stored.cert_id + cert,
-        kind=stored.kind,
-        created_at=stored.created_at,
-        inquirer=stored.inquirer,
-        department=stored.department,
-        purpose=stored.purpose,
-        action=stored.action,
-        as_of=stored.as_of,
-        evaluator=stored.evaluator,
-        rules_version=stored.rules_version,
-        answer=then,
-        digest=then_digest,
-        intact=digest(then) == then_digest,
-        answer_now=now,
-        same_now=digest(now) == then_digest and not changed,
-        answer_today=today_answer,
-        changed_lines=changed,
     )
