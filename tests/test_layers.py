@@ -16,20 +16,6 @@ PACKAGE = ROOT / "src" / "bonafides"
 #: A transaction committed or begun (``with sessions.begin()`` commits on leaving).
 _COMMITS = re.compile(r"\.commit\(\)|\b(?:sessions|factory|engine|conn)\.begin\(\)")
 
-#: Adapters that still commit in their handlers, each with who removes it. The set only
-#: shrinks: a new entry here needs as good a reason.
-_NOT_YET = {
-    # Operator commands that write one row set each; next to move to bonafides.app.
-    "commands/rules.py",
-    # Feed, watchlists and the register load (issue 15, 16): their use cases move to
-    # bonafides.app next.
-    "api/feed.py",
-    "api/watchlists.py",
-    "commands/feed.py",
-    "commands/watchlists.py",
-    "exchange/webhooks.py",
-    "ingest/register.py",
-}
 #: Where committing is the job: the unit of work and the use cases, restore (which
 #: replaces a whole store) and the migration environment.
 _ALLOWED = ("app/", "store/migrations/")
@@ -47,14 +33,8 @@ def _committing() -> set[str]:
 
 
 def test_nothing_below_the_application_layer_commits() -> None:
-    stray = _committing() - _NOT_YET
+    stray = _committing()
     assert not stray, f"these commit outside a unit of work (bonafides.app): {sorted(stray)}"
-
-
-def test_the_list_of_adapters_still_committing_is_not_stale() -> None:
-    """An entry whose module no longer commits must go, so the list only shrinks."""
-    stale = _NOT_YET - _committing()
-    assert not stale, f"remove from _NOT_YET, they no longer commit: {sorted(stale)}"
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from bonafides.app.webhooks import deliver_due
 from bonafides.context import Context
 from bonafides.exchange import webhooks
-from bonafides.exchange.webhooks import deliver_due
 from bonafides.records import RecordStatus
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
@@ -308,14 +308,13 @@ def test_two_deliverers_at_once_owe_each_event_once(settings: Settings, world: W
         pytest.skip("several deliverers at once are for PostgreSQL; on SQLite run one")
     firm = factories.org()
     world.account("bank.one", Role.INQUIRER, department="mof")
-    with world.ctx.sessions.begin() as session:
-        from bonafides.app import watchlists as use
-        from bonafides.security.accounts import get_account, principal_of
+    from bonafides.app import watchlists as use
+    from bonafides.app.unit import UnitOfWork
+    from bonafides.security.accounts import get_account, principal_of
 
-        owner = principal_of(get_account(session, "bank.one"), via="cli")
-        use.create(
-            session, world.ctx, owner, name="a", url="http://127.0.0.1:9/x", codes=[firm.code]
-        )
+    with UnitOfWork(world.ctx.sessions) as unit:
+        owner = principal_of(get_account(unit.session, "bank.one"), via="cli")
+        use.create(unit, world.ctx, owner, name="a", url="http://127.0.0.1:9/x", codes=[firm.code])
     world.store(factories.penalty(firm, decision_date=world.today))
     counts: list[int] = []
     first = world.ctx.sessions()

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bonafides.app.register import load_register
 from bonafides.catalogue.register import EventKind, SubjectStatus, register_format
 from bonafides.codes import gb11714_check_char, make_uscc
 from bonafides.context import Context
 from bonafides.disclosure import Audience
 from bonafides.ingest.readers import UnusableInputError
-from bonafides.ingest.register import RegisterReport, load_register
+from bonafides.ingest.register import RegisterReport
 from bonafides.security import audit
 from bonafides.settings import Settings
 from bonafides.store.access import events_about

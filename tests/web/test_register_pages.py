@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from bonafides.app.register import load_register
 from bonafides.context import Context
-from bonafides.ingest.register import load_register
 from bonafides.settings import Settings
 from tests.ingest.test_register import company, write_csv
 

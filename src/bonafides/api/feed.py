@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from bonafides.app import feed as feed_app
 from bonafides.app import sync as sync_app
 from bonafides.http.auth import principal_for
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep, UnitDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
 from bonafides.security.signing import file_key_store, keys_dir
@@ -46,7 +46,7 @@ class FeedOut(BaseModel):
 def read_feed(
     request: Request,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=feed_app.MAX_LIMIT, description="Most events in the answer.")
@@ -57,12 +57,11 @@ def read_feed(
     Reading non-public events is logged in the audit chain and in each subject's access
     log.
     """
-    principal = principal_for(request, session)
+    principal = principal_for(request, unit.session)
     try:
-        page = feed_app.read(session, ctx.catalogue, principal, after=after, limit=limit)
+        page = feed_app.read_feed(unit, ctx.catalogue, principal, after=after, limit=limit)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    session.commit()
     return FeedOut(
         events=[EventOut(**e.to_json()) for e in page.events],
         next_cursor=page.next_cursor,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from bonafides.api.feed import EventOut, FeedOut
 from bonafides.app import watchlists as use
 from bonafides.http.auth import clock_of, http_error, require
-from bonafides.http.deps import ContextDep, SessionDep
+from bonafides.http.deps import ContextDep, SessionDep, UnitDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
 from bonafides.security.roles import Principal
@@ -87,16 +87,14 @@ def _out(watchlist: Watchlist, codes: int) -> WatchlistOut:
     "/watchlists", response_model=CreatedOut, status_code=201, responses=errors(401, 403, 422)
 )
 def create_watchlist(
-    body: WatchlistIn, ctx: ContextDep, session: SessionDep, principal: SignedIn
+    body: WatchlistIn, ctx: ContextDep, unit: UnitDep, principal: SignedIn
 ) -> CreatedOut:
     """A watchlist following its codes' public events from now on."""
     try:
-        made = use.create(session, ctx, principal, name=body.name, url=body.url, codes=body.codes)
-        count = len({c.strip() for c in body.codes if c.strip()})
-        out = _out(made.watchlist, count)
+        made = use.create(unit, ctx, principal, name=body.name, url=body.url, codes=body.codes)
     except WorkflowError as exc:
         raise http_error(exc) from None
-    session.commit()
+    out = _out(made.watchlist, len({c.strip() for c in body.codes if c.strip()}))
     return CreatedOut(**out.model_dump(), secret=made.secret)
 
 
@@ -118,28 +116,24 @@ def add_codes(
     watchlist_id: WatchlistId,
     body: CodesIn,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     principal: SignedIn,
 ) -> dict[str, int]:
     """Follow more codes; those already followed are left as they are."""
     try:
-        added = use.add_codes(session, ctx, principal, watchlist_id, body.codes)
+        added = use.add_codes(unit, ctx, principal, watchlist_id, body.codes)
     except WorkflowError as exc:
         raise http_error(exc) from None
-    session.commit()
     return {"added": added}
 
 
 @router.delete("/watchlists/{watchlist_id}", status_code=204, responses=errors(401, 404))
-def close_watchlist(
-    watchlist_id: WatchlistId, session: SessionDep, principal: SignedIn
-) -> Response:
+def close_watchlist(watchlist_id: WatchlistId, unit: UnitDep, principal: SignedIn) -> Response:
     """Stop following: no more deliveries; the codes are dropped."""
     try:
-        use.close(session, principal, watchlist_id)
+        use.close(unit, principal, watchlist_id)
     except WorkflowError as exc:
         raise http_error(exc) from None
-    session.commit()
     return Response(status_code=204)
 
 
@@ -149,7 +143,7 @@ def close_watchlist(
 def watchlist_feed(
     watchlist_id: WatchlistId,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     principal: SignedIn,
     after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most events in the answer.")] = 100,
@@ -157,10 +151,9 @@ def watchlist_feed(
     """The change feed narrowed to the watchlist's subjects, for polling instead of a
     webhook; cursors are the feed's."""
     try:
-        page = use.read_feed(session, ctx, principal, watchlist_id, after=after, limit=limit)
+        page = use.read_feed(unit, ctx, principal, watchlist_id, after=after, limit=limit)
     except WorkflowError as exc:
         raise http_error(exc) from None
-    session.commit()
     return FeedOut(
         events=[EventOut(**e.to_json()) for e in page.events],
         next_cursor=page.next_cursor,
@@ -209,12 +202,11 @@ def watchlist_deliveries(
     responses=errors(401, 404),
 )
 def redeliver(
-    watchlist_id: WatchlistId, request: Request, session: SessionDep, principal: SignedIn
+    watchlist_id: WatchlistId, request: Request, unit: UnitDep, principal: SignedIn
 ) -> dict[str, int]:
     """Queue the dead letters again (after the receiver is fixed)."""
     try:
-        count = use.redeliver(session, principal, watchlist_id, now=clock_of(request).now())
+        count = use.redeliver(unit, principal, watchlist_id, now=clock_of(request).now())
     except WorkflowError as exc:
         raise http_error(exc) from None
-    session.commit()
     return {"requeued": count}

@@ -3,7 +3,8 @@
 A reader gets the events its scope allows after its cursor, each stripped to what its
 audience may read, and the cursor to ask with next. Reading events that are not public
 is a read of non-public data (principle 6): it appends one audit event, linked to every
-subject whose non-public events were read, so each subject's access log shows it.
+subject whose non-public events were read, so each subject's access log shows it, and
+``read_feed`` commits it with the read. Compacting the feed is the operator's use case.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bonafides.app.steps import run
+from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import Catalogue
 from bonafides.exchange.feed import Allowed, audience_of, scope_for, shown_payload
 from bonafides.security import audit
@@ -21,6 +24,7 @@ from bonafides.security.roles import Principal
 from bonafides.store import feed
 from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.feed import FeedScope
+from bonafides.store.feed import compact as compact_events
 
 MAX_LIMIT = 1000
 READ_TAG = "feed:events:read"
@@ -113,6 +117,40 @@ def read(
     if private:
         _log(session, principal, private, after=after, next_cursor=next_cursor)
     return FeedPage(shown, next_cursor, full)
+
+
+def read_feed(
+    unit: UnitOfWork,
+    catalogue: Catalogue,
+    principal: Principal,
+    *,
+    after: int,
+    limit: int,
+    scope: FeedScope | None = None,
+) -> FeedPage:
+    """``read`` as a use case: the page, with its access log committed."""
+    return run(
+        unit,
+        lambda session: read(session, catalogue, principal, after=after, limit=limit, scope=scope),
+    )
+
+
+def compact(unit: UnitOfWork, principal: Principal, *, before: dt.datetime, days: int) -> int:
+    """Drop the superseded events older than ``before`` (``days`` ago); every tombstone
+    stays, and cursors stay valid. Returns how many went."""
+
+    def act(session: Session) -> int:
+        removed = compact_events(session, before=before)
+        audit.append(
+            session,
+            actor=principal.actor,
+            tag="feed:events:compacted",
+            object_ref=f"feed before {before.isoformat()}",
+            detail={"removed": removed, "older_than_days": days},
+        )
+        return removed
+
+    return run(unit, act)
 
 
 def _log(

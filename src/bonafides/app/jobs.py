@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bonafides import metrics
+from bonafides.app import webhooks
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.logs import REQUEST_ID
@@ -100,11 +101,9 @@ def checkpoint_audit(ctx: Context, session: Session) -> Counts:
 
 def deliver_webhooks(ctx: Context, session: Session) -> Counts:
     """Match new feed events to watchlists and post the due deliveries. Delivery keeps its
-    own short transactions (a slow receiver must hold no lock), so the run's unit of work
+    own short units of work (a slow receiver must hold no lock), so the run's unit of work
     writes nothing itself."""
-    from bonafides.exchange.webhooks import deliver_due
-
-    report = deliver_due(ctx, now=ctx.clock.now())
+    report = webhooks.deliver_due(ctx, now=ctx.clock.now())
     return {
         "matched": report.matched,
         "delivered": report.delivered,

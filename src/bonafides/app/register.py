@@ -1,12 +1,16 @@
-"""Loading a register over HTTP: a department hands in its register of subjects.
+"""Loading a register: a department hands in its register of subjects.
 
-A JSON batch is written to a JSON Lines file and an upload is saved as it came; both go
-through ``load_register``, the service ``bonafides register load`` calls, so a row is
-checked, stored and reported the same way whichever door it came in by.
+``load_register`` is the use case ``bonafides register load`` and the API both run: a
+file read in chunks, each chunk's good rows stored in one unit of work, as
+``bonafides.app.ingest`` does for records, so a run cut short leaves whole chunks and
+running the file again finishes it. Over HTTP a JSON batch is written to a JSON Lines
+file and an upload is saved as it came, so a row is checked, stored and reported the
+same way whichever door it came in by.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -16,8 +20,10 @@ from typing import IO
 from pydantic import BaseModel, Field
 
 from bonafides.app.submit import Cell, Rejection, safe_file_name
+from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
-from bonafides.ingest.register import RegisterReport, load_register
+from bonafides.ingest.register import DEFAULT_CHUNK_ROWS, RegisterLoad, RegisterReport
+from bonafides.progress import ProgressFn
 
 
 class RegisterBatchIn(BaseModel):
@@ -41,6 +47,48 @@ class RegisterReportOut(BaseModel):
     ignored_columns: list[str]
     seconds: float
     rejections: list[Rejection]
+
+
+def load_register(
+    ctx: Context,
+    path: Path,
+    *,
+    source: str | None,
+    actor: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    today: dt.date | None = None,
+    progress: ProgressFn | None = None,
+) -> RegisterReport:
+    """Validate a register export and store its good rows; raises ``UnusableInputError``
+    (nothing written) for a file or source that cannot be used at all."""
+    load = RegisterLoad(
+        ctx.catalogue,
+        path,
+        source=source,
+        actor=actor,
+        today=today or ctx.today(),
+        fmt=fmt,
+        encoding=encoding,
+    )
+    if progress is not None:
+        progress(0, None)
+    done = 0
+    for chunk in load.table.chunks(size=chunk_rows):
+        good = load.check(chunk)
+        with UnitOfWork(ctx.sessions) as unit:
+            load.store(unit.session, good)
+            unit.commit()
+        done = chunk.consumed
+        if progress is not None:
+            progress(done, None if not chunk.fraction else max(done, round(done / chunk.fraction)))
+    if progress is not None:
+        progress(done, done)
+    with UnitOfWork(ctx.sessions) as unit:
+        load.finish(unit.session)
+        unit.commit()
+    return load.report()
 
 
 def report_out(report: RegisterReport) -> RegisterReportOut:

@@ -1,6 +1,6 @@
 """Watchlists: an enterprise or a bank names its counterparties and is told when their
 public status changes (issue 16, item 5). One function per use case, for the API and the
-CLI: authorise, act, audit; the caller commits.
+CLI: authorise, act, audit, and commit in the caller's unit of work.
 
 A watchlist follows public events only: what it tells its owner is what the public feed
 says, so watching a code discloses nothing the public could not read. Its owner may
@@ -18,6 +18,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bonafides.app import feed as feed_app
+from bonafides.app.steps import run
+from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.exchange import webhooks
 from bonafides.exchange.feed import scope_for
@@ -77,7 +79,7 @@ def _add_codes(session: Session, watchlist_id: int, claims: dict[str, str]) -> i
     return len(new)
 
 
-def create(
+def _created(
     session: Session,
     ctx: Context,
     principal: Principal,
@@ -148,7 +150,7 @@ def mine(session: Session, principal: Principal) -> list[tuple[Watchlist, int]]:
     return [(w, int(n)) for w, n in rows]
 
 
-def add_codes(
+def _added(
     session: Session, ctx: Context, principal: Principal, watchlist_id: int, codes: Sequence[str]
 ) -> int:
     watchlist = get(session, principal, watchlist_id)
@@ -163,7 +165,7 @@ def add_codes(
     return added
 
 
-def close(session: Session, principal: Principal, watchlist_id: int) -> None:
+def _closed(session: Session, principal: Principal, watchlist_id: int) -> None:
     """Stop following: no more matches or deliveries; the codes are dropped."""
     watchlist = get(session, principal, watchlist_id)
     watchlist.active = False
@@ -177,7 +179,7 @@ def close(session: Session, principal: Principal, watchlist_id: int) -> None:
     )
 
 
-def read_feed(
+def _feed_page(
     session: Session,
     ctx: Context,
     principal: Principal,
@@ -206,7 +208,7 @@ def deliveries(
     return list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
 
 
-def redeliver(
+def _requeued(
     session: Session, principal: Principal, watchlist_id: int, *, now: dt.datetime
 ) -> int:
     """Queue the dead letters again, once the receiver is fixed."""
@@ -220,3 +222,55 @@ def redeliver(
         detail={"deliveries": count},
     )
     return count
+
+
+def create(
+    unit: UnitOfWork,
+    ctx: Context,
+    principal: Principal,
+    *,
+    name: str,
+    url: str | None,
+    codes: Sequence[str],
+) -> Created:
+    """A new watchlist following events from now on; with a URL, they are POSTed to it."""
+    return run(
+        unit,
+        lambda session: _created(session, ctx, principal, name=name, url=url, codes=codes),
+    )
+
+
+def add_codes(
+    unit: UnitOfWork, ctx: Context, principal: Principal, watchlist_id: int, codes: Sequence[str]
+) -> int:
+    """Follow more codes; those already followed are left as they are."""
+    return run(unit, lambda session: _added(session, ctx, principal, watchlist_id, codes))
+
+
+def close(unit: UnitOfWork, principal: Principal, watchlist_id: int) -> None:
+    """Stop following: no more matches or deliveries; the codes are dropped."""
+    run(unit, lambda session: _closed(session, principal, watchlist_id))
+
+
+def read_feed(
+    unit: UnitOfWork,
+    ctx: Context,
+    principal: Principal,
+    watchlist_id: int,
+    *,
+    after: int,
+    limit: int,
+) -> feed_app.FeedPage:
+    """The feed narrowed to the watchlist's subjects; reading non-public events is logged
+    and committed with the read."""
+    return run(
+        unit,
+        lambda session: _feed_page(session, ctx, principal, watchlist_id, after=after, limit=limit),
+    )
+
+
+def redeliver(
+    unit: UnitOfWork, principal: Principal, watchlist_id: int, *, now: dt.datetime
+) -> int:
+    """Queue the dead letters again, once the receiver is fixed."""
+    return run(unit, lambda session: _requeued(session, principal, watchlist_id, now=now))

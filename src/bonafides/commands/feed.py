@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bonafides.commands.rules import DbOption, _operator, _settings, fail, out
+from bonafides.commands.rules import DbOption, fail, out
 
 feed_app = typer.Typer(
     help="The change feed: every change a consumer may see, after a cursor.",
@@ -36,29 +36,18 @@ def feed(
     if context.invoked_subcommand is not None:
         return
     from bonafides.app import feed as feed_app_
-    from bonafides.context import Context
-    from bonafides.security.roles import ROLE_SCOPES, Principal, Role
+    from bonafides.commands.common import operator_principal, unit_of_work
     from bonafides.store.feed import PUBLIC_SCOPE
 
-    principal = Principal(
-        role=Role.OPERATOR,
-        username=_operator().removeprefix("cli:"),
-        scopes=ROLE_SCOPES[Role.OPERATOR],
-        via="cli",
-    )
-    ctx = Context(_settings(db))
-    try:
-        with ctx.sessions.begin() as session:
-            page = feed_app_.read(
-                session,
-                ctx.catalogue,
-                principal,
-                after=after,
-                limit=limit,
-                scope=PUBLIC_SCOPE if public else None,
-            )
-    finally:
-        ctx.close()
+    with unit_of_work(db) as (ctx, unit):
+        page = feed_app_.read_feed(
+            unit,
+            ctx.catalogue,
+            operator_principal(),
+            after=after,
+            limit=limit,
+            scope=PUBLIC_SCOPE if public else None,
+        )
     if jsonl:
         for event in page.events:
             typer.echo(json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True))
@@ -88,26 +77,15 @@ def compact(
     makes redundant; every tombstone stays. Cursors stay valid."""
     import datetime as dt
 
-    from bonafides.context import Context
-    from bonafides.security import audit
-    from bonafides.store.feed import compact as compact_feed
+    from bonafides.app import feed as feed_app_
+    from bonafides.commands.common import operator_principal, unit_of_work
 
-    ctx = Context(_settings(db))
     try:
-        before = ctx.clock.now() - dt.timedelta(days=older_than)
-        with ctx.sessions.begin() as session:
-            removed = compact_feed(session, before=before)
-            audit.append(
-                session,
-                actor=_operator(),
-                tag="feed:events:compacted",
-                object_ref=f"feed before {before.isoformat()}",
-                detail={"removed": removed, "older_than_days": older_than},
-            )
+        with unit_of_work(db) as (ctx, unit):
+            before = ctx.clock.now() - dt.timedelta(days=older_than)
+            removed = feed_app_.compact(unit, operator_principal(), before=before, days=older_than)
     except ValueError as exc:
         fail(str(exc))
-    finally:
-        ctx.close()
     out.print(f"compacted: {removed:,} superseded events older than {older_than} days removed")
 
 

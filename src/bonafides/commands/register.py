@@ -57,9 +57,9 @@ def register_load(
     """Load a register export: subjects with their names, former names, status, legal
     representative and legacy codes. Loading the same file again changes nothing; each
     change (renamed, deregistered, ...) is kept as a dated subject event."""
+    from bonafides.app.register import load_register
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
-    from bonafides.ingest.register import load_register
     from bonafides.progress import watch
 
     ctx = Context(_settings(db))

@@ -331,39 +331,26 @@ def grades(
     db: DbOption = None,
 ) -> None:
     """An organisation's per-field grades, each with the rule line that decided it."""
+    from bonafides.app.rules import read_grades
     from bonafides.codes import CodeError, parse_subject_code
-    from bonafides.context import Context
+    from bonafides.commands.common import unit_of_work
     from bonafides.records import SubjectKind
     from bonafides.rules.evaluate import explain_grade
     from bonafides.rules.loader import rules_for
-    from bonafides.rules.service import grades_of
-    from bonafides.security import audit
-    from bonafides.store.subjects import find
+    from bonafides.workflows.common import NotFoundError
 
     try:
         parse_subject_code(code)
     except CodeError as exc:
         fail(f"invalid code {code!r}: {exc.reason}")
     day = _date_option(as_of, "--as-of")
-    ctx = Context(_settings(db))
-    rules = rules_for(ctx.catalogue)
     try:
-        with ctx.sessions.begin() as session:
-            subject = find(session, ctx.keys, code)
-            if subject is None:
-                fail(f"unknown subject {code!r}: no decision in this store concerns it")
-            facts, results = grades_of(
-                session, subject.id, day, rules=rules, zone=ctx.settings.timezone
-            )
-            audit.append(
-                session,
-                actor=_operator(),
-                tag="rules:grades:read",
-                subject_id=subject.id,
-                purpose="operator grade query",
-            )
-    finally:
-        ctx.close()
+        with unit_of_work(db) as (ctx, unit):
+            rules = rules_for(ctx.catalogue)
+            found = read_grades(unit, ctx, rules, code=code, as_of=day, actor=_operator())
+    except NotFoundError as exc:
+        fail(str(exc))
+    facts, results = found.facts, found.results
     if facts is not None and facts.kind == SubjectKind.NATURAL_PERSON:
         out.print("natural persons are never graded (DESIGN principle 7)")
         return
@@ -396,34 +383,26 @@ def lists_recompute(
     db: DbOption = None,
 ) -> None:
     """Recompute every list for every subject in SQL, and the grades as of a day."""
-    from bonafides.context import Context
+    from bonafides.app.rules import STEPS, recompute
+    from bonafides.commands.common import unit_of_work
     from bonafides.progress import watch
     from bonafides.rules.loader import rules_for
-    from bonafides.rules.service import RECOMPUTE_STEPS, recompute_grades, recompute_lists
 
     day = _date_option(as_of, "--as-of")
-    ctx = Context(_settings(db))
-    rules = rules_for(ctx.catalogue)
-    steps = RECOMPUTE_STEPS + 1  # the grades are one statement more
-    try:
-        with (
-            ctx.sessions.begin() as session,
-            watch(err, "lists recompute", unit="steps") as progress,
-        ):
-            result = recompute_lists(
-                session,
-                rules,
-                zone=ctx.settings.timezone,
-                actor=_operator(),
-                full=full,
-                progress=lambda done, _: progress(done, steps),
-            )
-            graded = recompute_grades(
-                session, rules, as_of=day, zone=ctx.settings.timezone, actor=_operator()
-            )
-            progress(steps, steps)
-    finally:
-        ctx.close()
+    with (
+        unit_of_work(db) as (ctx, unit),
+        watch(err, "lists recompute", unit="steps") as progress,
+    ):
+        result, graded = recompute(
+            unit,
+            ctx,
+            rules_for(ctx.catalogue),
+            as_of=day,
+            full=full,
+            actor=_operator(),
+            progress=progress,
+        )
+        progress(STEPS, STEPS)
     out.print(
         f"lists: {result.entries:,} entries ({result.added:,} new, {result.superseded:,} "
         f"superseded) in {result.seconds:.1f} s; grades as of {day}: {graded.grades:,} "
@@ -439,84 +418,51 @@ def lists_show(
     db: DbOption = None,
 ) -> None:
     """A list's definition and its entries in force on a day (all lists without CODE)."""
-    from sqlalchemy import func, select
-
-    from bonafides.context import Context
+    from bonafides.app.rules import show_lists
+    from bonafides.commands.common import unit_of_work
     from bonafides.rules.loader import rules_for
-    from bonafides.rules.service import CURRENT, entries_current, entries_in_force
-    from bonafides.security import audit
-    from bonafides.store.tables import ListEntry, Subject
 
     day = _date_option(as_of, "--as-of")
-    ctx = Context(_settings(db))
-    rules = rules_for(ctx.catalogue)
-    if code is not None and code not in rules.lists:
-        ctx.close()
-        fail(f"unknown list {code!r}: one of {', '.join(rules.lists)}")
-    try:
-        with ctx.sessions.begin() as session:
-            if not entries_current(session, rules):
-                err.print(
-                    "note: entries were not recomputed with the current rules in full; "
-                    "run `bonafides lists recompute`"
-                )
-            counted = session.execute(
-                select(ListEntry.list_code, func.count())
-                .where(
-                    ListEntry.status == CURRENT,
-                    ListEntry.valid_from <= day,
-                    ListEntry.valid_until >= day,
-                )
-                .group_by(ListEntry.list_code)
-            ).all()
-            in_force: dict[str, int] = dict(counted)
-            if code is None:
-                table = Table("list", "kind", "title", "owner", f"in force {day}", "lines")
-                for rule in rules.lists.values():
-                    table.add_row(
-                        rule.code,
-                        rule.kind.value,
-                        rule.title_zh,
-                        rule.owner,
-                        f"{in_force.get(rule.code, 0):,}",
-                        str(len(rule.entry)),
-                    )
-                out.print(table)
-                return
-            rule = rules.lists[code]
-            out.print(f"{rule.code} — {rule.title_zh} / {rule.title_en} ({rule.kind.value})")
-            out.print(f"owner {rule.owner}; legal basis: {'；'.join(rule.legal_basis)}")
-            for number, line in enumerate(rule.entry, 1):
-                out.print(f"  {rule.rule_ref(number)}: {line.explain}; {line.term.describe()}")
-            rows = entries_in_force(session, code, day, limit=limit)
-            shown_codes = session.execute(
-                select(Subject.id, Subject.code_display).where(
-                    Subject.id.in_({row.subject_id for row in rows})
-                )
-            ).all()
-            names: dict[int, str] = dict(shown_codes)
-            table = Table("subject", "from", "until", "why it ends then", "records", "rule")
-            for row in rows:
-                table.add_row(
-                    names.get(row.subject_id, str(row.subject_id)),
-                    row.valid_from.isoformat(),
-                    row.valid_until.isoformat(),
-                    row.until_basis,
-                    row.record_ids,
-                    f"{code}#{row.line}",
-                )
-            out.print(table)
-            out.print(f"{in_force.get(code, 0):,} entries in force on {day}")
-            audit.append(
-                session,
-                actor=_operator(),
-                tag="rules:list:read",
-                object_ref=f"list {code}",
-                purpose="operator list query",
-                detail={"as_of": day.isoformat(), "shown": len(rows)},
+    with unit_of_work(db) as (ctx, unit):
+        rules = rules_for(ctx.catalogue)
+        if code is not None and code not in rules.lists:
+            fail(f"unknown list {code!r}: one of {', '.join(rules.lists)}")
+        view = show_lists(unit, rules, code=code, as_of=day, limit=limit, actor=_operator())
+    if not view.current:
+        err.print(
+            "note: entries were not recomputed with the current rules in full; "
+            "run `bonafides lists recompute`"
+        )
+    if code is None:
+        table = Table("list", "kind", "title", "owner", f"in force {day}", "lines")
+        for rule in rules.lists.values():
+            table.add_row(
+                rule.code,
+                rule.kind.value,
+                rule.title_zh,
+                rule.owner,
+                f"{view.in_force.get(rule.code, 0):,}",
+                str(len(rule.entry)),
             )
-    finally:
-        ctx.close()
+        out.print(table)
+        return
+    rule = rules.lists[code]
+    out.print(f"{rule.code} — {rule.title_zh} / {rule.title_en} ({rule.kind.value})")
+    out.print(f"owner {rule.owner}; legal basis: {'；'.join(rule.legal_basis)}")
+    for number, line in enumerate(rule.entry, 1):
+        out.print(f"  {rule.rule_ref(number)}: {line.explain}; {line.term.describe()}")
+    table = Table("subject", "from", "until", "why it ends then", "records", "rule")
+    for row in view.rows:
+        table.add_row(
+            view.names.get(row.subject_id, str(row.subject_id)),
+            row.valid_from.isoformat(),
+            row.valid_until.isoformat(),
+            row.until_basis,
+            row.record_ids,
+            f"{code}#{row.line}",
+        )
+    out.print(table)
+    out.print(f"{view.in_force.get(code, 0):,} entries in force on {day}")
 
 
 def register(app: typer.Typer) -> None:

@@ -34,7 +34,7 @@ def create(
 ) -> None:
     """Make a watchlist for an account; prints its id and the signing secret (shown once)."""
     from bonafides.app import watchlists as use
-    from bonafides.context import Context
+    from bonafides.commands.common import unit_of_work
     from bonafides.security.accounts import UnknownAccountError, get_account, principal_of
     from bonafides.workflows.common import WorkflowError
 
@@ -43,16 +43,13 @@ def create(
         wanted += [line for line in codes_file.read_text("utf-8").splitlines() if line.strip()]
     if not wanted:
         fail("give the codes to follow: --codes or --codes-file")
-    ctx = Context(_settings(db))
     try:
-        with ctx.sessions.begin() as session:
-            owner = principal_of(get_account(session, account), via="cli")
-            made = use.create(session, ctx, owner, name=name, url=url, codes=wanted)
+        with unit_of_work(db) as (ctx, unit):
+            owner = principal_of(get_account(unit.session, account), via="cli")
+            made = use.create(unit, ctx, owner, name=name, url=url, codes=wanted)
             ident = made.watchlist.id
     except (UnknownAccountError, WorkflowError) as exc:
         fail(str(exc))
-    finally:
-        ctx.close()
     out.print(f"watchlist {ident}: {len(wanted):,} codes", highlight=False)
     out.print(f"signing secret (shown once): {made.secret}", highlight=False)
 
@@ -93,8 +90,8 @@ def deliver(
 ) -> None:
     """Match new feed events to watchlists and POST every due delivery once (run every
     minute from a scheduler; safe to run in several processes)."""
+    from bonafides.app.webhooks import deliver_due
     from bonafides.context import Context
-    from bonafides.exchange.webhooks import deliver_due
 
     ctx = Context(_settings(db))
     try:

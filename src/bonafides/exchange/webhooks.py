@@ -10,9 +10,11 @@ Delivery runs in three steps, so that no database lock is held while a receiver 
 3. each is POSTed, and the outcome written: delivered, or the next attempt after an
    exponential backoff, or ``dead`` once ``BONAFIDES_WEBHOOK_MAX_ATTEMPTS`` have failed.
 
-``deliver_due`` does all three and is what a scheduler, ``bonafides watchlists deliver``
-or a test calls. Several may run at once on PostgreSQL (matching locks the watchlists,
-claiming skips leased rows); on SQLite run one.
+Each step takes the session it works on and never commits: the use case
+``bonafides.app.webhooks.deliver_due`` runs each short transaction in a unit of work of
+its own, and is what the worker, ``bonafides watchlists deliver`` or a test calls.
+Several may run at once on PostgreSQL (matching locks the watchlists, claiming skips
+leased rows); on SQLite run one.
 
 The signature (docs/api.md, "Watchlists and webhooks") is HMAC-SHA256 under the
 watchlist's secret over ``"{timestamp}.{body}"``; the receiver checks it, refuses a
@@ -36,9 +38,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, String, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from bonafides.context import Context
+from bonafides.catalogue import Catalogue
 from bonafides.disclosure import Audience
 from bonafides.exchange.feed import shown_payload
+from bonafides.settings import Settings
 from bonafides.store import feed
 from bonafides.store.tables import (
     FeedEvent,
@@ -269,88 +272,74 @@ class DeliveryReport:
     dead: int = 0
 
 
-def deliver_due(
-    ctx: Context,
+def events_of(session: Session, due: list[Due]) -> dict[int, Any]:
+    """The feed events the claimed deliveries carry, by id (a compacted one is missing)."""
+    return {
+        row.id: row
+        for row in session.execute(
+            select(*feed.EVENT_COLUMNS).where(FeedEvent.id.in_({d.event_id for d in due}))
+        )
+    }
+
+
+def attempt(
+    catalogue: Catalogue,
+    settings: Settings,
+    event: Any | None,
+    item: Due,
     *,
-    now: dt.datetime | None = None,
-    limit: int = 100,
+    now: dt.datetime,
     poster: Poster = post,
-) -> DeliveryReport:
-    """Match new events to watchlists, then try every due delivery once.
-
-    For a scheduler to call every minute or so; safe to run in several processes at once.
-    ``now`` defaults to the context's clock.
-    """
-    now = now or ctx.clock.now()
-    settings = ctx.settings
-    timeout = settings.webhook_timeout_seconds
-    report = DeliveryReport()
-    with ctx.sessions.begin() as session:
-        report.matched = match(session, now=now)
-    with ctx.sessions.begin() as session:
-        due = claim(session, now=now, lease=dt.timedelta(seconds=2 * timeout + 30), limit=limit)
-    if not due:
-        return report
-    master = settings.secret_key.get_secret_value()
-    with ctx.read_sessions() as session:
-        events = {
-            row.id: row
-            for row in session.execute(
-                select(*feed.EVENT_COLUMNS).where(FeedEvent.id.in_({d.event_id for d in due}))
-            )
-        }
-    for item in due:
-        event = events.get(item.event_id)
-        error: str | None
-        if event is None:
-            error = "the event was compacted away before delivery"
-        else:
-            body = body_of(ctx.catalogue, event, item, settings.instance)
-            stamp = int(now.timestamp())
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "bonafides-webhook/1",
-                TIMESTAMP_HEADER: str(stamp),
-                SIGNATURE_HEADER: sign(secret_of(master, item.salt), stamp, body),
-                EVENT_HEADER: f"{settings.instance}:{event.id}",
-                DELIVERY_HEADER: str(item.delivery_id),
-            }
-            error = _attempt(poster, item.url, body, headers, timeout)
-        _record(ctx, item, now=now, error=error, report=report)
-    return report
-
-
-def _attempt(
-    poster: Poster, url: str, body: bytes, headers: dict[str, str], timeout: float
 ) -> str | None:
+    """Sign and POST one delivery, outside any transaction; the error, or None if the
+    receiver took it (a 2xx)."""
+    if event is None:
+        return "the event was compacted away before delivery"
+    body = body_of(catalogue, event, item, settings.instance)
+    stamp = int(now.timestamp())
+    master = settings.secret_key.get_secret_value()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "bonafides-webhook/1",
+        TIMESTAMP_HEADER: str(stamp),
+        SIGNATURE_HEADER: sign(secret_of(master, item.salt), stamp, body),
+        EVENT_HEADER: f"{settings.instance}:{event.id}",
+        DELIVERY_HEADER: str(item.delivery_id),
+    }
     try:
-        status = poster(url, body, headers, timeout)
+        status = poster(item.url, body, headers, settings.webhook_timeout_seconds)
     except (OSError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 
-def _record(
-    ctx: Context, item: Due, *, now: dt.datetime, error: str | None, report: DeliveryReport
+def record(
+    session: Session,
+    item: Due,
+    *,
+    now: dt.datetime,
+    error: str | None,
+    max_attempts: int,
+    report: DeliveryReport,
 ) -> None:
+    """Write one attempt's outcome: delivered, retried after a backoff, or dead."""
     attempts = item.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "last_at": now, "last_error": error}
     if error is None:
         values.update(status=DELIVERED, delivered_at=now)
         report.delivered += 1
-    elif attempts >= ctx.settings.webhook_max_attempts:
+    elif attempts >= max_attempts:
         values.update(status=DEAD)
         report.dead += 1
     else:
         values.update(next_at=now + backoff(attempts))
         report.retried += 1
-    with ctx.sessions.begin() as session:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == item.delivery_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == item.delivery_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def redeliver(session: Session, watchlist_id: int, *, now: dt.datetime) -> int:

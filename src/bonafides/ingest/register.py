@@ -4,8 +4,9 @@ The file goes through the same readers as a department's records (CSV in UTF-8 o
 GB18030, JSON Lines, XLSX, Parquet), its columns are recognised by the spellings in
 ``catalogue/data/register.yaml``, and each row is checked and normalised here; a bad row
 is reported by row, column and reason and the good rows of the file are stored. Each
-chunk is one transaction: a run cut short leaves whole chunks, and running the file again
-finishes it, since an unchanged row changes nothing.
+chunk is one transaction (``bonafides.app.register.load_register``): a run cut short
+leaves whole chunks, and running the file again finishes it, since an unchanged row
+changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bonafides import normalise
+from bonafides.catalogue import Catalogue
 from bonafides.catalogue.register import (
     REQUIRED,
     RegisterFormat,
@@ -29,13 +33,11 @@ from bonafides.catalogue.register import (
     register_format,
 )
 from bonafides.codes import CodeError, gb11714_check_char, parse_uscc
-from bonafides.context import Context
 from bonafides.ingest import characters
-from bonafides.ingest.readers import Cells, UnusableInputError, open_table
+from bonafides.ingest.readers import Cells, Chunk, UnusableInputError, open_table
 from bonafides.ingest.service import file_digest
 from bonafides.ingest.validate import Rejection, shorten
 from bonafides.normalise import BadValueError
-from bonafides.progress import ProgressFn
 from bonafides.security import audit
 from bonafides.store.register import RegisterResult, store_register
 
@@ -247,89 +249,102 @@ class RegisterValidator:
         return self._text(name, raw)
 
 
-def load_register(
-    ctx: Context,
-    path: Path,
-    *,
-    source: str | None,
-    actor: str,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    today: dt.date | None = None,
-    progress: ProgressFn | None = None,
-) -> RegisterReport:
-    """Validate a register export and store its good rows; raises ``UnusableInputError``
-    (nothing written) for a file or source that cannot be used at all."""
-    started = time.perf_counter()
-    if source is not None:
-        try:
-            ctx.catalogue.department(source)
-        except KeyError:
-            raise UnusableInputError(f"unknown department {source!r}") from None
-    table = open_table(path, fmt=fmt, encoding=encoding)
-    day = today or ctx.today()
-    validator = RegisterValidator(table.columns, today=day, encoding=table.encoding)
-    counts = dict.fromkeys(COUNT_KEYS, 0)
-    events: Counter[str] = Counter()
-    rejections: list[Rejection] = []
-    if progress is not None:
-        progress(0, None)
-    done = 0
-    for chunk in table.chunks(size=chunk_rows):
+class RegisterLoad:
+    """One register file being loaded: its reader, its checks and the running tally.
+
+    The use case (``bonafides.app.register.load_register``) drives it chunk by chunk,
+    each chunk stored in a unit of work of its own; this class writes to the session it
+    is given and never commits.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        path: Path,
+        *,
+        source: str | None,
+        actor: str,
+        today: dt.date,
+        fmt: str | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        """Raises ``UnusableInputError`` (nothing written) for a file or source that cannot
+        be used at all."""
+        self.started = time.perf_counter()
+        if source is not None:
+            try:
+                catalogue.department(source)
+            except KeyError:
+                raise UnusableInputError(f"unknown department {source!r}") from None
+        self.path = path
+        self.source = source
+        self.actor = actor
+        self.today = today
+        self.table = open_table(path, fmt=fmt, encoding=encoding)
+        self.validator = RegisterValidator(
+            self.table.columns, today=today, encoding=self.table.encoding
+        )
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.events: Counter[str] = Counter()
+        self.rejections: list[Rejection] = []
+
+    def check(self, chunk: Chunk) -> list[RegisterRow]:
+        """The chunk's good rows; its bad ones are counted and kept as rejections."""
         good: list[RegisterRow] = []
         for row_no, cells in chunk.rows:
-            row, problems = validator.check(row_no, cells)
+            row, problems = self.validator.check(row_no, cells)
             if row is None:
-                counts["rejected"] += 1
-                rejections.extend(problems)
+                self.counts["rejected"] += 1
+                self.rejections.extend(problems)
             else:
                 good.append(row)
         for row_no, reason in chunk.broken:
-            counts["rejected"] += 1
-            rejections.append(Rejection(row_no, "(row)", "", reason))
-        counts["rows"] += chunk.size
-        counts["accepted"] += len(good)
-        with ctx.sessions.begin() as session:
-            for batch in _rounds(good):
-                result: RegisterResult = store_register(
-                    session, batch, source=source, actor=actor, today=day
-                )
-                counts["new_subjects"] += result.created
-                counts["changed"] += result.changed
-                counts["unchanged"] += result.unchanged
-                events.update(result.events)
-        done = chunk.consumed
-        if progress is not None:
-            progress(done, None if not chunk.fraction else max(done, round(done / chunk.fraction)))
-    if progress is not None:
-        progress(done, done)
-    with ctx.sessions.begin() as session:
+            self.counts["rejected"] += 1
+            self.rejections.append(Rejection(row_no, "(row)", "", reason))
+        self.counts["rows"] += chunk.size
+        self.counts["accepted"] += len(good)
+        return good
+
+    def store(self, session: Session, good: list[RegisterRow]) -> None:
+        """Store one chunk's good rows on ``session``."""
+        for batch in _rounds(good):
+            result: RegisterResult = store_register(
+                session, batch, source=self.source, actor=self.actor, today=self.today
+            )
+            self.counts["new_subjects"] += result.created
+            self.counts["changed"] += result.changed
+            self.counts["unchanged"] += result.unchanged
+            self.events.update(result.events)
+
+    def finish(self, session: Session) -> None:
+        """The load's audit event, once every chunk is stored."""
         audit.append(
             session,
-            actor=actor,
+            actor=self.actor,
             tag="register:load:finished",
-            object_ref=f"register {source or 'register'}",
+            object_ref=f"register {self.source or 'register'}",
             detail={
-                "file": path.name,
-                "sha256": file_digest(path),
-                "source": source,
-                **counts,
-                "events": dict(sorted(events.items())),
+                "file": self.path.name,
+                "sha256": file_digest(self.path),
+                "source": self.source,
+                **self.counts,
+                "events": dict(sorted(self.events.items())),
             },
         )
-    return RegisterReport(
-        file=path.name,
-        source=source,
-        format=table.format,
-        encoding=table.encoding,
-        counts=counts,
-        events=dict(sorted(events.items())),
-        rejections=sorted(rejections, key=lambda r: r.row),
-        ignored_columns=validator.ignored,
-        seconds=time.perf_counter() - started,
-        columns=dict(validator.columns),
-    )
+
+    def report(self) -> RegisterReport:
+        return RegisterReport(
+            file=self.path.name,
+            source=self.source,
+            format=self.table.format,
+            encoding=self.table.encoding,
+            counts=self.counts,
+            events=dict(sorted(self.events.items())),
+            rejections=sorted(self.rejections, key=lambda r: r.row),
+            ignored_columns=self.validator.ignored,
+            seconds=time.perf_counter() - self.started,
+            columns=dict(self.validator.columns),
+        )
 
 
 def _rounds(rows: list[RegisterRow]) -> list[list[RegisterRow]]:
