@@ -27,9 +27,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bonafides.app.register import load_register
 from bonafides.codes import make_uscc
 from bonafides.context import Context
-from bonafides.ingest.register import load_register
 from bonafides.settings import Settings
 from bonafides.store.db import make_engine, migrate
 from web_bench import _ensure_database, append_results

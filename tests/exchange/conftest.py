@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.settings import Settings
-from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import ListEntry, Record, RecordVersion, Subject
 from tests import factories

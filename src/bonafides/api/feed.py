@@ -83,7 +83,7 @@ class SignedBatchOut(BaseModel):
 def read_signed_batch(
     request: Request,
     ctx: ContextDep,
-    session: SessionDep,
+    unit: UnitDep,
     after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=feed_app.MAX_LIMIT, description="Most events in the batch.")
@@ -91,13 +91,12 @@ def read_signed_batch(
 ) -> SignedBatchOut:
     """The same events as /feed, as one batch signed by this instance's report key, for
     a peer instance to pull (``bonafides sync``) and verify before it applies them."""
-    principal = principal_for(request, session)
+    principal = principal_for(request, unit.session)
     store = file_key_store(keys_dir(ctx.settings.data_dir).resolve())
     try:
         envelope = sync_app.signed_batch(
-            session, ctx.catalogue, principal, store, after=after, limit=limit
+            unit, ctx.catalogue, principal, store, after=after, limit=limit
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    session.commit()
     return SignedBatchOut(**envelope)

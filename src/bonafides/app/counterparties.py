@@ -71,7 +71,9 @@ def check_counterparties(
                 for code, line in zip(codes, done.lines, strict=True)
                 if line["status"] != counterparties.INVALID
             ]
-            kept = watchlists.create(session, ctx, principal, name=keep_as, url=None, codes=valid)
+            kept = watchlists.created_in(
+                session, ctx, principal, name=keep_as, url=None, codes=valid
+            )
         return Checked(done, kept)
 
     return run(unit, act)

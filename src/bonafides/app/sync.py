@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bonafides.app import feed as feed_app
 from bonafides.app.unit import UnitOfWork
@@ -49,7 +48,7 @@ class SyncError(RuntimeError):
 
 
 def signed_batch(
-    session: Session,
+    unit: UnitOfWork,
     catalogue: Catalogue,
     principal: Principal,
     store: KeyStore,
@@ -57,8 +56,9 @@ def signed_batch(
     after: int,
     limit: int,
 ) -> dict[str, str]:
-    """The feed page ``principal`` may read after ``after``, signed by this instance."""
-    page = feed_app.read(session, catalogue, principal, after=after, limit=limit)
+    """The feed page ``principal`` may read after ``after``, signed by this instance; the
+    read's access log is committed with the unit."""
+    page = feed_app.read_feed(unit, catalogue, principal, after=after, limit=limit)
     body = batch_body(
         origin(), after, page.next_cursor, page.more, [e.to_json() for e in page.events]
     )

@@ -79,7 +79,7 @@ def _add_codes(session: Session, watchlist_id: int, claims: dict[str, str]) -> i
     return len(new)
 
 
-def _created(
+def created_in(
     session: Session,
     ctx: Context,
     principal: Principal,
@@ -236,7 +236,7 @@ def create(
     """A new watchlist following events from now on; with a URL, they are POSTed to it."""
     return run(
         unit,
-        lambda session: _created(session, ctx, principal, name=name, url=url, codes=codes),
+        lambda session: created_in(session, ctx, principal, name=name, url=url, codes=codes),
     )
 
 
