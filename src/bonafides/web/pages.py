@@ -21,7 +21,7 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from bonafides import __version__
+from bonafides import __version__, charts
 from bonafides.app.public import (
     FigureCache,
     Headline,
@@ -46,7 +46,6 @@ from bonafides.security.logredact import carries_resident_id, may_hold_resident_
 from bonafides.settings import Settings
 from bonafides.store.lists import counts_by_province
 from bonafides.store.search import MAX_QUERY, normalise_query, search_subjects
-from bonafides.web import charts
 from bonafides.web.forms import form_reader, text
 from bonafides.web.i18n import (
     COOKIE,
