@@ -16,6 +16,7 @@ from functools import cache
 from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -70,7 +71,7 @@ class DeadlineFigure(BaseModel):
     department_en: str
     cases: int = Field(description="Decided, or undecided past their due day.")
     met: int
-    share_met: float
+    share_met: float | None = Field(description="None when no case was due.")
     overdue_open: int
     median_days: int | None = Field(description="Calendar days from opening to decision.")
 
@@ -186,7 +187,7 @@ def build(
                 department_en=named(row.department)[1] if row.department else "All departments",
                 cases=row.cases,
                 met=row.met,
-                share_met=round(row.share_met, 4),
+                share_met=None if row.share_met is None else round(row.share_met, 4),
                 overdue_open=row.overdue_open,
                 median_days=row.median_days,
             )
@@ -337,7 +338,7 @@ def tables(figures: OfficeStatistics, lang: str) -> list[Table]:
                     dept(d.department_zh, d.department_en),
                     d.cases,
                     d.met,
-                    d.share_met,
+                    "—" if d.share_met is None else d.share_met,
                     d.overdue_open,
                     "—" if d.median_days is None else d.median_days,
                 ]
@@ -379,14 +380,14 @@ def tables(figures: OfficeStatistics, lang: str) -> list[Table]:
     return result
 
 
-def _charts(figures: OfficeStatistics, lang: str) -> list[object]:
+def _charts(figures: OfficeStatistics, lang: str) -> list[Markup | None]:
     """The chart drawn beside each table, in the order of ``tables``; None where none."""
 
     def dept(zh: str, en: str) -> str:
         return zh if lang == "zh" else en
 
     unit = _t("records", lang)
-    drawn: list[object] = []
+    drawn: list[Markup | None] = []
     for level in ("province", "city", "district"):
         rows: list[RegionVolume] = getattr(figures, f"by_{level}")
         drawn.append(
@@ -419,9 +420,15 @@ def _charts(figures: OfficeStatistics, lang: str) -> list[object]:
     overall = [d for d in figures.deadlines if not d.department]
     drawn.append(
         charts.share_bars(
-            [(_t(d.workflow, lang), d.share_met, f"{d.met}/{d.cases}") for d in overall],
+            [
+                (_t(d.workflow, lang), d.share_met, f"{d.met}/{d.cases}")
+                for d in overall
+                if d.share_met is not None
+            ],
             title=_t("deadlines", lang),
         )
+        if any(d.cases for d in overall)
+        else None
     )
     drawn.append(
         charts.share_bars(
@@ -452,8 +459,24 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+#: WeasyPrint styles an inline SVG from the SVG's own stylesheet, not the page's.
+_SVG_STYLE = Markup(
+    "<style>text{font-size:11px;fill:#5b6472}text.label{fill:#1d2330}"
+    ".grid{stroke:#d9dee7;stroke-width:1}.s0{fill:#0b57d0}rect.good{fill:#1e7f4f}"
+    "rect.fair{fill:#b26a00}rect.poor{fill:#b3261e}</style>"
+)
+
+
+def _styled(chart: Markup | None) -> Markup | None:
+    """The chart with its colours inside it, before its first ``<title>``."""
+    if chart is None:
+        return None
+    return chart.replace(Markup("<title>"), _SVG_STYLE + Markup("<title>"), 1)
+
+
 def render_html(figures: OfficeStatistics, lang: str) -> str:
-    sections = list(zip(tables(figures, lang), _charts(figures, lang), strict=True))
+    drawn = [_styled(chart) for chart in _charts(figures, lang)]
+    sections = list(zip(tables(figures, lang), drawn, strict=True))
     return (
         _environment()
         .get_template("periodic.html")

@@ -209,8 +209,9 @@ class DeadlineRow:
     median_days: int | None
 
     @property
-    def share_met(self) -> float:
-        return self.met / self.cases if self.cases else 1.0
+    def share_met(self) -> float | None:
+        """None without cases: no deadline was due, which is neither kept nor missed."""
+        return self.met / self.cases if self.cases else None
 
 
 #: Workflow name to (table, department column, opened, decided) of its deadline.
