@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+#: What the API's path parameter admits; ``parse_period`` reads the same forms.
+PATTERN = r"^(19|20)\d{2}(-(Q[1-4]|0[1-9]|1[0-2]))?$"
 _FORMS = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
 
 
@@ -40,8 +42,8 @@ def parse_period(text: str) -> Period:
             f"not a period: {text!r}; write a year (2026), a quarter (2026-Q4) or a month (2026-11)"
         )
     year = int(found["year"])
-    if year < 1900:
-        raise PeriodError(f"not a period: {text!r}; the year {year} is before any record")
+    if not 1900 <= year <= 2099:
+        raise PeriodError(f"not a period: {text!r}; the year must be from 1900 to 2099")
     if found["quarter"]:
         quarter = int(found["quarter"])
         first = 3 * quarter - 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from bonafides.api.app import create_app
 from bonafides.app.statistics import office_statistics, periodic_report
 from bonafides.cli import app
 from bonafides.context import Context
-from bonafides.periods import PeriodError, parse_period
+from bonafides.periods import PATTERN, PeriodError, parse_period
 from bonafides.security.clock import FixedClock
 from bonafides.settings import Settings
 from bonafides.store.records import write_records
@@ -62,7 +63,9 @@ def test_periods_are_years_quarters_and_months() -> None:
     )
     assert parse_period("2024-02").end == dt.date(2024, 2, 29)
     assert parse_period("2026").label == "2026"
-    for bad in ("2026-Q5", "2026-13", "26", "2026-11-01", "Q4"):
+    assert re.fullmatch(PATTERN, "2026-Q4")
+    for bad in ("2026-Q5", "2026-13", "26", "2026-11-01", "Q4", "0000", "2100"):
+        assert not re.fullmatch(PATTERN, bad)
         with pytest.raises(PeriodError):
             parse_period(bad)
 
@@ -187,4 +190,4 @@ def test_the_api_serves_the_public_figures_of_a_period(ctx: Context) -> None:
         assert {d["workflow"] for d in body["deadlines"]} == {"objection", "repair", "complaint"}
         wrong = client.get("/api/v1/statistics/periods/2025-Q5")
         assert wrong.status_code == 422
-        assert "2025-Q5" in wrong.json()["title"]
+        assert "period" in wrong.text, wrong.text

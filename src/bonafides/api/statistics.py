@@ -11,7 +11,7 @@ from bonafides.app.statistics import office_statistics
 from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
-from bonafides.periods import PeriodError, parse_period
+from bonafides.periods import PATTERN, PeriodError, parse_period
 from bonafides.reports.periodic import OfficeStatistics
 
 router = Routes(tags=["statistics"])
@@ -46,7 +46,11 @@ def period_statistics(
     ctx: ContextDep,
     session: SessionDep,
     period: Annotated[
-        str, Path(description="A year (2026), a quarter (2026-Q4) or a month (2026-11).")
+        str,
+        Path(
+            description="A year (2026), a quarter (2026-Q4) or a month (2026-11).",
+            pattern=PATTERN,
+        ),
     ],
 ) -> OfficeStatistics:
     """Public figures of a period: volumes by region and department (what the disclosure
