@@ -489,7 +489,7 @@ def stats_report(
             chosen,
             fmt="pdf" if suffix == "pdf" else "xlsx",
             lang=lang,
-            scope="public" if public else "office",
+            scope="counted" if public else "all",
         )
     except CalendarFileError as exc:
         fail(str(exc))

@@ -63,5 +63,5 @@ def period_statistics(
     assert isinstance(cache, FigureCache)
     return cache.get(
         ("period statistics", chosen, office_today(ctx)),
-        lambda: office_statistics(session, ctx, chosen, scope="public"),
+        lambda: office_statistics(session, ctx, chosen, scope="counted"),
     )

@@ -34,7 +34,7 @@ def office_statistics(
 
 
 def periodic_report(
-    ctx: Context, period: Period, *, fmt: ReportFormat, lang: str, scope: Scope = "office"
+    ctx: Context, period: Period, *, fmt: ReportFormat, lang: str, scope: Scope = "all"
 ) -> bytes:
     """The report file for ``period``: the same figures give the same bytes."""
     with ctx.sessions() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from functools import cache
 from typing import Literal
@@ -36,7 +37,7 @@ from bonafides.store.statistics import (
 )
 from bonafides.workdays import WorkingCalendar
 
-Scope = Literal["public", "office"]
+Scope = Literal["counted", "all"]
 
 
 class RegionVolume(BaseModel):
@@ -95,8 +96,8 @@ class OfficeStatistics(BaseModel):
     end: dt.date
     as_of: dt.date = Field(description="The period's last day, or today while it runs.")
     scope: Scope = Field(
-        description="public: volumes count only what the disclosure rule counts; "
-        "office: every record."
+        description="counted: volumes count only what the disclosure rule counts in "
+        "public figures; all: every record."
     )
     limit_days: int = Field(description="Working days allowed from decision to publication.")
     by_province: list[RegionVolume]
@@ -126,9 +127,9 @@ def build(
     scope: Scope,
     limit_days: int,
 ) -> OfficeStatistics:
-    """Every figure of ``period``; ``scope`` public counts only public decisions."""
+    """Every figure of ``period``; ``scope`` counted counts only what public figures count."""
     as_of = min(today, period.end)
-    counted_on = as_of if scope == "public" else None
+    counted_on = as_of if scope == "counted" else None
     names = {d.code: (d.name_zh, d.name_en) for d in catalogue.departments}
 
     def named(code: str) -> tuple[str, str]:
@@ -216,8 +217,8 @@ LABELS: dict[str, dict[str, str]] = {
     "title": {"zh": "社会信用统计报告", "en": "Credit statistics report"},
     "period": {"zh": "统计期间", "en": "Period"},
     "as_of": {"zh": "数据截至", "en": "Figures as of"},
-    "scope.public": {"zh": "公开口径", "en": "Public figures"},
-    "scope.office": {"zh": "全部记录口径", "en": "All records"},
+    "scope.counted": {"zh": "公开口径", "en": "Public figures"},
+    "scope.all": {"zh": "全部记录口径", "en": "All records"},
     "by_province": {"zh": "按省份统计的决定数", "en": "Decisions by province"},
     "by_city": {"zh": "按地市统计的决定数", "en": "Decisions by city"},
     "by_district": {"zh": "按区县统计的决定数", "en": "Decisions by district"},
@@ -560,6 +561,9 @@ def _neutral(value: object) -> object:
     return value
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _restamp(archive: bytes, stamp: dt.datetime) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(archive))
     out = io.BytesIO()
@@ -567,5 +571,12 @@ def _restamp(archive: bytes, stamp: dt.datetime) -> bytes:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                # openpyxl sets the modified time to the moment of saving, whatever was set.
+                content = _MODIFIED.sub(
+                    rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    content,
+                )
+            target.writestr(fixed, content)
     return out.getvalue()

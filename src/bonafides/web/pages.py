@@ -332,7 +332,7 @@ def portal(settings: Settings) -> Portal:
             raise HTTPException(422, str(exc)) from exc
         office: OfficeStatistics = _figures(request).get(
             ("period statistics", chosen, day),
-            lambda: office_statistics(session, ctx, chosen, scope="public"),
+            lambda: office_statistics(session, ctx, chosen, scope="counted"),
         )
         figures: Statistics = _figures(request).get(
             ("statistics", day, 12), lambda: statistics(session, ctx, today=day, months=12)
