@@ -402,6 +402,61 @@ def stats_delay(
         )
 
 
+@stats_app.command("report")
+def stats_report(
+    period: Annotated[
+        str, typer.Option(help="A year (2026), a quarter (2026-Q4) or a month (2026-11).")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="File to write: .pdf or .xlsx (one sheet per table).")
+    ],
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public", help="Count only what the disclosure rule counts in public figures."
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """The periodic statistics report an office sends up, with tables and charts.
+
+    Volumes by region and department, timeliness against the publicity limit, objection,
+    repair and complaint deadlines met, and data quality per department. Figures stand as
+    of the period's last day (today while it runs): the same period gives the same file.
+    """
+    from bonafides.app.statistics import periodic_report
+    from bonafides.context import Context
+    from bonafides.periods import PeriodError, parse_period
+    from bonafides.reports.messages import LANGS
+    from bonafides.workdays import CalendarFileError
+
+    suffix = out_file.suffix.lower().lstrip(".")
+    if suffix not in ("pdf", "xlsx"):
+        fail(f"--out {out_file}: the file name must end in .pdf or .xlsx")
+    if lang not in LANGS:
+        fail(f"--lang {lang!r}: choose {' or '.join(LANGS)}")
+    try:
+        chosen = parse_period(period)
+    except PeriodError as exc:
+        fail(f"--period: {exc}")
+    ctx = Context(_settings(db))
+    try:
+        content = periodic_report(
+            ctx,
+            chosen,
+            fmt="pdf" if suffix == "pdf" else "xlsx",
+            lang=lang,
+            scope="counted" if public else "all",
+        )
+    except CalendarFileError as exc:
+        fail(str(exc))
+    finally:
+        ctx.close()
+    out_file.write_bytes(content)
+    err.print(f"{chosen.label} ({chosen.start} to {chosen.end}) written to {out_file}")
+
+
 @app.command()
 def synth(
     subjects: Annotated[int, typer.Option("--subjects", min=1, help="Number of subjects.")],

@@ -58,6 +58,18 @@ _CLASSES: dict[Audience, frozenset[str]] = {
 
 #: The classes the public may read: those of ``Disclosure`` no wider audience is needed for.
 PUBLIC_CLASSES = _CLASSES[Audience.PUBLIC]
+#: The classes authorities read on the sharing platform.
+AUTHORITY_CLASSES = _CLASSES[Audience.AUTHORITY]
+#: The class of what authorities share among themselves and the public does not see: the
+#: narrowest an authority reads (a subject event of the change feed is of this class).
+SHARED_CLASS = _NARROWEST[Audience.AUTHORITY].value
+
+
+def classes_of(audience: Audience) -> frozenset[str]:
+    """The stored classes ``audience`` may read, before the time and minor rules."""
+    return _CLASSES[audience]
+
+
 _PUBLIC_STATUSES = sorted(s.value for s in EFFECTIVE_STATUSES)
 
 

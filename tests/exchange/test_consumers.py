@@ -41,7 +41,7 @@ def feed(ctx: Context, *events: tuple[str, dt.datetime]) -> None:
                     "occurred_at": at,
                     "origin": "local",
                     "disclosure": "public",
-                    "public": True,
+                    "is_public": True,
                     "tombstone": kind in TOMBSTONES,
                     "payload": {},
                 }

@@ -30,9 +30,9 @@ from bonafides.exchange.export import (
 from bonafides.exchange.ftm import ENTITIES, REMOVED
 from bonafides.exchange.sinks import ExportFormat, flat
 from bonafides.records import RecordStatus
+from bonafides.rules.records import change_status, write_records
 from bonafides.settings import Settings, get_settings
 from bonafides.store import exports as store
-from bonafides.store.records import change_status, write_records
 from bonafides.store.tables import ListEntry
 from tests import factories
 from tests.exchange.conftest import ADULT_NAME, MINOR_NAME, TODAY, World, age_everything, ids_of

@@ -27,11 +27,11 @@ from bonafides.app.sync import HttpTransport, pull
 from bonafides.context import Context
 from bonafides.exchange.sync import BatchRefusedError
 from bonafides.records import RecordStatus
+from bonafides.rules.records import change_status, write_records
 from bonafides.security import apikeys
 from bonafides.security.accounts import create_account
 from bonafides.security.roles import Role
 from bonafides.settings import Settings, get_settings
-from bonafides.store.records import change_status, write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import AuditEvent, FeedEvent, ListEntry, Record, Subject, SyncSource
 from tests import factories

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bonafides.app import feed as feed_app
 from bonafides.context import Context
 from bonafides.exchange.sync import Applier
+from bonafides.rules.records import write_records
 from bonafides.security.roles import ROLE_SCOPES, Principal, Role
-from bonafides.store.records import write_records
 from bonafides.store.tables import AuditEvent, Record
 from tests import factories
 

@@ -19,9 +19,9 @@ from bonafides.app.webhooks import deliver_due
 from bonafides.context import Context
 from bonafides.exchange import webhooks
 from bonafides.records import RecordStatus
+from bonafides.rules.records import change_status
 from bonafides.security.roles import Role
 from bonafides.settings import Settings
-from bonafides.store.records import change_status
 from tests import factories
 from tests.security.world import SECRET, World, api, ctx, record_of, world
 

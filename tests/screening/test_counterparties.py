@@ -103,7 +103,7 @@ def test_public_status_of_each_counterparty_under_a_certificate(
     cert = body["certificate"]
     with world.ctx.sessions() as session:
         stored = session.scalars(select(Check).where(Check.cert_id == cert)).one()
-        assert (stored.kind, stored.lines) == ("public", 5)
+        assert (stored.kind, stored.lines) == ("parties", 5)
         assert len(list(session.scalars(select(CheckLine)))) == 5
         tags = list(session.scalars(select(AuditEvent.tag)))
     assert "screening:counterparties:issued" in tags

@@ -29,7 +29,7 @@ RECENT = dt.date(2026, 6, 1)  # published for a year: public while these tests r
 def events(ctx: Context, scope: FeedScope | None = None) -> list[tuple[str, bool, bool]]:
     with ctx.sessions() as session:
         return [
-            (e.kind, e.public, e.tombstone)
+            (e.kind, e.is_public, e.tombstone)
             for e in feed.read_events(
                 session, scope or FeedScope(everything=True), after=0, limit=1000
             )

@@ -275,3 +275,19 @@ def test_screenshots_of_the_main_pages(site: Site, page: Page, tmp_path: Path) -
     page.screenshot(path=str(target / "subject-en.png"), full_page=True)
     for name in [*pages, "console", "subject-en"]:
         assert (target / f"{name}.png").stat().st_size > 10_000
+
+
+def test_statistics_for_a_chosen_period_show_each_chart_with_its_table(
+    site: Site, page: Page
+) -> None:
+    # The seed spreads decisions over the months before today.
+    month = (dt.date.today().replace(day=1) - dt.timedelta(days=40)).strftime("%Y-%m")
+    page.goto(site.url + "/statistics")
+    page.fill("#period-input", month)
+    page.get_by_role("button", name="查看").click()
+    assert page.url.endswith(f"/statistics?period={month}#period")
+    expect(page.locator("#period h2")).to_have_text(f"{month} 统计")
+    for block in ("#decisions-by-department", "#deadlines", "#quality"):
+        expect(page.locator(f"{block} table.numbers")).to_be_visible()
+    page.goto(site.url + "/statistics?period=2025-Q9")
+    expect(page.locator("body")).to_contain_text("2025-Q9")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import HTTPException, Path, Query, Request
 
 from bonafides.app.public import FigureCache, Statistics, office_today, statistics
+from bonafides.app.statistics import office_statistics
 from bonafides.http.deps import ContextDep, SessionDep
 from bonafides.http.problems import errors
 from bonafides.http.routes import Routes
+from bonafides.periods import PATTERN, PeriodError, parse_period
+from bonafides.reports.periodic import OfficeStatistics
 
 router = Routes(tags=["statistics"])
 
@@ -35,3 +38,30 @@ def public_statistics(
 ) -> Statistics:
     """Headline counts, public decisions per field and month, publicity delay per department."""
     return cached_statistics(request, ctx, session, months)
+
+
+@router.get("/statistics/periods/{period}", response_model=OfficeStatistics, responses=errors(422))
+def period_statistics(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    period: Annotated[
+        str,
+        Path(
+            description="A year (2026), a quarter (2026-Q4) or a month (2026-11).",
+            pattern=PATTERN,
+        ),
+    ],
+) -> OfficeStatistics:
+    """Public figures of a period: volumes by region and department (what the disclosure
+    rule counts), timeliness, objection, repair and complaint deadlines met, data quality."""
+    try:
+        chosen = parse_period(period)
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    cache = request.app.state.figures
+    assert isinstance(cache, FigureCache)
+    return cache.get(
+        ("period statistics", chosen, office_today(ctx)),
+        lambda: office_statistics(session, ctx, chosen, scope="counted"),
+    )

@@ -110,7 +110,7 @@ def read(
                 shown_payload(catalogue, event, audience_of(scope, event), known),
             )
         )
-        if not event.public and subject_id is not None:
+        if not event.is_public and subject_id is not None:
             private.setdefault(subject_id, []).append(cursor)
     full = len(found) == limit
     next_cursor = found[-1].id if full else max(after, head)

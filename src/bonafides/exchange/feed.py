@@ -17,18 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
-from bonafides.disclosure import Audience, class_visible, mask_name
+from bonafides.disclosure import AUTHORITY_CLASSES, Audience, class_visible, mask_name
 from bonafides.records import SubjectKind
 from bonafides.security.roles import DEPARTMENT_ROLES, Principal, Role, Scope
 from bonafides.store.feed import PUBLIC_SCOPE, FeedScope
 from bonafides.store.tables import Subject
 
 #: The classes an authority reads (``disclosure.visible`` for ``Audience.AUTHORITY``).
-_AUTHORITY_CLASSES = frozenset(
-    c
-    for c in ("public", "shared", "restricted", "subject_only")
-    if class_visible(Audience.AUTHORITY, c)
-)
+_AUTHORITY_CLASSES = AUTHORITY_CLASSES
 
 
 def descendants(catalogue: Catalogue, department: str) -> frozenset[str]:

@@ -10,12 +10,12 @@ What applying means, event by event:
 - An event whose origin is this instance is skipped: a copy never returns to where it
   was decided, so two instances pulling from each other do not loop.
 - ``record.published`` and ``record.amended`` store the decision through the same write
-  path as a submission (``store.records.write_records``: versions, list refresh, audit,
+  path as a submission (``rules.records.write_records``: versions, list refresh, audit,
   feed), as a copy that keeps its origin and its version there (``Record.origin``,
   ``Record.origin_version``). The copy's own feed events name the origin, so an instance
   further down learns where the decision was made.
 - ``record.revoked``, ``record.repaired`` and ``record.expired`` change the copy's status
-  (``store.records.change_status``): it leaves the public pages, lists and measures here
+  (``rules.records.change_status``): it leaves the public pages, lists and measures here
   in the same transaction, and this instance's feed carries the tombstone on.
 - An event at or below the version a copy already has is skipped: a batch applied twice
   changes nothing.
@@ -53,17 +53,13 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.codes import CodeError, ResidentId, parse_subject_code
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
+from bonafides.rules.records import change_status, write_records
+from bonafides.rules.service import refresh_subjects
 from bonafides.security import audit
 from bonafides.security.signing import ALGORITHM, KeyStore, b64, sign, unb64
 from bonafides.store import feed
 from bonafides.store.feed import Kind
-from bonafides.store.records import (
-    Key,
-    change_status,
-    record_key,
-    stored_records,
-    write_records,
-)
+from bonafides.store.records import Key, record_key, stored_records
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import FeedEvent, Record, Subject
 
@@ -289,8 +285,6 @@ class Applier:
         return self._record(event, item)
 
     def _entry(self, payload: dict[str, Any]) -> str | None:
-        from bonafides.rules.service import refresh_subjects
-
         code = (payload.get("subject") or {}).get("code")
         subject_id = self.session.scalar(select(Subject.id).where(Subject.key == code))
         if subject_id is None:

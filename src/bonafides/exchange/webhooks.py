@@ -156,7 +156,7 @@ def match(session: Session, *, now: dt.datetime) -> int:
         .where(
             wl.active,
             wl.url.is_not(None),
-            FeedEvent.public,
+            FeedEvent.is_public,
             FeedEvent.id > wl.cursor,
             FeedEvent.id <= head,
         )

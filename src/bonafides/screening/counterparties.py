@@ -45,7 +45,7 @@ from bonafides.store.tables import Check, CheckLine, Subject
 from bonafides.store.types import utcnow
 
 #: ``checks.kind`` of a counterparty check, and the "action" its certificate names.
-KIND = "public"
+KIND = "parties"
 ACTION = "counterparty.public_status"
 #: Named and versioned, as the rule evaluators are: a stored check says what made it.
 EVALUATOR = "public-v1"

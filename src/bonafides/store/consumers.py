@@ -56,7 +56,7 @@ def lags(session: Session) -> list[Lag]:
         .select_from(Consumer)
         .outerjoin(
             tomb,
-            (tomb.id > Consumer.acked_cursor) & tomb.tombstone & tomb.public,
+            (tomb.id > Consumer.acked_cursor) & tomb.tombstone & tomb.is_public,
         )
         .group_by(Consumer.id, Consumer.name, Consumer.contact, Consumer.acked_cursor)
         .group_by(Consumer.acked_at)

@@ -57,6 +57,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Select
 
+from bonafides.disclosure import SHARED_CLASS
 from bonafides.records import RecordStatus
 from bonafides.settings import get_settings
 from bonafides.store.disclosure import record_is_public
@@ -97,7 +98,7 @@ _STATUS_KINDS = {
 
 #: The disclosure class of subject events: authorities may see them, the public only
 #: where it was shown the subject before.
-SUBJECT_DISCLOSURE = "shared"
+SUBJECT_DISCLOSURE = SHARED_CLASS
 
 _COLUMNS = (
     "kind",
@@ -110,7 +111,7 @@ _COLUMNS = (
     "list_entry_id",
     "source",
     "disclosure",
-    "public",
+    "is_public",
     "tombstone",
     "payload",
 )
@@ -204,7 +205,7 @@ def _shown_before(column: Any) -> ColumnElement[bool]:
         same = and_(earlier.record_id == Record.id, earlier.list_entry_id.is_(None))
     else:
         same = earlier.list_entry_id == column
-    return exists(select(earlier.id).where(same, earlier.public))
+    return exists(select(earlier.id).where(same, earlier.is_public))
 
 
 def _head(kind: Kind, at: dt.datetime, of_record: bool = False) -> list[Any]:
@@ -346,7 +347,9 @@ def emit_subject(
     """
     at = at or utcnow()
     _serialise(session)
-    shown = exists(select(FeedEvent.id).where(FeedEvent.subject_id == subject_id, FeedEvent.public))
+    shown = exists(
+        select(FeedEvent.id).where(FeedEvent.subject_id == subject_id, FeedEvent.is_public)
+    )
     rows: Select[Any] = select(
         *_head(kind, at),
         Subject.id,
@@ -385,7 +388,7 @@ def end_publications(
     dropped = aliased(FeedEvent)
     last_shown = (
         select(func.max(shown.id))
-        .where(shown.record_id == Record.id, shown.public, not_(shown.tombstone))
+        .where(shown.record_id == Record.id, shown.is_public, not_(shown.tombstone))
         .scalar_subquery()
     )
     last_dropped = (
@@ -394,7 +397,7 @@ def end_publications(
         .scalar_subquery()
     )
     candidates = select(FeedEvent.record_id).where(
-        FeedEvent.public, not_(FeedEvent.tombstone), FeedEvent.list_entry_id.is_(None)
+        FeedEvent.is_public, not_(FeedEvent.tombstone), FeedEvent.list_entry_id.is_(None)
     )
     which = and_(
         Record.id.in_(candidates),
@@ -428,7 +431,7 @@ class FeedScope:
         if self.everything:
             allowed = true()
         else:
-            wider: list[ColumnElement[bool]] = [FeedEvent.public.is_(True)]
+            wider: list[ColumnElement[bool]] = [FeedEvent.is_public.is_(True)]
             if self.classes:
                 wider.append(FeedEvent.disclosure.in_(sorted(self.classes)))
             if self.sources:
@@ -461,7 +464,7 @@ EVENT_COLUMNS = (
     FeedEvent.list_entry_id,
     FeedEvent.source,
     FeedEvent.disclosure,
-    FeedEvent.public,
+    FeedEvent.is_public,
     FeedEvent.tombstone,
     FeedEvent.payload,
 )
@@ -504,7 +507,7 @@ def compact(session: Session, *, before: dt.datetime) -> int:
         select(later.id).where(
             later.id > FeedEvent.id,
             or_(same_record, same_entry),
-            or_(not_(FeedEvent.public), later.public),
+            or_(not_(FeedEvent.is_public), later.is_public),
         )
     )
     victims = select(FeedEvent.id).where(

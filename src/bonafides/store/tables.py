@@ -911,11 +911,11 @@ class FeedEvent(Base):
     list_entry_id: Mapped[int | None] = mapped_column(BigId, index=True)
     source: Mapped[str | None] = mapped_column(String(32))
     disclosure: Mapped[str] = mapped_column(String(16))
-    public: Mapped[bool] = mapped_column(Boolean)
+    is_public: Mapped[bool] = mapped_column(Boolean)
     tombstone: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
 
-    __table_args__ = (Index("ix_feed_events_public_id", "public", "id"),)
+    __table_args__ = (Index("ix_feed_events_is_public_id", "is_public", "id"),)
 
 
 class SyncSource(Base):

@@ -21,7 +21,7 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from bonafides import __version__
+from bonafides import __version__, charts
 from bonafides.app.public import (
     FigureCache,
     Headline,
@@ -33,6 +33,7 @@ from bonafides.app.public import (
     statistics,
 )
 from bonafides.app.public_lists import standing
+from bonafides.app.statistics import office_statistics
 from bonafides.app.submit import SubmissionKeyError, department_for_key, ingest_upload
 from bonafides.catalogue import Catalogue, PublicationRule, RecordType, Severity
 from bonafides.codes import region_name
@@ -41,12 +42,13 @@ from bonafides.errors import InvalidCodeError
 from bonafides.http.deps import ContextDep, ReadSessionDep, SessionDep
 from bonafides.http.routes import Routes
 from bonafides.ingest.readers import UnusableInputError
+from bonafides.periods import PeriodError, parse_period
+from bonafides.reports.periodic import OfficeStatistics
 from bonafides.rules.loader import rules_for
 from bonafides.security.logredact import carries_resident_id, may_hold_resident_id
 from bonafides.settings import Settings
 from bonafides.store.lists import counts_by_province
 from bonafides.store.search import MAX_QUERY, normalise_query, search_subjects
-from bonafides.web import charts
 from bonafides.web.forms import form_reader, text
 from bonafides.web.i18n import (
     COOKIE,
@@ -329,8 +331,18 @@ def portal(settings: Settings) -> Portal:
         )
 
     @router.get("/statistics", response_class=HTMLResponse)
-    def stats(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    def stats(
+        request: Request, ctx: ContextDep, session: SessionDep, period: str | None = None
+    ) -> HTMLResponse:
         day = today(ctx)
+        try:
+            chosen = parse_period(period or f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+        except PeriodError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        office: OfficeStatistics = _figures(request).get(
+            ("period statistics", chosen, day),
+            lambda: office_statistics(session, ctx, chosen, scope="counted"),
+        )
         figures: Statistics = _figures(request).get(
             ("statistics", day, 12), lambda: statistics(session, ctx, today=day, months=12)
         )
@@ -356,6 +368,8 @@ def portal(settings: Settings) -> Portal:
             charts=charts,
             delay_rows=delay_rows,
             region_rows=_province_rows(by_region),
+            office=office,
+            zh=locale == "zh_CN",
         )
 
     def console_page(

@@ -28,9 +28,9 @@ from bonafides.catalogue.commitments import (
     commitment_templates,
 )
 from bonafides.records import RecordInput, SubjectRef
+from bonafides.rules.records import write_records
 from bonafides.security import audit
 from bonafides.security.roles import Principal, Role, own_department
-from bonafides.store.records import write_records
 from bonafides.store.tables import Commitment, Subject
 from bonafides.workflows.common import (
     ConflictError,

@@ -44,12 +44,12 @@ def upgrade() -> None:
         sa.Column("list_entry_id", _BIG, nullable=True),
         sa.Column("source", sa.String(length=32), nullable=True),
         sa.Column("disclosure", sa.String(length=16), nullable=False),
-        sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("is_public", sa.Boolean(), nullable=False),
         sa.Column("tombstone", sa.Boolean(), nullable=False),
         sa.Column("payload", bonafides.store.types.Json, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_events")),
     )
-    op.create_index("ix_feed_events_public_id", "feed_events", ["public", "id"])
+    op.create_index("ix_feed_events_is_public_id", "feed_events", ["is_public", "id"])
     op.create_index(op.f("ix_feed_events_subject_id"), "feed_events", ["subject_id"])
     op.create_index(op.f("ix_feed_events_record_id"), "feed_events", ["record_id"])
     op.create_index(op.f("ix_feed_events_list_entry_id"), "feed_events", ["list_entry_id"])
