@@ -25,6 +25,7 @@ AREAS: tuple[str, ...] = (
     "register",
     "feed",
     "watchlists",
+    "review",
 )
 
 
