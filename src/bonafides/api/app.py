@@ -57,6 +57,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "consumers",
     "feed",
     "watchlists",
+    "review",
 )
 
 

@@ -28,7 +28,7 @@ from bonafides.ingest.readers import UnusableInputError
 from bonafides.ingest.validate import RowValidator
 from bonafides.matching.names import judgement_key
 from bonafides.security import audit
-from bonafides.security.roles import Principal, Role, own_department
+from bonafides.security.roles import Principal, Role, Scope, own_department
 from bonafides.store.judgements import ACCEPT, REJECT, UNSURE, rejected_pairs
 from bonafides.store.records import write_records
 from bonafides.store.tables import Record, ReviewItem, ReviewJudgement
@@ -66,10 +66,14 @@ class ItemView:
 
 
 def _departments(catalogue: Catalogue, principal: Principal) -> list[str] | None:
-    """The departments whose rows the principal judges: None for every one (operators)."""
+    """The departments whose rows the principal judges: None for every one (operators).
+    An officer judges with what submits the department's records (a judgement may make
+    one), so an API key needs ``records:submit``."""
     if principal.role is Role.OPERATOR:
         return None
     if principal.role is Role.OFFICER and principal.department:
+        if not principal.has(Scope.RECORDS_SUBMIT):
+            raise ForbiddenError("judging a department's rows needs the scope records:submit")
         return [
             d.code
             for d in catalogue.departments

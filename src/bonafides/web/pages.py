@@ -60,7 +60,14 @@ from bonafides.web.i18n import (
 #: Modules (under ``bonafides.web`` unless dotted) that add pages, each exposing
 #: ``register(web: Portal) -> None``: it adds its routes to ``web.router`` and, for a page
 #: in the menu, a ``NavEntry`` to ``web.nav`` (label marked with ``i18n.N_``).
-PAGE_MODULES: tuple[str, ...] = ("account", "due_process", "verify", "lists", "complaints")
+PAGE_MODULES: tuple[str, ...] = (
+    "account",
+    "due_process",
+    "verify",
+    "lists",
+    "complaints",
+    "review",
+)
 
 #: Rejected rows listed on the page; the JSON API report has them all.
 REPORT_ROWS = 200
