@@ -129,6 +129,8 @@ def test_the_api_routes_judge_as_the_pages_do(
         assert listed.status_code == 200, listed.text
         assert [i["id"] for i in listed.json()] == [group, short]
         assert client.get("/api/v1/review", headers=mee).json() == []
+        reader = {"authorization": f"Bearer {world.key('mee-api', 'files:read')}"}
+        assert client.get("/api/v1/review", headers=reader).status_code == 403
         assert client.get(f"/api/v1/review/{group}", headers=mee).status_code == 404
         item = client.get(f"/api/v1/review/{group}", headers=ops).json()
         assert item["candidates"][0]["code"] == code
