@@ -262,6 +262,7 @@ def _pages(state: dict[str, object], role: str) -> Iterator[str]:
         yield "/complaints/new"
     else:
         yield from (f"/complaints/{i}" for i in complaint_ids)
+        yield "/review?status=all"
     if role == "operator":
         yield from ("/registrations", "/objections?escalated=1")
 

@@ -61,6 +61,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "feed",
     "watchlists",
     "counterparties",
+    "review",
 )
 
 

@@ -27,6 +27,7 @@ AREAS: tuple[str, ...] = (
     "watchlists",
     "worker",
     "sync",
+    "review",
 )
 
 

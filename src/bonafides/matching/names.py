@@ -59,6 +59,12 @@ def canonical(raw: str) -> str:
     return _DROP.sub("", _T2S.convert(text))
 
 
+def judgement_key(raw: str) -> str:
+    """The key a person's judgement of a name is kept under: its one spelling, so a
+    rejection holds however the next row writes the name."""
+    return canonical(raw)[:300]
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedName:
     """A name's parts. ``core`` is the trade name with its business (鑫源贸易)."""

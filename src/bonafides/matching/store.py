@@ -114,3 +114,10 @@ def cached_register_index(session: Session) -> RegisterIndex:
     with _cache_lock:
         _cache[url] = (fingerprint, index)
     return index
+
+
+def forget_indexes() -> None:
+    """Drop every cached index: a store emptied and refilled (a test's, a restored backup)
+    can count the same subjects and names as before with other content."""
+    with _cache_lock:
+        _cache.clear()

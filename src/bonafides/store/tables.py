@@ -405,6 +405,64 @@ class MatchLink(Base):
     linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class ReviewJudgement(Base):
+    """A person's judgement of a name and a candidate: accepted, rejected, or unsure.
+
+    Keyed by the name as the matcher reads it (``bonafides.matching.names.canonical``) and
+    the candidate's code, so a rejected pair is never proposed again for any row that
+    spells the name so, whichever batch it comes in. ``record_id``: the record an
+    acceptance linked.
+    """
+
+    __tablename__ = "review_judgements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review_queue.id"), index=True)
+    name_key: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(18))
+    verdict: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    judged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    record_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_review_judgements_name_key_code", "name_key", "code"),)
+
+
+class SubjectMerge(Base):
+    """One subject merged into another by an operator: its records moved, undone by a split.
+
+    ``status_before`` is the merged subject's status before, restored by the split; the
+    records moved are ``subject_merge_records`` rows, so a split moves back exactly those.
+    """
+
+    __tablename__ = "subject_merges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    from_subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    into_subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    status_before: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    merged_by: Mapped[str] = mapped_column(String(64))
+    merged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    split_by: Mapped[str | None] = mapped_column(String(64))
+    split_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    split_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SubjectMergeRecord(Base):
+    """A record a merger moved, so the split gives back exactly these."""
+
+    __tablename__ = "subject_merge_records"
+
+    merge_id: Mapped[int] = mapped_column(
+        ForeignKey("subject_merges.id"), primary_key=True, autoincrement=False
+    )
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("records.id"), primary_key=True, autoincrement=False
+    )
+
+
 # --------------------------------------------------------------------------- rules and screening
 # List entries, grades and check certificates (issue 4). Owned by ``bonafides.rules`` and
 # ``bonafides.screening``; created by migration ``0003_rules``.

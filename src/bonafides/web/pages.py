@@ -71,6 +71,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "disclosure_requests",
     "counterparties",
     "commitments",
+    "review",
 )
 
 #: Rejected rows listed on the page; the JSON API report has them all.
