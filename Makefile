@@ -9,8 +9,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB ?= sqlite:///demo.db
 DEMO_SUBJECTS ?= 1000
 PYTEST_WORKERS ?= 2
+CHAOS_KILLS ?= 100
+CHAOS_SEED ?= 19
 
-.PHONY: demo test setup dev system lint typecheck unit bench fuzz lock clean
+.PHONY: demo test setup dev system lint typecheck unit bench fuzz chaos lock clean
 
 # The runtime (requirements.lock) and the tools that test it (requirements-dev.lock) are
 # pinned with hashes, so a demo installs only what the platform runs on and every install
@@ -62,6 +64,12 @@ fuzz: dev system
 bench: dev system
 	scripts/postgres.sh
 	benchmarks/run.sh
+
+## the kill campaign: SIGKILL each operation CHAOS_KILLS times on each store, rerun, check
+## (docs/deployment.md, "Failure testing"); tests/test_chaos.py runs a short one
+chaos: dev system
+	scripts/postgres.sh
+	$(BIN)/python scripts/chaos.py --kills $(CHAOS_KILLS) --store both --seed $(CHAOS_SEED)
 
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock: dev

@@ -7,6 +7,9 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +288,22 @@ def test_the_commands(settings: Settings, world: World, tmp_path: Path) -> None:
     assert "after today" in refused.output
     assert runner.invoke(cli, [*args, "--since", "yesterday"], env=env).exit_code == 2
     get_settings.cache_clear()
+
+
+def test_what_a_killed_export_left_is_cleared_by_the_next(
+    ctx: Context, world: World, tmp_path: Path
+) -> None:
+    """An export killed mid-way leaves its hidden directory (named after its process);
+    the next export of the same name removes it, but not one a running process writes."""
+    root = tmp_path / "exports"
+    directory, _ = make_export(ctx, ExportFormat.CSV, out=root)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    for kind in ("partial", "old"):
+        stale = root / f".{directory.name}.{kind}-{gone.pid}"
+        stale.mkdir()
+        (stale / "records.csv").write_text("half an export", "utf-8")
+    running = root / f".{directory.name}.partial-{os.getppid()}"
+    running.mkdir()
+    make_export(ctx, ExportFormat.CSV, out=root)
+    assert sorted(p.name for p in root.iterdir()) == sorted([directory.name, running.name])

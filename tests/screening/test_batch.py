@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -283,3 +286,21 @@ def test_screening_reports_lines_answered_per_stored_chunk(
         progress=lambda done, total: calls.append((done, total)),
     )
     assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]
+
+
+def test_what_a_killed_screening_left_is_cleared_by_the_next(ctx: Context, tmp_path: Path) -> None:
+    """A screening killed mid-way leaves its hidden results file; the next one writing
+    the same results removes it, but not one a running process writes."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = folder / f".out.csv.partial-{gone.pid}-k3x9a1"
+    stale.write_text("line,code\n2,", "utf-8")
+    running = folder / f".out.csv.partial-{os.getppid()}-q8w2e7"
+    running.write_text("line,code\n", "utf-8")
+    source = codes_file(tmp_path / "in.csv", [factories.org().code])
+    screen_file(
+        ctx, source, action="procurement.bid", inquirer="t", purpose="p", out=folder / "out.csv"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["out.csv", running.name])

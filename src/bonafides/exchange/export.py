@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +45,7 @@ from bonafides.exchange.sinks import (
     Sink,
     Written,
 )
+from bonafides.partials import clear_killed, partial_name
 from bonafides.records import SubjectKind
 from bonafides.rules.model import MonthsDuration, Rules
 from bonafides.store import exports as store
@@ -568,7 +568,8 @@ def write_export(
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     name = scope.name(fmt)
     root.mkdir(parents=True, exist_ok=True)
-    partial = root / f".{name}.partial-{os.getpid()}"
+    clear_killed(root, name)
+    partial = root / partial_name(name)
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
@@ -590,7 +591,7 @@ def write_export(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8"
         )
         final = root / name
-        old = root / f".{name}.old-{os.getpid()}"
+        old = root / partial_name(name, "old")
         if final.exists():
             final.rename(old)
         partial.rename(final)

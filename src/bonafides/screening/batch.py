@@ -57,6 +57,7 @@ from bonafides.codes import (
 from bonafides.context import Context
 from bonafides.csvcells import csv_cell
 from bonafides.ingest.readers import UnusableInputError, open_table
+from bonafides.partials import clear_killed, partial_name
 from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json, digest
 from bonafides.rules.facts import Entry, parse_ids
@@ -434,7 +435,8 @@ class AnswerFile:
     def __init__(self, out: Path, fmt: str) -> None:
         self.out = out
         self.fmt = fmt
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        clear_killed(out.parent, out.name)
+        fd, name = tempfile.mkstemp(prefix=f"{partial_name(out.name)}-", dir=out.parent)
         self.tmp = Path(name)
         self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.csv = csv.writer(self.handle) if fmt == "csv" else None

@@ -1,0 +1,761 @@
+"""The kill campaign: real ``bonafides`` processes SIGKILLed at random points, then rerun.
+
+For each store (a SQLite file; a PostgreSQL database made for the run and dropped after)
+and each operation — ``register load``, ``ingest``, ``lists recompute``, ``screen`` (a
+batch) and ``export`` — the script:
+
+1. builds the state the operation starts from, once, with clean runs (synthetic data
+   from ``bonafides synth``), and keeps it as a snapshot;
+2. runs the operation once unkilled on a copy of the snapshot: its duration, exit code
+   and result (the rows it leaves in the store, its output file or export manifest) are
+   the reference;
+3. ``--kills`` times: restores the snapshot, starts the operation, sends SIGKILL after a
+   random delay within the reference duration, reruns it to completion, then checks that
+   the rerun exits as the clean run did, that ``bonafides audit verify`` passes, and that
+   the result equals the reference row for row: a reference row missing is *lost*, a row
+   more often than in the reference is *duplicated* (the idempotency keys — department
+   and decision number, subject key, list and subject, export file — are in every row).
+
+It prints a table of kills, reruns, rows checked, lost and duplicated per store and
+operation, and exits 1 if anything was lost, duplicated or failed to verify::
+
+    python scripts/chaos.py --kills 100 --store both --seed 19
+
+``make chaos`` runs that; tests/test_chaos.py runs a few kills per operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from bonafides.store.db import make_engine
+from bonafides.store.tables import (
+    Check,
+    CheckLine,
+    FeedEvent,
+    Grade,
+    IngestBatch,
+    IngestRejection,
+    ListEntry,
+    Record,
+    RecordVersion,
+    Subject,
+    SubjectEvent,
+    SubjectName,
+    SubjectRegister,
+)
+
+SECRET = "chaos-campaign-secret-key"  # noqa: S105 (a throwaway store's key)
+AS_OF = "2026-12-01"
+ACTION = "procurement.bid"
+OPERATIONS = ("register", "ingest", "lists", "screen", "export")
+PG_ADMIN = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgres")
+# Record files ingested (cleanly) before the lists are computed: types that feed lists,
+# with the department for files that do not name one per row.
+SETUP_TYPES = (
+    ("courts.defaulter", "spc"),
+    ("market.abnormal_operations", None),
+    ("market.serious_violation_list", None),
+    ("environment.penalty", None),
+)
+INGEST_TYPE = "general.licence"
+SCREEN_REPEAT = 10
+REGISTER_STATUS = ("存续", "在业", "吊销，未注销", "注销")
+
+Rows = dict[str, Counter[tuple[Any, ...]]]
+# Files a killed run left beside its output that its rerun did not clear away.
+DEBRIS = "debris"
+
+
+# --------------------------------------------------------------------------- stores
+
+
+class Store:
+    """Where the trials run: ``save`` keeps the working store as a named snapshot and
+    ``restore`` makes the working store a copy of one."""
+
+    name: str
+    url: str
+
+    def fresh(self) -> None:
+        raise NotImplementedError
+
+    def save(self, snapshot: str) -> None:
+        raise NotImplementedError
+
+    def restore(self, snapshot: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteStore(Store):
+    name = "sqlite"
+
+    def __init__(self, work: Path) -> None:
+        self.dir = work
+        self.path = work / "store.db"
+        self.url = f"sqlite:///{self.path}"
+
+    def _clear(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def fresh(self) -> None:
+        self._clear()
+
+    def save(self, snapshot: str) -> None:
+        # The online backup API folds any write-ahead log into one consistent file.
+        target = self.dir / f"{snapshot}.db"
+        target.unlink(missing_ok=True)
+        with sqlite3.connect(self.path) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+
+    def restore(self, snapshot: str) -> None:
+        self._clear()
+        shutil.copyfile(self.dir / f"{snapshot}.db", self.path)
+
+    def close(self) -> None:
+        self._clear()
+
+
+class PostgresStore(Store):
+    """Databases named after the run; snapshots are template databases."""
+
+    name = "postgresql"
+
+    def __init__(self, admin_url: str) -> None:
+        self.prefix = f"bonafides_chaos_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.url = self._url(f"{self.prefix}_work", admin_url)
+        self.made: list[str] = []
+
+    @staticmethod
+    def _url(database: str, admin_url: str) -> str:
+        url = make_url(admin_url).set(database=database)
+        return url.render_as_string(hide_password=False)
+
+    def _sql(self, statement: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(statement))
+
+    def _copy(self, source: str, target: str) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        self._sql(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+        if target not in self.made:
+            self.made.append(target)
+
+    def fresh(self) -> None:
+        work = f"{self.prefix}_work"
+        self._sql(f'DROP DATABASE IF EXISTS "{work}" WITH (FORCE)')
+        self._sql(f'CREATE DATABASE "{work}"')
+        self.made.append(work)
+
+    def save(self, snapshot: str) -> None:
+        self._copy(f"{self.prefix}_work", f"{self.prefix}_{snapshot}")
+
+    def restore(self, snapshot: str) -> None:
+        self._copy(f"{self.prefix}_{snapshot}", f"{self.prefix}_work")
+
+    def close(self) -> None:
+        for database in self.made:
+            self._sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Runner:
+    """Runs ``bonafides`` commands against the working store, as an operator would."""
+
+    store: Store
+    data_dir: Path
+    # Seconds a command takes to start (interpreter, imports, options): a kill before
+    # then tests nothing, so kills land between it and the end of an unkilled run.
+    startup: float = 0.0
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "BONAFIDES_DB": self.store.url,
+            "BONAFIDES_SECRET_KEY": SECRET,
+            "BONAFIDES_DEMO": "1",
+            "BONAFIDES_DATA_DIR": str(self.data_dir),
+            "COLUMNS": "160",
+        }
+
+    def start(self, args: list[str]) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "bonafides", *args]
+        return subprocess.Popen(  # noqa: S603
+            command, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    def run(self, args: list[str], codes: tuple[int, ...] = (0,)) -> tuple[int, float]:
+        started = time.perf_counter()
+        process = self.start(args)
+        out, err = process.communicate()
+        seconds = time.perf_counter() - started
+        if process.returncode not in codes:
+            raise RuntimeError(
+                f"bonafides {' '.join(args)} exited {process.returncode}:\n"
+                f"{out.decode(errors='replace')[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
+            )
+        return process.returncode, seconds
+
+
+# --------------------------------------------------------------------------- data
+
+
+def write_data(work: Path, subjects: int, seed: int) -> Path:
+    """Synthetic record files, a register export of the same organisations, and a file
+    of codes to screen (the register's and some unknown ones)."""
+    data = work / "data-files"
+    subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bonafides",
+            "synth",
+            "--subjects",
+            str(subjects),
+            "--out",
+            str(data),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "BONAFIDES_SECRET_KEY": SECRET, "BONAFIDES_DEMO": "1"},
+    )
+    rng = random.Random(seed)  # noqa: S311
+    with (data / "subjects.csv").open(encoding="utf-8", newline="") as handle:
+        people = list(csv.DictReader(handle))
+    organisations = [row for row in people if row["kind"] != "natural_person"]
+    with (data / "register.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("统一社会信用代码", "名称", "曾用名", "登记状态", "住所"))
+        for row in organisations:
+            writer.writerow(
+                (
+                    row["code"],
+                    row["name"],
+                    row["former_names"].split("|")[0] if row["former_names"] else "",
+                    rng.choice(REGISTER_STATUS),
+                    f"{row['region']} 路{rng.randrange(1, 999)}号",
+                )
+            )
+    # A batch as long as an inquirer's, so that a kill can land while it is answered.
+    with (data / "codes.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("统一社会信用代码",))
+        for _ in range(SCREEN_REPEAT):
+            writer.writerows((row["code"],) for row in organisations)
+    return data
+
+
+# --------------------------------------------------------------------------- results
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _rows(engine: Engine, queries: dict[str, Any]) -> Rows:
+    found: Rows = {}
+    with engine.connect() as conn:
+        for name, query in queries.items():
+            found[name] = Counter(tuple(row) for row in conn.execute(query))
+    return found
+
+
+def register_rows(engine: Engine) -> Rows:
+    return _rows(
+        engine,
+        {
+            "subjects": select(Subject.key, Subject.kind, Subject.name, Subject.status),
+            "subject names": select(Subject.key, SubjectName.name, SubjectName.current).join(
+                Subject, Subject.id == SubjectName.subject_id
+            ),
+            "register": select(Subject.key, SubjectRegister.status, SubjectRegister.version).join(
+                Subject, Subject.id == SubjectRegister.subject_id
+            ),
+            "subject events": select(Subject.key, SubjectEvent.version, SubjectEvent.kind).join(
+                Subject, Subject.id == SubjectEvent.subject_id
+            ),
+            "feed events": select(FeedEvent.kind, FeedEvent.subject_code),
+        },
+    )
+
+
+def ingest_rows(engine: Engine) -> Rows:
+    return _rows(
+        engine,
+        {
+            "records": select(
+                Record.source, Record.decision_no, Record.party, Record.status, Record.version
+            ),
+            "record versions": select(
+                Record.source, Record.decision_no, RecordVersion.version, RecordVersion.status
+            ).join(Record, Record.id == RecordVersion.record_id),
+            "subjects": select(Subject.key, Subject.name),
+            "rejections": select(
+                IngestBatch.file_name, IngestRejection.row, IngestRejection.field
+            ).join(IngestBatch, IngestBatch.id == IngestRejection.batch_id),
+            "batches": select(IngestBatch.file_name, IngestBatch.status),
+            "feed events": select(FeedEvent.kind, FeedEvent.source, FeedEvent.subject_code),
+        },
+    )
+
+
+def lists_rows(engine: Engine) -> Rows:
+    return _rows(
+        engine,
+        {
+            "list entries": select(
+                ListEntry.list_code,
+                Subject.key,
+                ListEntry.valid_from,
+                ListEntry.valid_until,
+                ListEntry.status,
+                ListEntry.superseded_at.is_(None),
+            ).join(Subject, Subject.id == ListEntry.subject_id),
+            "grades": select(Grade.scheme, Subject.key, Grade.grade, Grade.as_of).join(
+                Subject, Subject.id == Grade.subject_id
+            ),
+            "feed events": select(FeedEvent.kind, FeedEvent.subject_code),
+        },
+    )
+
+
+def screen_rows(engine: Engine, out: Path) -> Rows:
+    found = _rows(
+        engine,
+        {
+            "batch checks": select(Check.kind, Check.action, Check.lines).where(
+                Check.kind == "batch"
+            ),
+            "check lines": select(CheckLine.line, CheckLine.code_display, CheckLine.status),
+        },
+    )
+    lines: Counter[tuple[Any, ...]] = Counter()
+    if out.exists():
+        with out.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            # The certificate id is new on every run: every other cell must match.
+            lines.update(tuple(row[:-1]) for row in reader)
+    found["result lines"] = lines
+    found[DEBRIS] = Counter((p.name,) for p in out.parent.iterdir() if p != out)
+    return found
+
+
+def export_rows(root: Path) -> Rows:
+    exports: Counter[tuple[Any, ...]] = Counter()
+    files: Counter[tuple[Any, ...]] = Counter()
+    debris: Counter[tuple[Any, ...]] = Counter()
+    for directory in sorted(root.iterdir()) if root.is_dir() else []:
+        if directory.name.startswith("."):
+            debris[(directory.name,)] += 1
+            continue
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        exports[(manifest["name"], manifest["kind"])] += 1
+        for name, entry in manifest["files"].items():
+            files[(manifest["name"], name, entry["rows"], entry["sha256"])] += 1
+    return {"exports": exports, "files (name, rows, sha256)": files, DEBRIS: debris}
+
+
+def compare(expected: Rows, got: Rows) -> tuple[int, int, int, list[str]]:
+    """(rows checked, lost, duplicated, what differed): a row of the reference missing is
+    lost; a row more often than in the reference (or not in it at all) is duplicated."""
+    checked = lost = duplicated = 0
+    problems = []
+    for name in sorted((set(expected) | set(got)) - {DEBRIS}):
+        want, have = expected.get(name, Counter()), got.get(name, Counter())
+        checked += sum(want.values())
+        missing, extra = want - have, have - want
+        lost += sum(missing.values())
+        duplicated += sum(extra.values())
+        if missing or extra:
+            sample = list(missing)[:2] + list(extra)[:2]
+            problems.append(f"{name}: {len(missing)} missing, {len(extra)} extra, e.g. {sample}")
+    return checked, lost, duplicated, problems
+
+
+def _problem(tally: Tally, trial: int, problem: str, say: Callable[[str], None]) -> None:
+    tally.problems.append(f"trial {trial + 1}: {problem}")
+    say(f"{tally.store}: {tally.operation}: trial {trial + 1}: {problem}")
+
+
+def _differ(one: Rows, other: Rows) -> bool:
+    return compare(one, other)[1:3] != (0, 0)
+
+
+# --------------------------------------------------------------------------- the campaign
+
+
+@dataclass
+class Operation:
+    name: str
+    args: list[str]
+    codes: tuple[int, ...]
+    result: Callable[[], Rows]
+    reset: Callable[[], None] = lambda: None
+
+
+@dataclass
+class Tally:
+    store: str
+    operation: str
+    clean_seconds: float = 0.0
+    kills: int = 0
+    partial: int = 0
+    finished_first: int = 0
+    reruns: int = 0
+    checked: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unverified: int = 0
+    debris: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.unverified or self.debris or self.problems)
+
+
+def _chain_verifies(runner: Runner) -> str | None:
+    process = runner.start(["audit", "verify"])
+    out, err = process.communicate()
+    if process.returncode == 0:
+        return None
+    return (out + err).decode(errors="replace").strip()[-500:]
+
+
+def campaign(
+    store: Store,
+    work: Path,
+    data: Path,
+    *,
+    kills: int,
+    seed: int,
+    operations: tuple[str, ...],
+    say: Callable[[str], None],
+) -> list[Tally]:
+    runner = Runner(store, work / "var")
+    rng = random.Random(f"{seed}-{store.name}")  # noqa: S311
+    screen_dir = work / "screen"
+    export_dir = work / "exports"
+
+    def fresh_dir(directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+
+    def rows(reader: Callable[[Engine], Rows]) -> Callable[[], Rows]:
+        def read() -> Rows:
+            with _engine(store.url) as engine:
+                return reader(engine)
+
+        return read
+
+    def screened() -> Rows:
+        with _engine(store.url) as engine:
+            return screen_rows(engine, screen_dir / "results.csv")
+
+    ops = {
+        "register": Operation(
+            "register load",
+            [
+                "register",
+                "load",
+                str(data / "register.csv"),
+                "--source",
+                "samr",
+                "--chunk-rows",
+                "40",
+            ],
+            (0, 1),
+            rows(register_rows),
+        ),
+        "ingest": Operation(
+            "ingest",
+            [
+                "ingest",
+                str(data / f"{INGEST_TYPE}.csv"),
+                "--type",
+                INGEST_TYPE,
+                "--chunk-rows",
+                "100",
+            ],
+            (0, 1),
+            rows(ingest_rows),
+        ),
+        "lists": Operation(
+            "lists recompute",
+            ["lists", "recompute", "--as-of", AS_OF, "--full"],
+            (0,),
+            rows(lists_rows),
+        ),
+        "screen": Operation(
+            "screen",
+            [
+                "screen",
+                str(data / "codes.csv"),
+                "--action",
+                ACTION,
+                "--as-of",
+                AS_OF,
+                "--out",
+                str(screen_dir / "results.csv"),
+            ],
+            (0, 1),
+            screened,
+            lambda: fresh_dir(screen_dir),
+        ),
+        "export": Operation(
+            "export",
+            ["export", "--format", "csv", "--out", str(export_dir)],
+            (0,),
+            lambda: export_rows(export_dir),
+            lambda: fresh_dir(export_dir),
+        ),
+    }
+
+    store.fresh()
+    runner.run(["init"])
+    runner.startup = min(runner.run(["catalogue", "--format", "json"])[1] for _ in range(2))
+    say(f"{store.name}: store initialised; a command starts in {runner.startup:.1f} s")
+    tallies = []
+    for key in OPERATIONS:
+        op = ops[key]
+        store.save(key)
+        if key in operations:
+            tallies.append(_trials(store, runner, op, key, kills, rng, say))
+            store.restore(key)
+        # The state the next operation starts from: this one run cleanly.
+        op.reset()
+        runner.run(op.args, op.codes)
+        if key == "register":
+            for type_code, source in SETUP_TYPES:
+                args = ["ingest", str(data / f"{type_code}.csv"), "--type", type_code]
+                runner.run(args + (["--source", source] if source else []), (0, 1))
+    return tallies
+
+
+def _trials(
+    store: Store,
+    runner: Runner,
+    op: Operation,
+    snapshot: str,
+    kills: int,
+    rng: random.Random,
+    say: Callable[[str], None],
+) -> Tally:
+    tally = Tally(store.name, op.name)
+    op.reset()
+    before = op.result()
+    code, tally.clean_seconds = runner.run(op.args, op.codes)
+    expected = op.result()
+    if (problem := _chain_verifies(runner)) is not None:
+        tally.problems.append(f"clean run: audit chain: {problem}")
+    say(f"{store.name}: {op.name}: clean run {tally.clean_seconds:.1f} s, exit {code}")
+    for trial in range(kills):
+        store.restore(snapshot)
+        op.reset()
+        process = runner.start(op.args)
+        time.sleep(rng.uniform(min(runner.startup, tally.clean_seconds), tally.clean_seconds))
+        rerun = False
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.communicate()
+            left = op.result()
+            # A kill while the process was exiting, its work whole, needs no rerun: an
+            # operator who finds the output whole would not run it again.
+            rerun = _differ(expected, left)
+        else:
+            process.communicate()
+        if rerun:
+            tally.kills += 1
+            # A kill that left some of the work done (not none of it, not all).
+            tally.partial += _differ(before, left)
+            try:
+                exit_code, _ = runner.run(op.args, op.codes)
+            except RuntimeError as exc:
+                _problem(tally, trial, f"rerun failed: {exc}", say)
+                continue
+            tally.reruns += 1
+        else:
+            # Done before the kill: a rerun would be a resubmission, not a recovery, so
+            # the run itself must equal the reference.
+            exit_code = code if process.returncode == -signal.SIGKILL else process.returncode
+            tally.finished_first += 1
+        if exit_code != code:
+            _problem(tally, trial, f"exited {exit_code}, the clean run {code}", say)
+        result = op.result()
+        if not rerun:
+            # What a process killed while exiting left, the next run clears (no rerun).
+            result.pop(DEBRIS, None)
+        checked, lost, duplicated, problems = compare(expected, result)
+        tally.checked += checked
+        tally.lost += lost
+        tally.duplicated += duplicated
+        for problem in problems:
+            _problem(tally, trial, problem, say)
+        debris = result.get(DEBRIS, Counter())
+        if debris:
+            tally.debris += sum(debris.values())
+            _problem(tally, trial, f"left behind {sorted(debris)}", say)
+        if (chain := _chain_verifies(runner)) is not None:
+            tally.unverified += 1
+            _problem(tally, trial, f"audit chain: {chain}", say)
+    say(
+        f"{store.name}: {op.name}: {tally.kills} kills, {tally.reruns} reruns, "
+        f"{tally.lost} lost, {tally.duplicated} duplicated"
+    )
+    return tally
+
+
+COLUMNS = (
+    "store",
+    "operation",
+    "clean run s",
+    "kills",
+    "partial",
+    "done before kill",
+    "reruns",
+    "rows checked",
+    "lost",
+    "duplicated",
+    "chain fails",
+    "debris",
+)
+
+
+def table(tallies: list[Tally]) -> str:
+    lines = [COLUMNS] + [
+        (
+            t.store,
+            t.operation,
+            f"{t.clean_seconds:.1f}",
+            str(t.kills),
+            str(t.partial),
+            str(t.finished_first),
+            str(t.reruns),
+            f"{t.checked:,}",
+            str(t.lost),
+            str(t.duplicated),
+            str(t.unverified),
+            str(t.debris),
+        )
+        for t in tallies
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+        if n == 0:
+            out.append("-+-".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _pg_reachable(admin_url: str) -> bool:
+    engine = create_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.scalar(text("SELECT 1")) == 1)
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=100, help="kills per operation per store")
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--subjects", type=int, default=600, help="synthetic subjects")
+    parser.add_argument(
+        "--operations",
+        default=",".join(OPERATIONS),
+        help="comma-separated, of " + ", ".join(OPERATIONS),
+    )
+    parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL to create databases")
+    parser.add_argument("--work", type=Path, default=None, help="folder for files and stores")
+    args = parser.parse_args(argv)
+    operations = tuple(args.operations.split(","))
+    unknown = set(operations) - set(OPERATIONS)
+    if unknown:
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
+    stores = ("sqlite", "postgresql") if args.store == "both" else (args.store,)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bonafides_chaos_"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    started = time.perf_counter()
+    data = write_data(work, args.subjects, args.seed)
+    tallies: list[Tally] = []
+    for name in stores:
+        if name == "postgresql" and not _pg_reachable(args.pg_admin):
+            say(f"PostgreSQL unreachable at {args.pg_admin}: scripts/postgres.sh starts it")
+            return 2
+        store: Store = (
+            SqliteStore(work / "sqlite") if name == "sqlite" else PostgresStore(args.pg_admin)
+        )
+        (work / name).mkdir(exist_ok=True)
+        try:
+            tallies += campaign(
+                store,
+                work / name,
+                data,
+                kills=args.kills,
+                seed=args.seed,
+                operations=operations,
+                say=say,
+            )
+        finally:
+            store.close()
+    say("")
+    say(table(tallies))
+    say(f"\n{time.perf_counter() - started:.0f} s, seed {args.seed}, work in {work}")
+    failed = [t for t in tallies if not t.ok]
+    for tally in failed:
+        for problem in tally.problems[:10]:
+            say(f"{tally.store} {tally.operation}: {problem}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
