@@ -307,3 +307,14 @@ def test_what_a_killed_export_left_is_cleared_by_the_next(
     running.mkdir()
     make_export(ctx, ExportFormat.CSV, out=root)
     assert sorted(p.name for p in root.iterdir()) == sorted([directory.name, running.name])
+
+
+def test_a_store_without_public_records_exports_empty_files(ctx: Context) -> None:
+    """PyArrow refuses an empty CSV; PostgreSQL's COPY path must give no batch instead, so
+    the scheduled snapshot of a new platform succeeds (it failed on PostgreSQL)."""
+    if ctx.engine.dialect.name == "postgresql":
+        with ctx.sessions() as session:
+            assert list(records_by_copy(session, ctx.today(), ctx.catalogue)) == []
+    directory, manifest = make_export(ctx, ExportFormat.PARQUET)
+    assert manifest["files"]["records.parquet"]["rows"] == 0
+    assert pq.read_table(directory / "records.parquet").num_rows == 0

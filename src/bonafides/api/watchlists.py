@@ -84,7 +84,7 @@ def _out(watchlist: Watchlist, codes: int) -> WatchlistOut:
 
 
 @router.post(
-    "/watchlists", response_model=CreatedOut, status_code=201, responses=errors(401, 403, 422)
+    "/watchlists", response_model=CreatedOut, status_code=201, responses=errors(401, 403, 413, 422)
 )
 def create_watchlist(
     body: WatchlistIn, ctx: ContextDep, unit: UnitDep, principal: SignedIn
@@ -110,7 +110,7 @@ def my_watchlists(session: SessionDep, principal: SignedIn) -> list[WatchlistOut
 @router.post(
     "/watchlists/{watchlist_id}/codes",
     response_model=dict[str, int],
-    responses=errors(401, 404, 422),
+    responses=errors(401, 404, 413, 422),
 )
 def add_codes(
     watchlist_id: WatchlistId,

@@ -325,8 +325,11 @@ def records_by_copy(
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        stream = io.BufferedReader(_CopyStream(copy), 1 << 20)
+        if not stream.peek(1):
+            return  # no public record: PyArrow refuses an empty CSV, an empty export is fine
         reader = pacsv.open_csv(
-            io.BufferedReader(_CopyStream(copy), 1 << 20),
+            stream,
             read_options=pacsv.ReadOptions(column_names=list(_COPY_TYPES), block_size=1 << 22),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(

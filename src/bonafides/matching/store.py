@@ -88,17 +88,30 @@ def register_index(session: Session) -> RegisterIndex:
     return RegisterIndex.build(load_register(session))
 
 
-_cache: dict[str, tuple[tuple[int, int, int, int], RegisterIndex]] = {}
+_cache: dict[str, tuple[tuple[object, ...], RegisterIndex]] = {}
 _cache_lock = threading.Lock()
 
 
-def _fingerprint(session: Session) -> tuple[int, int, int, int]:
+def _fingerprint(session: Session) -> tuple[object, ...]:
     """Changes whenever a subject or a name is added or the register reports a change
-    (every change to a register row is a subject event): what the index is rebuilt for."""
-    subjects = session.execute(select(func.count(), func.max(Subject.id))).one()
+    (every change to a register row is a subject event): what the index is rebuilt for.
+
+    The newest subject's creation time is part of it: a store emptied and refilled (a
+    truncated test store, a restored backup) can count the same subjects, names and ids
+    as before with other content, but not at the same moment.
+    """
+    subjects = session.execute(
+        select(func.count(), func.max(Subject.id), func.max(Subject.created_at))
+    ).one()
     names = session.scalar(select(func.max(SubjectName.id)))
     events = session.scalar(select(func.max(SubjectEvent.id)))
-    return int(subjects[0] or 0), int(subjects[1] or 0), int(names or 0), int(events or 0)
+    return (
+        int(subjects[0] or 0),
+        int(subjects[1] or 0),
+        str(subjects[2]),
+        int(names or 0),
+        int(events or 0),
+    )
 
 
 def cached_register_index(session: Session) -> RegisterIndex:
