@@ -273,14 +273,23 @@ def test_multiprocess_metrics_add_up_every_worker_and_the_job_worker(tmp_path: P
         for _ in range(40):
             # A new connection each time: the kernel spreads them over both workers.
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/catalogue", timeout=10).close()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            text = answer.read().decode()
+        line = 'bonafides_http_requests_total{method="GET",route="/api/v1/catalogue",status="200"}'
+        seen: list[str] = []
+
+        def all_counted() -> bool:
+            # A request is counted once its answer has gone out: the last one may still be
+            # on its way to the worker's metric file when the client has its answer.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as got:
+                seen[:] = [got.read().decode()]
+            rows = [row for row in seen[0].splitlines() if row.startswith(line)]
+            return bool(rows) and float(rows[0].split()[-1]) >= 40
+
+        assert _until(all_counted), seen[0][:2000] if seen else "no answer from /metrics"
+        text = seen[0]
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    line = 'bonafides_http_requests_total{method="GET",route="/api/v1/catalogue",status="200"}'
     counted = [row for row in text.splitlines() if row.startswith(line)]
-    assert counted, text[:2000]
     assert float(counted[0].split()[-1]) == 40
     assert len({p.name for p in metrics_dir.glob("counter_*.db")}) >= 3, "two servers, one job"
     assert 'bonafides_job_runs_total{job="audit:checkpoint",outcome="ok"} 1.0' in text

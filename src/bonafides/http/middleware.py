@@ -99,6 +99,8 @@ UPLOAD_PREFIXES = (
     "/api/v1/submissions",
     "/api/v1/register",
     "/api/v1/checks",
+    "/api/v1/watchlists",
+    "/api/v1/counterparties",
     "/api/v1/reports/verify",
     "/api/v1/objections",
     "/api/v1/repairs",
@@ -108,6 +110,7 @@ UPLOAD_PREFIXES = (
     "/objections",
     "/repairs",
     "/complaints",
+    "/counterparties",
 )
 
 
