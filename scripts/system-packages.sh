@@ -16,6 +16,9 @@ packages+=(wrk)
 # PyICU, which nomenklatura (the match benchmark's baseline, a dev tool) reaches through
 # normality, is published as source only: it builds against ICU with a C++ compiler.
 packages+=(libicu-dev pkg-config g++)
+# The Spark engine (issue 17): pyspark runs on a Java 17 runtime and reads PostgreSQL
+# over JDBC with Debian's driver (/usr/share/java/postgresql.jar).
+packages+=(openjdk-17-jre-headless libpostgresql-jdbc-java)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
