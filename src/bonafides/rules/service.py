@@ -70,8 +70,6 @@ from bonafides.store.types import utcnow
 CURRENT = ENTRY_CURRENT
 SUPERSEDED = ENTRY_SUPERSEDED
 DEFAULT_ZONE = "Asia/Shanghai"
-#: PostgreSQL's ``work_mem`` for whole-table statements (``no_jit``).
-BULK_WORK_MEM = "128MB"
 
 EntryKey = tuple[str, int, int, int, dt.date, dt.date, str, str, str]
 
@@ -367,22 +365,15 @@ class RecomputeResult:
 
 
 def no_jit(session: Session) -> None:
-    """Set PostgreSQL up for whole-table statements, for this transaction only.
+    """Turn PostgreSQL's JIT off for this transaction.
 
-    JIT off: the compiled rules are large expressions that the planner prices as
-    expensive; JIT then spends far longer compiling them than running them (33 s against
-    0.5 s on 100 000 records), so whole-table rule queries run interpreted.
-
-    ``work_mem`` raised from the default 4 MB: the comparison of the new entries with the
-    stored ones, and the change feed's events for them, hash and sort every entry; at
-    4 MB they spill to disk in batches (the feed's sort wrote 130 MB at 100 000
-    subjects), which cost a quarter of a recompute. The statements run one at a time in
-    one session, so the memory taken is bounded by a few such nodes.
+    The compiled rules are large expressions that the planner prices as expensive; JIT then
+    spends far longer compiling them than running them (33 s against 0.5 s on 100 000
+    records), so whole-table rule queries run interpreted.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL jit = off"))
-        conn.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
 
 
 def _staging(name: str) -> Table:
