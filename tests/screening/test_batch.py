@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -24,7 +25,7 @@ from bonafides.rules.service import recompute_lists
 from bonafides.screening import batch
 from bonafides.screening.batch import classify, plain_digest
 from bonafides.security.identifiers import IdentifierVault
-from bonafides.store.tables import AuditEvent, CheckLine, RuleRun
+from bonafides.store.tables import AuditEvent, Check, CheckLine, RuleRun
 from tests import factories
 from tests.rules.fixtures import Write
 
@@ -268,6 +269,55 @@ def test_the_fast_digest_of_plain_lines_is_the_canonical_one() -> None:
         assert plain_digest(line, code, status) == digest(
             {"line": line, "code": code, "status": status}
         )
+
+
+def test_each_stored_line_digest_is_the_canonical_digest_of_its_answer(
+    ctx: Context, write: Write, tmp_path: Path
+) -> None:
+    """Clear and unknown lines are answered by one statement in the store: their stored
+    digests must be the ones a verifier recomputes, for organisations and masked persons
+    alike, and the batch's trail must pin exactly the stored lines."""
+    listed, clean, person, stranger = (
+        factories.org(),
+        factories.org(),
+        factories.person(),
+        factories.person(),
+    )
+    write("courts.defaulter", listed, dt.date(2025, 6, 1), performance="none")
+    write("market.penalty", clean, dt.date(2025, 6, 1), source="samr", severity="minor")
+    write("market.penalty", person, dt.date(2025, 6, 1), source="samr", severity="minor")
+    codes = [clean.code, listed.code, person.code, factories.org().code, stranger.code, "x1"]
+    report = screen_file(
+        ctx,
+        codes_file(tmp_path / "in.csv", codes),
+        action="procurement.bid",
+        as_of=DAY,
+        inquirer="t",
+        purpose="p",
+    )
+    assert report.counts == {"measures_apply": 1, "clear": 2, "unknown": 2, "invalid": 1}
+    with ctx.sessions() as session:
+        stored = session.scalars(
+            select(CheckLine)
+            .join(Check, Check.id == CheckLine.check_id)
+            .where(Check.cert_id == report.cert_id)
+            .order_by(CheckLine.line)
+        ).all()
+    assert [(row.line, row.status) for row in stored] == [
+        (2, "clear"),
+        (3, "measures_apply"),
+        (4, "clear"),
+        (5, "unknown"),
+        (6, "unknown"),
+        (7, "invalid"),
+    ]
+    assert "*" in stored[2].code_display
+    assert "*" in stored[4].code_display
+    for row in stored:
+        answer = row.answer or {"code": row.code_display, "status": row.status}
+        assert row.digest == digest({"line": row.line, **answer}), row.line
+    trail = "".join(f"{row.line}:{row.digest};" for row in stored)
+    assert report.lines_digest == hashlib.sha256(trail.encode()).hexdigest()
 
 
 def test_screening_reports_lines_answered_per_stored_chunk(

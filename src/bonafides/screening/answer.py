@@ -56,6 +56,9 @@ def applying(
         by_list.setdefault(entry.list_code, []).append(entry)
     out = []
     for memo, measure in rules.measures_for(action):
+        if by_list.keys().isdisjoint(measure.lists):
+            # Most measures name none of a subject's lists: a batch asks this per line.
+            continue
         behind = sorted(
             entry
             for code in measure.lists

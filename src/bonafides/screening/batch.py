@@ -5,7 +5,9 @@ checked in bulk; bad lines are answered "invalid" with the reason and never drop
 valid codes are looked up and joined with the stored list entries in SQL (entries that
 the compiled rules recomputed and the write path keeps current). Every line gets a status
 and a digest under the batch's certificate (``CERT.LINE`` verifies one line); the output
-file is written whole or not at all.
+file is written whole or not at all. Only the lines that need Python (an entry in force,
+an invalid code) pass through it one by one: the clear and unknown lines, most of a batch,
+are answered and stored by one statement in the store.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import psycopg
 from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
+    BigInteger,
     Column,
     Index,
     Integer,
@@ -37,12 +40,19 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
     cast,
+    exists,
     func,
+    insert,
     literal,
+    null,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bonafides.codes import (
     CodeError,
@@ -291,11 +301,15 @@ def _csv_codes(
 
 
 def _input_table() -> Table:
+    """The valid lines of a batch: position, line number, store key, and the code as the
+    answer shows it when that is not the key itself (a person's masked number)."""
     return Table(
         "screen_input",
         MetaData(),
         Column("pos", Integer, primary_key=True),
+        Column("line", Integer),
         Column("key", String(80)),
+        Column("shown", String(64)),
         prefixes=["TEMPORARY"],
     )
 
@@ -345,85 +359,165 @@ class _Found:
     info: dict[int, SubjectInfo]
 
 
-def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> _Found:
-    """Subjects for the keys, and their entries in force for the action's lists, in SQL."""
+def _load_input(session: Session, keyed: Keyed) -> Table:
+    """The temporary ``screen_input`` table, filled with the valid lines; the caller drops it."""
     table = _input_table()
-    no_jit(session)
     conn = session.connection()
     table.create(conn)
-    try:
-        _copy_rows(
-            session,
-            "screen_input",
-            ("pos", "key"),
-            [(pos, key) for pos, key in enumerate(keyed.keys) if key is not None],
-        )
-        if conn.dialect.name == "sqlite":
-            # After the rows, so the load is not slowed by it. SQLite joins through it;
-            # PostgreSQL hashes the input instead, and building it there cost over a second
-            # per million lines.
-            Index("ix_screen_input_key", table.c.key).create(conn)
-        subjects = [0] * len(keyed)
-        entries: dict[int, list[Entry]] = {}
-        info: dict[int, SubjectInfo] = {}
-        lists = rules.lists_for(action)
-        s, e = Subject.__table__, ListEntry.__table__
-        # One pass: every line's subject and, beside it, its entries in force for the
-        # action's lists (none: one row with nulls), as the plain join would read them.
-        in_force = and_(
-            e.c.subject_id == s.c.id,
-            e.c.status == CURRENT,
-            e.c.list_code.in_(lists or [""]),
-            e.c.valid_from <= as_of,
-            e.c.valid_until >= as_of,
-        )
-        statement = (
-            select(
-                table.c.pos,
-                s.c.id,
-                s.c.kind,
-                s.c.name,
-                e.c.list_code,
-                e.c.line,
-                e.c.trigger_record_id,
-                e.c.valid_from,
-                e.c.valid_until,
-                e.c.until_basis,
-                e.c.record_ids,
+    _copy_rows(
+        session,
+        "screen_input",
+        ("pos", "line", "key", "shown"),
+        [
+            (pos, line, key, None if shown == key else shown)
+            for pos, (line, key, shown) in enumerate(
+                zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
             )
-            .select_from(table.join(s, s.c.key == table.c.key).outerjoin(e, in_force))
-            .compile(conn, compile_kwargs={"literal_binds": True})
+            if key is not None
+        ],
+    )
+    if conn.dialect.name == "sqlite":
+        # After the rows, so the load is not slowed by it. SQLite joins through it;
+        # PostgreSQL hashes the input instead, and building it there cost over a second
+        # per million lines.
+        Index("ix_screen_input_key", table.c.key).create(conn)
+    return table
+
+
+def _joined(
+    session: Session, table: Table, rules: Rules, action: str, as_of: dt.date, *, listed: bool
+) -> Iterator[tuple[Any, ...]]:
+    """Each input line's subject beside its entries in force for the action's lists, as the
+    plain join reads them; with ``listed``, only the lines with such an entry (the rest are
+    answered in the store, ``_answer_plain_lines``), else every line (none: nulls)."""
+    conn = session.connection()
+    s, e = Subject.__table__, ListEntry.__table__
+    in_force = and_(
+        e.c.subject_id == s.c.id,
+        e.c.status == CURRENT,
+        e.c.list_code.in_(rules.lists_for(action) or [""]),
+        e.c.valid_from <= as_of,
+        e.c.valid_until >= as_of,
+    )
+    subjects = table.join(s, s.c.key == table.c.key)
+    statement = (
+        select(
+            table.c.pos,
+            s.c.id,
+            s.c.kind,
+            s.c.name,
+            e.c.list_code,
+            e.c.line,
+            e.c.trigger_record_id,
+            e.c.valid_from,
+            e.c.valid_until,
+            e.c.until_basis,
+            e.c.record_ids,
         )
-        # Driver cursor: a row per line, and wrapping a million rows costs more than the join.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(str(statement))
-            for (
-                pos,
-                sid,
-                kind,
-                name,
-                code,
-                line,
-                trig,
-                start,
-                until,
-                basis,
-                ids,
-            ) in cursor.fetchall():
-                subjects[pos] = sid
-                if code is not None:
-                    if isinstance(start, str):
-                        start, until = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
-                    entries.setdefault(pos, []).append(
-                        Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
-                    )
-                    info[pos] = SubjectInfo(sid, kind, name)
-        finally:
-            cursor.close()
+        .select_from(subjects.join(e, in_force) if listed else subjects.outerjoin(e, in_force))
+        .compile(conn, compile_kwargs={"literal_binds": True})
+    )
+    # Driver cursor: wrapping every row costs more than the join.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(statement))
+        yield from cursor.fetchall()
     finally:
-        table.drop(conn)
+        cursor.close()
+
+
+def _collect(rows: Iterator[tuple[Any, ...]], lines: int) -> _Found:
+    subjects = [0] * lines
+    entries: dict[int, list[Entry]] = {}
+    info: dict[int, SubjectInfo] = {}
+    for pos, sid, kind, name, code, line, trig, start, until, basis, ids in rows:
+        subjects[pos] = sid
+        if code is not None:
+            if isinstance(start, str):
+                start, until = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
+            entries.setdefault(pos, []).append(
+                Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
+            )
+            info[pos] = SubjectInfo(sid, kind, name)
     return _Found(subjects, entries, info)
+
+
+def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> _Found:
+    """Subjects for the keys, and their entries in force for the action's lists, in SQL."""
+    no_jit(session)
+    table = _load_input(session, keyed)
+    try:
+        return _collect(_joined(session, table, rules, action, as_of, listed=False), len(keyed))
+    finally:
+        table.drop(session.connection())
+
+
+class sha256_hex(FunctionElement[str]):  # noqa: N801 - reads as the SQL function it is
+    """The sha256 of a text's UTF-8 bytes, as 64 hex digits, computed by the store."""
+
+    type = String()
+    name = "sha256_hex"
+    inherit_cache = True
+
+
+@compiles(sha256_hex)
+@compiles(sha256_hex, "postgresql")
+def _sha256_pg(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"encode(sha256(convert_to({value}, 'UTF8')), 'hex')"
+
+
+@compiles(sha256_hex, "sqlite")
+def _sha256_sqlite(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{_SQLITE_SHA256}({value})"
+
+
+_SQLITE_SHA256 = "bonafides_sha256_hex"
+
+
+def _sha256_text(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _answer_plain_lines(session: Session, table: Table, check_id: int) -> None:
+    """Store every valid line not answered yet as clear (its subject is known) or unknown,
+    with its certificate digest, in one INSERT ... SELECT: most lines of a batch, and none
+    of them passes through Python. The digest is ``plain_digest``'s, spelled in SQL."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        raw.create_function(_SQLITE_SHA256, 1, _sha256_text, deterministic=True)  # type: ignore[union-attr]
+    s, lines = Subject.__table__, CheckLine.__table__
+    assert isinstance(lines, Table)
+    shown = func.coalesce(table.c.shown, table.c.key)
+    status = case((s.c.id.is_(None), literal(UNKNOWN, String())), else_=literal(CLEAR, String()))
+    body = (
+        literal('{"code":"', String())
+        + shown
+        + literal('","line":', String())
+        + cast(table.c.line, String())
+        + literal(',"status":"', String())
+        + status
+        + literal('"}', String())
+    )
+    answered = exists().where(lines.c.check_id == check_id, lines.c.line == table.c.line)
+    conn.execute(
+        insert(lines).from_select(
+            list(_LINE_COLUMNS),
+            select(
+                literal(check_id, BigInteger()),
+                table.c.line,
+                shown,
+                s.c.id,
+                status,
+                sha256_hex(body),
+                null(),
+            )
+            .select_from(table.outerjoin(s, s.c.key == table.c.key))
+            .where(~answered),
+        )
+    )
 
 
 # --------------------------------------------------------------------------- output
@@ -540,21 +634,27 @@ def screen_file(
     writer = AnswerFile(out, out_format or "csv") if out is not None else None
     try:
         recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
-        found = lookup(session, rules, action, day, keyed)
-        report = _answer_all(
-            session,
-            rules,
-            keyed,
-            found,
-            writer,
-            path,
-            action,
-            day,
-            inquirer,
-            purpose,
-            department,
-            progress,
-        )
+        no_jit(session)
+        table = _load_input(session, keyed)
+        try:
+            found = _collect(_joined(session, table, rules, action, day, listed=True), len(keyed))
+            report = _answer_all(
+                session,
+                rules,
+                keyed,
+                found,
+                table,
+                writer,
+                path,
+                action,
+                day,
+                inquirer,
+                purpose,
+                department,
+                progress,
+            )
+        finally:
+            table.drop(session.connection())
         report.recomputed = recomputed is not None
     except BaseException:
         if writer is not None:
@@ -570,6 +670,7 @@ def _answer_all(
     rules: Rules,
     keyed: Keyed,
     found: _Found,
+    table: Table,
     writer: AnswerFile | None,
     path: Path,
     action: str,
@@ -579,6 +680,14 @@ def _answer_all(
     department: str | None,
     progress: ProgressFn | None = None,
 ) -> ScreenReport:
+    """Answer every line under one new certificate.
+
+    Python answers the lines that need it (a subject with entries in force, an invalid
+    code) and stores them; one statement then answers and stores all the others in the
+    store (``_answer_plain_lines``). The stored lines are then read back in order, a
+    chunk at a time, for what needs every line: the counts, the trail that pins them, the
+    subjects screened and the answer file.
+    """
     cert = new_certificate_id()
     stored = Check(
         cert_id=cert,
@@ -602,73 +711,60 @@ def _answer_all(
     details = record_details(
         session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
     )
-    counts: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
     invalid: list[tuple[int, str]] = []
-    trail = _Trail()
     check_id = stored.id
     pending: list[tuple[Any, ...]] = []
-    subjects, listed = found.subjects, found.entries
+    #: The answers Python built, by line, for the answer file.
+    built: dict[int, tuple[dict[str, Any], str]] = {}
     if progress is not None:
         progress(0, len(keyed))
+    special = sorted([*found.entries, *(pos for pos, key in enumerate(keyed.keys) if key is None)])
     with _LineSink(session) as sink:
-        for pos, (line, key, shown) in enumerate(
-            zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
-        ):
-            subject_id = subjects[pos] or None
-            if key is not None and pos not in listed:
-                # Most lines: a code that is clear or unknown, answered without building JSON.
-                status = CLEAR if subject_id is not None else UNKNOWN
-                counts[status] += 1
-                line_digest = plain_digest(line, shown, status)
-                trail.add(line, line_digest)
-                pending.append((check_id, line, shown, subject_id, status, line_digest, None))
-                if writer is not None:
-                    writer.plain(line, shown, status, f"{cert}.{line}")
+        for pos in special:
+            line, shown = keyed.lines[pos], keyed.shown[pos]
+            subject_id: int | None = None
+            if keyed.keys[pos] is None:
+                reason = keyed.reasons.get(pos, "invalid code")
+                body = invalid_answer(shown, reason)
+                invalid.append((line, reason))
             else:
-                if key is None:
-                    reason = keyed.reasons.get(pos, "invalid code")
-                    body = invalid_answer(shown, reason)
-                    invalid.append((line, reason))
-                else:
-                    body = subject_answer(
-                        rules,
-                        action,
-                        day,
-                        code=shown,
-                        subject=found.info[pos],
-                        entries=listed[pos],
-                        records=details,
-                    )
-                status = str(body["status"])
-                counts[status] += 1
-                answer = {"line": line, **body}
-                kept = canonical_json(answer)
-                line_digest = hashlib.sha256(kept.encode()).hexdigest()
-                trail.add(line, line_digest)
-                pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
-                if writer is not None:
-                    writer.line(f"{cert}.{line}", answer, kept)
+                subject_id = found.subjects[pos]
+                body = subject_answer(
+                    rules,
+                    action,
+                    day,
+                    code=shown,
+                    subject=found.info[pos],
+                    entries=found.entries[pos],
+                    records=details,
+                )
+            status = str(body["status"])
+            answer = {"line": line, **body}
+            kept = canonical_json(answer)
+            line_digest = hashlib.sha256(kept.encode()).hexdigest()
+            pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
+            if writer is not None:
+                built[line] = (answer, kept)
             if len(pending) >= _INSERT_CHUNK:
                 sink.add(pending)
                 pending = []
-                if progress is not None:
-                    progress(pos + 1, len(keyed))
         sink.add(pending)
+    _answer_plain_lines(session, table, check_id)
+    counts, lines_digest, screened = _read_back(
+        session, check_id, cert, built, writer, (progress, len(keyed))
+    )
     if progress is not None:
         progress(len(keyed), len(keyed))
-    lines_digest = trail.hexdigest()
     summary: dict[str, Any] = {
         "action": action,
         "as_of": day.isoformat(),
         "file": path.name,
         "lines": len(keyed),
-        "counts": dict(counts),
+        "counts": counts,
         "lines_digest": lines_digest,
     }
     stored.answer = summary
     stored.digest = digest(summary)
-    screened = set(subjects)
-    screened.discard(0)
     event = audit.append(
         session,
         actor=inquirer,
@@ -681,7 +777,7 @@ def _answer_all(
             "as_of": day.isoformat(),
             "department": department,
             "lines": len(keyed),
-            "counts": dict(counts),
+            "counts": counts,
             "digest": stored.digest,
             "subjects": len(screened),
             "subjects_digest": subjects_digest(screened),
@@ -693,13 +789,59 @@ def _answer_all(
         action=action,
         as_of=day,
         file=path.name,
-        counts=dict(counts),
+        counts=counts,
         invalid=invalid,
         out=None,
         seconds=0.0,
         recomputed=False,
         lines_digest=lines_digest,
     )
+
+
+def _read_back(
+    session: Session,
+    check_id: int,
+    cert: str,
+    built: dict[int, tuple[dict[str, Any], str]],
+    writer: AnswerFile | None,
+    progress: tuple[ProgressFn | None, int],
+) -> tuple[dict[str, int], str, set[int]]:
+    """The stored lines of a batch in order, streamed: their counts by status, the trail
+    over their digests, the subjects screened; and each line into the answer file."""
+    counts: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+    trail = _Trail()
+    screened: set[int] = set()
+    c = CheckLine.__table__.c
+    conn = session.connection()
+    statement = (
+        select(c.line, c.code_display, c.subject_id, c.status, c.digest)
+        .where(c.check_id == check_id)
+        .order_by(c.line)
+        .compile(conn, compile_kwargs={"literal_binds": True})
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    report, total = progress
+    done = 0
+    try:
+        cursor.execute(str(statement))
+        while rows := cursor.fetchmany(_INSERT_CHUNK):
+            trail.add_many(rows)
+            counts.update(row[3] for row in rows)
+            screened.update(row[2] for row in rows)
+            if writer is not None:
+                for line, code, _, status, _ in rows:
+                    made = built.get(line)
+                    if made is None:
+                        writer.plain(line, code, status, f"{cert}.{line}")
+                    else:
+                        writer.line(f"{cert}.{line}", *made)
+            done += len(rows)
+            if report is not None and done < total:
+                report(done, total)
+    finally:
+        cursor.close()
+    screened.discard(None)
+    return dict(counts), trail.hexdigest(), screened
 
 
 def _link_screened(session: Session, event_id: int, check_id: int, cert: str) -> None:
@@ -735,6 +877,10 @@ class _Trail:
 
     def add(self, line: int, line_digest: str) -> None:
         self._sha.update(f"{line}:{line_digest};".encode())
+
+    def add_many(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Lines in order as (line, _, _, _, digest) rows: the same as ``add`` for each."""
+        self._sha.update("".join(f"{row[0]}:{row[4]};" for row in rows).encode())
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
