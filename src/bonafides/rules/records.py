@@ -15,11 +15,16 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from bonafides.records import RecordInput, RecordStatus
-from bonafides.rules.service import refresh_subjects
+from bonafides.rules.service import refresh_subjects, refresh_subjects_in_sql
 from bonafides.store import records as store
 from bonafides.store.records import WriteResult
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import Record
+
+#: From this many changed subjects the entries are evaluated in SQL (one statement per
+#: list line over them all); below it, loading a few files into Python is cheaper than
+#: running twenty-odd statements. Both evaluators give the same entries.
+SQL_REFRESH_FROM = 100
 
 
 def write_records(
@@ -43,7 +48,9 @@ def write_records(
         catalogue_version=catalogue_version,
         amend_reason=amend_reason,
     )
-    if result.changed_subjects:
+    if len(result.changed_subjects) >= SQL_REFRESH_FROM:
+        refresh_subjects_in_sql(session, result.changed_subjects, actor=actor)
+    elif result.changed_subjects:
         refresh_subjects(session, result.changed_subjects, actor=actor)
     return result
 
