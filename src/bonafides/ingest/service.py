@@ -146,7 +146,8 @@ class ChunkWriter:
         rejected_rows = 0
         for row_no, cells in chunk.rows:
             outcome = self.validator.check(row_no, cells)
-            notes.update(_note_kind(n) for n in outcome.notes)
+            if outcome.notes:
+                notes.update(_note_kind(n) for n in outcome.notes)
             if outcome.rejections:
                 rejected_rows += 1
                 rejections.extend(outcome.rejections)

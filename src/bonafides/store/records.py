@@ -122,17 +122,10 @@ def write_records(
         return result
     session.flush()
     at = received_at or utcnow()
-    by_source: dict[str | None, list[RecordInput]] = {}
-    for item in items:
-        by_source.setdefault(item.source, []).append(item)
-    subject_ids: dict[str, int] = {}
-    for source, group in by_source.items():
-        subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
-
     item_keys = [record_key(keys, i) for i in items]
-    item_subjects = [subject_ids[keys.key(i.subject.code, i.subject.kind)] for i in items]
     digests = [i.content_digest for i in items]
     outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(items)
+    item_subjects = [0] * len(items)
     staged: list[int] = []
     named = Counter(item_keys) if stored else Counter()
     for pos, k in enumerate(item_keys):
@@ -140,8 +133,19 @@ def write_records(
             found = stored.get(k)
             if found is not None and named[k] == 1 and found.digest == digests[pos]:
                 outcomes[pos] = (Outcome.UNCHANGED, found.id, 0)
+                item_subjects[pos] = found.subject_id
                 continue
         staged.append(pos)
+    # Subjects of the staged rows only: an unchanged row's subject and names were
+    # resolved when it was first stored.
+    by_source: dict[str | None, list[RecordInput]] = {}
+    for pos in staged:
+        by_source.setdefault(items[pos].source, []).append(items[pos])
+    subject_ids: dict[str, int] = {}
+    for source, group in by_source.items():
+        subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
+    for pos in staged:
+        item_subjects[pos] = subject_ids[keys.key(items[pos].subject.code, items[pos].subject.kind)]
     rounds: list[list[int]] = []
     seen: Counter[Key] = Counter()
     for pos in staged:
