@@ -5,19 +5,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
 from bonafides.records import RecordInput, SubjectKind
+from bonafides.rules import records as rules_records
 from bonafides.rules.records import write_records
 from bonafides.rules.service import (
     RECOMPUTE_STEPS,
+    RefreshResult,
     entries_current,
     entries_in_force,
     grades_of,
     recompute_grades,
     recompute_lists,
+    refresh_subjects,
 )
 from bonafides.store.tables import (
     AuditEvent,
@@ -261,3 +265,41 @@ def test_a_recompute_reports_its_statements_done_even_with_nothing_to_do(
     steps = RECOMPUTE_STEPS
     assert heard[0] == [(n, steps) for n in range(steps + 1)]
     assert heard[1] == [(0, steps), (1, steps), (steps, steps)]
+
+
+def test_a_large_batch_is_refreshed_in_sql_with_the_entries_of_the_per_subject_refresh(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules_records, "SQL_REFRESH_FROM", 2)
+    firms = [factories.org() for _ in range(3)]
+    items = [
+        decision("courts.defaulter", firm, dt.date(2025, 6, 1), performance="none")
+        for firm in firms
+    ]
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, items, actor="spc")
+    assert [e[:2] for e in _entries(ctx)] == [("courts.defaulters", "current")] * 3
+    # Two courts extend their listings: the old entries end, new ones start, in SQL.
+    extended = [
+        dataclasses.replace(i, content={**i.content, "listing_until": "2028-05-31"})
+        for i in items[:2]
+    ]
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, extended, actor="spc")
+    assert sorted(_entries(ctx)) == sorted(
+        [
+            ("courts.defaulters", "superseded", dt.date(2027, 5, 31), "term"),
+            ("courts.defaulters", "superseded", dt.date(2027, 5, 31), "term"),
+            ("courts.defaulters", "current", dt.date(2027, 5, 31), "term"),
+            ("courts.defaulters", "current", dt.date(2028, 5, 31), "decided"),
+            ("courts.defaulters", "current", dt.date(2028, 5, 31), "decided"),
+        ]
+    )
+    with ctx.sessions.begin() as session:
+        ids = session.scalars(select(Subject.id)).all()
+        # The per-subject evaluator finds nothing to add or end: both wrote the same rows.
+        assert refresh_subjects(session, ids) == RefreshResult(len(ids), 0, 0)
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.tag == "rules:entries:refreshed")
+        ).all()
+    assert [(e.detail["added"], e.detail["superseded"]) for e in events] == [(3, 0), (2, 2)]

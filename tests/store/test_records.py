@@ -16,7 +16,7 @@ from bonafides.rules.records import change_status, write_records
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.db import make_engine, session_factory
-from bonafides.store.records import Outcome
+from bonafides.store.records import Outcome, record_key, stored_records
 from bonafides.store.subjects import SubjectKeys, find
 from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, SubjectName
 from tests import factories
@@ -280,3 +280,53 @@ def test_times_and_dates_written_in_bulk_compare_like_any_other(
         assert s.scalar(select(RecordVersion.changed_at)) == at
         later = at + dt.timedelta(microseconds=1)
         assert s.scalars(select(Record).where(Record.received_at < later)).all() == [record]
+
+
+def test_a_batch_with_the_stored_records_read_ends_as_one_without(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Rows found unchanged in the records the caller read are not staged; the outcome,
+    versions and audit trail are those of the plain merge."""
+    items = [factories.penalty(fine="1.0") for _ in range(3)]
+    with sessions.begin() as s:
+        write_records(s, KEYS, items, actor="samr")
+    amended = dataclasses.replace(
+        items[1], content={**items[1].content, "fine_amount_10k_yuan": "2.0"}
+    )
+    twice = dataclasses.replace(
+        items[2], content={**items[2].content, "fine_amount_10k_yuan": "4.0"}
+    )
+    # items[2] changed, then back as stored: both are applied, in order.
+    batch = [items[0], amended, twice, items[2], factories.penalty()]
+    with sessions.begin() as s:
+        known = stored_records(s, [record_key(KEYS, i) for i in batch])
+        result = write_records(s, KEYS, batch, actor="samr", stored=known)
+    assert [o for o, _ in result.outcomes] == [
+        Outcome.UNCHANGED,
+        Outcome.AMENDED,
+        Outcome.AMENDED,
+        Outcome.AMENDED,
+        Outcome.CREATED,
+    ]
+    with sessions() as s:
+        ids = s.scalars(select(Record.id).order_by(Record.id)).all()
+        assert [rid for _, rid in result.outcomes] == [ids[0], ids[1], ids[2], ids[2], ids[3]]
+        versions = s.execute(
+            select(RecordVersion.record_id, RecordVersion.version).order_by(RecordVersion.id)
+        ).all()
+        assert sorted(tuple(v) for v in versions[3:]) == [
+            (ids[1], 2),
+            (ids[2], 2),
+            (ids[2], 3),
+            (ids[3], 1),
+        ]
+        event = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.tag == "ingest:records:stored")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert event is not None
+        assert (event.detail["unchanged"], event.detail["amended"]) == (1, 3)
+        third = s.get(Record, ids[2])
+        assert third is not None
+        assert third.content["fine_amount_10k_yuan"] == "1.0"

@@ -25,7 +25,7 @@ from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
 from bonafides.matching.model import ALGORITHM
 from bonafides.rules.records import write_records
 from bonafides.security import audit
-from bonafides.store.records import Outcome
+from bonafides.store.records import Outcome, record_key, stored_records
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, MatchLink, Record, ReviewItem
 from bonafides.store.types import utcnow
@@ -146,7 +146,8 @@ class ChunkWriter:
         rejected_rows = 0
         for row_no, cells in chunk.rows:
             outcome = self.validator.check(row_no, cells)
-            notes.update(_note_kind(n) for n in outcome.notes)
+            if outcome.notes:
+                notes.update(_note_kind(n) for n in outcome.notes)
             if outcome.rejections:
                 rejected_rows += 1
                 rejections.extend(outcome.rejections)
@@ -161,9 +162,13 @@ class ChunkWriter:
         records.extend((link.row, link.record, link.amends) for link in linked)
         batch = session.get(IngestBatch, self.batch_id, with_for_update=True)
         assert batch is not None
+        # Read once: the due-process screen and the write both need the stored records.
+        stored = stored_records(
+            session, [record_key(self.ctx.keys, item) for _, item, _ in records]
+        )
         # Due process first: a row that would undo a correction or a repair is held.
         applied, held = protection.screen(
-            session, self.ctx.keys, records, zone=self.ctx.settings.timezone
+            session, self.ctx.keys, records, zone=self.ctx.settings.timezone, stored=stored
         )
         number_column = self.validator.rtype.content_field("decision_no").column_zh
         rejections.extend(
@@ -183,6 +188,7 @@ class ChunkWriter:
             applied,
             actor=self.actor,
             catalogue_version=self.ctx.catalogue.version,
+            stored=stored,
         )
         if rejections:
             session.execute(

@@ -188,6 +188,9 @@ class RowValidator:
         ]
         self._dates = [(f.name, f.column_zh) for f in self.rtype.fields if f.type is FieldType.DATE]
         self._periods = lru_cache(maxsize=MEMO_SIZE)(self._periods_of)
+        self._code_fields = frozenset(self.rtype.subject_code_fields)
+        #: The file's columns whose raw value is kept sealed.
+        self._sealed_columns = frozenset(c for c, n in self.columns.items() if n in self.sensitive)
 
     def _suggest(self, present: set[str]) -> None:
         """Each ignored header paired with the nearest column of the type not already
@@ -595,15 +598,21 @@ class RowValidator:
         severity = Severity(severity_value) if isinstance(severity_value, str) else None
         decided: dt.date = values["decision_date"]
         published_until, retention_until = self._periods(decided, severity)
+        codes = self._code_fields
+        sensitive = self.sensitive
+        # Most values are already text: only the rest go through the conversions.
         content = {
-            name: _masked(value) if name in self.sensitive else _jsonable(value)
+            name: _masked(value)
+            if name in sensitive
+            else (value if type(value) is str else _jsonable(value))
             for name, value in values.items()
-            if name not in self.rtype.subject_code_fields
+            if name not in codes
         }
+        sealed = self._sealed_columns
         raw = {
-            column: self.seal(value) if self.columns.get(column) in self.sensitive else value
+            column: self.seal(value) if column in sealed else value
             for column, value in cells.items()
-            if value is not None and not normalise.is_empty(value)
+            if value is not None and value.strip() not in normalise.EMPTY_MARKERS
         }
         return RecordInput(
             type_code=self.rtype.code,

@@ -348,6 +348,55 @@ def refresh_subjects(
     return RefreshResult(len(ids), len(new), len(gone))
 
 
+def refresh_subjects_in_sql(
+    session: Session,
+    subject_ids: Iterable[int],
+    *,
+    rules: Rules | None = None,
+    zone: str | None = None,
+    actor: str = "rules",
+) -> RefreshResult:
+    """``refresh_subjects`` for many subjects at once: the same entries, evaluated by the
+    SQL evaluator over the subjects staged in a temporary table, so no subject's file
+    passes through Python (loading and evaluating files was a third of an ingest's time).
+    The audit event is the one ``refresh_subjects`` appends."""
+    rules = rules or packaged_rules()
+    zone = zone or get_settings().timezone
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return RefreshResult(0, 0, 0)
+    no_jit(session)
+    conn = session.connection()
+    le = ListEntry.__table__
+    assert isinstance(le, Table)
+    only = _changed_subjects()
+    # Kept if it outlived a statement that failed before it was dropped (on SQLite a
+    # CREATE that opens a connection's work is not part of the transaction rolled back).
+    only.create(conn, checkfirst=True)
+    try:
+        conn.execute(delete(only))
+        conn.execute(insert(only), [{"subject_id": sid} for sid in ids])
+        conn.execute(text("ANALYZE rule_subjects"))
+        gone, new = _write_entries(session, rules, zone, le, only, Steps(None, RECOMPUTE_STEPS))
+    finally:
+        only.drop(conn)
+    if gone or new:
+        audit.append(
+            session,
+            actor=actor,
+            tag="rules:entries:refreshed",
+            object_ref=f"subjects {ids[0]}..{ids[-1]}",
+            detail={
+                "subjects": len(ids),
+                "added": new,
+                "superseded": gone,
+                "evaluator": EVALUATOR,
+                "rules": rules.digest,
+            },
+        )
+    return RefreshResult(len(ids), new, gone)
+
+
 def _last_entry(session: Session) -> int:
     """The highest list entry id: entries written after it are this transaction's."""
     return int(session.connection().execute(select(func.max(ListEntry.id))).scalar_one() or 0)

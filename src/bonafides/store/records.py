@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -103,6 +103,7 @@ def write_records(
     received_at: dt.datetime | None = None,
     catalogue_version: str | None = None,
     amend_reason: str = "amended by source",
+    stored: Mapping[Key, Stored] | None = None,
 ) -> WriteResult:
     """Store a batch inside the caller's transaction and append one audit event for it.
 
@@ -110,25 +111,45 @@ def write_records(
     handled exactly as if it had come in two batches: the batch is merged in rounds,
     the n-th occurrence of each decision in round n, each round set-based (see
     ``staging``).
+
+    ``stored``, the stored records of the items' keys as the caller read them in this
+    transaction (``stored_records``), lets a decision named once in the batch and stored
+    with the same digest be counted unchanged without being staged: a resubmitted file
+    is mostly such rows.
     """
     result = WriteResult()
     if not items:
         return result
     session.flush()
     at = received_at or utcnow()
+    item_keys = [record_key(keys, i) for i in items]
+    digests = [i.content_digest for i in items]
+    outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(items)
+    item_subjects = [0] * len(items)
+    staged: list[int] = []
+    named = Counter(item_keys) if stored else Counter()
+    for pos, k in enumerate(item_keys):
+        if stored:
+            found = stored.get(k)
+            if found is not None and named[k] == 1 and found.digest == digests[pos]:
+                outcomes[pos] = (Outcome.UNCHANGED, found.id, 0)
+                item_subjects[pos] = found.subject_id
+                continue
+        staged.append(pos)
+    # Subjects of the staged rows only: an unchanged row's subject and names were
+    # resolved when it was first stored.
     by_source: dict[str | None, list[RecordInput]] = {}
-    for item in items:
-        by_source.setdefault(item.source, []).append(item)
+    for pos in staged:
+        by_source.setdefault(items[pos].source, []).append(items[pos])
     subject_ids: dict[str, int] = {}
     for source, group in by_source.items():
         subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
-
-    item_keys = [record_key(keys, i) for i in items]
-    item_subjects = [subject_ids[keys.key(i.subject.code, i.subject.kind)] for i in items]
-    digests = [i.content_digest for i in items]
+    for pos in staged:
+        item_subjects[pos] = subject_ids[keys.key(items[pos].subject.code, items[pos].subject.kind)]
     rounds: list[list[int]] = []
     seen: Counter[Key] = Counter()
-    for pos, k in enumerate(item_keys):
+    for pos in staged:
+        k = item_keys[pos]
         if seen[k] == len(rounds):
             rounds.append([])
         rounds[seen[k]].append(pos)
@@ -141,7 +162,6 @@ def write_records(
         "reason": amend_reason,
         "catalogue_version": catalogue_version,
     }
-    outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(items)
     for positions in rounds:
         staging.load(
             conn,

@@ -129,12 +129,24 @@ def _sqlite_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Sequence[
     stamp = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     assert day is not None
     assert stamp is not None
+    # A batch's rows share a handful of days and usually one receipt time: each distinct
+    # value is spelled once.
+    days: dict[dt.date, Any] = {}
+    stamps: dict[dt.datetime, Any] = {}
     out = []
     for row in rows:
         values = list(row)
         for index in _DATES:
-            if isinstance(values[index], dt.date):
-                values[index] = day(values[index])
-        values[_STAMP] = stamp(values[_STAMP])
+            value = values[index]
+            if isinstance(value, dt.date):
+                spelled = days.get(value)
+                if spelled is None:
+                    spelled = days[value] = day(value)
+                values[index] = spelled
+        at = values[_STAMP]
+        spelled = stamps.get(at)
+        if spelled is None:
+            spelled = stamps[at] = stamp(at)
+        values[_STAMP] = spelled
         out.append(tuple(values))
     return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from bonafides.catalogue import Catalogue
 from bonafides.normalise import to_ascii
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
-from bonafides.store.records import record_key, stored_records
+from bonafides.store.records import Key, Stored, record_key, stored_records
 from bonafides.store.subjects import SubjectKeys
 from bonafides.store.tables import Objection, RepairApplication
 from bonafides.workflows.notify import Note, Notifier
@@ -137,9 +137,13 @@ def screen(
     rows: Sequence[tuple[int, RecordInput, str | None]],
     *,
     zone: str,
+    stored: Mapping[Key, Stored] | None = None,
 ) -> tuple[list[RecordInput], list[Held]]:
-    """Split (row, record, amends reference) into what may be written and what is held."""
-    stored = stored_records(session, [record_key(keys, item) for _, item, _ in rows])
+    """Split (row, record, amends reference) into what may be written and what is held.
+
+    ``stored``: the stored records of these rows' keys, if the caller has read them."""
+    if stored is None:
+        stored = stored_records(session, [record_key(keys, item) for _, item, _ in rows])
     protected = {s.id for s in stored.values() if RecordStatus(s.status) in PROTECTED}
     cases = deciding_cases(session, sorted(protected), zone=zone)
     apply: list[RecordInput] = []
