@@ -303,3 +303,27 @@ def test_a_large_batch_is_refreshed_in_sql_with_the_entries_of_the_per_subject_r
             select(AuditEvent).where(AuditEvent.tag == "rules:entries:refreshed")
         ).all()
     assert [(e.detail["added"], e.detail["superseded"]) for e in events] == [(3, 0), (2, 2)]
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_recompute_rolled_back_leaves_nothing_behind_for_the_next_one(
+    ctx: Context, write: Write, full: bool
+) -> None:
+    """A recompute whose transaction is rolled back (a failed commit, a cancelled job) must
+    not stop the next one on the same connection: on SQLite a temporary table created as
+    the connection's first work outlives the rollback of its DROP."""
+    write("courts.defaulter", factories.org(), dt.date(2025, 6, 1), performance="none")
+    with ctx.sessions.begin() as session:
+        recompute_lists(session)
+    write("courts.defaulter", factories.org(), dt.date(2025, 7, 1), performance="none")
+
+    def cancelled() -> None:
+        with ctx.sessions.begin() as session:
+            recompute_lists(session, full=full)
+            raise RuntimeError("the job is cancelled before it commits")
+
+    with pytest.raises(RuntimeError):
+        cancelled()
+    with ctx.sessions.begin() as session:
+        again = recompute_lists(session, full=full)
+    assert (again.entries, again.added, again.superseded) == (2, 0, 0)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Date,
     Index,
     Integer,
@@ -370,11 +371,8 @@ def refresh_subjects_in_sql(
     le = ListEntry.__table__
     assert isinstance(le, Table)
     only = _changed_subjects()
-    # Kept if it outlived a statement that failed before it was dropped (on SQLite a
-    # CREATE that opens a connection's work is not part of the transaction rolled back).
-    only.create(conn, checkfirst=True)
+    _create_temporary(conn, only)
     try:
-        conn.execute(delete(only))
         conn.execute(insert(only), [{"subject_id": sid} for sid in ids])
         conn.execute(text("ANALYZE rule_subjects"))
         gone, new = _write_entries(session, rules, zone, le, only, Steps(None, RECOMPUTE_STEPS))
@@ -546,7 +544,7 @@ def recompute_lists(
     subjects: int | None = None
     if since is not None:
         only = _changed_subjects()
-        only.create(conn)
+        _create_temporary(conn, only)
         conn.execute(
             insert(only).from_select(
                 ["subject_id"],
@@ -593,6 +591,15 @@ def recompute_lists(
     return RecomputeResult(total, added, superseded, seconds)
 
 
+def _create_temporary(conn: Connection, table: Table) -> None:
+    """Create a temporary table, or empty the one a rolled-back run left on this pooled
+    connection: on SQLite (pysqlite's transactions begin at the first write) a CREATE
+    that opens a connection's work is committed at once, while the DROP that follows is
+    rolled back with the run that failed, so the table outlives it, rows and all."""
+    table.create(conn, checkfirst=True)
+    conn.execute(delete(table))
+
+
 def _changed_subjects() -> Table:
     return Table(
         "rule_subjects",
@@ -609,14 +616,16 @@ def _write_entries(
     with ``only``, for those subjects alone. Returns (superseded, added)."""
     conn = session.connection()
     staging = _staging("rule_staging")
-    staging.create(conn)
+    _create_temporary(conn, staging)
     try:
         conn.execute(
             insert(staging).from_select(
                 list(ENTRY_COLUMNS), sql_evaluator_for(rules, zone).entries(only=only)
             )
         )
-        Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(conn)
+        Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(
+            conn, checkfirst=True
+        )
         conn.execute(text("ANALYZE rule_staging"))
         steps.step()
         same = and_(*(staging.c[name] == le.c[name] for name in ENTRY_COLUMNS))
