@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -136,11 +136,17 @@ def _sign_in(page: Page, site: Site, username: str, lang: str, target: str) -> N
     expect(page).to_have_url(f"{site.url}{target}")
 
 
-def _shot(site: Site, page: Page, name: str) -> None:
-    """Screenshots for docs/screenshots when ``BONAFIDES_SCREENSHOTS`` names the folder."""
+def _shot(site: Site, page: Page, name: str, part: Locator | None = None) -> None:
+    """Screenshots for docs/screenshots when ``BONAFIDES_SCREENSHOTS`` names the folder:
+    the whole page, or only ``part`` of it."""
     target = os.environ.get("BONAFIDES_SCREENSHOTS")
-    if target and site.store == "sqlite":
-        page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
+    if not target or site.store != "sqlite":
+        return
+    path = str(Path(target) / f"{name}.png")
+    if part is None:
+        page.screenshot(path=path, full_page=True)
+    else:
+        part.screenshot(path=path)
 
 
 def test_a_company_signs_a_commitment_and_the_department_records_its_breach(
@@ -274,6 +280,8 @@ def test_the_catalogue_shows_the_list_each_negative_type_feeds_or_why_none(
         breach = page.locator('tr[id="general.commitment_breach"] td.effect')
         expect(breach).to_contain_text("不入名单：")
         expect(breach).to_contain_text("仅有违诺记录不会使主体进入任何名单")
+        _shot(site, page, "catalogue-lists", page.locator("section#statistics"))
+        _shot(site, page, "catalogue-no-list", page.locator("section.field", has=breach))
         link.click()
         expect(page.locator("h1")).to_have_text("统计严重失信企业名单")
         page.goto(f"{site.url}/lang/en?next=/catalogue")
@@ -292,6 +300,7 @@ def test_a_decision_whose_publication_ended_says_so_in_the_subjects_own_file(
         _sign_in(firm, site, "firm", "zh", "/me")
         old = firm.locator("#records ~ div table tr", has_text=desk_seed.OLD_DECISION)
         expect(old.locator(".status")).to_have_text("公示期满")
+        _shot(site, firm, "my-file-publication-ended", firm.locator("#records ~ div").first)
         recent = firm.locator("#records ~ div table tbody tr").filter(
             has_not_text=desk_seed.OLD_DECISION
         )
