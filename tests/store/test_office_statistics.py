@@ -22,6 +22,7 @@ from bonafides.store.statistics import (
 from bonafides.store.tables import (
     Account,
     Complaint,
+    DisclosureRequest,
     IngestBatch,
     IngestRejection,
     Objection,
@@ -186,6 +187,32 @@ def test_deadline_medians_count_working_days_of_the_offices_calendar(ctx: Contex
     assert (objections.cases, objections.met) == (3, 2)
     assert objections.median_days == 1
     assert (objections.uncounted, objections.missing_years) == (1, (2027,))
+
+
+def test_applications_for_disclosure_count_among_the_deadlines(ctx: Context) -> None:
+    """Disclosure on application has its 20-working-day deadline like the others (plan §68):
+    an application answered in time and one left open past its day, per department."""
+    with ctx.sessions.begin() as session:
+        account = _account(session)
+        for decided in (dt.datetime(2026, 11, 4, 2, tzinfo=dt.UTC), None):
+            session.add(
+                DisclosureRequest(
+                    account_id=account,
+                    department="samr",
+                    asked="Inspection reports of 2025.",
+                    status="decided" if decided else "open",
+                    created_at=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC),
+                    due_on=dt.date(2026, 11, 30),
+                    outcome="granted" if decided else None,
+                    decided_at=decided,
+                )
+            )
+    with ctx.sessions() as session:
+        rows = deadlines_met(session, *Q4, calendar=CALENDAR, today=dt.date(2026, 12, 1))
+    found = {(r.workflow, r.department): r for r in rows}
+    for department in ("", "samr"):
+        row = found[("disclosure", department)]
+        assert (row.cases, row.met, row.overdue_open, row.median_days) == (2, 1, 1, 2)
 
 
 def test_data_quality_counts_rows_received_rejected_and_for_review_per_department(

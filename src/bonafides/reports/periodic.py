@@ -66,7 +66,7 @@ class Timeliness(BaseModel):
 
 
 class DeadlineFigure(BaseModel):
-    workflow: Literal["objection", "repair", "complaint"]
+    workflow: Literal["objection", "repair", "complaint", "disclosure"]
     department: str = Field(description="Empty: all departments together.")
     department_zh: str
     department_en: str
@@ -228,8 +228,8 @@ LABELS: dict[str, dict[str, str]] = {
     "by_department": {"zh": "按部门统计的决定数", "en": "Decisions by department"},
     "timeliness": {"zh": "公示及时性（{n}个工作日）", "en": "Timeliness ({n} working days)"},
     "deadlines": {
-        "zh": "异议、修复、投诉办理时限",
-        "en": "Objection, repair and complaint deadlines",
+        "zh": "异议、修复、投诉、依申请公开办理时限",
+        "en": "Objection, repair, complaint and disclosure deadlines",
     },
     "quality": {"zh": "数据质量", "en": "Data quality"},
     "region": {"zh": "地区", "en": "Region"},
@@ -245,6 +245,7 @@ LABELS: dict[str, dict[str, str]] = {
     "objection": {"zh": "异议", "en": "Objection"},
     "repair": {"zh": "信用修复", "en": "Repair"},
     "complaint": {"zh": "投诉举报", "en": "Complaint"},
+    "disclosure": {"zh": "依申请公开", "en": "Disclosure on application"},
     "cases": {"zh": "件数", "en": "Cases"},
     "met": {"zh": "按期办结", "en": "Met"},
     "overdue_open": {"zh": "逾期未办", "en": "Overdue, open"},

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bonafides.store.disclosure import record_is_counted
 from bonafides.store.tables import (
     Complaint,
+    DisclosureRequest,
     IngestBatch,
     IngestRejection,
     Objection,
@@ -232,6 +233,12 @@ WORKFLOWS: dict[str, tuple[Any, InstrumentedAttribute[Any], Any, Any]] = {
         RepairApplication.decided_at,
     ),
     "complaint": (Complaint, Complaint.department, Complaint.created_at, Complaint.answered_at),
+    "disclosure": (
+        DisclosureRequest,
+        DisclosureRequest.department,
+        DisclosureRequest.created_at,
+        DisclosureRequest.decided_at,
+    ),
 }
 
 
@@ -244,7 +251,8 @@ def deadlines_met(
     today: dt.date,
     utc_offset_hours: int = 8,
 ) -> list[DeadlineRow]:
-    """Objection, repair and complaint deadlines in ``start``..``end`` met, per department.
+    """Objection, repair, complaint and disclosure deadlines in ``start``..``end`` met, per
+    department.
 
     The database counts cases per (department, met, day opened, day decided); the working
     days between each pair of days are counted once, with the office's ``calendar`` that
