@@ -343,3 +343,26 @@ def test_a_burst_of_reads_alerts_the_operator_on_their_page(site: Site, browser:
         operator.get_by_role("link", name="English").click()
         note = operator.locator("ul.notes li", has_text="clerk")
         expect(note).to_contain_text("Unusual reading of non-public files")
+
+
+def test_the_period_statistics_count_deadlines_in_working_days_on_either_store(
+    site: Site, browser: Browser
+) -> None:
+    with _tab(browser) as page:
+        page.goto(f"{site.url}/statistics")
+        quarter = page.locator("#period-input").input_value()
+        page.fill("#period-input", quarter[:4])
+        page.get_by_role("button", name="查看").click()
+        expect(page.locator("#period h2")).to_have_text(f"{quarter[:4]} 统计")
+        deadlines = page.locator("#deadlines")
+        expect(deadlines).to_contain_text("中位工作日数")
+        expect(deadlines.locator("table.numbers")).to_contain_text("政府信息公开申请")
+        for block in ("#decisions-by-department", "#quality"):
+            expect(page.locator(f"{block} table.numbers")).to_be_visible()
+        expect(page.locator("#decisions-by-department table.numbers")).to_contain_text(
+            "国家市场监督管理总局"
+        )
+        page.get_by_role("link", name="English").click()
+        deadlines = page.locator("#deadlines")
+        expect(deadlines).to_contain_text("median working days")
+        expect(deadlines.locator("table.numbers")).to_contain_text("Applications for disclosure")
