@@ -293,32 +293,45 @@ def test_the_catalogue_shows_the_list_each_negative_type_feeds_or_why_none(
         )
 
 
-def test_a_decision_whose_publication_ended_says_so_in_the_subjects_own_file(
+def test_publication_and_retention_that_ended_say_so_in_the_subjects_own_file(
     site: Site, browser: Browser
 ) -> None:
     with _tab(browser) as firm:
         _sign_in(firm, site, "firm", "zh", "/me")
-        old = firm.locator("#records ~ div table tr", has_text=desk_seed.OLD_DECISION)
+        rows = firm.locator("#records ~ div table tbody tr")
+        old = rows.filter(has_text=desk_seed.OLD_DECISION)
         expect(old.locator(".status")).to_have_text("公示期满")
+        expired = rows.filter(has_text=desk_seed.EXPIRED_DECISION)
+        expect(expired.locator(".status")).to_have_text("已到期")
+        expect(expired.locator("a")).to_have_count(0)
         _shot(site, firm, "my-file-publication-ended", firm.locator("#records ~ div").first)
-        recent = firm.locator("#records ~ div table tbody tr").filter(
-            has_not_text=desk_seed.OLD_DECISION
+        recent = rows.filter(has_not_text=desk_seed.OLD_DECISION).filter(
+            has_not_text=desk_seed.EXPIRED_DECISION
         )
         expect(recent.locator(".status", has_text="公示期满")).to_have_count(0)
         firm.get_by_role("link", name="English").click()
         old = firm.locator("#records ~ div table tr", has_text=desk_seed.OLD_DECISION)
         expect(old.locator(".status")).to_have_text("Publication ended")
         firm.goto(f"{site.url}/subjects/{site.desk.firm}")
+        expect(firm.locator("h1")).to_have_text(desk_seed.FIRM_NAME)
         expect(firm.locator("main")).not_to_contain_text(desk_seed.OLD_DECISION)
+        expect(firm.locator("main")).not_to_contain_text(desk_seed.EXPIRED_DECISION)
+    # An authority reading the file no longer gets the record past its retention.
+    served = _read_file(site, site.desk.firm)
+    assert desk_seed.EXPIRED_DECISION not in served
+    assert desk_seed.OLD_DECISION in served
 
 
-def _read_file(site: Site, code: str) -> None:
+def _read_file(site: Site, code: str) -> str:
+    """The file as the clerk's key reads it through the API, as text."""
     request = urllib.request.Request(
         f"{site.url}/api/v1/files/{code}?purpose=licence%20review",
         headers={"authorization": f"Bearer {site.desk.clerk_key}"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
-        assert json.load(response)["code"] == code
+        body: str = response.read().decode()
+    assert json.loads(body)["code"] == code
+    return body
 
 
 def _scan(settings: Settings) -> list[ReadingAlert]:
