@@ -231,6 +231,21 @@ def publicly_visible(
     )
 
 
+def publication_ended(
+    *, disclosure: str, status: str, published_until: dt.date | None, today: dt.date
+) -> bool:
+    """A record the public could read that its publication period no longer covers: its
+    status still counts, yet it is off the public pages, and the subject's own file says
+    so beside the status (principle 2: everything ends)."""
+    facts = RecordFacts(disclosure, status, published_until, None, today, None)
+    return (
+        published_until is not None
+        and PUBLIC_CLASS.holds(facts, today)
+        and STATUS_COUNTS.holds(facts, today)
+        and not PUBLISHED.holds(facts, today)
+    )
+
+
 # --------------------------------------------------------------------------- derived
 
 

@@ -189,7 +189,12 @@ def test_the_api_serves_the_public_figures_of_a_period(ctx: Context) -> None:
         body = client.get("/api/v1/statistics/periods/2025-Q4").json()
         assert body["scope"] == "counted"
         assert [r["code"] for r in body["by_district"]] == ["110105", "330106"]
-        assert {d["workflow"] for d in body["deadlines"]} == {"objection", "repair", "complaint"}
+        assert {d["workflow"] for d in body["deadlines"]} == {
+            "objection",
+            "repair",
+            "complaint",
+            "disclosure",
+        }
         wrong = client.get("/api/v1/statistics/periods/2025-Q5")
         assert wrong.status_code == 422
         assert "period" in wrong.text, wrong.text

@@ -22,16 +22,19 @@ from bonafides.store.statistics import (
 from bonafides.store.tables import (
     Account,
     Complaint,
+    DisclosureRequest,
     IngestBatch,
     IngestRejection,
     Objection,
     Record,
     ReviewItem,
 )
+from bonafides.workdays import load_calendar
 from tests import factories
 
 Q4 = (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
 AT = dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC)
+CALENDAR = load_calendar()
 
 
 @pytest.fixture
@@ -94,7 +97,12 @@ def _account(session: Session) -> int:
 
 
 def _objection(
-    session: Session, account: int, record: Record, due: dt.date, decided: dt.datetime | None
+    session: Session,
+    account: int,
+    record: Record,
+    due: dt.date,
+    decided: dt.datetime | None,
+    opened: dt.datetime = dt.datetime(2026, 10, 5, 2, tzinfo=dt.UTC),
 ) -> None:
     session.add(
         Objection(
@@ -105,7 +113,7 @@ def _objection(
             grounds="wrong",
             prior_status="active",
             status="decided" if decided else "open",
-            opened_at=dt.datetime(2026, 10, 5, 2, tzinfo=dt.UTC),
+            opened_at=opened,
             due_on=due,
             decided_at=decided,
         )
@@ -139,19 +147,72 @@ def test_deadlines_met_share_and_median_and_an_open_case_counts_once_its_day_pas
             )
         )
     with ctx.sessions() as session:
-        before = deadlines_met(session, *Q4, today=dt.date(2026, 10, 20))
-        after = deadlines_met(session, *Q4, today=dt.date(2026, 10, 21))
+        before = deadlines_met(session, *Q4, calendar=CALENDAR, today=dt.date(2026, 10, 20))
+        after = deadlines_met(session, *Q4, calendar=CALENDAR, today=dt.date(2026, 10, 21))
     rows = {(r.workflow, r.department): r for r in before}
     objections = rows[("objection", "")]
     assert (objections.cases, objections.met, objections.overdue_open) == (2, 1, 0)
-    # 4 and 17 calendar days from opening: the lower median of two.
-    assert objections.median_days == 4
+    # 2 and 12 working days from opening on a day of the National Day holiday: the lower
+    # median of two.
+    assert objections.median_days == 2
     assert rows[("objection", "samr")].cases == 2
     assert (rows[("complaint", "sta")].met, rows[("complaint", "")].median_days) == (1, 2)
     assert (rows[("repair", "")].cases, rows[("repair", "")].median_days) == (0, None)
     moved = {(r.workflow, r.department): r for r in after}[("objection", "")]
     assert (moved.cases, moved.met, moved.overdue_open) == (3, 1, 1)
     assert moved.share_met == pytest.approx(1 / 3)
+
+
+def test_deadline_medians_count_working_days_of_the_offices_calendar(ctx: Context) -> None:
+    """Across a weekend and a holiday, days taken are the calendar's working days."""
+    _write(ctx, factories.penalty(decision_date=dt.date(2026, 9, 1)))
+    with ctx.sessions.begin() as session:
+        record = session.scalars(select(Record)).one()
+        account = _account(session)
+
+        def local(day: int, month: int = 9) -> dt.datetime:
+            return dt.datetime(2026, month, day, 2, tzinfo=dt.UTC)
+
+        # Thursday 24 September to Monday 28th: the 25th is the Mid-Autumn holiday, then
+        # a weekend; one working day, four calendar days.
+        _objection(session, account, record, dt.date(2026, 10, 15), local(28), local(24))
+        # Friday 16 October to Tuesday 20th, over a plain weekend: two working days.
+        _objection(session, account, record, dt.date(2026, 10, 30), local(20, 10), local(16, 10))
+        # Decided late, in a year whose arrangement is not loaded: counted, never guessed.
+        late = dt.datetime(2027, 1, 5, 2, tzinfo=dt.UTC)
+        _objection(session, account, record, dt.date(2026, 12, 30), late, local(1, 12))
+    with ctx.sessions() as session:
+        rows = deadlines_met(session, *Q4, calendar=CALENDAR, today=dt.date(2027, 1, 6))
+    objections = {(r.workflow, r.department): r for r in rows}[("objection", "")]
+    assert (objections.cases, objections.met) == (3, 2)
+    assert objections.median_days == 1
+    assert (objections.uncounted, objections.missing_years) == (1, (2027,))
+
+
+def test_applications_for_disclosure_count_among_the_deadlines(ctx: Context) -> None:
+    """Disclosure on application has its 20-working-day deadline like the others (plan §68):
+    an application answered in time and one left open past its day, per department."""
+    with ctx.sessions.begin() as session:
+        account = _account(session)
+        for decided in (dt.datetime(2026, 11, 4, 2, tzinfo=dt.UTC), None):
+            session.add(
+                DisclosureRequest(
+                    account_id=account,
+                    department="samr",
+                    asked="Inspection reports of 2025.",
+                    status="decided" if decided else "open",
+                    created_at=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC),
+                    due_on=dt.date(2026, 11, 30),
+                    outcome="granted" if decided else None,
+                    decided_at=decided,
+                )
+            )
+    with ctx.sessions() as session:
+        rows = deadlines_met(session, *Q4, calendar=CALENDAR, today=dt.date(2026, 12, 1))
+    found = {(r.workflow, r.department): r for r in rows}
+    for department in ("", "samr"):
+        row = found[("disclosure", department)]
+        assert (row.cases, row.met, row.overdue_open, row.median_days) == (2, 1, 1, 2)
 
 
 def test_data_quality_counts_rows_received_rejected_and_for_review_per_department(

@@ -69,7 +69,7 @@ def ctx(db_url: str, tmp_path: Path) -> Iterator[Context]:
     context.close()
 
 
-def _reads(ctx: Context, actor: str, day: dt.date, n: int) -> None:
+def _reads(ctx: Context, actor: str, day: dt.date, n: int, *, audience: str = "authority") -> None:
     """``n`` logged reads by ``actor`` at 10:00 Beijing time on ``day``.
 
     The chain stamps events with the wall clock, so history is made by moving their
@@ -87,7 +87,7 @@ def _reads(ctx: Context, actor: str, day: dt.date, n: int) -> None:
                 subject_id=subject_id,
                 purpose="supervision",
                 what="file",
-                audience="authority",
+                audience=audience,
             ).id
             for _ in range(n)
         ]
@@ -129,6 +129,17 @@ def test_the_operators_are_mailed_once_the_alert_is_committed(
     recipients = sorted(r for rcpt, _ in inbox.messages for r in rcpt)
     assert recipients == ["op1@office.example.cn", "op2@office.example.cn"]
     assert all("Unusual reading by user:officer" in m["Subject"] for _, m in inbox.messages)
+
+
+def test_a_subject_reading_its_own_file_is_no_unusual_reading(ctx: Context) -> None:
+    """A company that opens its own file all day reads nobody else's: no alert, and the
+    reads of an authority on the same day are still counted."""
+    _reads(ctx, "user:firm", TODAY, 400, audience="subject")
+    _reads(ctx, "user:officer", TODAY, 101)
+
+    alerts = scan_day(ctx, day=TODAY, actor="cli:test")
+
+    assert [(a.actor, a.reads) for a in alerts] == [("user:officer", 101)]
 
 
 def test_a_rescan_of_the_same_day_never_alerts_twice(ctx: Context) -> None:

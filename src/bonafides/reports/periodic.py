@@ -66,7 +66,7 @@ class Timeliness(BaseModel):
 
 
 class DeadlineFigure(BaseModel):
-    workflow: Literal["objection", "repair", "complaint"]
+    workflow: Literal["objection", "repair", "complaint", "disclosure"]
     department: str = Field(description="Empty: all departments together.")
     department_zh: str
     department_en: str
@@ -74,7 +74,9 @@ class DeadlineFigure(BaseModel):
     met: int
     share_met: float | None = Field(description="None when no case was due.")
     overdue_open: int
-    median_days: int | None = Field(description="Calendar days from opening to decision.")
+    median_days: int | None = Field(
+        description="Working days of the office's calendar from opening to decision."
+    )
 
 
 class QualityFigure(BaseModel):
@@ -145,6 +147,7 @@ def build(
         until=period.end,
     )
     late = {d.source: d.records - d.within_limit for d in delays}
+    deadlines = deadlines_met(session, period.start, period.end, calendar=calendar, today=as_of)
     regions = {
         level: _regions(
             volumes_by_region(session, level, period.start, period.end, counted_on=counted_on)
@@ -192,7 +195,7 @@ def build(
                 overdue_open=row.overdue_open,
                 median_days=row.median_days,
             )
-            for row in deadlines_met(session, period.start, period.end, today=as_of)
+            for row in deadlines
         ],
         quality=[
             QualityFigure(
@@ -209,7 +212,7 @@ def build(
             )
             for row in data_quality(session, period.start, period.end)
         ],
-        missing_years=list(missing_years(delays)),
+        missing_years=list(missing_years([*delays, *deadlines])),
     )
 
 
@@ -225,8 +228,8 @@ LABELS: dict[str, dict[str, str]] = {
     "by_department": {"zh": "按部门统计的决定数", "en": "Decisions by department"},
     "timeliness": {"zh": "公示及时性（{n}个工作日）", "en": "Timeliness ({n} working days)"},
     "deadlines": {
-        "zh": "异议、修复、投诉办理时限",
-        "en": "Objection, repair and complaint deadlines",
+        "zh": "异议、修复、投诉、依申请公开办理时限",
+        "en": "Objection, repair, complaint and disclosure deadlines",
     },
     "quality": {"zh": "数据质量", "en": "Data quality"},
     "region": {"zh": "地区", "en": "Region"},
@@ -235,13 +238,14 @@ LABELS: dict[str, dict[str, str]] = {
     "records": {"zh": "决定数", "en": "Decisions"},
     "on_time": {"zh": "按时", "en": "On time"},
     "share": {"zh": "比例", "en": "Share"},
-    "median": {"zh": "中位数（天）", "en": "Median (days)"},
+    "median": {"zh": "中位数（工作日）", "en": "Median (working days)"},
     "late": {"zh": "迟报", "en": "Late"},
     "uncounted": {"zh": "未计", "en": "Not counted"},
     "workflow": {"zh": "事项", "en": "Workflow"},
     "objection": {"zh": "异议", "en": "Objection"},
     "repair": {"zh": "信用修复", "en": "Repair"},
     "complaint": {"zh": "投诉举报", "en": "Complaint"},
+    "disclosure": {"zh": "依申请公开", "en": "Disclosure on application"},
     "cases": {"zh": "件数", "en": "Cases"},
     "met": {"zh": "按期办结", "en": "Met"},
     "overdue_open": {"zh": "逾期未办", "en": "Overdue, open"},

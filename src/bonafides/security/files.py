@@ -91,7 +91,10 @@ def read_subject(
     else:
         raise ForbiddenError("sign in to read non-public files")
     audience = audience_for(principal, subject_key=subject.key, special_inquiry=inquiry is not None)
-    whole = profile_of(session, subject, audience=Audience.OPERATOR, today=today)
+    # Every record, past its retention too: the subject is the one audience that reads
+    # every class and what ended (disclosure.visible); ``record_visible`` then decides
+    # for this reader. The operator's audience would drop the subject's expired records.
+    whole = profile_of(session, subject, audience=Audience.SUBJECT, today=today)
     records = [
         _shown_content(catalogue, audience, r)
         for r in whole.records

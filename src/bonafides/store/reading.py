@@ -11,15 +11,24 @@ import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bonafides.disclosure import Audience
 from bonafides.store.access import READ_TAG
 from bonafides.store.tables import AuditEvent
 
 #: Reads of a subject's non-public file: through the API or portal, and at the shell.
 READ_TAGS: tuple[str, ...] = (READ_TAG, "cli:subject:read")
+
+
+def _of_another(event: type[AuditEvent]) -> ColumnElement[bool]:
+    """A read of someone else's file: a subject opening its own file, however often,
+    reads nobody's data but its own (a read at the shell names no audience)."""
+    audience = event.detail["audience"].as_string()
+    return or_(audience.is_(None), audience != Audience.SUBJECT.value)
+
 
 DailyReads = dict[str, dict[dt.date, int]]
 
@@ -45,7 +54,12 @@ def daily_reads(session: Session, *, first: dt.date, last: dt.date, zone: str) -
     day = _local_day(session, zone, offset).label("day")
     rows = session.execute(
         select(AuditEvent.actor, day, func.count())
-        .where(AuditEvent.tag.in_(READ_TAGS), AuditEvent.at >= start, AuditEvent.at < end)
+        .where(
+            AuditEvent.tag.in_(READ_TAGS),
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+            _of_another(AuditEvent),
+        )
         .group_by(AuditEvent.actor, day)
     )
     counts: DailyReads = defaultdict(dict)

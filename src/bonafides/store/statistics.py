@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Interval, case, cast, func, literal, or_, select
+from sqlalchemy import Date, Interval, case, cast, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bonafides.store.disclosure import record_is_counted
 from bonafides.store.tables import (
     Complaint,
+    DisclosureRequest,
     IngestBatch,
     IngestRejection,
     Objection,
@@ -61,6 +63,11 @@ def _local_date(
     if session.get_bind().dialect.name == "sqlite":
         return func.date(column, f"{offset_hours:+d} hours")
     return cast(column + literal(dt.timedelta(hours=offset_hours), Interval()), Date)
+
+
+def _as_date(value: Any) -> dt.date:
+    """A date column as SQLite (text) or PostgreSQL (date) returns it."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _quantile(counts: list[tuple[int, int]], q: float) -> int:
@@ -107,8 +114,7 @@ def publication_delay(
     uncounted: dict[str, int] = defaultdict(int)
     missing: dict[str, set[int]] = defaultdict(set)
     for source, decided, got, n in session.execute(query):
-        got_date = got if isinstance(got, dt.date) else dt.date.fromisoformat(str(got))
-        days = delay(decided, got_date)
+        days = delay(decided, _as_date(got))
         if isinstance(days, CalendarNotCoveredError):
             uncounted[source] += n
             missing[source].add(days.year)
@@ -135,8 +141,8 @@ def publication_delay(
     return rows
 
 
-def missing_years(rows: list[DelayRow]) -> tuple[int, ...]:
-    """Every year some delay could not be counted for, across departments."""
+def missing_years(rows: Iterable[DelayRow | DeadlineRow]) -> tuple[int, ...]:
+    """Every year some delay or days taken could not be counted for, across departments."""
     return tuple(sorted({year for row in rows for year in row.missing_years}))
 
 
@@ -198,7 +204,8 @@ class DeadlineRow:
 
     A case counts once its deadline has passed or it is decided: ``met`` were decided on or
     before their due day, ``overdue_open`` are still undecided after it. ``median_days``
-    are calendar days from opening to decision, over the decided cases.
+    are working days from opening to decision, over the decided cases; ``uncounted``
+    decided cases span a day of ``missing_years``, which the calendar does not cover.
     """
 
     workflow: str
@@ -207,6 +214,8 @@ class DeadlineRow:
     met: int
     overdue_open: int
     median_days: int | None
+    uncounted: int = 0
+    missing_years: tuple[int, ...] = ()
 
     @property
     def share_met(self) -> float | None:
@@ -224,13 +233,13 @@ WORKFLOWS: dict[str, tuple[Any, InstrumentedAttribute[Any], Any, Any]] = {
         RepairApplication.decided_at,
     ),
     "complaint": (Complaint, Complaint.department, Complaint.created_at, Complaint.answered_at),
+    "disclosure": (
+        DisclosureRequest,
+        DisclosureRequest.department,
+        DisclosureRequest.created_at,
+        DisclosureRequest.decided_at,
+    ),
 }
-
-
-def _day_difference(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.julianday(later) - func.julianday(earlier), Integer)
-    return cast(later - earlier, Integer)
 
 
 def deadlines_met(
@@ -238,40 +247,56 @@ def deadlines_met(
     start: dt.date,
     end: dt.date,
     *,
+    calendar: WorkingCalendar,
     today: dt.date,
     utc_offset_hours: int = 8,
 ) -> list[DeadlineRow]:
-    """Objection, repair and complaint deadlines in ``start``..``end`` met, per department.
+    """Objection, repair, complaint and disclosure deadlines in ``start``..``end`` met, per
+    department.
 
-    The database counts cases per (department, met, days taken); medians come from those
-    counts. Each workflow also gets a row for all departments, ``department`` empty.
+    The database counts cases per (department, met, day opened, day decided); the working
+    days between each pair of days are counted once, with the office's ``calendar`` that
+    set the deadlines, and medians come from those counts. Each workflow also gets a row
+    for all departments, ``department`` empty.
     """
+
+    @cache
+    def taken(opened: dt.date, decided: dt.date) -> int | CalendarNotCoveredError:
+        try:
+            return calendar.working_days_between(opened, decided)
+        except CalendarNotCoveredError as exc:
+            return exc
+
     rows: list[DeadlineRow] = []
     for workflow, (table, department, opened, decided) in WORKFLOWS.items():
-        decided_day = _local_date(session, utc_offset_hours, decided)
-        opened_day = _local_date(session, utc_offset_hours, opened)
+        decided_day = _local_date(session, utc_offset_hours, decided).label("decided")
+        opened_day = _local_date(session, utc_offset_hours, opened).label("opened")
         met = case((decided.is_(None), -1), (decided_day <= table.due_on, 1), else_=0).label("met")
-        days = case(
-            (decided.is_(None), None), else_=_day_difference(session, decided_day, opened_day)
-        ).label("days")
         query = (
-            select(department, met, days, func.count())
+            select(department, met, opened_day, decided_day, func.count())
             .where(
                 table.due_on >= start,
                 table.due_on <= end,
                 or_(decided.is_not(None), table.due_on < today),
             )
-            .group_by(department, met, days)
+            .group_by(department, met, opened_day, decided_day)
         )
-        found: dict[str, list[tuple[int, int | None, int]]] = defaultdict(list)
-        for dept, flag, taken, n in session.execute(query):
-            found[str(dept)].append((int(flag), None if taken is None else int(taken), n))
+        found: dict[str, list[tuple[int, int | CalendarNotCoveredError | None, int]]]
+        found = defaultdict(list)
+        for dept, flag, opened_on, decided_on, n in session.execute(query):
+            days = None if decided_on is None else taken(_as_date(opened_on), _as_date(decided_on))
+            found[str(dept)].append((int(flag), days, n))
         everything = [item for items in found.values() for item in items]
         for dept, items in [("", everything), *sorted(found.items())]:
             durations: dict[int, int] = defaultdict(int)
-            for _flag, taken, n in items:
-                if taken is not None:
-                    durations[taken] += n
+            years: set[int] = set()
+            uncounted = 0
+            for _flag, days, n in items:
+                if isinstance(days, CalendarNotCoveredError):
+                    uncounted += n
+                    years.add(days.year)
+                elif days is not None:
+                    durations[days] += n
             rows.append(
                 DeadlineRow(
                     workflow=workflow,
@@ -280,6 +305,8 @@ def deadlines_met(
                     met=sum(n for flag, _, n in items if flag == 1),
                     overdue_open=sum(n for flag, _, n in items if flag == -1),
                     median_days=_quantile(list(durations.items()), 0.5) if durations else None,
+                    uncounted=uncounted,
+                    missing_years=tuple(sorted(years)),
                 )
             )
     return rows

@@ -52,6 +52,7 @@ def _page(
     error: str | None = None,
 ) -> HTMLResponse:
     found = steps.list_commitments(session, desk, principal)
+    every = steps.templates(desk)
     return render_page(
         web,
         desk.ctx,
@@ -60,7 +61,8 @@ def _page(
         status=status,
         me=principal,
         items=found,
-        templates=steps.templates(desk) if principal.role is Role.SUBJECT else [],
+        templates=every if principal.role is Role.SUBJECT else [],
+        licences={t.code: t for t in every},
         records=principal.role is Role.OFFICER,
         outcomes=list(Outcome),
         error=error,

@@ -19,6 +19,7 @@ from bonafides.context import Context
 from bonafides.http.auth import clock_of, hit, http_error, search_limit
 from bonafides.http.deps import ContextDep, UnitDep
 from bonafides.http.routes import Routes
+from bonafides.rules.loader import rules_for
 from bonafides.screening.counterparties import MAX_BYTES, MAX_CODES
 from bonafides.security.clock import office_day
 from bonafides.security.ratelimit import Rate
@@ -57,6 +58,7 @@ def _page(
         error=error,
         max_codes=MAX_CODES,
         max_kb=MAX_BYTES // 1024,
+        lists=rules_for(ctx.catalogue).lists,
     )
 
 

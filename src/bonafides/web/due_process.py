@@ -28,6 +28,7 @@ from bonafides.app.reports import ReportIn, issue_for
 from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import ContentField
 from bonafides.context import Context
+from bonafides.disclosure import publication_ended
 from bonafides.http.auth import client_address, clock_of, hit, http_error, report_limit
 from bonafides.http.deps import ContextDep, Id, SessionDep, UnitDep
 from bonafides.http.desks import DeskDep
@@ -256,6 +257,7 @@ def my_file(request: Request, web: PortalDep, unit: UnitDep, desk: DeskDep) -> H
         "me": principal,
         "account": account,
         "file": None,
+        "ended": set(),
         "lists": [],
         "log": [],
         "objections": [],
@@ -267,6 +269,16 @@ def my_file(request: Request, web: PortalDep, unit: UnitDep, desk: DeskDep) -> H
         own = accounts.read_own_file(unit, ctx.catalogue, principal, today=today)
         if own is not None:
             context["file"] = own.read.profile
+            context["ended"] = {
+                r.id
+                for r in own.read.profile.records
+                if publication_ended(
+                    disclosure=r.disclosure,
+                    status=r.status,
+                    published_until=r.published_until,
+                    today=today,
+                )
+            }
             context["lists"] = memberships(
                 session,
                 ctx.catalogue,
