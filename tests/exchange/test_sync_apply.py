@@ -90,3 +90,21 @@ def test_a_malformed_event_is_skipped_and_counted_and_the_rest_applied(ctx: Cont
         )
     assert done.skipped["not well formed"] == 2
     assert done.applied == 1
+
+
+def test_a_new_copys_own_event_names_its_origin_and_the_version_there(ctx: Context) -> None:
+    _, sent = _held_and_event(ctx)
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕3号"
+    sent["record_version"] = sent["payload"]["record"]["version"] = 3
+    with ctx.sessions() as session:
+        mark = feed_app.read(session, ctx.catalogue, OPERATOR, after=0, limit=10).next_cursor
+    assert _apply(ctx, sent).applied == 1
+    with ctx.sessions() as session:
+        page = feed_app.read(session, ctx.catalogue, OPERATOR, after=mark, limit=10)
+    [own] = [
+        e
+        for e in page.events
+        if e.list_entry_id is None and e.payload["record"]["decision_no"] == "粤市监罚〔2026〕3号"
+    ]
+    assert (own.kind, own.origin, own.record_version) == ("record.published", "gd", 3)
+    assert own.payload["record"]["version"] == 3
