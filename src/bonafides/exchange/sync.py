@@ -478,17 +478,19 @@ class Applier:
         items = [item for _, item in run]
         written = write_records(self.session, self.keys, items, actor=self.actor)
         ids = [record_id for _, record_id in written.outcomes]
-        self.session.execute(
-            update(Record),
-            [
-                {
-                    "id": record_id,
-                    "origin": str(event["origin"]),
-                    "origin_version": int(event.get("record_version") or 1),
-                }
-                for record_id, (event, _) in zip(ids, run, strict=True)
-            ],
-        )
+        # One statement per (origin, version) met, not one per copy: a first sync is
+        # almost all version 1 from one origin.
+        origins: dict[tuple[str, int], list[int]] = {}
+        for record_id, (event, _) in zip(ids, run, strict=True):
+            where = (str(event["origin"]), int(event.get("record_version") or 1))
+            origins.setdefault(where, []).append(record_id)
+        for (origin, version), of in origins.items():
+            for chunk in chunks(of, 1000):
+                self.session.execute(
+                    update(Record)
+                    .where(Record.id.in_(chunk))
+                    .values(origin=origin, origin_version=version)
+                )
         for start in range(0, len(ids), 1000):
             feed.name_origins(self.session, ids[start : start + 1000], after=mark)
 
