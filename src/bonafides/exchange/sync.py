@@ -350,8 +350,15 @@ class Applier:
         return self._record(event, item)
 
     def _entry(self, payload: dict[str, Any]) -> str | None:
-        code = (payload.get("subject") or {}).get("code")
-        subject_id = self.session.scalar(select(Subject.id).where(Subject.key == code))
+        subject = payload.get("subject") or {}
+        key = subject.get("code")
+        if subject.get("kind") == _PERSON:
+            # The code shown is masked: a person is found by the sealed number only.
+            ref = self._subject(subject)
+            if isinstance(ref, str):
+                return ref
+            key = self.keys.key(ref.code, ref.kind)
+        subject_id = self.session.scalar(select(Subject.id).where(Subject.key == key))
         if subject_id is None:
             return "list entry of a subject not held here"
         refresh_subjects(self.session, {subject_id}, actor=self.actor)
