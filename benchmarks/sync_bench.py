@@ -63,7 +63,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
+def serving(env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -90,10 +90,21 @@ def serving(env: dict[str, str]) -> Iterator[str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the province did not start") from None
                 time.sleep(0.2)
-        yield url
+        yield url, server.pid
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+#: CPU seconds of the sync, this process (the puller) and the source's server: the
+#: machine is shared, so the wall time alone says little.
+CPU: dict[str, float] = {}
+
+
+def _cpu_of(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _as(name: str) -> None:
@@ -176,10 +187,13 @@ def run(
     try:
         with dst.sessions.begin() as session:
             sync_catalogue(session, dst.catalogue)
-        with serving(env) as url:
-            started = time.perf_counter()
+        with serving(env) as (url, pid):
+            served = _cpu_of(pid)
+            started, cpu = time.perf_counter(), time.process_time()
             pull(dst, HttpTransport(url, key), url, actor="bench", limit=batch)
             took = time.perf_counter() - started
+            CPU["puller"] = time.process_time() - cpu
+            CPU["source"] = _cpu_of(pid) - served
         with dst.sessions() as session:
             held = int(session.scalar(select(func.count()).select_from(Record)) or 0)
     finally:
@@ -191,7 +205,7 @@ def run(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--pg", default="postgresql+psycopg:///postgres", help="Admin URL.")
     parser.add_argument("--no-results", action="store_true", help="Do not append to RESULTS.md.")
     args = parser.parse_args(argv)
@@ -224,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     console.print(table)
     load = os.getloadavg()[0]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f}"
+    cpu = ", ".join(f"{k} {v:.1f} CPU s" for k, v in CPU.items())
+    machine = f"{machine}; sync: {cpu}"
     console.print(machine)
     if not args.no_results:
         with RESULTS.open("a", encoding="utf-8") as handle:

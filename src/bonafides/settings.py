@@ -281,6 +281,15 @@ class Settings(BaseSettings):
         description="Name of this instance in the change feed: every event it writes names "
         "it as its origin (e.g. 'nation', 'gd').",
     )
+    federation_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret shared, out of band, with the instances this one federates "
+        "with (32 characters or more). A peer reading the signed feed with an authority "
+        "key then gets each natural person's ID number sealed under it, and a batch "
+        "pulled from a peer opens them, so decisions about persons are copied; never in "
+        "the public feed. Unset: persons' decisions are not exchanged.",
+    )
     webhook_max_attempts: int = Field(
         default=8,
         gt=0,

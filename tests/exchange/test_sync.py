@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bonafides.records import RecordStatus
 from bonafides.rules.records import change_status, write_records
 from bonafides.security import apikeys
 from bonafides.security.accounts import create_account
+from bonafides.security.identifiers import IdentifierVault
 from bonafides.security.roles import Role
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reference import sync_catalogue
@@ -66,18 +68,29 @@ class Instance:
             get_settings.cache_clear()
 
     def env(self) -> dict[str, str]:
+        federation = self.settings.federation_secret
         return {
             "BONAFIDES_DB": self.settings.db,
-            "BONAFIDES_SECRET_KEY": SECRET,
+            "BONAFIDES_SECRET_KEY": self.settings.secret_key.get_secret_value(),
             "BONAFIDES_DATA_DIR": str(self.settings.data_dir),
             "BONAFIDES_INSTANCE": self.name,
+            **(
+                {"BONAFIDES_FEDERATION_SECRET": federation.get_secret_value()} if federation else {}
+            ),
         }
 
 
-def _instance(name: str, url: str, folder: Path) -> Instance:
-    instance = Instance(
-        name, Settings(db=url, secret_key=SECRET, data_dir=folder / name, instance=name)
+def _instance(
+    name: str, url: str, folder: Path, secret: str = SECRET, federation: str | None = None
+) -> Instance:
+    settings = Settings(
+        db=url,
+        secret_key=secret,
+        data_dir=folder / name,
+        instance=name,
+        federation_secret=federation,
     )
+    instance = Instance(name, settings)
     with instance.context() as ctx, ctx.sessions.begin() as session:
         sync_catalogue(session, ctx.catalogue)
     return instance
@@ -287,3 +300,70 @@ def test_a_sync_killed_mid_batch_and_run_again_loses_and_duplicates_nothing(
     published = _count(nation, FeedEvent.kind == "record.published")
     assert published == len(numbers)
     assert "applied" in out.decode()
+
+
+FEDERATION = "federation-test-secret-0123456789abcdef"
+
+
+def test_a_persons_record_reaches_the_nation_sealed_and_is_repaired_there_never_in_public(
+    pair: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    """Each instance has its own master secret (its own vault); they share only the
+    federation secret, so the nation can key the person only by opening the number the
+    province sealed for it."""
+    plain_province, plain_nation = pair
+    province = _instance("gd", plain_province.settings.db, tmp_path, SECRET, FEDERATION)
+    nation = _instance("nation", plain_nation.settings.db, tmp_path, "nation-" + SECRET, FEDERATION)
+    person = factories.person(region="440106")
+    # A court's list of defaulters is public about persons too (masked): the public
+    # feed tells of it, and must not carry the number.
+    decision = record_of("courts.defaulter", person, source="spc", decided=dt.date.today())
+    with province.context() as ctx, ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [decision], actor="test")
+    key = _operator_key(province)
+    with running_portal(province.env()) as url:
+        anonymous = [
+            urllib.request.urlopen(f"{url}{path}?after=0&limit=100").read().decode()
+            for path in ("/api/v1/feed", "/api/v1/feed/signed")
+        ]
+        first = _pull(nation, url, key)
+        with province.context() as ctx, ctx.sessions.begin() as session:
+            change_status(
+                session,
+                source="spc",
+                decision_no=decision.decision_no,
+                status=RecordStatus.REPAIRED,
+                actor="test",
+                reason="repaired",
+            )
+        _pull(nation, url, key)
+
+    # The record, and the list entry it triggered (found by the sealed number too).
+    assert first.applied == 2, first
+    assert _records(nation)[decision.decision_no] == ("repaired", "gd", 2)
+    with nation.context() as ctx, ctx.sessions() as session:
+        held = session.scalars(select(Subject).where(Subject.kind == "natural_person")).one()
+        assert held.key == ctx.keys.key(person.code, person.kind)
+        assert held.code_cipher is not None
+        assert ctx.vault.decrypt(held.code_cipher) == person.code
+        assert held.key != IdentifierVault(SECRET).lookup_key(person.code)
+    with province.context() as ctx, ctx.sessions() as session:
+        tags = session.scalars(select(AuditEvent.tag)).all()
+    assert "sync:identifiers:sealed" in tags
+    for body in anonymous:
+        assert "sealed_code" not in body
+        assert person.code not in body
+        assert decision.decision_no in body
+
+
+def test_without_the_federation_secret_a_persons_record_is_not_copied(
+    pair: tuple[Instance, Instance],
+) -> None:
+    province, nation = pair
+    decision = factories.penalty(factories.person(region="440106"))
+    with province.context() as ctx, ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [decision], actor="test")
+    with running_portal(province.env()) as url:
+        done = _pull(nation, url, _operator_key(province))
+    assert done.skipped["a natural person's decision"] == 1
+    assert _records(nation) == {}

@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from bonafides.app import feed as feed_app
 from bonafides.context import Context
-from bonafides.exchange.sync import Applier
+from bonafides.exchange.sync import Applier, federation_vault, seal_identifiers
 from bonafides.rules.records import write_records
+from bonafides.security.identifiers import IdentifierVault
 from bonafides.security.roles import ROLE_SCOPES, Principal, Role
-from bonafides.store.tables import AuditEvent, Record
+from bonafides.store.subjects import SubjectKeys
+from bonafides.store.tables import AuditEvent, Record, Subject
 from tests import factories
 
 OPERATOR = Principal(
@@ -90,3 +92,79 @@ def test_a_malformed_event_is_skipped_and_counted_and_the_rest_applied(ctx: Cont
         )
     assert done.skipped["not well formed"] == 2
     assert done.applied == 1
+
+
+def test_a_new_copys_own_event_names_its_origin_and_the_version_there(ctx: Context) -> None:
+    _, sent = _held_and_event(ctx)
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕3号"
+    sent["record_version"] = sent["payload"]["record"]["version"] = 3
+    with ctx.sessions() as session:
+        mark = feed_app.read(session, ctx.catalogue, OPERATOR, after=0, limit=10).next_cursor
+    assert _apply(ctx, sent).applied == 1
+    with ctx.sessions() as session:
+        page = feed_app.read(session, ctx.catalogue, OPERATOR, after=mark, limit=10)
+    [own] = [
+        e
+        for e in page.events
+        if e.list_entry_id is None and e.payload["record"]["decision_no"] == "粤市监罚〔2026〕3号"
+    ]
+    assert (own.kind, own.origin, own.record_version) == ("record.published", "gd", 3)
+    assert own.payload["record"]["version"] == 3
+
+
+def _person_event(ctx: Context, federation: str) -> tuple[str, dict[str, Any]]:
+    """A person's decision made here, its event as the peer "gd" would send it to an
+    authority, the ID number sealed under ``federation``."""
+    person = factories.person()
+    item = factories.penalty(person)
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="test")
+        page = feed_app.read(session, ctx.catalogue, OPERATOR, after=0, limit=10)
+        [event] = [e.to_json() for e in page.events if e.list_entry_id is None]
+        seal_identifiers(session, ctx.vault, federation_vault(federation), [event])
+    event = copy.deepcopy(event)
+    event["origin"] = "gd"
+    event["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕9号"
+    return person.code, event
+
+
+def test_a_persons_number_sealed_under_another_secret_is_skipped(ctx: Context) -> None:
+    _, event = _person_event(ctx, "a" * 32)
+    with ctx.sessions.begin() as session:
+        done = Applier(
+            session,
+            ctx.catalogue,
+            ctx.keys,
+            here="local",
+            actor="test",
+            federation=federation_vault("b" * 32),
+        ).apply([event])
+    assert done.applied == 0
+    assert done.skipped["a person's sealed ID number that does not open here"] == 1
+
+
+def test_a_persons_number_sealed_for_the_peer_keys_the_person_as_the_register_here_does(
+    ctx: Context,
+) -> None:
+    code, event = _person_event(ctx, "a" * 32)
+    assert code not in str(event)
+    elsewhere = SubjectKeys(IdentifierVault("another instance's master secret"))
+    with ctx.sessions.begin() as session:
+        done = Applier(
+            session,
+            ctx.catalogue,
+            elsewhere,
+            here="local",
+            actor="test",
+            federation=federation_vault("a" * 32),
+        ).apply([event])
+    assert done.applied == 1
+    with ctx.sessions() as session:
+        record = session.scalars(
+            select(Record).where(Record.decision_no == "粤市监罚〔2026〕9号")
+        ).one()
+        subject = session.get(Subject, record.subject_id)
+        assert subject is not None
+        assert subject.key == elsewhere.key(code, "natural_person")
+        assert subject.code_cipher is not None
+        assert elsewhere.vault.decrypt(subject.code_cipher) == code

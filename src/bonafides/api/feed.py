@@ -86,7 +86,7 @@ def read_signed_batch(
     unit: UnitDep,
     after: Annotated[int, Query(ge=0, description="The cursor: events after this one.")] = 0,
     limit: Annotated[
-        int, Query(ge=1, le=feed_app.MAX_LIMIT, description="Most events in the batch.")
+        int, Query(ge=1, le=sync_app.MAX_BATCH, description="Most events in the batch.")
     ] = 100,
 ) -> SignedBatchOut:
     """The same events as /feed, as one batch signed by this instance's report key, for
@@ -94,8 +94,16 @@ def read_signed_batch(
     principal = principal_for(request, unit.session)
     store = file_key_store(keys_dir(ctx.settings.data_dir).resolve())
     try:
+        secret = ctx.settings.federation_secret
         envelope = sync_app.signed_batch(
-            unit, ctx.catalogue, principal, store, after=after, limit=limit
+            unit,
+            ctx.catalogue,
+            principal,
+            store,
+            after=after,
+            limit=limit,
+            vault=ctx.vault,
+            federation_secret=secret.get_secret_value() if secret else None,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

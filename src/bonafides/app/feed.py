@@ -77,16 +77,18 @@ def read(
     after: int,
     limit: int,
     scope: FeedScope | None = None,
+    most: int = MAX_LIMIT,
 ) -> FeedPage:
-    """Up to ``limit`` events after ``after`` as ``principal`` may see them.
+    """Up to ``limit`` events after ``after`` as ``principal`` may see them; ``limit``
+    at most ``most`` (a peer's signed batch may be larger than a consumer's page).
 
     The head (the newest id) is read first: every event up to it is committed, since
     feed writers commit in id order (``bonafides.store.feed``), so a page that is not
     full may move the cursor to the head and a narrow reader does not scan the same
     skipped events again.
     """
-    if after < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"after must be 0 or more and limit 1 to {MAX_LIMIT}")
+    if after < 0 or not 1 <= limit <= most:
+        raise ValueError(f"after must be 0 or more and limit 1 to {most}")
     scope = scope or scope_for(session, catalogue, principal)
     head = feed.last_id(session)
     found = feed.read_events(session, scope, after=after, limit=limit, upto=head)
@@ -127,11 +129,14 @@ def read_feed(
     after: int,
     limit: int,
     scope: FeedScope | None = None,
+    most: int = MAX_LIMIT,
 ) -> FeedPage:
     """``read`` as a use case: the page, with its access log committed."""
     return run(
         unit,
-        lambda session: read(session, catalogue, principal, after=after, limit=limit, scope=scope),
+        lambda session: read(
+            session, catalogue, principal, after=after, limit=limit, scope=scope, most=most
+        ),
     )
 
 

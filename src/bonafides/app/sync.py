@@ -24,23 +24,43 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bonafides.app import feed as feed_app
+from bonafides.app.steps import run
 from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import Catalogue
 from bonafides.context import Context
-from bonafides.exchange.sync import Applied, Applier, BatchRefusedError, batch_body, signed, verify
+from bonafides.exchange.sync import (
+    Applied,
+    Applier,
+    BatchRefusedError,
+    batch_body,
+    federation_vault,
+    seal_identifiers,
+    signed,
+    verify,
+)
 from bonafides.security import audit
-from bonafides.security.roles import Principal
+from bonafides.security.identifiers import IdentifierVault
+from bonafides.security.roles import Principal, Scope
 from bonafides.security.signing import KeyStore, key_id_of
+from bonafides.store.access import link_each, subjects_digest
 from bonafides.store.feed import origin
 from bonafides.store.tables import SyncSource
 from bonafides.store.types import utcnow
 
 SIGNED_PATH = "/api/v1/feed/signed"
 KEYS_PATH = "/api/v1/keys"
-#: Events per batch asked of the source (the feed's own most, ``app.feed.MAX_LIMIT``).
-DEFAULT_BATCH = 500
+#: Events per batch asked of the source. Larger than a feed page: a batch is signed
+#: once, verified once and applied in one transaction, so the cost per batch (the
+#: signature, the transaction, the subjects' list refresh, the audit event) is spread
+#: over more events.
+DEFAULT_BATCH = 2000
+#: The most events a source puts in one signed batch.
+MAX_BATCH = 5000
+#: The audit tag of persons' ID numbers sealed for a peer.
+SEALED_TAG = "sync:identifiers:sealed"
 
 
 class SyncError(RuntimeError):
@@ -55,14 +75,56 @@ def signed_batch(
     *,
     after: int,
     limit: int,
+    vault: IdentifierVault | None = None,
+    federation_secret: str | None = None,
 ) -> dict[str, str]:
     """The feed page ``principal`` may read after ``after``, signed by this instance; the
-    read's access log is committed with the unit."""
-    page = feed_app.read_feed(unit, catalogue, principal, after=after, limit=limit)
-    body = batch_body(
-        origin(), after, page.next_cursor, page.more, [e.to_json() for e in page.events]
+    read's access log is committed with the unit.
+
+    An authority's key (one that reads files) on an instance with a federation secret
+    gets each natural person's ID number sealed under it (``exchange.sync``), opened
+    from the register with ``vault``; each person's access log shows the disclosure.
+    """
+
+    def act(session: Session) -> dict[str, str]:
+        page = feed_app.read(
+            session, catalogue, principal, after=after, limit=limit, most=MAX_BATCH
+        )
+        events = [e.to_json() for e in page.events]
+        if vault is not None and federation_secret and principal.has(Scope.FILES_READ):
+            sealed = seal_identifiers(session, vault, federation_vault(federation_secret), events)
+            if sealed:
+                _log_sealed(session, principal, sealed, after=after, to=page.next_cursor)
+        body = batch_body(origin(), after, page.next_cursor, page.more, events)
+        return signed(store, body)
+
+    return run(unit, act)
+
+
+def _log_sealed(
+    session: Session, principal: Principal, sealed: dict[int, list[int]], *, after: int, to: int
+) -> None:
+    logged = audit.append(
+        session,
+        actor=principal.actor,
+        tag=SEALED_TAG,
+        object_ref=f"feed after {after} to {to}",
+        purpose="federation",
+        detail={
+            "role": principal.role.value,
+            "department": principal.department,
+            "subjects": len(sealed),
+            "subjects_digest": subjects_digest(sealed),
+        },
     )
-    return signed(store, body)
+    link_each(
+        session,
+        logged.id,
+        {
+            sid: f"ID number sealed for a peer, feed events {ids[0]}..{ids[-1]}"[:200]
+            for sid, ids in sealed.items()
+        },
+    )
 
 
 # --------------------------------------------------------------------------- pulling
@@ -216,6 +278,8 @@ def pull(
         source_id, pinned, pem = source.id, source.key_id, source.key_pem
         result = SyncResult(url, source.origin, pinned, source.cursor)
     key = _load_pem(pem)
+    secret = ctx.settings.federation_secret
+    federation = federation_vault(secret.get_secret_value()) if secret else None
     while True:
         envelope = transport.get(SIGNED_PATH, {"after": result.cursor, "limit": limit})
         try:
@@ -236,9 +300,9 @@ def pull(
                 # Another sync of the same source moved on meanwhile: start from its cursor.
                 result.cursor = row.cursor
                 continue
-            done = Applier(session, ctx.catalogue, ctx.keys, here=here, actor=actor).apply(
-                batch.events
-            )
+            done = Applier(
+                session, ctx.catalogue, ctx.keys, here=here, actor=actor, federation=federation
+            ).apply(batch.events)
             row.origin = batch.origin
             row.cursor = batch.next_cursor
             row.applied += done.applied

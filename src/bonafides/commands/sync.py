@@ -39,8 +39,8 @@ def sync(
         ),
     ] = None,
     batch: Annotated[
-        int, typer.Option("--batch", min=1, max=1000, help="Events per signed batch.")
-    ] = 500,
+        int, typer.Option("--batch", min=1, max=5000, help="Events per signed batch.")
+    ] = 2000,
     db: DbOption = None,
 ) -> None:
     """Pull the peer's feed after the cursor kept for it, verify each signed batch under

@@ -52,7 +52,9 @@ from sqlalchemy import (
     select,
     text,
     true,
+    update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Select
@@ -328,6 +330,36 @@ def _insert(session: Session, rows: Select[Any]) -> int:
     before = last_id(session)
     session.connection().execute(insert(FeedEvent).from_select(list(_COLUMNS), rows))
     return last_id(session) - before
+
+
+def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> None:
+    """Make the record events written after the cursor ``after`` about ``record_ids``
+    name each record's origin and its version there (``Record.origin``), as
+    ``emit_records`` would have had the records known them when it wrote: a copy stored
+    through the submission path learns its origin only after its events are written.
+    """
+    postgres = session.connection().dialect.name == "postgresql"
+    version = _version()
+    payload = (
+        func.jsonb_set(
+            FeedEvent.payload,
+            literal(["record", "version"], ARRAY(String())),
+            func.to_jsonb(version),
+        )
+        if postgres
+        else func.json_set(FeedEvent.payload, literal("$.record.version"), version)
+    )
+    session.connection().execute(
+        update(FeedEvent)
+        .where(
+            FeedEvent.id > after,
+            FeedEvent.record_id == Record.id,
+            FeedEvent.list_entry_id.is_(None),
+            Record.id.in_(list(record_ids)),
+            Record.origin.is_not(None),
+        )
+        .values(origin=Record.origin, record_version=version, payload=payload)
+    )
 
 
 def emit_subject(
