@@ -193,7 +193,7 @@ class MatchResult:
                 {"feature": "prior", "contribution": PRIOR, "detail": "before any evidence"},
                 *(c.to_json() for c in self.explanation),
             ]
-            if self.candidates
+            if self.candidates or self.explanation
             else [],
             "algorithm": self.algorithm,
         }
