@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bonafides.codes import CodeError, parse_uscc
 from bonafides.ingest.validate import RowOutcome, RowValidator
 from bonafides.matching import judged
+from bonafides.matching.keys import StoreMatcher
 from bonafides.matching.model import Matcher, MatchResult, Query
 from bonafides.matching.names import judgement_key
 from bonafides.matching.store import cached_register_index
@@ -50,10 +51,19 @@ class NameLinker:
 
     @property
     def matcher(self) -> Matcher:
+        """The register's keys in the store when they were synced, else the register in
+        memory: the same candidates and decisions either way."""
+        if self._matcher is None:
+            self._matcher = StoreMatcher.open(self._sessions)
         if self._matcher is None:
             with self._sessions() as session:
                 self._matcher = Matcher(cached_register_index(session))
         return self._matcher
+
+    @property
+    def used(self) -> bool:
+        """Whether a row needed the matcher in this run."""
+        return self._matcher is not None
 
     def judgements(self, names: list[str]) -> Verdicts:
         """What people accepted and rejected for these names."""
@@ -70,19 +80,24 @@ class NameLinker:
         linked: list[Linked] = []
         unlinked: list[Unlinked] = []
         found = self.judgements([o.review.subject_name for _, o in reviews if o.review])
-        for row, outcome in reviews:
+        queries: list[Query] = []
+        for _, outcome in reviews:
             review = outcome.review
             assert review is not None
             values = outcome.unlinked[0] if outcome.unlinked else {}
-            result = self.match(
+            queries.append(
                 Query(
                     name=review.subject_name,
                     legal_rep=_text(values.get("legal_representative")),
                     reg_no=_text(values.get("business_registration_no")),
                     org_code=_text(values.get("organisation_code")),
-                ),
-                found,
+                )
             )
+        ranked = self.matcher.candidates_for(queries)
+        for (row, outcome), query, candidates in zip(reviews, queries, ranked, strict=True):
+            review = outcome.review
+            assert review is not None
+            result = judged.decide(self.matcher, query, candidates, found)
             record = None
             subject = _subject(result.code, review.subject_name) if result.code else None
             if result.decision == "match" and subject is not None:

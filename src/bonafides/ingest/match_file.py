@@ -109,12 +109,13 @@ def match_rows(
     prepared = [(row_no, *_query(cells, columns)) for row_no, cells in rows]
     named = [q.name for _, q, _ in prepared if q is not None]
     found = judgements(named) if judgements is not None and named else Verdicts()
+    ranked = iter(matcher.candidates_for([q for _, q, _ in prepared if q is not None]))
     answers: list[tuple[int, dict[str, Any]]] = []
     for row_no, query, notes in prepared:
         if query is None:
             answers.append((row_no, _empty(row_no - 1)))
             continue
-        result = judged.decide(matcher, query, matcher.candidates(query), found)
+        result = judged.decide(matcher, query, next(ranked), found)
         answer = result.to_json(row_no - 1)
         answer["explanation"] = [*answer["explanation"], *notes]
         answers.append((row_no, answer))

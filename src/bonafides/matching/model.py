@@ -14,7 +14,7 @@ so a stored link can always be reproduced by the algorithm that made it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -247,7 +247,15 @@ class Matcher:
     def candidates(self, query: Query) -> list[Candidate]:
         """Every candidate the keys find, scored and ranked, the best first."""
         parsed = names.parse(query.name)
-        found = self._block(parsed, query)
+        return self.rank(parsed, query, self._block(parsed, query))
+
+    def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
+        """Each query's candidates: what a caller with many rows asks."""
+        return [self.candidates(q) for q in queries]
+
+    def rank(self, parsed: names.ParsedName, query: Query, found: list[int]) -> list[Candidate]:
+        """The entries ``found`` (numbers in this index, in the order the keys found
+        them) scored and ranked, the best first."""
         scored = [self._score(parsed, query, entry) for entry in found]
         scored = _mark_closer(scored)
         scored.sort(key=lambda c: (-c.logit, c.entry.code))
