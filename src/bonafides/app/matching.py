@@ -20,7 +20,7 @@ def match_names(
 ) -> MatchSummary:
     """Match a file of names; reads only organisations' names and codes, which are public,
     and what the review desk judged of the names."""
-    matcher = StoreMatcher.open(ctx.sessions)
+    matcher: Matcher | None = StoreMatcher.open(ctx.sessions)
     if matcher is None:
         with ctx.sessions() as session:
             matcher = Matcher(register_index(session))
