@@ -379,16 +379,17 @@ def _region_features(
     its name carries its parent's place (杭州鑫源贸易有限公司西湖分公司), its code its own.
     A 地区代码 given with the row is always compared with the code region.
     """
+    given = bool(query.region and query.region.strip())
+    if not ours.regions and not given:
+        return [_UNPLACED_ROW]
     if code_region is not None and code_region.startswith("10"):
         code_region = None  # registered nationally: the code says nothing of the place
     named = {code for constraint in theirs.regions for code in constraint}
     by_name = named if theirs.branch and named else ({code_region} if code_region else named)
     checks: list[tuple[frozenset[str], set[str]]] = [(c, by_name) for c in ours.regions]
-    if query.region and query.region.strip():
+    if given and query.region:
         wanted = frozenset({code_prefix(query.region)})
         checks.append((wanted, {code_region} if code_region else named))
-    if not checks:
-        return [_feature("region_unknown", "the row names no place")]
     if not all(places for _, places in checks):
         return [_feature("region_unknown", "the candidate names no place")]
     for constraint, places in checks:
@@ -397,6 +398,11 @@ def _region_features(
             return [_feature("other_region", f"place {shown} is not {theirs_shown}")]
     agreed = "/".join(sorted({p for _, places in checks for p in places}))
     return [_feature("same_region", f"place agrees ({agreed})")]
+
+
+_UNPLACED_ROW: Final = Contribution(
+    "region_unknown", WEIGHTS["region_unknown"], "the row names no place"
+)
 
 
 def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
