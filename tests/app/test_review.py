@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from bonafides.app import merging, review
 from bonafides.app.ingest import ingest_file
+from bonafides.app.matching import match_names
 from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.context import Context
@@ -281,3 +283,41 @@ def test_merge_then_split_restores_exactly(
         assert audit.verify(s).ok
     with UnitOfWork(ctx.sessions) as unit, pytest.raises(ConflictError):
         merging.split_subject(unit, ctx, OPERATOR, from_code=old.code, reason="not merged now")
+
+
+def test_an_accepted_pair_links_later_rows_of_the_name(
+    ctx: Context, penalty: RecordType, tmp_path: Path
+) -> None:
+    """Once a person accepted 北京华信科技集团有限公司 as 北京华信科技有限公司, a later row
+    naming it however spelled is linked at once, in ingest and in ``bonafides match``,
+    saying whose judgement linked it; the algorithm is still named."""
+    huaxin = factories.org("110105", name="北京华信科技有限公司")
+    _known(ctx, penalty, tmp_path, huaxin)
+    _, item_id = _queued(ctx, penalty, tmp_path, GROUP_NAME)
+    with UnitOfWork(ctx.sessions) as unit:
+        review.accept(unit, ctx, SAMR, item_id, code=huaxin.code, reason="集团更名前的同一主体")
+    before = _records_of(ctx, huaxin.code)
+    later = write_csv(tmp_path / "later.csv", [_without_code(penalty, "北京華信科技集團有限公司")])
+    counts = _ingest(ctx, later)
+    assert (counts["matched"], counts["review"]) == (1, 0)
+    assert len(_records_of(ctx, huaxin.code)) == len(before) + 1
+    with ctx.sessions() as s:
+        link = s.scalar(select(MatchLink).order_by(MatchLink.id.desc()))
+        assert link is not None
+        assert link.subject_id == _subject_id(ctx, huaxin.code)
+        assert link.algorithm == "bonafides-names-v1"
+        assert link.explanation[0]["feature"] == "accepted_earlier"
+        assert f"accepted earlier by review {item_id}" in link.explanation[0]["detail"]
+    names = tmp_path / "names.csv"
+    names.write_text(
+        f"名称,地区代码\n{GROUP_NAME},\n{GROUP_NAME},110105\n{GROUP_NAME},310105\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    match_names(ctx, names, out)
+    answers = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(a["decision"], a["code"]) for a in answers[:2]] == [("match", huaxin.code)] * 2
+    assert all(a["algorithm"] == "bonafides-names-v1" for a in answers)
+    assert "accepted_earlier" in [f["feature"] for f in answers[0]["explanation"]]
+    # Another region: the pair accepted for Beijing says nothing of a Shanghai firm.
+    assert answers[2]["decision"] != "match"

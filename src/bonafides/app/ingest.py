@@ -28,6 +28,7 @@ from bonafides.ingest.service import (
     file_digest,
 )
 from bonafides.ingest.validate import RowValidator
+from bonafides.matching import keys
 from bonafides.progress import ProgressFn
 from bonafides.workflows.notify import Notifier, StoredNotifier
 
@@ -89,6 +90,8 @@ def ingest_file(
         progress(done, done)
     with UnitOfWork(ctx.sessions) as unit:
         service.finish(unit.session, batch_id, actor)
+        if keys.sync_due(unit.session, matched=writer.linker.used):
+            keys.sync(unit.session)
         unit.commit()
     return service.load_report(
         ctx,

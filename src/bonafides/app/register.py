@@ -23,6 +23,7 @@ from bonafides.app.submit import Cell, Rejection, safe_file_name
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.ingest.register import DEFAULT_CHUNK_ROWS, RegisterLoad, RegisterReport
+from bonafides.matching import keys
 from bonafides.progress import ProgressFn
 
 
@@ -87,6 +88,8 @@ def load_register(
         progress(done, done)
     with UnitOfWork(ctx.sessions) as unit:
         load.finish(unit.session)
+        # The register's names keyed for matching in the store (bonafides.matching.keys).
+        keys.sync(unit.session)
         unit.commit()
     return load.report()
 

@@ -4,8 +4,10 @@ bonafides-names-v1 decides: a match makes the row a record of the matched subjec
 the row had carried its code, and the link is kept with the algorithm, score and
 explanation (``match_links``); review and none keep the row in the review queue with the
 candidates. Persons are never matched by name: only organisations are in the register.
-A candidate a person rejected for the name at the review desk is dropped before the
-decision, so it is never linked nor proposed again (``review_judgements``).
+What people judged at the review desk comes first (``review_judgements``): a candidate
+rejected for the name is dropped before the decision, never linked nor proposed again; a
+candidate accepted for the name links the row at once, the explanation naming the
+judgement.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.codes import CodeError, parse_uscc
 from bonafides.ingest.validate import RowOutcome, RowValidator
+from bonafides.matching import judged
+from bonafides.matching.keys import StoreMatcher
 from bonafides.matching.model import Matcher, MatchResult, Query
 from bonafides.matching.names import judgement_key
 from bonafides.matching.store import cached_register_index
 from bonafides.records import RecordInput, SubjectRef, kind_of_uscc
-from bonafides.store.judgements import rejected_pairs
+from bonafides.store.judgements import Verdicts, verdicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,43 +51,53 @@ class NameLinker:
 
     @property
     def matcher(self) -> Matcher:
+        """The register's keys in the store when they were synced, else the register in
+        memory: the same candidates and decisions either way."""
+        if self._matcher is None:
+            self._matcher = StoreMatcher.open(self._sessions)
         if self._matcher is None:
             with self._sessions() as session:
                 self._matcher = Matcher(cached_register_index(session))
         return self._matcher
 
-    def rejected(self, names: list[str]) -> set[tuple[str, str]]:
-        """The (name key, code) pairs people rejected, for these names."""
-        with self._sessions() as session:
-            return rejected_pairs(session, (judgement_key(n) for n in names))
+    @property
+    def used(self) -> bool:
+        """Whether a row needed the matcher in this run."""
+        return self._matcher is not None
 
-    def match(self, query: Query, rejected: set[tuple[str, str]]) -> MatchResult:
-        """The matcher's decision over the candidates nobody rejected for this name."""
-        ranked = self.matcher.candidates(query)
-        if rejected:
-            key = judgement_key(query.name)
-            ranked = [c for c in ranked if (key, c.entry.code) not in rejected]
-        return self.matcher.decide(ranked)
+    def judgements(self, names: list[str]) -> Verdicts:
+        """What people accepted and rejected for these names."""
+        with self._sessions() as session:
+            return verdicts(session, (judgement_key(n) for n in names))
+
+    def match(self, query: Query, found: Verdicts) -> MatchResult:
+        """The decision over the candidates, people's judgements of the name first."""
+        return judged.decide(self.matcher, query, self.matcher.candidates(query), found)
 
     def link(
         self, validator: RowValidator, reviews: list[tuple[int, RowOutcome]]
     ) -> tuple[list[Linked], list[Unlinked]]:
         linked: list[Linked] = []
         unlinked: list[Unlinked] = []
-        rejected = self.rejected([o.review.subject_name for _, o in reviews if o.review])
-        for row, outcome in reviews:
+        found = self.judgements([o.review.subject_name for _, o in reviews if o.review])
+        queries: list[Query] = []
+        for _, outcome in reviews:
             review = outcome.review
             assert review is not None
             values = outcome.unlinked[0] if outcome.unlinked else {}
-            result = self.match(
+            queries.append(
                 Query(
                     name=review.subject_name,
                     legal_rep=_text(values.get("legal_representative")),
                     reg_no=_text(values.get("business_registration_no")),
                     org_code=_text(values.get("organisation_code")),
-                ),
-                rejected,
+                )
             )
+        ranked = self.matcher.candidates_for(queries)
+        for (row, outcome), query, candidates in zip(reviews, queries, ranked, strict=True):
+            review = outcome.review
+            assert review is not None
+            result = judged.decide(self.matcher, query, candidates, found)
             record = None
             subject = _subject(result.code, review.subject_name) if result.code else None
             if result.decision == "match" and subject is not None:

@@ -3,7 +3,8 @@
 The columns: 名称 (required), and 地区代码, 法定代表人, 注册号 or 组织机构代码 when known;
 English headers are accepted too. The output interface is fixed (acceptance checks rely
 on it): {"line", "decision", "code", "score", "candidates", "explanation", "algorithm"},
-``line`` 1 being the first data row.
+``line`` 1 being the first data row. What people judged at the review desk applies as
+in ingest: a rejected pair is never proposed, an accepted one links.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
 from bonafides.ingest.readers import Cells, UnusableInputError, open_table
+from bonafides.matching import judged
 from bonafides.matching.model import ALGORITHM, Matcher, Query
+from bonafides.store.judgements import Verdicts
+
+#: What people judged of some names (``bonafides.store.judgements.verdicts`` over a store).
+Judgements = Callable[[list[str]], Verdicts]
 
 #: Field -> header spellings (compared after NFKC, trimmed, lower case).
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -65,12 +72,12 @@ def _cell(cells: Cells, column: str | None) -> str | None:
     return value or None
 
 
-def match_row(matcher: Matcher, line: int, cells: Cells, columns: dict[str, str]) -> dict[str, Any]:
-    """One row's answer; a row without a name, or with a malformed region, says so."""
+def _query(cells: Cells, columns: dict[str, str]) -> tuple[Query | None, list[dict[str, Any]]]:
+    """The row as a query (None without a name), and notes on what was ignored."""
     name = _cell(cells, columns.get("name"))
     notes: list[dict[str, Any]] = []
     if name is None:
-        return _empty(line)
+        return None, notes
     region = _cell(cells, columns.get("region"))
     if region is not None and not _REGION.match(region):
         notes.append(
@@ -88,13 +95,40 @@ def match_row(matcher: Matcher, line: int, cells: Cells, columns: dict[str, str]
         reg_no=_cell(cells, columns.get("reg_no")),
         org_code=_cell(cells, columns.get("org_code")),
     )
-    answer = matcher.match(query).to_json(line)
-    answer["explanation"] = [*answer["explanation"], *notes]
-    return answer
+    return query, notes
+
+
+def match_rows(
+    matcher: Matcher,
+    rows: list[tuple[int, Cells]],
+    columns: dict[str, str],
+    judgements: Judgements | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Each (spreadsheet row, cells)'s answer; a row without a name, or with a malformed
+    region, says so. People's judgements of the names are read once for the rows."""
+    prepared = [(row_no, *_query(cells, columns)) for row_no, cells in rows]
+    named = [q.name for _, q, _ in prepared if q is not None]
+    found = judgements(named) if judgements is not None and named else Verdicts()
+    ranked = iter(matcher.candidates_for([q for _, q, _ in prepared if q is not None]))
+    answers: list[tuple[int, dict[str, Any]]] = []
+    for row_no, query, notes in prepared:
+        if query is None:
+            answers.append((row_no, _empty(row_no - 1)))
+            continue
+        result = judged.decide(matcher, query, next(ranked), found)
+        answer = result.to_json(row_no - 1)
+        answer["explanation"] = [*answer["explanation"], *notes]
+        answers.append((row_no, answer))
+    return answers
 
 
 def match_file(
-    matcher: Matcher, path: Path, out: Path, *, encoding: str | None = None
+    matcher: Matcher,
+    path: Path,
+    out: Path,
+    *,
+    encoding: str | None = None,
+    judgements: Judgements | None = None,
 ) -> MatchSummary:
     """Match every data row of ``path`` and write the answers to ``out``.
 
@@ -109,7 +143,7 @@ def match_file(
     partial = out.with_name(f".{out.name}.partial")
     try:
         with partial.open("w", encoding="utf-8") as handle:
-            _write(matcher, table.chunks(), columns, handle, summary)
+            _write(matcher, table.chunks(), columns, handle, summary, judgements)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -122,12 +156,11 @@ def _write(
     columns: dict[str, str],
     handle: IO[str],
     summary: MatchSummary,
+    judgements: Judgements | None,
 ) -> None:
     following = 2  # the spreadsheet number of the first data row
     for chunk in chunks:
-        answers = [
-            (row_no, match_row(matcher, row_no - 1, cells, columns)) for row_no, cells in chunk.rows
-        ]
+        answers = match_rows(matcher, chunk.rows, columns, judgements)
         answers.extend((row_no, _unreadable(row_no - 1, reason)) for row_no, reason in chunk.broken)
         answers.sort(key=lambda pair: pair[0])
         # Rows the reader skips because every cell is empty still get their line.

@@ -14,7 +14,7 @@ so a stored link can always be reproduced by the algorithm that made it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -193,7 +193,7 @@ class MatchResult:
                 {"feature": "prior", "contribution": PRIOR, "detail": "before any evidence"},
                 *(c.to_json() for c in self.explanation),
             ]
-            if self.candidates
+            if self.candidates or self.explanation
             else [],
             "algorithm": self.algorithm,
         }
@@ -247,7 +247,15 @@ class Matcher:
     def candidates(self, query: Query) -> list[Candidate]:
         """Every candidate the keys find, scored and ranked, the best first."""
         parsed = names.parse(query.name)
-        found = self._block(parsed, query)
+        return self.rank(parsed, query, self._block(parsed, query))
+
+    def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
+        """Each query's candidates: what a caller with many rows asks."""
+        return [self.candidates(q) for q in queries]
+
+    def rank(self, parsed: names.ParsedName, query: Query, found: list[int]) -> list[Candidate]:
+        """The entries ``found`` (numbers in this index, in the order the keys found
+        them) scored and ranked, the best first."""
         scored = [self._score(parsed, query, entry) for entry in found]
         scored = _mark_closer(scored)
         scored.sort(key=lambda c: (-c.logit, c.entry.code))
@@ -371,16 +379,17 @@ def _region_features(
     its name carries its parent's place (杭州鑫源贸易有限公司西湖分公司), its code its own.
     A 地区代码 given with the row is always compared with the code region.
     """
+    given = bool(query.region and query.region.strip())
+    if not ours.regions and not given:
+        return [_UNPLACED_ROW]
     if code_region is not None and code_region.startswith("10"):
         code_region = None  # registered nationally: the code says nothing of the place
     named = {code for constraint in theirs.regions for code in constraint}
     by_name = named if theirs.branch and named else ({code_region} if code_region else named)
     checks: list[tuple[frozenset[str], set[str]]] = [(c, by_name) for c in ours.regions]
-    if query.region and query.region.strip():
+    if given and query.region:
         wanted = frozenset({code_prefix(query.region)})
         checks.append((wanted, {code_region} if code_region else named))
-    if not checks:
-        return [_feature("region_unknown", "the row names no place")]
     if not all(places for _, places in checks):
         return [_feature("region_unknown", "the candidate names no place")]
     for constraint, places in checks:
@@ -389,6 +398,11 @@ def _region_features(
             return [_feature("other_region", f"place {shown} is not {theirs_shown}")]
     agreed = "/".join(sorted({p for _, places in checks for p in places}))
     return [_feature("same_region", f"place agrees ({agreed})")]
+
+
+_UNPLACED_ROW: Final = Contribution(
+    "region_unknown", WEIGHTS["region_unknown"], "the row names no place"
+)
 
 
 def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:

@@ -97,15 +97,21 @@ def aliases() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
-def _longest() -> int:
-    return max(len(alias) for alias in aliases())
+def _sizes_by_head() -> dict[str, tuple[int, ...]]:
+    """An alias's first two characters -> the lengths of the aliases so beginning, longest
+    first: a name is tried only against the lengths its own beginning can have."""
+    found: dict[str, set[int]] = {}
+    for alias in aliases():
+        found.setdefault(alias[:2], set()).add(len(alias))
+    return {head: tuple(sorted(sizes, reverse=True)) for head, sizes in found.items()}
 
 
 def leading(text: str) -> tuple[str, frozenset[str]] | None:
     """The longest place alias ``text`` starts with, and its codes."""
     table = aliases()
-    for size in range(min(_longest(), len(text)), 1, -1):
-        codes = table.get(text[:size])
-        if codes is not None:
-            return text[:size], codes
+    for size in _sizes_by_head().get(text[:2], ()):
+        if size <= len(text):
+            codes = table.get(text[:size])
+            if codes is not None:
+                return text[:size], codes
     return None

@@ -83,47 +83,82 @@ class RegisterIndex:
     names_of: list[list[int]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, entries: Iterable[RegisterEntry]) -> RegisterIndex:
+    def build(cls, entries: Iterable[RegisterEntry], *, keyed: bool = True) -> RegisterIndex:
         index = cls()
         for entry in entries:
-            index.add(entry)
+            index.add(entry, keyed=keyed)
         return index
 
-    def add(self, entry: RegisterEntry) -> None:
+    def add(self, entry: RegisterEntry, *, keyed: bool = True) -> None:
+        """Add an entry; ``keyed`` False leaves the key tables alone, for an index that
+        only scores candidates found elsewhere (``bonafides.matching.keys``)."""
         number = len(self.entries)
         self.entries.append(entry)
         self.regions.append(code_prefix(entry.region) if entry.region else None)
         own: list[int] = []
         self.names_of.append(own)
-        seen: set[str] = set()
-        for name, former in [(entry.name, False), *((n, True) for n in entry.former_names)]:
-            if not name or name in seen:
-                continue
-            seen.add(name)
-            parsed = names.parse(name)
-            if not parsed.core:
-                continue
+        for parsed, former in variants_of(entry):
             variant = len(self.variants)
             self.variants.append(Variant(number, parsed, former))
             own.append(variant)
-            for key, table in self._keys(parsed.core):
-                table.setdefault(key, []).append(variant)
+            if keyed:
+                for key, table in self._keys(parsed.core):
+                    table.setdefault(key, []).append(variant)
+        if not keyed:
+            return
         if entry.reg_no:
             self.by_reg_no.setdefault(clean_identifier(entry.reg_no), []).append(number)
         if entry.org_code:
             self.by_org_code.setdefault(clean_identifier(entry.org_code), []).append(number)
 
     def _keys(self, core: str) -> Iterator[tuple[str, dict[str, list[int]]]]:
-        yield core, self.by_core
-        yield names.sound(core), self.by_sound
-        if len(core) >= MIN_MASKED_CORE:
-            for key in masks(core):
-                yield key, self.by_mask
-        if len(core) >= 2:
-            yield core[:2], self.by_prefix
+        tables = (self.by_core, self.by_sound, self.by_mask, self.by_prefix)
+        for kind, key in core_keys(core):
+            yield key, tables[kind]
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+#: The kinds of blocking key, as ``match_keys.kind`` stores them.
+CORE, SOUND, MASK, PREFIX, REG_NO, ORG_CODE = range(6)
+
+
+def variants_of(entry: RegisterEntry) -> list[tuple[names.ParsedName, bool]]:
+    """The entry's names that can be matched, parsed, current first: (name, former).
+    A name's place in this list is its ``variant`` in ``match_keys``."""
+    found: list[tuple[names.ParsedName, bool]] = []
+    seen: set[str] = set()
+    for name, former in [(entry.name, False), *((n, True) for n in entry.former_names)]:
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        parsed = names.parse(name)
+        if parsed.core:
+            found.append((parsed, former))
+    return found
+
+
+def core_keys(core: str) -> Iterator[tuple[int, str]]:
+    """(kind, key) of every blocking key of one name's core, in the order they are read."""
+    yield CORE, core
+    yield SOUND, names.sound(core)
+    if len(core) >= MIN_MASKED_CORE:
+        for key in masks(core):
+            yield MASK, key
+    if len(core) >= 2:
+        yield PREFIX, core[:2]
+
+
+def entry_keys(entry: RegisterEntry) -> Iterator[tuple[int, str, int]]:
+    """(kind, key, variant) of every blocking key of one entry; variant -1 for an identifier."""
+    for variant, (parsed, _) in enumerate(variants_of(entry)):
+        for kind, key in core_keys(parsed.core):
+            yield kind, key, variant
+    for kind, value in ((REG_NO, entry.reg_no), (ORG_CODE, entry.org_code)):
+        cleaned = clean_identifier(value)
+        if cleaned:
+            yield kind, cleaned, -1
 
 
 def masks(core: str) -> Iterator[str]:

@@ -10,21 +10,70 @@ guessed from a name (principle 7).
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Sequence
+from typing import TypeVar
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, ColumnElement, and_, any_, bindparam, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bonafides.catalogue.models import SubjectKind
 from bonafides.matching.register import RegisterEntry, RegisterIndex
+from bonafides.store.subjects import chunks
 from bonafides.store.tables import Subject, SubjectEvent, SubjectName, SubjectRegister
+
+T = TypeVar("T")
 
 #: Rows fetched per round trip while the register is read.
 BATCH_ROWS = 10_000
 
 
+def in_size(session: Session) -> int:
+    """Values one ``one_of`` may take: PostgreSQL takes one array, others one parameter
+    a value."""
+    return 20_000 if session.get_bind().dialect.name == "postgresql" else 500
+
+
+def one_of(
+    session: Session, column: InstrumentedAttribute[T], values: Sequence[T]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter however many
+    values (binding and converting hundreds of parameters costs more than the query)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
 def load_register(session: Session) -> list[RegisterEntry]:
     """Every organisation with its names and register details; without a register row the
     organisation code comes from the USCC."""
+    return [entry for _, entry in load_entries(session)]
+
+
+def load_entries(
+    session: Session,
+    *,
+    ids: Collection[int] | None = None,
+    after: int | None = None,
+    upto: int | None = None,
+) -> list[tuple[int, RegisterEntry]]:
+    """(subject id, entry) of the organisations, in id order: all of them, those in
+    ``ids``, or those with an id after ``after`` and up to ``upto``."""
+    if ids is not None:
+        found: list[tuple[int, RegisterEntry]] = []
+        for part in chunks(sorted(ids), in_size(session)):
+            found.extend(_entries(session, one_of(session, Subject.id, part)))
+        return found
+    where: ColumnElement[bool] | None = None
+    if after is not None:
+        where = Subject.id > after
+    if upto is not None:
+        where = Subject.id <= upto if where is None else and_(where, Subject.id <= upto)
+    return _entries(session, where)
+
+
+def _entries(
+    session: Session, where: ColumnElement[bool] | None
+) -> list[tuple[int, RegisterEntry]]:
     query = (
         select(
             Subject.id,
@@ -50,26 +99,27 @@ def load_register(session: Session) -> list[RegisterEntry]:
         .order_by(Subject.id, SubjectName.id)
         .execution_options(yield_per=BATCH_ROWS)
     )
-    entries: list[RegisterEntry] = []
+    if where is not None:
+        query = query.where(where)
+    entries: list[tuple[int, RegisterEntry]] = []
     current: tuple[int, str, str, str | None, str, str | None, str | None, str | None] | None
     current = None
     former: list[str] = []
 
     def close() -> None:
         if current is not None:
-            _, key, name, region, status, legal_rep, reg_no, org_code = current
-            entries.append(
-                RegisterEntry(
-                    code=key,
-                    name=name,
-                    former_names=tuple(n for n in former if n != name),
-                    region=region,
-                    legal_rep=legal_rep,
-                    reg_no=reg_no,
-                    org_code=org_code,
-                    status=status,
-                )
+            sid, key, name, region, status, legal_rep, reg_no, org_code = current
+            entry = RegisterEntry(
+                code=key,
+                name=name,
+                former_names=tuple(n for n in former if n != name),
+                region=region,
+                legal_rep=legal_rep,
+                reg_no=reg_no,
+                org_code=org_code,
+                status=status,
             )
+            entries.append((sid, entry))
 
     for sid, key, name, region, status, legal_rep, reg_no, org_code, other in session.execute(
         query

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -1093,3 +1095,41 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_job_runs_name_id", "name", "id"),)
+
+
+class MatchKey(Base):
+    """One blocking key of one name of a registered organisation, for name matching.
+
+    The keys bonafides-names-v1 finds candidates by (``bonafides.matching.register``): the
+    trade name's core, its sound, each one-character mask, its first two characters, and
+    the legacy registration number and organisation code. Kept in the store so a process
+    reads only the postings of the keys its rows have, never the whole register.
+    ``variant`` is the name's place among the subject's names (-1 for an identifier).
+    Derived data: rebuilt from subjects and names by ``bonafides.matching.keys.sync``.
+    """
+
+    __tablename__ = "match_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    key: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[int] = mapped_column(BigId, index=True)
+    variant: Mapped[int] = mapped_column(SmallInteger)
+
+    __table_args__ = (Index("ix_match_keys_key_kind", "key", "kind"),)
+
+
+class MatchKeyState(Base):
+    """How far ``match_keys`` has read: the newest subject, name and register event keyed.
+
+    A subject created, named or changed by the register after these is keyed by the
+    matcher from the subject itself until the next sync.
+    """
+
+    __tablename__ = "match_key_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    subjects_upto: Mapped[int] = mapped_column(BigInteger)
+    names_upto: Mapped[int] = mapped_column(BigInteger)
+    events_upto: Mapped[int] = mapped_column(BigInteger)
+    synced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

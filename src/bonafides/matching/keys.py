@@ -1,0 +1,362 @@
+"""The register's blocking keys kept in the store, so a process reads only what it needs.
+
+bonafides-names-v1 finds candidates by exact keys (``bonafides.matching.register``). With
+the keys of every name in ``match_keys``, a process matching rows without a code reads
+the postings of its rows' keys and the few subjects they name, instead of building the
+whole register in memory (about 45 s and 2 GB per process for a million subjects). The
+candidates, their order and so every score and decision are the same as the in-memory
+index gives: a key shared by too many names finds nothing either way, and the postings
+are read in the order the index holds them (subject, then the subject's names).
+
+``sync`` keys what was created or changed since the last sync (``match_key_state``):
+``register load`` runs it in its last unit of work, and so does an ingest run that matched
+rows or created many subjects (``sync_due``). Between syncs, a matcher
+keys the subjects created or changed since (few) in memory and skips their stored keys;
+when they are many, or the store was never keyed, it falls back to the whole register in
+memory, so a result never depends on whether a sync ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bonafides.catalogue.models import SubjectKind
+from bonafides.matching import names
+from bonafides.matching.model import (
+    MATCH_AT,
+    MAX_PREFIX_POSTINGS,
+    REVIEW_AT,
+    Candidate,
+    Matcher,
+    Query,
+)
+from bonafides.matching.register import (
+    CORE,
+    MASK,
+    MAX_POSTINGS,
+    MIN_MASKED_CORE,
+    ORG_CODE,
+    PREFIX,
+    REG_NO,
+    SOUND,
+    RegisterEntry,
+    RegisterIndex,
+    clean_identifier,
+    entry_keys,
+    masks,
+)
+from bonafides.matching.store import in_size, load_entries, one_of
+from bonafides.store.subjects import chunks
+from bonafides.store.tables import MatchKey, MatchKeyState, Subject, SubjectEvent, SubjectName
+from bonafides.store.types import utcnow
+
+STATE_ID = 1
+#: Subjects created or changed since the last sync that a matcher keys in memory; more,
+#: and it reads the whole register into memory instead.
+MAX_DELTA = 50_000
+#: Subjects keyed before and changed since whose stored keys a query must skip.
+MAX_CHANGED = 2_000
+#: Subjects created since the last sync after which an ingest run syncs even if it
+#: matched nothing.
+SYNC_BEHIND = 10_000
+#: Subjects keyed per round of a sync.
+_SYNC_ROUND = 20_000
+
+Upto = tuple[int, int, int]
+
+
+def _maxima(session: Session) -> Upto:
+    subjects = session.scalar(select(func.max(Subject.id)))
+    named = session.scalar(select(func.max(SubjectName.id)))
+    events = session.scalar(select(func.max(SubjectEvent.id)))
+    return int(subjects or 0), int(named or 0), int(events or 0)
+
+
+def _state(session: Session, *, lock: bool = False) -> MatchKeyState | None:
+    return session.get(MatchKeyState, STATE_ID, with_for_update=lock)
+
+
+def _upto(state: MatchKeyState) -> Upto:
+    return state.subjects_upto, state.names_upto, state.events_upto
+
+
+def _changed(session: Session, upto: Upto) -> set[int]:
+    """Subjects keyed before with a name or a register event since: their keys are stale."""
+    subjects, named, events = upto
+    found = set(
+        session.scalars(
+            select(SubjectName.subject_id).where(
+                SubjectName.id > named, SubjectName.subject_id <= subjects
+            )
+        )
+    )
+    found.update(
+        session.scalars(
+            select(SubjectEvent.subject_id).where(
+                SubjectEvent.id > events, SubjectEvent.subject_id <= subjects
+            )
+        )
+    )
+    return found
+
+
+def _rows(entries: Iterable[tuple[int, RegisterEntry]]) -> list[tuple[int, str, int, int]]:
+    return [
+        (kind, key, sid, variant)
+        for sid, entry in entries
+        for kind, key, variant in entry_keys(entry)
+    ]
+
+
+def _write(session: Session, rows: Sequence[tuple[int, str, int, int]]) -> None:
+    """COPY on PostgreSQL (ten keys a subject: millions for a national register),
+    executemany elsewhere."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(
+            insert(MatchKey),
+            [{"kind": k, "key": key, "subject_id": s, "variant": v} for k, key, s, v in rows],
+        )
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = "COPY match_keys (kind, key, subject_id, variant) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def sync(session: Session) -> int:
+    """Key the subjects created, named or changed since the last sync, in the caller's
+    transaction; the number of subjects keyed. Concurrent syncs wait for each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("LOCK TABLE match_key_state IN EXCLUSIVE MODE")
+    state = _state(session, lock=True)
+    maxima = _maxima(session)
+    if state is not None and _upto(state) == maxima:
+        return 0
+    keyed = 0
+    if state is None:
+        session.execute(delete(MatchKey))
+        upto: Upto = (0, 0, 0)
+    else:
+        upto = _upto(state)
+        changed = _changed(session, upto)
+        for part in chunks(sorted(changed), 1000):
+            session.execute(delete(MatchKey).where(MatchKey.subject_id.in_(part)))
+        for part in chunks(sorted(changed), _SYNC_ROUND):
+            found = load_entries(session, ids=part)
+            _write(session, _rows(found))
+            keyed += len(found)
+    start = upto[0]
+    while start < maxima[0]:
+        found = load_entries(session, after=start, upto=start + _SYNC_ROUND)
+        _write(session, _rows(found))
+        keyed += len(found)
+        start += _SYNC_ROUND
+    if state is None:
+        state = MatchKeyState(id=STATE_ID)
+        session.add(state)
+    state.subjects_upto, state.names_upto, state.events_upto = maxima
+    state.synced_at = utcnow()
+    session.flush()
+    return keyed
+
+
+def sync_due(session: Session, *, matched: bool) -> bool:
+    """Whether an ingest run should end with a sync: it matched rows (the keys then cover
+    what it created before the next run matches), or the keys lag far behind."""
+    if matched:
+        return True
+    state = _state(session)
+    if state is None:
+        return False
+    newest = session.scalar(select(func.max(Subject.id)))
+    return int(newest or 0) - state.subjects_upto > SYNC_BEHIND
+
+
+Key = tuple[int, str]
+Posting = tuple[int, int]
+
+
+@dataclass
+class _Delta:
+    """Subjects created or changed since the last sync, keyed in memory."""
+
+    index: RegisterIndex = field(default_factory=RegisterIndex)
+    #: Entry number -> subject id.
+    ids: list[int] = field(default_factory=list)
+    #: Variant number -> its place among its entry's names.
+    ordinal: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, entries: list[tuple[int, RegisterEntry]]) -> _Delta:
+        delta = cls(RegisterIndex.build(e for _, e in entries), [sid for sid, _ in entries])
+        for own in delta.index.names_of:
+            delta.ordinal.extend(range(len(own)))
+        return delta
+
+    def postings(self, kind: int, key: str) -> list[Posting]:
+        index = self.index
+        if kind in (REG_NO, ORG_CODE):
+            table = index.by_reg_no if kind == REG_NO else index.by_org_code
+            return [(self.ids[n], -1) for n in table.get(key, ())]
+        tables = {CORE: index.by_core, SOUND: index.by_sound, MASK: index.by_mask}
+        numbers = tables.get(kind, index.by_prefix).get(key, ())
+        return [(self.ids[index.variants[n].entry], self.ordinal[n]) for n in numbers]
+
+
+class StoreMatcher(Matcher):
+    """bonafides-names-v1 finding its candidates through ``match_keys``."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        changed: frozenset[int],
+        delta: _Delta,
+        *,
+        match_at: float = MATCH_AT,
+        review_at: float = REVIEW_AT,
+    ) -> None:
+        super().__init__(RegisterIndex(), match_at=match_at, review_at=review_at)
+        self._sessions = sessions
+        self._changed = changed
+        self._delta = delta
+
+    @classmethod
+    def open(cls, sessions: sessionmaker[Session]) -> StoreMatcher | None:
+        """A matcher over the store's keys, or None when they were never synced or too
+        much changed since for the few to be keyed in memory."""
+        with sessions() as session:
+            state = _state(session)
+            if state is None:
+                return None
+            upto = _upto(state)
+            if upto == _maxima(session):
+                return cls(sessions, frozenset(), _Delta())
+            changed = _changed(session, upto)
+            if len(changed) > MAX_CHANGED:
+                return None
+            fresh = session.scalar(
+                select(func.count())
+                .select_from(Subject)
+                .where(Subject.id > upto[0], Subject.kind != SubjectKind.NATURAL_PERSON.value)
+            )
+            if len(changed) + int(fresh or 0) > MAX_DELTA:
+                return None
+            entries = load_entries(session, ids=changed) + load_entries(session, after=upto[0])
+        entries.sort(key=lambda pair: pair[0])
+        return cls(sessions, frozenset(changed), _Delta.of(entries))
+
+    def candidates(self, query: Query) -> list[Candidate]:
+        return self.candidates_for([query])[0]
+
+    def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
+        parsed = [names.parse(q.name) for q in queries]
+        with self._sessions() as session:
+            return self._candidates(session, queries, parsed)
+
+    def _postings(
+        self, session: Session, wanted: dict[Key, int | None]
+    ) -> dict[Key, list[Posting]]:
+        """Each key's postings, in the index's order; a key with more than its cap finds
+        nothing (an empty list)."""
+        counts: dict[Key, int] = {}
+        for key in wanted:
+            counts[key] = len(self._delta.postings(*key))
+        texts = sorted({text for _, text in wanted})
+        stale = sorted(self._changed)
+        size = in_size(session)
+        for part in chunks(texts, size):
+            query = (
+                select(MatchKey.kind, MatchKey.key, func.count())
+                .where(one_of(session, MatchKey.key, part))
+                .group_by(MatchKey.kind, MatchKey.key)
+            )
+            if stale:
+                query = query.where(~one_of(session, MatchKey.subject_id, stale))
+            for kind, text, count in session.execute(query):
+                if (kind, text) in counts:
+                    counts[(kind, text)] += int(count)
+        found: dict[Key, list[Posting]] = {}
+        fetch: set[Key] = set()
+        for key, cap in wanted.items():
+            if cap is not None and counts[key] > cap:
+                found[key] = []
+            else:
+                found[key] = self._delta.postings(*key)
+                fetch.add(key)
+        for part in chunks(sorted({text for _, text in fetch}), size):
+            rows = select(MatchKey.kind, MatchKey.key, MatchKey.subject_id, MatchKey.variant).where(
+                one_of(session, MatchKey.key, part)
+            )
+            if stale:
+                rows = rows.where(~one_of(session, MatchKey.subject_id, stale))
+            for kind, text, sid, variant in session.execute(rows):
+                if (kind, text) in fetch:
+                    found[(kind, text)].append((sid, variant))
+        for postings in found.values():
+            postings.sort()
+        return found
+
+    def _candidates(
+        self, session: Session, queries: Sequence[Query], parsed: list[names.ParsedName]
+    ) -> list[list[Candidate]]:
+        plans: list[list[tuple[Key, int | None]]] = []
+        wanted: dict[Key, int | None] = {}
+        for name, query in zip(parsed, queries, strict=True):
+            plan: list[tuple[Key, int | None]] = []
+            if name.core:
+                plan.append(((CORE, name.core), None))
+                plan.append(((SOUND, names.sound(name.core)), MAX_POSTINGS))
+                if len(name.core) >= MIN_MASKED_CORE:
+                    plan.extend(((MASK, m), MAX_POSTINGS) for m in masks(name.core))
+            for kind, value in ((REG_NO, query.reg_no), (ORG_CODE, query.org_code)):
+                cleaned = clean_identifier(value) if value else ""
+                if cleaned:
+                    plan.append(((kind, cleaned), None))
+            plans.append(plan)
+            wanted.update(plan)
+        postings = self._postings(session, wanted) if wanted else {}
+        found: list[dict[int, None]] = []
+        prefixes: dict[Key, int | None] = {}
+        for name, plan in zip(parsed, plans, strict=True):
+            sids: dict[int, None] = {}
+            for key, _ in plan:
+                for sid, _variant in postings[key]:
+                    sids[sid] = None
+            found.append(sids)
+            if not sids and len(name.core) >= 2:
+                prefixes[(PREFIX, name.core[:2])] = MAX_PREFIX_POSTINGS
+        by_prefix = self._postings(session, prefixes) if prefixes else {}
+        delta = dict(zip(self._delta.ids, self._delta.index.entries, strict=True))
+        needed = {sid for sids in found for sid in sids} | {
+            sid for ps in by_prefix.values() for sid, _ in ps
+        }
+        entries = {sid: delta[sid] for sid in needed if sid in delta}
+        entries.update(load_entries(session, ids=needed - set(entries)))
+        order = sorted(entries)
+        mini = RegisterIndex.build((entries[sid] for sid in order), keyed=False)
+        number = {sid: n for n, sid in enumerate(order)}
+        scorer = Matcher(mini, match_at=self.match_at, review_at=self.review_at)
+        ranked: list[list[Candidate]] = []
+        for name, query, sids in zip(parsed, queries, found, strict=True):
+            if not sids and len(name.core) >= 2:
+                for sid, variant in by_prefix[(PREFIX, name.core[:2])]:
+                    if sid not in number:
+                        continue
+                    own = mini.names_of[number[sid]]
+                    if variant >= len(own):
+                        continue
+                    core = mini.variants[own[variant]].parsed.core
+                    if name.core in core or core in name.core:
+                        sids[sid] = None
+            numbers = [number[sid] for sid in sids if sid in number]
+            ranked.append(scorer.rank(name, query, numbers))
+        return ranked
