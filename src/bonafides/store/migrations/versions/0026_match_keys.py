@@ -5,7 +5,7 @@ each name of each registered organisation, and ``match_key_state`` how far they 
 read; a process matching rows without a code reads the postings of its rows' keys instead
 of building the whole register in memory (issue 15: a 1M-subject register).
 
-Revision ID: 0026_w_match_keys
+Revision ID: 0026_match_keys
 Revises: 0025_review_desk
 Create Date: 2026-12-06 12:40:00
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 import bonafides.store.types
 
-revision: str = "0026_w_match_keys"
+revision: str = "0026_match_keys"
 down_revision: str | None = "0025_review_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
