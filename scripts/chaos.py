@@ -1,27 +1,33 @@
-"""The kill campaign: real ``bonafides`` processes SIGKILLed at random points, then rerun.
+"""The kill campaign: ``bonafides`` processes SIGKILLed at random points, then rerun.
 
 For each store (a SQLite file; a PostgreSQL database made for the run and dropped after)
 and each operation — ``register load``, ``ingest``, ``lists recompute``, ``screen`` (a
-batch) and ``export`` — the script:
+batch), ``export`` and ``sync`` (from a peer instance served once per campaign) — the
+script:
 
 1. builds the state the operation starts from, once, with clean runs (synthetic data
-   from ``bonafides synth``), and keeps it as a snapshot;
-2. runs the operation once unkilled on a copy of the snapshot: its duration, exit code
-   and result (the rows it leaves in the store, its output file or export manifest) are
-   the reference;
-3. ``--kills`` times: restores the snapshot, starts the operation, sends SIGKILL after a
-   random delay within the reference duration, reruns it to completion, then checks that
-   the rerun exits as the clean run did, that ``bonafides audit verify`` passes, and that
-   the result equals the reference row for row: a reference row missing is *lost*, a row
-   more often than in the reference is *duplicated* (the idempotency keys — department
-   and decision number, subject key, list and subject, export file — are in every row).
+   from ``bonafides synth``), and keeps it as a snapshot; the operation's own clean run
+   is the reference (duration, exit code, and result: the rows it leaves in the store,
+   its output file or export manifest) and leaves the state the next one starts from;
+2. ``--kills`` rounds of one trial per operation: restores the snapshot, starts the
+   operation, sends SIGKILL after a random delay within the length of a whole run,
+   reruns it to completion, then checks that the rerun exits as the clean run did, that
+   the audit chain verifies, and that the result equals the reference row for row: a
+   reference row missing is *lost*, a row more often than in the reference is
+   *duplicated* (the idempotency keys — department and decision number, subject key,
+   list and subject, export file, the sync cursor — are in every row).
 
-It prints a table of kills, reruns, rows checked, lost and duplicated per store and
-operation, and exits 1 if anything was lost, duplicated or failed to verify::
+Commands run in children forked from this process (``Forked``): a real process each, to
+kill, without an interpreter's start-up per trial; ``--spawn`` starts new interpreters.
+
+It prints a table of kills (and how many landed mid-work), reruns, rows checked, lost
+and duplicated per store and operation, and exits 1 if anything was lost, duplicated,
+left behind or failed to verify::
 
     python scripts/chaos.py --kills 100 --store both --seed 19
 
-``make chaos`` runs that; tests/test_chaos.py runs a few kills per operation.
+``make chaos`` runs that (``--minutes`` stops it at a deadline, with the table so far);
+tests/test_chaos.py runs one kill per operation.
 """
 
 from __future__ import annotations
