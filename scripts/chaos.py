@@ -869,10 +869,13 @@ class Trials:
             process.communicate()
         if rerun:
             tally.kills += 1
-            # Past the start-up an unkilled command needs, its work not whole: mid-work.
-            tally.midwork += delay >= runner.startup
             # A kill that left some of the work done (not none of it, not all).
-            tally.partial += _differ(self.before, left)
+            partial = _differ(self.before, left)
+            tally.partial += partial
+            # Mid-work: it left part of the work done, or came past the start-up of a
+            # command that does nothing (on a starved machine that start-up can outlast
+            # a short operation's whole run: then only what it left can tell).
+            tally.midwork += partial or delay >= runner.startup
             try:
                 exit_code, seconds = runner.run(op.args, op.codes)
                 self.pace = (self.pace + seconds) / 2
