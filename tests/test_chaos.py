@@ -9,6 +9,7 @@ would fail here.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -48,8 +49,18 @@ def test_a_debris_file_is_not_a_row_but_is_counted_apart() -> None:
     assert chaos.compare(expected, got) == (1, 0, 0, [])
 
 
+def test_a_forked_command_exits_and_prints_as_the_cli_does(tmp_path: Path) -> None:
+    chaos = _chaos()
+    runner = chaos.Runner(chaos.SqliteStore(tmp_path), tmp_path / "var")
+    code, _seconds, printed = runner.output(["catalogue", "--format", "json"])
+    assert code == 0
+    assert "types" in json.loads(printed)
+    with pytest.raises(RuntimeError, match="exited 2"):
+        runner.output(["catalogue", "--format", "no-such-format"])
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # some fifty bonafides processes, two to three seconds each
+@pytest.mark.timeout(900)  # some forty bonafides commands, forked, and one served peer
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_short_campaign_loses_and_duplicates_nothing(
     store: str,
@@ -74,9 +85,10 @@ def test_a_short_campaign_loses_and_duplicates_nothing(
         "lists recompute",
         "screen",
         "export",
+        "sync",
     ]
     for row in rows:
-        kills, finished_first, reruns = int(row[3]), int(row[5]), int(row[6])
+        kills, finished_first, reruns = int(row[3]), int(row[6]), int(row[7])
         assert kills + finished_first == 1, printed
         assert reruns == kills, printed
-        assert int(row[7].replace(",", "")) > 0, "no row was checked"
+        assert int(row[8].replace(",", "")) > 0, "no row was checked"
