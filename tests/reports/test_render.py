@@ -29,6 +29,7 @@ from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES
 from bonafides.reports.model import View
 from bonafides.reports.render import (
+    QR_MASK,
     _static_css,
     extract_envelope,
     qr_data_uri,
@@ -373,7 +374,8 @@ def test_the_qr_code_points_to_the_verification_page(rendered: Rendered) -> None
     assert url.endswith(f"?report={rendered.signed.report_id}")
     assert qr_data_uri(url) in render_html(rendered.signed, "zh")
     image = Image.open(io.BytesIO(qr_png(url))).convert("1")
-    code = qrcode.QRCode(border=0)
+    # The same code as the encoder makes with the data mask the page uses.
+    code = qrcode.QRCode(border=0, mask_pattern=QR_MASK)
     code.add_data(url)
     code.make()
     matrix = code.get_matrix()
@@ -399,3 +401,45 @@ def test_a_full_report_renders_its_access_log(rendered: Rendered) -> None:
     page = render_html(full, "en")
     assert "Access and change log" in page
     assert "reports:report:issued" in page
+
+
+def _page_images(pdf: bytes, tmp: Path, stem: str) -> list[bytes]:
+    path = tmp / f"{stem}.pdf"
+    path.write_bytes(pdf)
+    command = ["pdftoppm", "-gray", "-png", "-r", "50", str(path), str(tmp / stem)]
+    subprocess.run(command, check=True)
+    return [p.read_bytes() for p in sorted(tmp.glob(f"{stem}-*.png"))]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_fast_path_draws_the_pages_weasyprint_draws_of_the_html_page(
+    rendered: Rendered, tmp_path: Path, lang: str
+) -> None:
+    """The PDF path parses the page as XML with its static style sheet parsed apart and
+    the garbage collector paused; the pages are those of the browser's page as
+    WeasyPrint reads it with nothing of that."""
+    import weasyprint
+
+    plain = weasyprint.HTML(string=render_html(rendered.signed, lang)).write_pdf()
+    fast = _page_images(rendered.pdf[lang], tmp_path, "fast")
+    assert len(fast) >= 1
+    assert fast == _page_images(plain, tmp_path, "plain")
+
+
+def test_a_page_that_is_not_well_formed_xml_is_read_as_html(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    """A character XML forbids (here a form feed in a name) makes the page no XML
+    document; it is parsed as HTML 5 and renders all the same."""
+    doc = dict(rendered.signed.document)
+    doc["subject"] = {**doc["subject"], "name": "北京换页\x0c测试有限公司"}
+    odd = SignedReport.of(
+        __import__("json").dumps(doc, ensure_ascii=False),
+        rendered.signed.signature,
+        rendered.signed.key_id,
+    )
+    path = tmp_path / "odd.pdf"
+    path.write_bytes(render_pdf(odd, "zh"))
+    text = _flat(_text(path))
+    assert "北京换页" in text
+    assert "测试有限公司" in text
