@@ -11,7 +11,8 @@ with no bold, so each render subsets exactly one face. The rest of a PDF's cost 
 WeasyPrint's own Python (styles, boxes, line breaking, drawing), so the PDF path spares it
 what does not depend on the document: the static style sheet is parsed once per process,
 the page (our own well-formed template) is parsed by the C XML parser rather than the
-pure-Python HTML 5 one, and the cyclic garbage collector waits until the render is done.
+pure-Python HTML 5 one, the cyclic garbage collector waits until the render is done, and
+the streams are deflated at zlib's default level rather than its slowest.
 docs/reports.md and benchmarks/RESULTS.md have the measurements.
 """
 
@@ -23,6 +24,7 @@ import gc
 import hashlib
 import io
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -237,6 +239,35 @@ def _font_config() -> Any:
     return config
 
 
+#: The deflate level of the PDF's streams: zlib's default, where pydyf (WeasyPrint's PDF
+#: writer) asks for 9. The font subset keeps every glyph id up to the last one used, so
+#: its stream is about 400 KB of mostly repeated table entries, where level 9 searches
+#: hardest for the least gain: 5 % of a report's render for 0.6 % of its size.
+DEFLATE_LEVEL = 6
+
+
+class _Deflate:
+    """The ``zlib`` that pydyf sees: the same functions at ``DEFLATE_LEVEL``."""
+
+    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(DEFLATE_LEVEL, *args, **kwargs)
+
+    def compress(self, data: bytes, level: int = -1) -> bytes:
+        return zlib.compress(data, DEFLATE_LEVEL)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+@cache
+def _set_deflate_level() -> None:
+    """Once per process: every PDF it writes with WeasyPrint is deflated at
+    ``DEFLATE_LEVEL``."""
+    import pydyf  # type: ignore[import-untyped]
+
+    pydyf.zlib = _Deflate()
+
+
 @cache
 def _static_stylesheet() -> Any:
     """The static style sheet, parsed and indexed once per process: WeasyPrint reads a
@@ -327,6 +358,7 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
     )
     # Inline data only: a report must not reach out while it renders.
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    _set_deflate_level()
     with _collector_paused():
         pdf = _document(html, fetcher).write_pdf(
             stylesheets=[_static_stylesheet()],
