@@ -314,7 +314,7 @@ def phases(ctx: Context, signed: SignedReport, rounds: int) -> list[tuple[str, f
         ("draw the pages", ms["draw"]),
         ("font subset (HarfBuzz)", ms["font subset"]),
         ("attach the envelope", ms["attachment"]),
-        ("write the PDF (zlib level 9)", ms["write and compress"]),
+        ("write and deflate the PDF", ms["write and compress"]),
     ]
     rows.append(
         (
