@@ -230,7 +230,12 @@ _local = threading.local()
 
 def _font_config() -> Any:
     """One font configuration per thread: building it costs about as much as laying out
-    a short page, and WeasyPrint does not promise it is safe to share between threads."""
+    a short page, and WeasyPrint does not promise it is safe to share between threads.
+
+    Every PDF the platform writes (reports, certificates, periodic reports) asks for it
+    first, so this is where the deflate level is set: from the first PDF of a process
+    on, all are deflated alike, and the same page always gives the same bytes."""
+    _set_deflate_level()
     config = getattr(_local, "font_config", None)
     if config is None:
         from weasyprint.text.fonts import FontConfiguration
@@ -358,13 +363,13 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
     )
     # Inline data only: a report must not reach out while it renders.
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    _set_deflate_level()
+    font_config = _font_config()
     with _collector_paused():
         pdf = _document(html, fetcher).write_pdf(
             stylesheets=[_static_stylesheet()],
             attachments=[attachment],
             pdf_identifier=report.digest[:32].encode(),
-            font_config=_font_config(),
+            font_config=font_config,
         )
     assert isinstance(pdf, bytes)
     return pdf
