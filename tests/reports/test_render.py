@@ -457,3 +457,27 @@ def test_the_pdf_streams_are_deflated_at_zlibs_default_level(rendered: Rendered)
     assert raw[:4] in (b"\x00\x01\x00\x00", b"true")
     assert stream._data == zlib.compress(raw, 6)
     assert stream._data != zlib.compress(raw, 9)
+
+
+def test_a_render_leaves_the_garbage_collector_as_it_found_it(rendered: Rendered) -> None:
+    """The collector is held off while a render runs, and only then: on after a render
+    if it was on, still off if the process had turned it off, and on after a render that
+    failed."""
+    import gc
+
+    assert gc.isenabled()
+    render_pdf(rendered.signed, "en")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        render_pdf(rendered.signed, "en")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    for render in (render_pdf, render_html):
+        with pytest.raises(ValueError, match="unknown language"):
+            render(rendered.signed, "fr")
+    broken = SignedReport.of("{}", rendered.signed.signature, rendered.signed.key_id)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        render_pdf(broken, "en")
+    assert gc.isenabled()

@@ -165,6 +165,7 @@ def css_hash(css: str) -> str:
 
 def render_html(report: SignedReport, lang: str) -> str:
     """The page of a signed report or check certificate (the document's format decides)."""
+    check_lang(lang)
     return _page(report, lang, page_css(report, lang))
 
 
@@ -344,6 +345,7 @@ def _document(html: str, fetcher: Any) -> Any:
 
 def render_pdf(report: SignedReport, lang: str) -> bytes:
     """A4 PDF with the signed envelope attached; no URL is fetched while rendering."""
+    check_lang(lang)
     return pdf_of(_page(report, lang, _footer_css(report, lang)), report)
 
 
