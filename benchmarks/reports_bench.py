@@ -17,6 +17,10 @@ whose unsigned render is kept in memory (``bonafides.reports.rendered``) so only
 and registering are paid. All rows are steady state: each measurement's first call, not
 timed, pays the one-off costs, among them pyHanko's import (about 0.7 s once per process).
 
+A third table is where a cold render of the zh report spends its CPU, phase by phase
+(``phases``: each phase's functions are wrapped with a CPU clock for the run, then
+restored), and what the PDF signature adds.
+
 ``--subjects`` (what ``benchmarks/run.sh`` passes) sets how many other organisations
 share the store; a report reads one subject by index, so it changes little.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import platform
 import statistics
@@ -42,8 +47,10 @@ from bonafides.app.reports import issue_pdf, issue_report
 from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.records import RecordInput, SubjectKind, SubjectRef
+from bonafides.reports import render
 from bonafides.reports.envelope import SignedReport
 from bonafides.reports.model import ReportRequest
+from bonafides.reports.pades import sign_pdf
 from bonafides.reports.render import pdf_of, render_html, render_pdf
 from bonafides.reports.rendered import RENDERED
 from bonafides.rules.records import write_records
@@ -229,6 +236,107 @@ def font_variant(signed: SignedReport, fonts: str, *, harfbuzz: bool) -> Callabl
     return run
 
 
+def phases(ctx: Context, signed: SignedReport, rounds: int) -> list[tuple[str, float]]:
+    """CPU ms per cold zh render in each phase, and the PDF signature's beside them."""
+    import pydyf  # type: ignore[import-untyped]
+    import weasyprint.document as document
+    import weasyprint.pdf as pdf
+    import weasyprint.pdf.fonts as fonts
+
+    from bonafides.reports.service import key_store
+
+    spent: dict[str, float] = dict.fromkeys(
+        (
+            "template and QR",
+            "QR",
+            "parse the page",
+            "styles",
+            "box tree",
+            "styles, boxes and layout",
+            "draw",
+            "font subset",
+            "attachment",
+            "write and compress",
+        ),
+        0.0,
+    )
+    wrapped = (
+        (render, "_page", "template and QR"),
+        (render, "qr_png", "QR"),
+        (render, "_document", "parse the page"),
+        (document.Document, "_build_layout_context", "styles"),
+        (document, "build_formatting_structure", "box tree"),
+        (document.Document, "_render", "styles, boxes and layout"),
+        (document, "draw_page", "draw"),
+        (fonts.Font, "subset", "font subset"),
+        (pdf, "write_pdf_attachment", "attachment"),
+        (pydyf.PDF, "write", "write and compress"),
+    )
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
+
+    def timed(function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+
+        return run
+
+    render_pdf(signed, "zh")
+    for (owner, name, label), (_, _, function) in zip(wrapped, saved, strict=True):
+        setattr(owner, name, timed(function, label))
+    try:
+        started = time.process_time()
+        for _ in range(rounds):
+            unsigned = render_pdf(signed, "zh")
+        total = time.process_time() - started
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+    keys = key_store(ctx)
+    sign_pdf(unsigned, keys, reason="bench")
+    started = time.process_time()
+    for _ in range(rounds):
+        sign_pdf(unsigned, keys, reason="bench")
+    signing = time.process_time() - started
+    ms = {label: seconds * 1000 / rounds for label, seconds in spent.items()}
+    layout = ms["styles, boxes and layout"] - ms["styles"] - ms["box tree"]
+    rows = [
+        ("page template", ms["template and QR"] - ms["QR"]),
+        ("QR code", ms["QR"]),
+        ("parse the page", ms["parse the page"]),
+        ("styles (cascade)", ms["styles"]),
+        ("box tree", ms["box tree"]),
+        ("layout (line breaking, pages, footers)", layout),
+        ("draw the pages", ms["draw"]),
+        ("font subset (HarfBuzz)", ms["font subset"]),
+        ("attach the envelope", ms["attachment"]),
+        ("write and deflate the PDF", ms["write and compress"]),
+    ]
+    rows.append(
+        (
+            "rest (PDF objects, font widths, metadata)",
+            total * 1000 / rounds - sum(v for _, v in rows),
+        )
+    )
+    rows.append(("render in all", total * 1000 / rounds))
+    rows.append(("PDF signature (pyHanko), beside it", signing * 1000 / rounds))
+    return rows
+
+
+def _phase_table(rows: list[tuple[str, float]]) -> Table:
+    total = dict(rows)["render in all"]
+    table = Table(title="where a cold zh render's CPU goes")
+    for column in ("phase", "CPU ms", "share"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for name, value in rows:
+        table.add_row(name, f"{value:.1f}", f"{100 * value / total:.0f} %")
+    return table
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -319,12 +427,16 @@ def main() -> None:
                 run = font_variant(signed, stack, harfbuzz=harfbuzz)
                 sizes[label] = len(run())
                 fonts.append(measure(label, args.font_rounds, run))
+            phase_rows = phases(ctx, signed, args.rounds)
         finally:
             ctx.close()
     console.print(_table("reports (one process, one thread)", main_rows, baseline, sizes))
     console.print(_table("font and embedding, same zh report", fonts, baseline, sizes))
+    console.print(_phase_table(phase_rows))
     if not args.no_results:
-        _append_results(args, described, others, records, main_rows, fonts, baseline, sizes)
+        _append_results(
+            args, described, others, records, main_rows, fonts, baseline, sizes, phase_rows
+        )
 
 
 def _append_results(
@@ -336,6 +448,7 @@ def _append_results(
     fonts: list[Timing],
     baseline: Timing,
     sizes: dict[str, int],
+    phase_rows: list[tuple[str, float]],
 ) -> None:
     lines = [
         "",
@@ -357,6 +470,16 @@ def _append_results(
             f"{t.cpu_median * 1000:.1f} | {t.rate:.1f} | "
             f"{t.median / baseline.median:.1f} | {size} |"
         )
+    total = dict(phase_rows)["render in all"]
+    lines += [
+        "",
+        f"Where a cold zh render's CPU goes ({args.rounds} renders, each phase's functions "
+        "wrapped with a CPU clock):",
+        "",
+        "| phase | CPU ms | share |",
+        "|---|---:|---:|",
+        *(f"| {name} | {value:.1f} | {100 * value / total:.0f} % |" for name, value in phase_rows),
+    ]
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 

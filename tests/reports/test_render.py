@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qrcode
@@ -29,6 +30,7 @@ from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES
 from bonafides.reports.model import View
 from bonafides.reports.render import (
+    QR_MASK,
     _static_css,
     extract_envelope,
     qr_data_uri,
@@ -373,7 +375,8 @@ def test_the_qr_code_points_to_the_verification_page(rendered: Rendered) -> None
     assert url.endswith(f"?report={rendered.signed.report_id}")
     assert qr_data_uri(url) in render_html(rendered.signed, "zh")
     image = Image.open(io.BytesIO(qr_png(url))).convert("1")
-    code = qrcode.QRCode(border=0)
+    # The same code as the encoder makes with the data mask the page uses.
+    code = qrcode.QRCode(border=0, mask_pattern=QR_MASK)
     code.add_data(url)
     code.make()
     matrix = code.get_matrix()
@@ -399,3 +402,82 @@ def test_a_full_report_renders_its_access_log(rendered: Rendered) -> None:
     page = render_html(full, "en")
     assert "Access and change log" in page
     assert "reports:report:issued" in page
+
+
+def _page_images(pdf: bytes, tmp: Path, stem: str) -> list[bytes]:
+    path = tmp / f"{stem}.pdf"
+    path.write_bytes(pdf)
+    command = ["pdftoppm", "-gray", "-png", "-r", "50", str(path), str(tmp / stem)]
+    subprocess.run(command, check=True)
+    return [p.read_bytes() for p in sorted(tmp.glob(f"{stem}-*.png"))]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_fast_path_draws_the_pages_weasyprint_draws_of_the_html_page(
+    rendered: Rendered, tmp_path: Path, lang: str
+) -> None:
+    """The PDF path parses the page as XML with its static style sheet parsed apart and
+    the garbage collector paused; the pages are those of the browser's page as
+    WeasyPrint reads it with nothing of that."""
+    import weasyprint
+
+    plain = weasyprint.HTML(string=render_html(rendered.signed, lang)).write_pdf()
+    fast = _page_images(rendered.pdf[lang], tmp_path, "fast")
+    assert len(fast) >= 1
+    assert fast == _page_images(plain, tmp_path, "plain")
+
+
+def test_a_page_that_is_not_well_formed_xml_is_read_as_html(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    """A character XML forbids (here a form feed in a name) makes the page no XML
+    document; it is parsed as HTML 5 and renders all the same."""
+    doc = dict(rendered.signed.document)
+    doc["subject"] = {**doc["subject"], "name": "北京换页\x0c测试有限公司"}
+    odd = SignedReport.of(
+        __import__("json").dumps(doc, ensure_ascii=False),
+        rendered.signed.signature,
+        rendered.signed.key_id,
+    )
+    path = tmp_path / "odd.pdf"
+    path.write_bytes(render_pdf(odd, "zh"))
+    text = _flat(_text(path))
+    assert "北京换页" in text
+    assert "测试有限公司" in text
+
+
+def test_the_pdf_streams_are_deflated_at_zlibs_default_level(rendered: Rendered) -> None:
+    """pydyf asks zlib for level 9; the report's streams come at level 6 (what the level
+    does to a stream is seen by deflating it again), and they read back whole."""
+    page: Any = PdfReader(io.BytesIO(rendered.pdf["zh"])).pages[0]
+    [font] = page["/Resources"]["/Font"].values()
+    descendant = font.get_object()["/DescendantFonts"][0].get_object()
+    stream = descendant["/FontDescriptor"]["/FontFile2"].get_object()
+    raw = stream.get_data()
+    assert raw[:4] in (b"\x00\x01\x00\x00", b"true")
+    assert stream._data == zlib.compress(raw, 6)
+    assert stream._data != zlib.compress(raw, 9)
+
+
+def test_a_render_leaves_the_garbage_collector_as_it_found_it(rendered: Rendered) -> None:
+    """The collector is held off while a render runs, and only then: on after a render
+    if it was on, still off if the process had turned it off, and on after a render that
+    failed."""
+    import gc
+
+    assert gc.isenabled()
+    render_pdf(rendered.signed, "en")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        render_pdf(rendered.signed, "en")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    for render in (render_pdf, render_html):
+        with pytest.raises(ValueError, match="unknown language"):
+            render(rendered.signed, "fr")
+    broken = SignedReport.of("{}", rendered.signed.signature, rendered.signed.key_id)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        render_pdf(broken, "en")
+    assert gc.isenabled()

@@ -4,24 +4,33 @@ Rendering reads the signed document and nothing else, so any copy can be rendere
 and look the same. The PDF carries the signed envelope as an attachment: the file alone
 is enough to verify it.
 
-Speed comes from the font, not from the layout (about 20 ms): WeasyPrint subsets every
-embedded face on every render. HarfBuzz's subsetter (Debian's ``libharfbuzz-subset0``)
-does this in milliseconds where fontTools takes seconds for a CJK face, and one face
-(WenQuanYi Micro Hei, which covers Latin and CJK) serves both scripts, with no bold, so
-each render subsets exactly one face. docs/reports.md has the measurements.
+WeasyPrint subsets every embedded face on every render. HarfBuzz's subsetter (Debian's
+``libharfbuzz-subset0``) does this in milliseconds where fontTools takes seconds for a CJK
+face, and one face (WenQuanYi Micro Hei, which covers Latin and CJK) serves both scripts,
+with no bold, so each render subsets exactly one face. The rest of a PDF's cost is
+WeasyPrint's own Python (styles, boxes, line breaking, drawing), so the PDF path spares it
+what does not depend on the document: the static style sheet is parsed once per process,
+the page (our own well-formed template) is parsed by the C XML parser rather than the
+pure-Python HTML 5 one, the cyclic garbage collector waits until the render is done, and
+the streams are deflated at zlib's default level rather than its slowest.
+docs/reports.md and benchmarks/RESULTS.md have the measurements.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import io
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import qrcode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -105,6 +114,13 @@ def _page_footer(lang: str, number: str, code: str) -> str:
     return f"@page {{ @bottom-center {{ content: {content}; {style} }} }}\n"
 
 
+#: The QR code's data mask. Any of the eight is a valid code that every reader decodes;
+#: letting the encoder score all eight for the fewest confusing patterns cost more (6 to
+#: 10 ms) than anything else outside WeasyPrint, for a code read from a screen or paper
+#: at this size either way.
+QR_MASK = 0
+
+
 def qr_png(url: str) -> bytes:
     """The QR code of ``url``, drawn locally, one pixel per module.
 
@@ -112,7 +128,10 @@ def qr_png(url: str) -> bytes:
     sharp at any size while the PDF carries a few hundred bytes; an SVG of the same code
     is thousands of little paths that cost a tenth of the render to draw.
     """
-    image = qrcode.make(url, image_factory=PilImage, box_size=1, border=2)
+    code = qrcode.QRCode(box_size=1, border=2, image_factory=PilImage, mask_pattern=QR_MASK)
+    code.add_data(url)
+    code.make(fit=True)
+    image = code.make_image()
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
@@ -130,10 +149,14 @@ def _counts(document: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def _footer_css(report: SignedReport, lang: str) -> str:
+    doc = report.document
+    return _page_footer(lang, doc.get("number") or doc["id"], report.printed_code)
+
+
 def page_css(report: SignedReport, lang: str) -> str:
     """The whole style sheet of a report page; the HTML response's CSP hashes exactly this."""
-    doc = report.document
-    return _static_css() + _page_footer(lang, doc.get("number") or doc["id"], report.printed_code)
+    return _static_css() + _footer_css(report, lang)
 
 
 def css_hash(css: str) -> str:
@@ -142,6 +165,12 @@ def css_hash(css: str) -> str:
 
 def render_html(report: SignedReport, lang: str) -> str:
     """The page of a signed report or check certificate (the document's format decides)."""
+    check_lang(lang)
+    return _page(report, lang, page_css(report, lang))
+
+
+def _page(report: SignedReport, lang: str, css: str) -> str:
+    """The page with ``css`` as its style sheet (the PDF gets the static part apart)."""
     check_lang(lang)
     doc = report.document
     sep = _SEPARATOR[lang]
@@ -180,7 +209,7 @@ def render_html(report: SignedReport, lang: str) -> str:
         "code": report.printed_code,
         "qr": qr_data_uri(doc["verify_url"]),
         # Our own style sheet, with no input in it.
-        "css": Markup(page_css(report, lang)),  # noqa: S704
+        "css": Markup(css),  # noqa: S704
         "html_lang": HTML_LANG[lang],
         "sep": sep,
         "gap": _GAP[lang],
@@ -202,7 +231,12 @@ _local = threading.local()
 
 def _font_config() -> Any:
     """One font configuration per thread: building it costs about as much as laying out
-    a short page, and WeasyPrint does not promise it is safe to share between threads."""
+    a short page, and WeasyPrint does not promise it is safe to share between threads.
+
+    Every PDF the platform writes (reports, certificates, periodic reports) asks for it
+    first, so this is where the deflate level is set: from the first PDF of a process
+    on, all are deflated alike, and the same page always gives the same bytes."""
+    _set_deflate_level()
     config = getattr(_local, "font_config", None)
     if config is None:
         from weasyprint.text.fonts import FontConfiguration
@@ -211,13 +245,116 @@ def _font_config() -> Any:
     return config
 
 
+#: The deflate level of the PDF's streams: zlib's default, where pydyf (WeasyPrint's PDF
+#: writer) asks for 9. The font subset keeps every glyph id up to the last one used, so
+#: its stream is about 400 KB of mostly repeated table entries, where level 9 searches
+#: hardest for the least gain: 5 % of a report's render for 0.6 % of its size.
+DEFLATE_LEVEL = 6
+
+
+class _Deflate:
+    """The ``zlib`` that pydyf sees: the same functions at ``DEFLATE_LEVEL``."""
+
+    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(DEFLATE_LEVEL, *args, **kwargs)
+
+    def compress(self, data: bytes, level: int = -1) -> bytes:
+        return zlib.compress(data, DEFLATE_LEVEL)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+@cache
+def _set_deflate_level() -> None:
+    """Once per process: every PDF it writes with WeasyPrint is deflated at
+    ``DEFLATE_LEVEL``."""
+    import pydyf  # type: ignore[import-untyped]
+
+    pydyf.zlib = _Deflate()
+
+
+@cache
+def _static_stylesheet() -> Any:
+    """The static style sheet, parsed and indexed once per process: WeasyPrint reads a
+    ``CSS`` object and never changes it, so every render and thread can share it."""
+    import weasyprint
+
+    return weasyprint.CSS(string=_static_css())
+
+
+class _CollectorPause:
+    """Holds the cyclic garbage collector off while any render runs.
+
+    A render allocates a few hundred thousand objects (styles, boxes, line layouts) and
+    keeps most of them until it ends, so the collections their allocation triggers walk
+    them again and again for nothing: about a tenth of a render's time. The collector is
+    turned off by the first render to start and on again (if it was on) by the last to
+    end; the cycles a render leaves go in the next collection after it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+def _document(html: str, fetcher: Any) -> Any:
+    """WeasyPrint's document of ``html``, parsed as XML when it is well-formed.
+
+    The templates write well-formed XHTML, and the C XML parser reads it in a tenth of the
+    time of WeasyPrint's pure-Python HTML 5 parser into the same tree: elements without a
+    namespace, the same text. A page that is not well-formed XML (a character XML forbids
+    in some record's text, say) is parsed as HTML 5, as before.
+    """
+    import cssselect2  # type: ignore[import-untyped]
+    import weasyprint
+
+    try:
+        # Our template's output, every value escaped: no DTD or entity can come from data.
+        root = ElementTree.fromstring(html)  # noqa: S314
+    except ElementTree.ParseError:
+        return weasyprint.HTML(string=html, url_fetcher=fetcher)
+    # What ``HTML.__init__`` sets after parsing; a page with no <base> has no base URL.
+    document = weasyprint.HTML.__new__(weasyprint.HTML)
+    document.base_url = None
+    document.url_fetcher = fetcher
+    document.media_type = "print"
+    document.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+    document.etree_element = document.wrapper_element.etree_element
+    return document
+
+
 def render_pdf(report: SignedReport, lang: str) -> bytes:
     """A4 PDF with the signed envelope attached; no URL is fetched while rendering."""
-    return pdf_of(render_html(report, lang), report)
+    check_lang(lang)
+    return pdf_of(_page(report, lang, _footer_css(report, lang)), report)
 
 
 def pdf_of(html: str, report: SignedReport) -> bytes:
-    """The PDF of a report page, with ``report``'s envelope attached."""
+    """The PDF of a report page, with ``report``'s envelope attached.
+
+    The static style sheet comes parsed (``_static_stylesheet``); a page that carries it
+    inline as well (``render_html``'s) draws the same, its own rules coming after.
+    """
     import weasyprint
 
     attachment = weasyprint.Attachment(
@@ -228,11 +365,14 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
     )
     # Inline data only: a report must not reach out while it renders.
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    pdf = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
-        attachments=[attachment],
-        pdf_identifier=report.digest[:32].encode(),
-        font_config=_font_config(),
-    )
+    font_config = _font_config()
+    with _collector_paused():
+        pdf = _document(html, fetcher).write_pdf(
+            stylesheets=[_static_stylesheet()],
+            attachments=[attachment],
+            pdf_identifier=report.digest[:32].encode(),
+            font_config=font_config,
+        )
     assert isinstance(pdf, bytes)
     return pdf
 
