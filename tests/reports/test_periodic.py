@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -200,18 +198,3 @@ def test_the_api_serves_the_public_figures_of_a_period(ctx: Context) -> None:
         wrong = client.get("/api/v1/statistics/periods/2025-Q5")
         assert wrong.status_code == 422
         assert "period" in wrong.text, wrong.text
-
-
-def test_a_periodic_pdf_is_deflated_at_the_level_of_every_pdf_the_platform_writes(
-    ctx: Context,
-) -> None:
-    """Report PDFs deflate at zlib's level 6 (bonafides.reports.render.DEFLATE_LEVEL), not
-    pydyf's 9. A periodic PDF must get that level from its first render in a process,
-    not only once some report PDF has set it: otherwise a closed period's file would
-    change its bytes after the process rendered a report."""
-    q4 = parse_period("2025-Q4")
-    ctx.clock.advance(days=90)  # type: ignore[attr-defined]
-    pdf = periodic_report(ctx, q4, fmt="pdf", lang="en")
-    page: Any = PdfReader(io.BytesIO(pdf)).pages[0]
-    contents = page["/Contents"].get_object()
-    assert contents._data == zlib.compress(contents.get_data(), 6)

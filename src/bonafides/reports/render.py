@@ -11,8 +11,7 @@ with no bold, so each render subsets exactly one face. The rest of a PDF's cost 
 WeasyPrint's own Python (styles, boxes, line breaking, drawing), so the PDF path spares it
 what does not depend on the document: the static style sheet is parsed once per process,
 the page (our own well-formed template) is parsed by the C XML parser rather than the
-pure-Python HTML 5 one, the cyclic garbage collector waits until the render is done, and
-the streams are deflated at zlib's default level rather than its slowest.
+pure-Python HTML 5 one, and the cyclic garbage collector waits until the render is done.
 docs/reports.md and benchmarks/RESULTS.md have the measurements.
 """
 
@@ -24,7 +23,6 @@ import gc
 import hashlib
 import io
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -231,47 +229,13 @@ _local = threading.local()
 
 def _font_config() -> Any:
     """One font configuration per thread: building it costs about as much as laying out
-    a short page, and WeasyPrint does not promise it is safe to share between threads.
-
-    Every PDF the platform writes (reports, certificates, periodic reports) asks for it
-    first, so this is where the deflate level is set: from the first PDF of a process
-    on, all are deflated alike, and the same page always gives the same bytes."""
-    _set_deflate_level()
+    a short page, and WeasyPrint does not promise it is safe to share between threads."""
     config = getattr(_local, "font_config", None)
     if config is None:
         from weasyprint.text.fonts import FontConfiguration
 
         config = _local.font_config = FontConfiguration()
     return config
-
-
-#: The deflate level of the PDF's streams: zlib's default, where pydyf (WeasyPrint's PDF
-#: writer) asks for 9. The font subset keeps every glyph id up to the last one used, so
-#: its stream is about 400 KB of mostly repeated table entries, where level 9 searches
-#: hardest for the least gain: 5 % of a report's render for 0.6 % of its size.
-DEFLATE_LEVEL = 6
-
-
-class _Deflate:
-    """The ``zlib`` that pydyf sees: the same functions at ``DEFLATE_LEVEL``."""
-
-    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
-        return zlib.compressobj(DEFLATE_LEVEL, *args, **kwargs)
-
-    def compress(self, data: bytes, level: int = -1) -> bytes:
-        return zlib.compress(data, DEFLATE_LEVEL)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(zlib, name)
-
-
-@cache
-def _set_deflate_level() -> None:
-    """Once per process: every PDF it writes with WeasyPrint is deflated at
-    ``DEFLATE_LEVEL``."""
-    import pydyf  # type: ignore[import-untyped]
-
-    pydyf.zlib = _Deflate()
 
 
 @cache
