@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
     from bonafides.spark.evaluate import SparkEvaluator
 
-pytestmark = pytest.mark.spark
+# Spark jobs cost seconds each whatever their size: a run under load outlasts the usual
+# five minutes.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 
 def gathered(rules: Rules, examples: int) -> list[GenSubject]:
@@ -61,6 +63,8 @@ def spark_entries(evaluator: SparkEvaluator) -> set[Entry]:
     }
 
 
+# The store only hands the rows over; test_jobs reads PostgreSQL over JDBC.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("name", sorted(RULESETS))
 def test_spark_gives_the_entries_and_grades_of_python_and_sql(
     spark: SparkSession, sessions: sessionmaker[Session], name: str

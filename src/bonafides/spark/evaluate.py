@@ -96,13 +96,22 @@ class SparkEvaluator:
             fn.col("retention_until").alias("retained_until"),
         )
         local = fn.to_date(fn.from_utc_timestamp(fn.col("ended_at"), self.zone))
+        # Kept once: every list line and grade line reads it, and without it each would
+        # read the tables and rejoin them again.
         self._prepared = (
             r.join(ended, "id", "left")
             .join(s, "subject_id", "left")
             .withColumn("ended_on", fn.when(fn.col("status").isin(_ENDING), local))
             .drop("ended_at")
+            .persist()
         )
         return self._prepared
+
+    def close(self) -> None:
+        """Release the kept records (a session may run several jobs)."""
+        if self._prepared is not None:
+            self._prepared.unpersist()
+            self._prepared = None
 
     # ---- selectors
 

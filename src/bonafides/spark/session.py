@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +19,10 @@ class SparkUnavailableError(RuntimeError):
 
 def require() -> None:
     """Raise a clear error before anything imports pyspark on a host without it."""
-    if importlib.util.find_spec("pyspark") is None:
-        raise SparkUnavailableError(MISSING)
+    try:
+        import pyspark  # noqa: F401 - only asking whether it is there
+    except ImportError as exc:
+        raise SparkUnavailableError(MISSING) from exc
 
 
 def local_session(
@@ -50,3 +51,16 @@ def local_session(
     if JDBC_JAR.exists():
         builder = builder.config("spark.jars", str(JDBC_JAR))
     return builder.getOrCreate()
+
+
+def job_session() -> SparkSession:
+    """The session of a job: the one spark-submit configured (its master, executors and
+    jars), or else a local one on this machine's cores."""
+    require()
+    import os
+
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    return local_session("local[*]", partitions=8)
