@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -75,10 +76,22 @@ def recompute(
     full: bool,
     actor: str,
     progress: ProgressFn | None = None,
+    engine: str = "sql",
+    snapshot_dir: Path | None = None,
 ) -> tuple[RecomputeResult, GradesResult]:
     """Every list for every subject (only those with changed records unless ``full``),
     then the grades as of a day, in one transaction; ``progress`` hears the statements
-    done out of ``STEPS``."""
+    done out of ``STEPS``.
+
+    ``engine`` "spark" evaluates every subject on Spark instead (``spark.jobs``; a
+    ``snapshot_dir`` keeps the Parquet snapshot it reads); the swap is the same one
+    transaction."""
+    if engine == "spark":
+        return _recompute_on_spark(
+            unit, ctx, rules, as_of=as_of, actor=actor, snapshot_dir=snapshot_dir
+        )
+    if engine != "sql":
+        raise ValueError(f"unknown engine {engine!r}: sql or spark")
     zone = ctx.settings.timezone
     of_steps: ProgressFn | None = None
     if progress is not None:
@@ -97,6 +110,42 @@ def recompute(
             progress=of_steps,
         )
         graded = recompute_grades(session, rules, as_of=as_of, zone=zone, actor=actor)
+        return lists, graded
+
+    return run(unit, act)
+
+
+def _recompute_on_spark(
+    unit: UnitOfWork,
+    ctx: Context,
+    rules: Rules,
+    *,
+    as_of: dt.date,
+    actor: str,
+    snapshot_dir: Path | None,
+) -> tuple[RecomputeResult, GradesResult]:
+    from bonafides.spark.session import job_session
+
+    spark = job_session()
+    from bonafides.spark import jobs
+
+    zone = ctx.settings.timezone
+    db_url = ctx.settings.db
+
+    def act(session: Session) -> tuple[RecomputeResult, GradesResult]:
+        entries_table, grades_table = jobs.staging_tables(session)
+        with jobs.read_tables(spark, session, db_url, snapshot_dir=snapshot_dir) as tables:
+            entries, grades = jobs.evaluate(spark, rules, tables, zone=zone, as_of=as_of)
+            staged = jobs.stage(session, db_url, entries, entries_table)
+            staged_grades = (
+                None if grades is None else jobs.stage(session, db_url, grades, grades_table)
+            )
+        lists = recompute_lists(session, rules, zone=zone, actor=actor, computed=staged)
+        graded = recompute_grades(
+            session, rules, as_of=as_of, zone=zone, actor=actor, computed=staged_grades
+        )
+        # Dropped in the swap's transaction; a killed run's leftovers are overwritten.
+        jobs.drop(session, entries_table, grades_table)
         return lists, graded
 
     return run(unit, act)

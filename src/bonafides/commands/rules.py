@@ -380,6 +380,22 @@ def lists_recompute(
             help="Evaluate every subject, not only those with records changed since the last run.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="sql (the store's own, the default) or spark (every subject on Spark; "
+            "needs bonafides[spark] and Java).",
+        ),
+    ] = "sql",
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="With --engine spark: write the Parquet snapshot Spark reads here "
+            "(default: JDBC on PostgreSQL, a temporary snapshot on SQLite).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Recompute every list for every subject in SQL, and the grades as of a day."""
@@ -389,6 +405,15 @@ def lists_recompute(
     from bonafides.rules.loader import rules_for
 
     day = _date_option(as_of, "--as-of")
+    if engine not in ("sql", "spark"):
+        fail(f"--engine must be sql or spark, not {engine!r}")
+    if engine == "spark":
+        from bonafides.spark.session import SparkUnavailableError, require
+
+        try:
+            require()
+        except SparkUnavailableError as exc:
+            fail(str(exc))
     with (
         unit_of_work(db) as (ctx, unit),
         watch(err, "lists recompute", unit="steps") as progress,
@@ -401,6 +426,8 @@ def lists_recompute(
             full=full,
             actor=_operator(),
             progress=progress,
+            engine=engine,
+            snapshot_dir=snapshot,
         )
         progress(STEPS, STEPS)
     out.print(

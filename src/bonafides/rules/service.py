@@ -519,8 +519,13 @@ def recompute_lists(
     actor: str = "rules",
     full: bool = False,
     progress: ProgressFn | None = None,
+    computed: FromClause | None = None,
 ) -> RecomputeResult:
     """Evaluate every list in SQL and write the difference.
+
+    ``computed`` is a table of entries (ENTRY_COLUMNS) that another engine evaluated for
+    every subject (the Spark engine's staging table): it is written instead, as a full
+    run, so the difference is still applied in the caller's one transaction.
 
     ``progress`` hears the run's statements done out of ``RECOMPUTE_STEPS`` (finding the
     subjects, evaluating, superseding, adding): each is one set-based statement over all
@@ -536,7 +541,11 @@ def recompute_lists(
     began = utcnow()
     no_jit(session)
     mark = _version_mark(session)
-    since = None if full else _changed_since(session, _last_lists_run(session), rules, zone)
+    since = (
+        None
+        if full or computed is not None
+        else _changed_since(session, _last_lists_run(session), rules, zone)
+    )
     conn = session.connection()
     le = ListEntry.__table__
     assert isinstance(le, Table)
@@ -559,7 +568,7 @@ def recompute_lists(
         if subjects == 0:
             superseded = added = 0
         else:
-            superseded, added = _write_entries(session, rules, zone, le, only, steps)
+            superseded, added = _write_entries(session, rules, zone, le, only, steps, computed)
     finally:
         if only is not None:
             only.drop(conn)
@@ -610,7 +619,13 @@ def _changed_subjects() -> Table:
 
 
 def _write_entries(
-    session: Session, rules: Rules, zone: str, le: Table, only: Table | None, steps: Steps
+    session: Session,
+    rules: Rules,
+    zone: str,
+    le: Table,
+    only: Table | None,
+    steps: Steps,
+    computed: FromClause | None = None,
 ) -> tuple[int, int]:
     """Evaluate into a staging table, then supersede what vanished and add what is new;
     with ``only``, for those subjects alone. Returns (superseded, added)."""
@@ -618,11 +633,12 @@ def _write_entries(
     staging = _staging("rule_staging")
     _create_temporary(conn, staging)
     try:
-        conn.execute(
-            insert(staging).from_select(
-                list(ENTRY_COLUMNS), sql_evaluator_for(rules, zone).entries(only=only)
-            )
+        source = (
+            sql_evaluator_for(rules, zone).entries(only=only)
+            if computed is None
+            else select(*(computed.c[name] for name in ENTRY_COLUMNS))
         )
+        conn.execute(insert(staging).from_select(list(ENTRY_COLUMNS), source))
         Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(
             conn, checkfirst=True
         )
@@ -703,15 +719,23 @@ def recompute_grades(
     as_of: dt.date,
     zone: str = DEFAULT_ZONE,
     actor: str = "rules",
+    computed: FromClause | None = None,
 ) -> GradesResult:
-    """Every organisation's grades as of a day, in SQL; replaces that day's grades."""
+    """Every organisation's grades as of a day, in SQL; replaces that day's grades.
+
+    ``computed`` is a table of grades as of that day (GRADE_COLUMNS) that another engine
+    evaluated (the Spark engine's staging table), written instead."""
     rules = rules or packaged_rules()
     started = time.perf_counter()
     began = utcnow()
     no_jit(session)
     conn = session.connection()
     conn.execute(delete(Grade).where(Grade.as_of == as_of))
-    graded = sql_evaluator_for(rules, zone).grades().subquery("computed")
+    graded = (
+        sql_evaluator_for(rules, zone).grades().subquery("computed")
+        if computed is None
+        else select(computed).subquery("computed")
+    )
     now = utcnow()
     if rules.grades:
         conn.execute(
@@ -739,7 +763,7 @@ def recompute_grades(
                     literal(now, Grade.computed_at.type),
                 ),
             ),
-            {"as_of": as_of},
+            {"as_of": as_of} if computed is None else {},
         )
     count = conn.execute(
         select(func.count()).select_from(Grade).where(Grade.as_of == as_of)

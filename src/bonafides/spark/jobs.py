@@ -1,0 +1,161 @@
+"""Whole-table jobs on Spark: every list and the grades, evaluated by the Spark evaluator
+and written back through staging tables and one swap.
+
+A job reads the store's tables (over JDBC from PostgreSQL; from a Parquet snapshot for
+SQLite, or any store when a snapshot is given), evaluates on Spark, and writes the result
+into staging tables: a PostgreSQL store receives them from Spark's executors over JDBC,
+in parallel, into ordinary tables a rerun overwrites; a SQLite store (small by nature)
+receives them through the job's own connection into temporary tables. The swap is then
+the store's own difference step (``rules.service``) inside the caller's one transaction:
+readers see the old entries until it commits and the new ones after, never a mixture. A
+job killed midway leaves at most a staging table, which the rerun overwrites; it starts
+from the start and reaches the same result, since it reads only the committed store.
+
+Only the application layer imports this module, after ``spark.session.require``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+)
+from sqlalchemy.orm import Session
+
+from bonafides.rules.compile import ENTRY_COLUMNS, GRADE_COLUMNS
+from bonafides.rules.model import Rules
+from bonafides.spark.evaluate import SparkEvaluator, Tables
+from bonafides.spark.sources import from_jdbc, from_parquet, jdbc_options, snapshot
+
+#: Rows per insert when a staging table is filled through the job's own connection.
+BATCH = 5_000
+
+
+def _entries_table(name: str, *, temporary: bool) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        Column("list_code", Text),
+        Column("line", Integer),
+        Column("subject_id", BigInteger),
+        Column("trigger_record_id", BigInteger),
+        Column("valid_from", Date),
+        Column("valid_until", Date),
+        Column("until_basis", Text),
+        Column("record_ids", Text),
+        Column("reason", Text),
+        prefixes=["TEMPORARY"] if temporary else [],
+    )
+
+
+def _grades_table(name: str, *, temporary: bool) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        Column("scheme", String(64)),
+        Column("subject_id", BigInteger),
+        Column("grade", Text),
+        Column("line", Integer),
+        Column("record_ids", Text),
+        prefixes=["TEMPORARY"] if temporary else [],
+    )
+
+
+@contextmanager
+def read_tables(
+    spark: SparkSession,
+    session: Session,
+    db_url: str,
+    *,
+    snapshot_dir: Path | None = None,
+    partitions: int = 8,
+) -> Iterator[Tables]:
+    """The store's tables for a job: over JDBC from PostgreSQL unless ``snapshot_dir`` is
+    given; otherwise, and always for SQLite, a Parquet snapshot (written to
+    ``snapshot_dir``, or to a temporary directory removed after the job)."""
+    if snapshot_dir is None and session.connection().dialect.name == "postgresql":
+        yield from_jdbc(spark, db_url, partitions=partitions)
+        return
+    if snapshot_dir is not None:
+        yield from_parquet(spark, snapshot(session, snapshot_dir))
+        return
+    with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
+        yield from_parquet(spark, snapshot(session, Path(tmp)))
+
+
+def stage(session: Session, db_url: str, frame: DataFrame, table: Table) -> Table:
+    """Write a job's result into a staging table and return it.
+
+    On PostgreSQL Spark writes it over JDBC (overwriting what a killed run left); on
+    SQLite the rows come through this process into a temporary table of the session.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        options = jdbc_options(db_url)
+        (
+            frame.write.format("jdbc")
+            .options(**options)
+            .option("dbtable", table.name)
+            .option("batchsize", str(BATCH))
+            .mode("overwrite")
+            .save()
+        )
+        return table
+    table.drop(conn, checkfirst=True)
+    table.create(conn)
+    names = [c.name for c in table.columns]
+    batch: list[dict[str, object]] = []
+    for row in frame.select(*names).toLocalIterator():
+        batch.append(row.asDict())
+        if len(batch) >= BATCH:
+            conn.execute(insert(table), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(table), batch)
+    return table
+
+
+def evaluate(
+    spark: SparkSession,
+    rules: Rules,
+    tables: Tables,
+    *,
+    zone: str,
+    as_of: dt.date,
+) -> tuple[DataFrame, DataFrame | None]:
+    """The entries of every list and the grades as of ``as_of`` (None without schemes)."""
+    del spark  # the frames carry their session
+    evaluator = SparkEvaluator(rules, tables, zone=zone)
+    entries = evaluator.entries().select(*ENTRY_COLUMNS)
+    grades = evaluator.grades(as_of).select(*GRADE_COLUMNS) if rules.grades else None
+    return entries, grades
+
+
+def staging_tables(session: Session) -> tuple[Table, Table]:
+    """The two staging tables of a job (ordinary tables on PostgreSQL, so Spark's
+    executors can fill them over JDBC)."""
+    temporary = session.connection().dialect.name != "postgresql"
+    return (
+        _entries_table("spark_staged_entries", temporary=temporary),
+        _grades_table("spark_staged_grades", temporary=temporary),
+    )
+
+
+def drop(session: Session, *tables: Table) -> None:
+    conn = session.connection()
+    for table in tables:
+        table.drop(conn, checkfirst=True)

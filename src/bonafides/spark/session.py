@@ -1,0 +1,66 @@
+"""Starting Spark, lazily: pyspark is an optional extra (``bonafides[spark]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+MISSING = "the Spark engine needs pyspark: pip install bonafides[spark]"
+#: Debian's PostgreSQL JDBC driver (libpostgresql-jdbc-java), put on the driver's classpath.
+JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+
+
+class SparkUnavailableError(RuntimeError):
+    """pyspark is not installed; the message says what to install."""
+
+
+def require() -> None:
+    """Raise a clear error before anything imports pyspark on a host without it."""
+    try:
+        import pyspark  # noqa: F401 - only asking whether it is there
+    except ImportError as exc:
+        raise SparkUnavailableError(MISSING) from exc
+
+
+def local_session(
+    master: str = "local[2]", *, app: str = "bonafides", partitions: int = 4
+) -> SparkSession:
+    """A session for one machine (tests, benchmarks, a small office); a cluster's jobs get
+    theirs from spark-submit, which sets the master and resources (docs/deployment.md).
+
+    ``partitions`` is the number of pieces each shuffle makes: a few per core for small
+    data, where every piece costs a task's overhead. Time is UTC inside Spark, so a
+    timestamp read from the store means the same instant; the credit office's zone is
+    applied explicitly where a local day is needed.
+    """
+    require()
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    if JDBC_JAR.exists():
+        builder = builder.config("spark.jars", str(JDBC_JAR))
+    return builder.getOrCreate()
+
+
+def job_session() -> SparkSession:
+    """The session of a job: the one spark-submit configured (its master, executors and
+    jars), or else a local one on this machine's cores."""
+    require()
+    import os
+
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    return local_session("local[*]", partitions=8)

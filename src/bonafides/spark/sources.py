@@ -1,0 +1,173 @@
+"""The store's tables as Spark DataFrames: over JDBC from PostgreSQL, from a Parquet
+snapshot (how a SQLite store, or a copy of any store, reaches a cluster), or, for small
+stores and tests, read through the store's own session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bonafides.spark.evaluate import Tables
+from bonafides.store.tables import Record, RecordVersion, Subject
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Per table, the columns the rules read, as (name, Spark SQL type).
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "subjects": (("id", "bigint"), ("kind", "string"), ("adult_from", "date")),
+    "records": (
+        ("id", "bigint"),
+        ("subject_id", "bigint"),
+        ("type_code", "string"),
+        ("source", "string"),
+        ("status", "string"),
+        ("severity", "string"),
+        ("decision_date", "date"),
+        ("content", "string"),
+        ("retention_until", "date"),
+    ),
+    "record_versions": (
+        ("record_id", "bigint"),
+        ("version", "int"),
+        ("status", "string"),
+        ("changed_at", "timestamp"),
+    ),
+}
+_MODELS: dict[str, Any] = {"subjects": Subject, "records": Record, "record_versions": RecordVersion}
+
+
+def _schema(table: str) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in COLUMNS[table])
+
+
+def _tables(frames: dict[str, Any]) -> Tables:
+    return Tables(frames["subjects"], frames["records"], frames["record_versions"])
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def from_session(spark: SparkSession, session: Session) -> Tables:
+    """Read the tables through the store's session: for tests and small stores only, as
+    every row passes through this process."""
+    frames = {}
+    for table, columns in COLUMNS.items():
+        model = _MODELS[table]
+        rows = session.execute(select(*(getattr(model, name) for name, _ in columns))).all()
+        data = [tuple(_value(v) for v in row) for row in rows]
+        frames[table] = spark.createDataFrame(data, _schema(table))
+    return _tables(frames)
+
+
+def jdbc_options(db_url: str) -> dict[str, str]:
+    """The JDBC URL and credentials of a PostgreSQL store URL (``BONAFIDES_DB``)."""
+    url = make_url(db_url)
+    if not url.drivername.startswith("postgresql"):
+        raise ValueError(f"JDBC input needs a PostgreSQL store, not {url.drivername}")
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    options = {
+        "url": f"jdbc:postgresql://{host}{port}/{url.database}",
+        "driver": "org.postgresql.Driver",
+    }
+    if url.username:
+        options["user"] = url.username
+    if url.password:
+        options["password"] = url.password
+    return options
+
+
+def from_jdbc(spark: SparkSession, db_url: str, *, partitions: int = 8) -> Tables:
+    """Read the tables from PostgreSQL over JDBC, each split into ``partitions`` reads by
+    ranges of its subject (records, versions) or id (subjects)."""
+    options = jdbc_options(db_url)
+    frames = {}
+    for table, columns in COLUMNS.items():
+        names = ", ".join(
+            f"CAST({name} AS TEXT) AS {name}" if name == "content" else name for name, _ in columns
+        )
+        key = (
+            "id"
+            if table == "subjects"
+            else "record_id"
+            if table == "record_versions"
+            else "subject_id"
+        )
+        # Names from COLUMNS above, never from input.
+        query = f"(SELECT {names} FROM {table}) AS t"  # noqa: S608
+        bounds = (
+            spark.read.format("jdbc")
+            .options(**options)
+            .option(
+                "dbtable",
+                f"(SELECT COALESCE(MIN({key}), 0) AS lo, "  # noqa: S608
+                f"COALESCE(MAX({key}), 0) AS hi FROM {table}) AS b",
+            )
+            .load()
+            .first()
+        )
+        assert bounds is not None
+        frames[table] = (
+            spark.read.format("jdbc")
+            .options(**options)
+            .option("dbtable", query)
+            .option("partitionColumn", key)
+            .option("lowerBound", str(bounds["lo"]))
+            .option("upperBound", str(bounds["hi"] + 1))
+            .option("numPartitions", str(partitions))
+            .option("fetchsize", "10000")
+            .load()
+        )
+    return _tables(frames)
+
+
+def snapshot(session: Session, directory: Path, *, batch: int = 50_000) -> Path:
+    """Write the tables the rules read as Parquet files (one directory per table), read
+    in batches so a large store never sits in memory whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "string": pa.string(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
+    for table, columns in COLUMNS.items():
+        schema = pa.schema([(name, types[kind]) for name, kind in columns])
+        model = _MODELS[table]
+        target = directory / table
+        target.mkdir(parents=True, exist_ok=True)
+        stmt = select(*(getattr(model, name) for name, _ in columns))
+        with pq.ParquetWriter(target / "part-0.parquet", schema) as writer:
+            result = session.execute(stmt.execution_options(yield_per=batch))
+            for rows in result.partitions(batch):
+                data = [[_value(v) for v in row] for row in rows]
+                arrays = [
+                    pa.array([row[i] for row in data], type=schema.field(i).type)
+                    for i in range(len(columns))
+                ]
+                writer.write_batch(pa.record_batch(arrays, schema=schema))
+    return directory
+
+
+def from_parquet(spark: SparkSession, directory: Path) -> Tables:
+    """Read a snapshot written by ``snapshot`` (or any Parquet files of those columns)."""
+    frames = {
+        table: spark.read.schema(_schema(table)).parquet(str(directory / table))
+        for table in COLUMNS
+    }
+    return _tables(frames)
