@@ -5,10 +5,7 @@ docstring for the semantics), for every subject at once, on SQLite and PostgreSQ
 recomputation inserts its rows straight into a staging table, so no entry passes through
 Python. Each list line becomes one SELECT in layers: the matching records and their own
 dates; the term and the ends that come from the record; the ends and vetoes that come
-from other records (``unless``, grade); the earliest end. Lines that select the same
-record types share one read of those records (a materialized common table expression
-with the facts every line asks of a record: its subject's kind and age, the day it
-ended); a line alone on its types reads them itself. The layers are plain nested
+from other records (``unless``, grade); the earliest end. The layers are plain nested
 subqueries; the only store-specific pieces are the date and JSON functions of
 ``rules.sqlfuncs``, so another SQL engine needs only those spelled for it.
 """
@@ -42,7 +39,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import CTE, FromClause, Subquery
+from sqlalchemy.sql.selectable import FromClause, Subquery
 
 from bonafides.catalogue import FieldType
 from bonafides.records import EFFECTIVE_STATUSES, SubjectKind
@@ -180,16 +177,11 @@ class SqlEvaluator:
         return found
 
     def _entries(self, codes: Sequence[str], only: Table | None) -> Select[Any]:
-        lines = [
-            (self.rules.lists[code], number, line)
-            for code in codes
-            for number, line in enumerate(self.rules.lists[code].entry, 1)
-        ]
-        passes = self._passes([line for _, _, line in lines], only)
-        parts = [
-            self._line(rule, number, line, only, passes.get(self.rules.types_of(line.match)))
-            for rule, number, line in lines
-        ]
+        parts: list[Select[Any]] = []
+        for code in codes:
+            rule = self.rules.lists[code]
+            for number, line in enumerate(rule.entry, 1):
+                parts.append(self._line(rule, number, line, only))
         if len(parts) == 1:
             return parts[0]
         union = union_all(*parts).subquery("entries")
@@ -211,66 +203,11 @@ class SqlEvaluator:
         s = self.subjects.alias(f"s_{name}")
         return select(s.c[name]).where(s.c.id == subject_id).scalar_subquery()
 
-    def _passes(self, lines: Sequence[EntryLine], only: Table | None) -> dict[tuple[str, ...], CTE]:
-        """One read of the records for each set of record types that two or more lines
-        select, shared by those lines. A type set that one line alone selects keeps its
-        own read: an index range with the line's conditions, with nothing to share."""
-        by_types: dict[tuple[str, ...], list[EntryLine]] = {}
-        for line in lines:
-            by_types.setdefault(self.rules.types_of(line.match), []).append(line)
-        shared = [(types, found) for types, found in by_types.items() if len(found) > 1]
-        return {
-            types: self._pass(f"pass_{i}", types, found, only)
-            for i, (types, found) in enumerate(shared)
-        }
-
-    def _pass(
-        self, name: str, types: tuple[str, ...], lines: Sequence[EntryLine], only: Table | None
-    ) -> CTE:
-        """The records of ``types`` that any of ``lines`` may use, each with what every
-        line asks of it (its subject's kind and age, the day it ended), found once.
-
-        MATERIALIZED (PostgreSQL 12+, SQLite 3.35+) so that the lines filter the rows
-        read here instead of each reading the records and looking up their subjects.
-        """
-        r = self.records.alias("p")
-        statuses = {s for line in lines for s in self._statuses(line.match)}
-        return (
-            select(
-                r.c.id,
-                r.c.subject_id,
-                r.c.type_code,
-                r.c.source,
-                r.c.severity,
-                r.c.status,
-                r.c.content,
-                r.c.decision_date,
-                r.c.retention_until,
-                self._of_subject(r.c.subject_id, "kind").label("kind"),
-                self._of_subject(r.c.subject_id, "adult_from").label("adult_from"),
-                self._ended_on(r).label("ended_on"),
-            )
-            .where(
-                r.c.type_code.in_(types),
-                r.c.status.in_(sorted(statuses | set(_ENDING))),
-                *self._only(r, only),
-            )
-            .cte(name)
-            .prefix_with("MATERIALIZED")
-        )
-
     def _line(
-        self,
-        rule: ListRule,
-        number: int,
-        line: EntryLine,
-        only: Table | None = None,
-        shared: CTE | None = None,
+        self, rule: ListRule, number: int, line: EntryLine, only: Table | None = None
     ) -> Select[Any]:
-        if line.at_least > 1:
-            base = self._count_base(rule, line, only, shared)
-        else:
-            base = self._single_base(rule, line, only, shared)
+        count = line.at_least > 1
+        base = self._count_base(rule, line, only) if count else self._single_base(rule, line, only)
         return self._finish(rule, number, line, base)
 
     @staticmethod
@@ -280,11 +217,13 @@ class SqlEvaluator:
             return []
         return [r.c.subject_id.in_(select(only.c.subject_id))]
 
-    def _ended_on(self, r: FromClause) -> ColumnElement[Any]:
-        """The local day an ending record ended: its first ending version after the last
-        version in which it counted; NULL for a record in force."""
+    def _single_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
+        """Matching records with their start, their own ends and their record ids."""
+        r = self.records.alias("r")
+        kind = self._of_subject(r.c.subject_id, "kind")
         v = self.versions.alias("v")
         v2 = self.versions.alias("v2")
+        term = line.term
         last_counting = (
             select(func.max(v2.c.version))
             .where(v2.c.record_id == v.c.record_id, v2.c.status.in_(_EFFECTIVE))
@@ -299,23 +238,6 @@ class SqlEvaluator:
             )
             .scalar_subquery()
         )
-        return case((r.c.status.in_(_ENDING), local_day(ended_at, self.zone)), else_=None)
-
-    def _single_base(
-        self, rule: ListRule, line: EntryLine, only: Table | None, shared: CTE | None = None
-    ) -> Subquery:
-        """Matching records with their start, their own ends and their record ids; from
-        the records, or from the read ``shared`` with other lines of the same types."""
-        if shared is None:
-            r: FromClause = self.records.alias("r")
-            kind = self._of_subject(r.c.subject_id, "kind")
-            adult_from = self._of_subject(r.c.subject_id, "adult_from")
-            ended_on = self._ended_on(r)
-            restrict = self._only(r, only)
-        else:
-            r = shared
-            kind, adult_from, ended_on, restrict = r.c.kind, r.c.adult_from, r.c.ended_on, []
-        term = line.term
         ending = r.c.status.in_(_ENDING)
         base_day: ColumnElement[Any] = r.c.decision_date
         if term.start_field is not None:
@@ -330,11 +252,11 @@ class SqlEvaluator:
                     if term.starts_after_months
                     else base_day
                 ).label("start"),
-                ended_on.label("ended_on"),
+                case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
                 r.c.retention_until.label("retained_until"),
                 ending.label("is_ending"),
                 kind.label("kind"),
-                adult_from.label("adult_from"),
+                self._of_subject(r.c.subject_id, "adult_from").label("adult_from"),
                 *(
                     content(r.c.content, name, content_date).label(f"removed_{i}")
                     for i, name in enumerate(line.removed_on)
@@ -349,7 +271,7 @@ class SqlEvaluator:
                 self.match_clause(r, line.match, counting=False),
                 or_(r.c.status.in_(self._statuses(line.match)), ending),
                 *self._kinds(rule, kind),
-                *restrict,
+                *self._only(r, only),
             )
             .subquery("matched")
         )
@@ -400,24 +322,16 @@ class SqlEvaluator:
         )
         return until, basis
 
-    def _count_base(
-        self, rule: ListRule, line: EntryLine, only: Table | None, shared: CTE | None = None
-    ) -> Subquery:
+    def _count_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """One row per decision date on which the count is reached, with the window's ids."""
         assert line.within_months is not None
-        if shared is None:
-            r: FromClause = self.records.alias("r")
-            kind = self._of_subject(r.c.subject_id, "kind")
-            restrict = self._only(r, only)
-        else:
-            r = shared
-            kind, restrict = r.c.kind, []
+        r = self.records.alias("r")
         counted = (
             select(r.c.id, r.c.subject_id, r.c.decision_date, r.c.retention_until)
             .where(
                 self.match_clause(r, line.match, counting=True),
-                *self._kinds(rule, kind),
-                *restrict,
+                *self._kinds(rule, self._of_subject(r.c.subject_id, "kind")),
+                *self._only(r, only),
             )
             .subquery("counted")
         )
