@@ -314,20 +314,21 @@ class Runner:
         )
 
     def run(self, args: list[str], codes: tuple[int, ...] = (0,)) -> tuple[int, float]:
-        code, seconds, _ = self.output(args, codes)
+        code, seconds, _, _ = self.output(args, codes)
         return code, seconds
 
-    def output(self, args: list[str], codes: tuple[int, ...] = (0,)) -> tuple[int, float, str]:
+    def output(self, args: list[str], codes: tuple[int, ...] = (0,)) -> tuple[int, float, str, str]:
+        """Exit code, seconds, and what the command printed: its output, then the end of
+        its output and errors (a problem's account)."""
         started = time.perf_counter()
         process = self.start(args)
         out, err = process.communicate()
         seconds = time.perf_counter() - started
         if process.returncode not in codes:
             raise RuntimeError(
-                f"bonafides {' '.join(args)} exited {process.returncode}:\n"
-                f"{out.decode(errors='replace')[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
+                f"bonafides {' '.join(args)} exited {process.returncode}:\n{_said(out, err)}"
             )
-        return process.returncode, seconds, out.decode(errors="replace")
+        return process.returncode, seconds, out.decode(errors="replace"), _said(out, err)
 
 
 @contextmanager
@@ -609,6 +610,11 @@ def compare(expected: Rows, got: Rows) -> tuple[int, int, int, list[str]]:
     return checked, lost, duplicated, problems
 
 
+def _said(out: bytes, err: bytes) -> str:
+    """The end of what a command printed, for a problem's account."""
+    return f"{out.decode(errors='replace')[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
+
+
 def _problem(tally: Tally, trial: int, problem: str, say: Callable[[str], None]) -> None:
     tally.problems.append(f"trial {trial + 1}: {problem}")
     say(f"{tally.store}: {tally.operation}: trial {trial + 1}: {problem}")
@@ -858,6 +864,7 @@ class Trials:
         if process.poll() is not None:
             self.pace = (self.pace + time.perf_counter() - started) / 2
         rerun = False
+        said = ""
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.communicate()
@@ -866,7 +873,7 @@ class Trials:
             # operator who finds the output whole would not run it again.
             rerun = _differ(expected, left)
         else:
-            process.communicate()
+            said = _said(*process.communicate())
         if rerun:
             tally.kills += 1
             # A kill that left some of the work done (not none of it, not all).
@@ -877,7 +884,7 @@ class Trials:
             # a short operation's whole run: then only what it left can tell).
             tally.midwork += partial or delay >= runner.startup
             try:
-                exit_code, seconds = runner.run(op.args, op.codes)
+                exit_code, seconds, _, said = runner.output(op.args, op.codes)
                 self.pace = (self.pace + seconds) / 2
             except RuntimeError as exc:
                 _problem(tally, trial, f"rerun failed: {exc}", say)
@@ -890,7 +897,8 @@ class Trials:
             exit_code = code if ended is None or ended == -signal.SIGKILL else ended
             tally.finished_first += 1
         if exit_code != code:
-            _problem(tally, trial, f"exited {exit_code}, the clean run {code}", say)
+            # What the command said is the only account of why it ended otherwise.
+            _problem(tally, trial, f"exited {exit_code}, the clean run {code}:\n{said}", say)
         result = op.result()
         if not rerun:
             # What a process killed while exiting left, the next run clears (no rerun).
