@@ -67,7 +67,14 @@ from bonafides.disclosure import PUBLIC_CLASSES, SHARED_CLASS
 from bonafides.records import RecordStatus, SubjectKind
 from bonafides.settings import get_settings
 from bonafides.store.disclosure import record_is_public
-from bonafides.store.tables import FeedEvent, ListEntry, Record, RecordType, Subject
+from bonafides.store.tables import (
+    CatalogueVersion,
+    FeedEvent,
+    ListEntry,
+    Record,
+    RecordType,
+    Subject,
+)
 from bonafides.store.types import UTCDateTime, utcnow
 
 
@@ -378,6 +385,11 @@ def public_fields(conn: Connection) -> dict[str, list[str]]:
     as synchronised, ``record_types.definition``): fields with no disclosure class or
     the public one, never a field that carries a subject's code (as
     ``Catalogue.public_fields`` less ``subject_code_fields``)."""
+    versions = select(CatalogueVersion.version, CatalogueVersion.digest)
+    loaded = tuple(tuple(row) for row in conn.execute(versions.order_by(CatalogueVersion.version)))
+    known = _PUBLIC_FIELDS.get(loaded)
+    if known is not None:
+        return known
     found: dict[str, list[str]] = {}
     for code, definition in conn.execute(select(RecordType.code, RecordType.definition)):
         codes = set(definition.get("subject_code_fields") or ())
@@ -387,7 +399,14 @@ def public_fields(conn: Connection) -> dict[str, list[str]]:
             if (f.get("disclosure") is None or f["disclosure"] in PUBLIC_CLASSES)
             and f["name"] not in codes
         )
+    _PUBLIC_FIELDS.clear()
+    _PUBLIC_FIELDS[loaded] = found
     return found
+
+
+#: ``public_fields`` of the catalogues last loaded (their versions and digests): reading
+#: every type's definition costs more than a small write's own statements.
+_PUBLIC_FIELDS: dict[tuple[Any, ...], dict[str, list[str]]] = {}
 
 
 def fill_public_payloads(
