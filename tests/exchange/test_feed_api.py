@@ -3,21 +3,26 @@ cursor, as the caller may see them. Both stores."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bonafides.app import feed as feed_app
 from bonafides.cli import app
-from bonafides.records import RecordInput
+from bonafides.exchange.feed import audience_of, scope_for, shown_payload
+from bonafides.records import RecordInput, RecordStatus
+from bonafides.rules.records import change_status
 from bonafides.security import audit
-from bonafides.security.roles import Role
+from bonafides.security.roles import ANONYMOUS, Role
 from bonafides.settings import Settings
-from bonafides.store.tables import AuditEvent, SubjectAccess
+from bonafides.store.tables import AuditEvent, FeedEvent, SubjectAccess
 from tests import factories
 from tests.security.world import World, api, ctx, record_of, settings, world
 
@@ -157,3 +162,63 @@ def test_the_cli_prints_the_feed_as_jsonl_with_the_next_cursor(
     assert "record.published" in result.output
     assert "[shared]" in result.output
     assert "next cursor: 2" in result.output
+
+
+def test_payloads_are_cut_in_the_store_and_passed_on_as_text(
+    settings: Settings, world: World
+) -> None:
+    """Every reader's answer holds each payload as ``shown_payload`` strips it from the
+    stored event, though the store cut it and it went out as text, never decoded: a
+    firm's public penalty (its code in the content), a person's (name masked), a shared
+    grade, an unknown content field, and a public tombstone (content emptied)."""
+    firm = factories.penalty(decision_date=world.today - dt.timedelta(days=30))
+    firm = dataclasses.replace(firm, content={**firm.content, "not_in_catalogue": "x"})
+    person = factories.penalty(
+        factories.person(name="王小明"), decision_date=world.today - dt.timedelta(days=3)
+    )
+    world.store(firm, person, shared_grade(world))
+    with world.ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source=firm.source,
+            decision_no=firm.decision_no,
+            status=RecordStatus.REVOKED,
+            actor=firm.source,
+            reason="revoked on review",
+        )
+    world.account("clerk.sta", Role.OFFICER, department="sta")
+    world.account("boss", Role.OPERATOR)
+    with world.ctx.sessions() as session:
+        stored = {e.id: e for e in session.scalars(select(FeedEvent)).all()}
+        page = feed_app.read(session, world.ctx.catalogue, ANONYMOUS, after=0, limit=10)
+    # No public event is decoded: each was cut when written and goes out as its text.
+    firms = [
+        e
+        for e in page.events
+        if stored[e.cursor].payload["record"]["decision_no"] == firm.decision_no
+        and e.list_entry_id is None
+    ]
+    assert [e.kind for e in firms] == ["record.published", "record.revoked"]
+    assert all(isinstance(e.payload, feed_app.StoredJSON) for e in page.events)
+    assert firms[1].payload_object()["record"]["content"] == {}
+
+    with api(settings, world) as client:
+        for who in (None, "clerk.sta", "boss"):
+            headers = {} if who is None else {"Authorization": f"Bearer {world.key(who)}"}
+            answer = client.get("/api/v1/feed", headers=headers)
+            assert answer.headers["content-type"] == "application/json"
+            with world.ctx.sessions() as session:
+                principal = ANONYMOUS if who is None else world.principal(who)
+                scope = scope_for(session, world.ctx.catalogue, principal)
+            events = answer.json()["events"]
+            kinds = {e["kind"] for e in events}
+            assert {"record.published", "record.revoked"} <= kinds, who
+            for event in events:
+                row = stored[event["cursor"]]
+                copied = SimpleNamespace(
+                    payload=copy.deepcopy(row.payload), tombstone=row.tombstone
+                )
+                expected = shown_payload(world.ctx.catalogue, copied, audience_of(scope, row), {})
+                assert event["payload"] == expected, (who, event["kind"])
+            content = events[0]["payload"]["record"]["content"]
+            assert ("not_in_catalogue" in content) is (who == "boss")

@@ -106,10 +106,11 @@ def test_a_new_copys_own_event_names_its_origin_and_the_version_there(ctx: Conte
     [own] = [
         e
         for e in page.events
-        if e.list_entry_id is None and e.payload["record"]["decision_no"] == "粤市监罚〔2026〕3号"
+        if e.list_entry_id is None
+        and e.payload_object()["record"]["decision_no"] == "粤市监罚〔2026〕3号"
     ]
     assert (own.kind, own.origin, own.record_version) == ("record.published", "gd", 3)
-    assert own.payload["record"]["version"] == 3
+    assert own.payload_object()["record"]["version"] == 3
 
 
 def _person_event(ctx: Context, federation: str) -> tuple[str, dict[str, Any]]:

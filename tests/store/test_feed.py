@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import delete, select
 
+from bonafides.catalogue.models import Disclosure
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus
 from bonafides.rules.records import change_status, write_records
 from bonafides.rules.service import recompute_lists
 from bonafides.store import feed
 from bonafides.store.feed import FeedScope, Kind
+from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import FeedEvent, ListEntry, Subject
 from bonafides.workflows.retention import expire_records
 from tests import factories
@@ -311,3 +314,38 @@ def test_a_subject_event_is_public_only_where_the_public_saw_the_subject(ctx: Co
     assert last.disclosure == "shared"
     assert last.payload["change"] == {"name": {"from": "甲", "to": "乙"}}
     assert last.payload["subject"]["code"] == unseen.code
+
+
+def test_a_public_event_keeps_its_public_payload_and_a_new_catalogue_refreshes_it(
+    ctx: Context,
+) -> None:
+    """The public feed's text is cut when the event is written (``public_payload``);
+    a catalogue loaded later may make a field non-public, so loading one cuts again."""
+    store(ctx, factories.penalty(decision_date=RECENT))
+    with ctx.sessions() as session:
+        kept = session.scalars(select(FeedEvent.public_payload)).one()
+    assert kept is not None
+    assert json.loads(kept)["record"]["content"]["fine_amount_10k_yuan"] == "1.5"
+    hidden = {"fine_amount_10k_yuan"}
+    rtype = ctx.catalogue.type("market.penalty")
+    fields = tuple(
+        f.model_copy(update={"disclosure": Disclosure.SHARED}) if f.name in hidden else f
+        for f in rtype.fields
+    )
+    changed = ctx.catalogue.model_copy(
+        update={
+            "version": "test-2",
+            "types": tuple(
+                rtype.model_copy(update={"fields": fields}) if t.code == rtype.code else t
+                for t in ctx.catalogue.types
+            ),
+        }
+    )
+    with ctx.sessions.begin() as session:
+        assert sync_catalogue(session, changed)
+    with ctx.sessions() as session:
+        kept = session.scalars(select(FeedEvent.public_payload)).one()
+    assert kept is not None
+    content = json.loads(kept)["record"]["content"]
+    assert "fine_amount_10k_yuan" not in content
+    assert content["decision_no"]

@@ -10,7 +10,9 @@ subject whose non-public events were read, so each subject's access log shows it
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,7 +20,15 @@ from sqlalchemy.orm import Session
 from bonafides.app.steps import run
 from bonafides.app.unit import UnitOfWork
 from bonafides.catalogue import Catalogue
-from bonafides.exchange.feed import Allowed, audience_of, scope_for, shown_payload
+from bonafides.disclosure import Audience
+from bonafides.exchange.feed import (
+    Allowed,
+    allowed_fields,
+    audience_of,
+    main_audience,
+    scope_for,
+    shown_payload,
+)
 from bonafides.security import audit
 from bonafides.security.roles import Principal
 from bonafides.store import feed
@@ -28,6 +38,22 @@ from bonafides.store.feed import compact as compact_events
 
 MAX_LIMIT = 1000
 READ_TAG = "feed:events:read"
+
+
+@dataclass(frozen=True)
+class StoredJSON:
+    """A payload as the store holds it (JSON text), already cut to what its reader may
+    see: passed on as text, so a page of events is never decoded and encoded again."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """An event's payload decoded, for ``shown_payload`` to strip in Python."""
+
+    payload: dict[str, Any]
+    tombstone: bool
 
 
 @dataclass(frozen=True)
@@ -42,9 +68,37 @@ class ShownEvent:
     record_id: int | None
     record_version: int | None
     list_entry_id: int | None
-    payload: dict[str, Any]
+    payload: dict[str, Any] | StoredJSON
 
     def to_json(self) -> dict[str, Any]:
+        """The event as a JSON object (the payload decoded)."""
+        return {**self._head(), "payload": self.payload_object()}
+
+    def payload_object(self) -> dict[str, Any]:
+        if isinstance(self.payload, StoredJSON):
+            found: dict[str, Any] = json.loads(self.payload.text)
+            return found
+        return self.payload
+
+    def to_json_text(self) -> str:
+        """The event as JSON text, the payload spliced in as the store gave it: the same
+        object as ``to_json``, as FastAPI would encode it."""
+        if isinstance(self.payload, StoredJSON):
+            payload = self.payload.text
+        else:
+            payload = _dumps(self.payload)
+        text = _text
+        return (
+            f'{{"cursor":{self.cursor},"kind":{text(self.kind)},'
+            f'"occurred_at":{text(self.occurred_at.isoformat())},"origin":{text(self.origin)},'
+            f'"tombstone":{_BOOL[self.tombstone]},"disclosure":{text(self.disclosure)},'
+            f'"subject_code":{_text_or_null(self.subject_code)},'
+            f'"record_id":{_int_or_null(self.record_id)},'
+            f'"record_version":{_int_or_null(self.record_version)},'
+            f'"list_entry_id":{_int_or_null(self.list_entry_id)},"payload":{payload}}}'
+        )
+
+    def _head(self) -> dict[str, Any]:
         return {
             "cursor": self.cursor,
             "kind": self.kind,
@@ -56,7 +110,6 @@ class ShownEvent:
             "record_id": self.record_id,
             "record_version": self.record_version,
             "list_entry_id": self.list_entry_id,
-            "payload": self.payload,
         }
 
 
@@ -67,6 +120,30 @@ class FeedPage:
     next_cursor: int
     #: Whether more events may already be there (the page is full).
     more: bool
+
+    def to_json_text(self) -> str:
+        """The page as ``GET /api/v1/feed`` answers it, assembled from the events' text."""
+        events = ",".join(e.to_json_text() for e in self.events)
+        rest = _dumps({"next_cursor": self.next_cursor, "more": self.more})[1:]
+        return '{"events":[' + events + "]," + rest
+
+
+#: A JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it (its C encoder).
+_text: Any = encode_basestring
+_BOOL = {True: "true", False: "false"}
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else str(_text(value))
+
+
+def _int_or_null(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def _dumps(value: Any) -> str:
+    """JSON as FastAPI encodes an answer (``JSONResponse``)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def read(
@@ -91,28 +168,44 @@ def read(
         raise ValueError(f"after must be 0 or more and limit 1 to {most}")
     scope = scope or scope_for(session, catalogue, principal)
     head = feed.last_id(session)
-    found = feed.read_events(session, scope, after=after, limit=limit, upto=head)
+    audience = main_audience(scope)
+    # Every event but a subject's own is read by the scope's main audience.
+    mixed = scope.subject_id is not None
+    if audience is Audience.PUBLIC:
+        wanted = feed.ShownText(public=True, mixed=mixed)
+    elif audience is Audience.AUTHORITY:
+        wanted = feed.ShownText(allowed=allowed_fields(catalogue, audience), mixed=mixed)
+    else:
+        wanted = feed.ShownText(mixed=mixed)
+    found = feed.read_events_text(session, scope, wanted, after=after, limit=limit, upto=head)
     shown = []
     private: dict[int, list[int]] = {}
     known: Allowed = {}
     for event in found:
-        cursor, kind, at, origin, subject_id, code, record_id, version, entry_id = tuple(event)[:9]
+        (cursor, kind, at, origin, subject_id, code, record_id, version, entry_id, _, disclosure,
+         public, tombstone, stored, text) = tuple(event)  # fmt: skip
+        own = audience_of(scope, event) if mixed else audience
+        payload: dict[str, Any] | StoredJSON
+        if text is not None and own is audience:
+            payload = StoredJSON(text)
+        else:
+            payload = shown_payload(catalogue, _Decoded(json.loads(stored), tombstone), own, known)
         shown.append(
             ShownEvent(
                 cursor,
                 kind,
                 at,
                 origin,
-                event.tombstone,
-                event.disclosure,
+                tombstone,
+                disclosure,
                 code,
                 record_id,
                 version,
                 entry_id,
-                shown_payload(catalogue, event, audience_of(scope, event), known),
+                payload,
             )
         )
-        if not event.is_public and subject_id is not None:
+        if not public and subject_id is not None:
             private.setdefault(subject_id, []).append(cursor)
     full = len(found) == limit
     next_cursor = found[-1].id if full else max(after, head)

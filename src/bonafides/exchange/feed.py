@@ -86,6 +86,23 @@ def _allowed(catalogue: Catalogue, type_code: str, audience: Audience) -> frozen
     return frozenset(allowed - set(rtype.subject_code_fields))
 
 
+def main_audience(scope: FeedScope) -> Audience:
+    """The audience of most events a scope reads (``audience_of``): all of them but a
+    subject's own, which a subject reads as ``Audience.SUBJECT``."""
+    if scope.everything:
+        return Audience.OPERATOR
+    if scope.classes:
+        return Audience.AUTHORITY
+    return Audience.PUBLIC
+
+
+def allowed_fields(catalogue: Catalogue, audience: Audience) -> dict[str, list[str]]:
+    """The content fields ``audience`` may read, per record type, for the store to cut
+    each payload's content to (``store.feed.read_events_text``); a type not named (not in
+    the catalogue) shows no content, as ``shown_payload`` does."""
+    return {code: sorted(_allowed(catalogue, code, audience)) for code in catalogue.index.types}
+
+
 #: Fields allowed per (type, audience), kept by a reader for one page: asked per event.
 Allowed = dict[tuple[str, Audience], frozenset[str]]
 

@@ -29,7 +29,7 @@ its own file) is the reader's filter (``FeedScope``); which content fields it ma
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,14 +40,18 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    Text,
     and_,
+    bindparam,
     case,
     delete,
     exists,
     func,
     insert,
     literal,
+    literal_column,
     not_,
+    null,
     or_,
     select,
     text,
@@ -55,15 +59,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Select
 
-from bonafides.disclosure import SHARED_CLASS
-from bonafides.records import RecordStatus
+from bonafides.disclosure import PUBLIC_CLASSES, SHARED_CLASS
+from bonafides.records import RecordStatus, SubjectKind
 from bonafides.settings import get_settings
 from bonafides.store.disclosure import record_is_public
-from bonafides.store.tables import FeedEvent, ListEntry, Record, RecordType, Subject
+from bonafides.store.tables import (
+    CatalogueVersion,
+    FeedEvent,
+    ListEntry,
+    Record,
+    RecordType,
+    Subject,
+)
 from bonafides.store.types import UTCDateTime, utcnow
 
 
@@ -329,6 +340,7 @@ def _insert(session: Session, rows: Select[Any]) -> int:
     not report the rows of an ``INSERT ... SELECT`` through every driver)."""
     before = last_id(session)
     session.connection().execute(insert(FeedEvent).from_select(list(_COLUMNS), rows))
+    fill_public_payloads(session.connection(), after=before)
     return last_id(session) - before
 
 
@@ -360,6 +372,89 @@ def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> 
         )
         .values(origin=Record.origin, record_version=version, payload=payload)
     )
+    fill_public_payloads(session.connection(), after=after, record_ids=record_ids)
+
+
+#: Whitespace ``str.strip`` takes off a name before it is masked, for the store to do
+#: the same (``bonafides.disclosure.mask_name``).
+_BLANKS = " \t\n\r\f\v\u00a0\u3000"
+
+
+def public_fields(conn: Connection) -> dict[str, list[str]]:
+    """The content fields the public reads, per record type in the store (the catalogue
+    as synchronised, ``record_types.definition``): fields with no disclosure class or
+    the public one, never a field that carries a subject's code (as
+    ``Catalogue.public_fields`` less ``subject_code_fields``)."""
+    versions = select(CatalogueVersion.version, CatalogueVersion.digest)
+    loaded = tuple(tuple(row) for row in conn.execute(versions.order_by(CatalogueVersion.version)))
+    known = _PUBLIC_FIELDS.get(loaded)
+    if known is not None:
+        return known
+    found: dict[str, list[str]] = {}
+    for code, definition in conn.execute(select(RecordType.code, RecordType.definition)):
+        codes = set(definition.get("subject_code_fields") or ())
+        found[str(code)] = sorted(
+            f["name"]
+            for f in definition.get("fields") or ()
+            if (f.get("disclosure") is None or f["disclosure"] in PUBLIC_CLASSES)
+            and f["name"] not in codes
+        )
+    _PUBLIC_FIELDS.clear()
+    _PUBLIC_FIELDS[loaded] = found
+    return found
+
+
+#: ``public_fields`` of the catalogues last loaded (their versions and digests): reading
+#: every type's definition costs more than a small write's own statements.
+_PUBLIC_FIELDS: dict[tuple[Any, ...], dict[str, list[str]]] = {}
+
+
+def fill_public_payloads(
+    conn: Connection, *, after: int, record_ids: Sequence[int] | None = None
+) -> None:
+    """Write ``public_payload`` for the public events after the cursor ``after`` (those
+    about ``record_ids`` only, if given): the payload as ``bonafides.exchange.feed``
+    shows it to the public, built in the database in one statement. Every writer of
+    ``feed_events`` goes through here (``_insert``, ``name_origins``)."""
+    postgres = conn.dialect.name == "postgresql"
+    shown = _cut_sql(postgres, empty_tombstones=True)
+    masked = text(f"({_masked_sql(postgres, shown)})").bindparams(
+        _pairs(public_fields(conn)),
+        bindparam("blanks", _BLANKS, String()),
+        bindparam("person", SubjectKind.NATURAL_PERSON.value, String()),
+    )
+    which = [FeedEvent.id > after, FeedEvent.is_public.is_(True)]
+    if record_ids is not None:
+        which.append(FeedEvent.record_id.in_(list(record_ids)))
+    conn.execute(update(FeedEvent).where(*which).values(public_payload=masked))
+
+
+def _masked_sql(postgres: bool, shown: str) -> str:
+    """``shown`` (payload text) with a natural person's name masked and its English name
+    taken out, as the public lists show a person (``disclosure.mask_name``)."""
+    if postgres:
+        sql = (
+            "CASE WHEN jsonb_typeof(feed_events.payload -> 'subject') = 'object' "
+            "AND feed_events.payload #>> '{subject,kind}' = :person THEN "
+            f"jsonb_set(jsonb_set(CAST(({shown}) AS jsonb), '{{subject,name}}', to_jsonb("
+            "CASE WHEN btrim(coalesce(feed_events.payload #>> '{subject,name}', ''), :blanks) "
+            "= '' THEN '' ELSE left(btrim(feed_events.payload #>> '{subject,name}', :blanks), 1)"
+            " || repeat('*', greatest(length(btrim(feed_events.payload #>> '{subject,name}', "
+            ":blanks)) - 1, 1)) END)), '{subject,name_en}', 'null'::jsonb)::text "
+            f"ELSE ({shown}) END"
+        )
+    else:
+        sql = (
+            "CASE WHEN json_type(feed_events.payload, '$.subject') = 'object' "
+            "AND json_extract(feed_events.payload, '$.subject.kind') = :person THEN "
+            f"json_set(({shown}), '$.subject.name', "
+            "CASE WHEN trim(coalesce(json_extract(feed_events.payload, '$.subject.name'), ''), "
+            ":blanks) = '' THEN '' ELSE substr(trim(json_extract(feed_events.payload, "
+            "'$.subject.name'), :blanks), 1, 1) || replace(hex(zeroblob(max(length(trim("
+            "json_extract(feed_events.payload, '$.subject.name'), :blanks)) - 1, 1))), "
+            f"'00', '*') END, '$.subject.name_en', json('null')) ELSE ({shown}) END"
+        )
+    return sql
 
 
 def emit_subject(
@@ -513,6 +608,99 @@ def read_events(
     query = select(*EVENT_COLUMNS).where(*bounds, scope.clause()).order_by(FeedEvent.id)
     # Through the connection: the ORM's result machinery would cost more than the rows.
     return list(session.connection().execute(query.limit(limit)).all())
+
+
+def read_events_text(
+    session: Session,
+    scope: FeedScope,
+    shown: ShownText,
+    *,
+    after: int,
+    limit: int,
+    upto: int | None = None,
+) -> list[Row[Any]]:
+    """``read_events`` with the payload as JSON text, never decoded: last (by position:
+    ``row[-1]``) as ``shown`` says (the stored text, the public payload written with the
+    event, or the content cut in the database to the fields allowed per type), and
+    before it (``payload_text``) the stored text where the reader may need it: for the
+    events of a ``mixed`` audience, and those with no public payload (``None``: written
+    before it was kept)."""
+    bounds = [FeedEvent.id > after]
+    if upto is not None:
+        bounds.append(FeedEvent.id <= upto)
+    as_text = literal_column("feed_events.payload").cast(Text)
+    column: Any = as_text.label("shown_text")
+    stored: Any = null()
+    if shown.public:
+        column = FeedEvent.public_payload
+        stored = as_text if shown.mixed else case((column.is_(None), as_text), else_=null())
+    elif shown.allowed is not None:
+        postgres = session.connection().dialect.name == "postgresql"
+        column = _cut_content(postgres, shown.allowed, empty_tombstones=False)
+    if shown.mixed:
+        stored = as_text
+    columns = [c for c in EVENT_COLUMNS if c is not FeedEvent.payload]
+    query = (
+        select(*columns, stored.label("payload_text"), column)
+        .where(*bounds, scope.clause())
+        .order_by(FeedEvent.id)
+    )
+    return list(session.connection().execute(query.limit(limit)).all())
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """Which payload text ``read_events_text`` gives: ``public``, the public payload kept
+    with each public event; else the content cut to ``allowed`` fields per type, or with
+    neither, the payload as stored."""
+
+    public: bool = False
+    allowed: dict[str, list[str]] | None = None
+    #: Some events are shown to another audience (a subject's own): the stored text too.
+    mixed: bool = False
+
+
+def _cut_content(
+    postgres: bool, allowed: Mapping[str, Sequence[str]], empty_tombstones: bool
+) -> Any:
+    """The payload's text with ``record.content`` holding only the allowed fields of its
+    record's type (``_cut_sql``)."""
+    return text(f"({_cut_sql(postgres, empty_tombstones)})").bindparams(_pairs(allowed))
+
+
+def _pairs(allowed: Mapping[str, Sequence[str]]) -> Any:
+    """The allowed fields as one list of ``type<US>field`` constants: a hashed lookup on
+    either store, built once per statement."""
+    pairs = sorted(f"{code}\x1f{name}" for code, names in allowed.items() for name in names)
+    return bindparam("allowed_pairs", pairs or ["\x1f"], String(), expanding=True)
+
+
+def _cut_sql(postgres: bool, empty_tombstones: bool) -> str:
+    """SQL for the payload's text with ``record.content`` cut to the fields named in
+    ``:allowed_pairs`` for its record's type (none of a type not named), and emptied in
+    a tombstone when ``empty_tombstones``; a payload without a content object is left as
+    it is (as ``bonafides.exchange.feed.shown_payload`` cuts it)."""
+    if postgres:
+        return (
+            "CASE WHEN jsonb_typeof(feed_events.payload #> '{record,content}') = 'object' "
+            "THEN jsonb_set(feed_events.payload, '{record,content}', CASE WHEN "
+            + ("feed_events.tombstone" if empty_tombstones else "false")
+            + " THEN '{}'::jsonb ELSE coalesce((SELECT jsonb_object_agg(c.key, c.value) "
+            "FROM jsonb_each(feed_events.payload #> '{record,content}') AS c "
+            "WHERE (feed_events.payload #>> '{record,type_code}') || chr(31) || c.key "
+            "IN :allowed_pairs), '{}'::jsonb) END)::text "
+            "ELSE feed_events.payload::text END"
+        )
+    return (
+        "CASE WHEN json_type(feed_events.payload, '$.record.content') = 'object' "
+        "THEN json_set(feed_events.payload, '$.record.content', CASE WHEN "
+        + ("feed_events.tombstone" if empty_tombstones else "0")
+        + " THEN json('{}') ELSE json(coalesce((SELECT json_group_object(c.key, c.value) "
+        "FROM json_each(feed_events.payload, '$.record') AS t, "
+        "json_each(feed_events.payload, '$.record.content') AS c "
+        "WHERE t.key = 'type_code' AND t.value || char(31) || c.key IN :allowed_pairs), "
+        "'{}')) END) ELSE feed_events.payload END"
+    )
 
 
 def last_id(session: Session) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bonafides.catalogue import Catalogue
 from bonafides.catalogue.render import catalogue_document
 from bonafides.security import audit
+from bonafides.store.feed import fill_public_payloads
 from bonafides.store.tables import CatalogueVersion, Department, RecordType
 
 
@@ -49,6 +50,8 @@ def sync_catalogue(session: Session, catalogue: Catalogue, *, actor: str = "syst
         trow.definition = rtype.model_dump(mode="json")
         session.add(trow)
     session.flush()
+    # The public feed's payloads were cut to the public fields of the catalogue then.
+    fill_public_payloads(session.connection(), after=0)
     audit.append(
         session,
         actor=actor,

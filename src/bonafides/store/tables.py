@@ -974,6 +974,10 @@ class FeedEvent(Base):
     is_public: Mapped[bool] = mapped_column(Boolean)
     tombstone: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The payload as the public reads it, JSON text cut by the store when a public
+    #: event is written (``store.feed.fill_public_payloads``): the public feed passes it
+    #: on without decoding it. Empty for events the public does not see.
+    public_payload: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_feed_events_is_public_id", "is_public", "id"),)
 
