@@ -5,8 +5,8 @@
 masked), as JSON text, so the public feed passes it on without decoding it (issue 16).
 Existing public events are filled here, from the record types in the store.
 
-Revision ID: 0026_x2_feed_public_payload
-Revises: 0025_review_desk
+Revision ID: 0027_feed_public_payload
+Revises: 0026_match_keys
 Create Date: 2026-12-06 13:40:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026_x2_feed_public_payload"
-down_revision: str | None = "0025_review_desk"
+revision: str = "0027_feed_public_payload"
+down_revision: str | None = "0026_match_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
