@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -330,3 +332,79 @@ def test_a_batch_with_the_stored_records_read_ends_as_one_without(
         third = s.get(Record, ids[2])
         assert third is not None
         assert third.content["fine_amount_10k_yuan"] == "1.0"
+
+
+def test_two_writers_creating_one_subject_at_once_both_succeed(
+    db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    """The second writer waits on the first's new subject, then uses it: no duplicate
+    key error, one subject, both decisions on it, one current name."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer at a time in: there is no race to lose")
+    who = factories.org()
+    first = sessions()
+    first.begin()
+    write_records(first, KEYS, [factories.penalty(who)], actor="samr")
+
+    def second() -> list[Outcome]:
+        with sessions.begin() as s:
+            done = write_records(s, KEYS, [factories.penalty(who, source="spc")], actor="spc")
+        return [o for o, _ in done.outcomes]
+
+    with ThreadPoolExecutor(1) as pool:
+        outcome = pool.submit(second)
+        with sessions() as watch:
+            for _ in range(200):
+                waiting = watch.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+                watch.rollback()
+                if waiting or outcome.done():
+                    break
+                time.sleep(0.05)
+        assert waiting, "the second writer never waited on the first's new subject"
+        first.commit()
+        first.close()
+        assert outcome.result(timeout=30) == [Outcome.CREATED]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Subject)) == 1
+        assert s.scalar(select(func.count()).select_from(Record)) == 2
+        names = s.execute(select(SubjectName.name, SubjectName.current)).all()
+        assert sorted(names) == sorted([(who.name, True), (who.name_en, True)])
+
+
+def test_one_batch_naming_a_new_subject_two_ways_keeps_the_first_department_current(
+    sessions: sessionmaker[Session],
+) -> None:
+    who = factories.org(name="甲公司")
+    other = dataclasses.replace(who, name="乙公司")
+    known = factories.org(name="丙公司")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty(known)], actor="samr")
+    with sessions.begin() as s:
+        write_records(
+            s,
+            KEYS,
+            [
+                factories.penalty(other, source="spc"),
+                factories.penalty(who),
+                factories.penalty(dataclasses.replace(known, name="丁公司"), source="spc"),
+                factories.penalty(who, source="spc"),
+            ],
+            actor="samr",
+        )
+    with sessions() as s:
+        names = s.execute(
+            select(Subject.name, SubjectName.name, SubjectName.current, SubjectName.source)
+            .join(Subject, Subject.id == SubjectName.subject_id)
+            .where(SubjectName.lang == "zh")
+        ).all()
+        assert sorted(names) == [
+            ("丙公司", "丁公司", False, "spc"),
+            ("丙公司", "丙公司", True, "samr"),
+            ("乙公司", "乙公司", True, "spc"),
+            ("乙公司", "甲公司", False, "spc"),
+        ]

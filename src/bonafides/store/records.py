@@ -25,7 +25,7 @@ from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
 from bonafides.store import feed, staging
 from bonafides.store.access import link_each, subjects_digest
-from bonafides.store.subjects import SubjectKeys, chunks, resolve
+from bonafides.store.subjects import SubjectKeys, chunks, resolve_sourced
 from bonafides.store.tables import Record, RecordVersion
 from bonafides.store.types import UTCDateTime, utcnow
 
@@ -138,12 +138,14 @@ def write_records(
         staged.append(pos)
     # Subjects of the staged rows only: an unchanged row's subject and names were
     # resolved when it was first stored.
+    # Grouped by department as they first appear: which department's name a new subject
+    # carries does not depend on how its departments' rows interleave.
     by_source: dict[str | None, list[RecordInput]] = {}
     for pos in staged:
         by_source.setdefault(items[pos].source, []).append(items[pos])
-    subject_ids: dict[str, int] = {}
-    for source, group in by_source.items():
-        subject_ids.update(resolve(session, keys, [i.subject for i in group], source=source))
+    subject_ids = resolve_sourced(
+        session, keys, [(i.subject, source) for source, group in by_source.items() for i in group]
+    )
     for pos in staged:
         item_subjects[pos] = subject_ids[keys.key(items[pos].subject.code, items[pos].subject.kind)]
     rounds: list[list[int]] = []

@@ -92,33 +92,130 @@ _DDL = {
         )""",
 }
 
-_SQLITE_INSERT = "INSERT INTO ingest_stage ({}) VALUES ({})".format(  # noqa: S608
-    ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))
-)
 _DATES = tuple(COLUMNS.index(c) for c in ("decision_date", "published_until", "retention_until"))
 _STAMP = COLUMNS.index("received_at")
 
 
 def load(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Empty the stage and load ``rows`` (tuples in ``COLUMNS`` order, JSON as text)."""
+    if conn.dialect.name == "postgresql":
+        _load(conn, STAGE, _DDL, COLUMNS, rows)
+    else:
+        _load(conn, STAGE, _DDL, COLUMNS, _sqlite_rows(conn, rows))
+
+
+#: The subjects a batch names, one row a key: first only ``pos`` and ``key`` (to find the
+#: stored ones), then every column for the keys not stored yet (to create them).
+SUBJECTS = "subject_stage"
+SUBJECT_COLUMNS = (
+    "pos",
+    "key",
+    "kind",
+    "code_display",
+    "code_cipher",
+    "name",
+    "name_en",
+    "region",
+    "adult_from",
+)
+_SUBJECT_DDL = {
+    "postgresql": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {SUBJECTS} (
+            pos integer PRIMARY KEY,
+            key text NOT NULL,
+            kind text,
+            code_display text,
+            code_cipher bytea,
+            name text,
+            name_en text,
+            region text,
+            adult_from date
+        ) ON COMMIT DELETE ROWS""",
+    "sqlite": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {SUBJECTS} (
+            pos INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            kind TEXT,
+            code_display TEXT,
+            code_cipher BLOB,
+            name TEXT,
+            name_en TEXT,
+            region TEXT,
+            adult_from DATE
+        )""",
+}
+
+#: The names a batch uses for its subjects, one row a (subject, name, language), in the
+#: order the batch first uses them.
+NAMES = "subject_name_stage"
+NAME_COLUMNS = ("pos", "subject_id", "name", "lang", "source")
+_NAME_DDL = {
+    "postgresql": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {NAMES} (
+            pos integer PRIMARY KEY,
+            subject_id bigint NOT NULL,
+            name text NOT NULL,
+            lang text NOT NULL,
+            source text
+        ) ON COMMIT DELETE ROWS""",
+    "sqlite": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {NAMES} (
+            pos INTEGER PRIMARY KEY,
+            subject_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            source TEXT
+        )""",
+}
+
+
+def load_subjects(
+    conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Empty the subject stage and load ``rows``: tuples of ``columns``, a prefix of
+    ``SUBJECT_COLUMNS``."""
+    if conn.dialect.name == "sqlite" and "adult_from" in columns:
+        at = columns.index("adult_from")
+        day = Date().dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        assert day is not None
+        rows = [(*row[:at], day(row[at]), *row[at + 1 :]) for row in rows]
+    _load(conn, SUBJECTS, _SUBJECT_DDL, columns, rows)
+
+
+def load_names(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Empty the name stage and load ``rows`` (tuples in ``NAME_COLUMNS`` order)."""
+    _load(conn, NAMES, _NAME_DDL, NAME_COLUMNS, rows)
+
+
+def _load(
+    conn: Connection,
+    name: str,
+    ddl: dict[str, str],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Create the temporary table if this connection has none yet, empty it, load it."""
     dialect = conn.dialect.name
-    conn.exec_driver_sql(_DDL[dialect])
-    conn.exec_driver_sql("DELETE FROM ingest_stage")
-    names = ", ".join(COLUMNS)
+    conn.exec_driver_sql(ddl[dialect])
+    conn.exec_driver_sql(f"DELETE FROM {name}")  # noqa: S608
+    names = ", ".join(columns)
     if dialect == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:
-            with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             # A temporary table has no statistics until analysed: without them the
-            # planner may scan ``records`` whole to join a few thousand staged rows.
-            cursor.execute(f"ANALYZE {STAGE}")
+            # planner may scan a whole stored table to join a few thousand staged rows.
+            cursor.execute(f"ANALYZE {name}")
         return
+    if not rows:
+        return
+    marks = ", ".join("?" * len(columns))
     conn.exec_driver_sql(
-        _SQLITE_INSERT,
-        list(_sqlite_rows(conn, rows)),
+        f"INSERT INTO {name} ({names}) VALUES ({marks})",  # noqa: S608
+        list(rows),
     )
 
 

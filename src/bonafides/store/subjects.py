@@ -7,14 +7,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from bonafides.codes import CodeError, ResidentId, Uscc, mask_id, parse_subject_code
 from bonafides.records import SubjectKind, SubjectRef
 from bonafides.security.identifiers import IdentifierVault
+from bonafides.store import staging
 from bonafides.store.tables import Subject, SubjectName
-from bonafides.store.types import utcnow
+from bonafides.store.types import UTCDateTime, utcnow
 
 T = TypeVar("T")
 
@@ -66,85 +67,96 @@ def resolve(
     A name a department uses that the subject does not carry yet is kept as an alias
     (not current), so renamed firms stay findable under what decisions called them.
     """
+    return resolve_sourced(session, keys, [(ref, source) for ref in refs])
+
+
+def resolve_sourced(
+    session: Session, keys: SubjectKeys, refs: Sequence[tuple[SubjectRef, str | None]]
+) -> dict[str, int]:
+    """``resolve`` for refs that each name the department that used them, set-based.
+
+    The refs are staged (``staging``) and merged with a few statements, not looked up
+    and inserted in slices of Python lists: a new file's subjects cost the database a
+    join and an ``INSERT ... SELECT``. The first ref of a key describes a new subject;
+    a ref's names are its department's, the first one used in a language current.
+
+    Two writers may create the same subject at once: the second waits for the first's
+    key (``ON CONFLICT DO NOTHING``) and then finds the first's subject.
+    """
     wanted: dict[str, SubjectRef] = {}
-    for ref in refs:
-        wanted.setdefault(keys.key(ref.code, ref.kind), ref)
-    found: dict[str, int] = {}
-    for chunk in chunks(list(wanted), 500):
-        rows = session.execute(select(Subject.key, Subject.id).where(Subject.key.in_(chunk)))
-        found.update((key, sid) for key, sid in rows)
+    ref_keys: list[str] = []
+    for ref, _ in refs:
+        key = keys.key(ref.code, ref.kind)
+        ref_keys.append(key)
+        wanted.setdefault(key, ref)
+    if not wanted:
+        return {}
+    session.flush()
+    conn = session.connection()
+    staging.load_subjects(conn, ("pos", "key"), list(enumerate(wanted)))
+    found: dict[str, int] = dict(conn.execute(_FOUND).all())
     new = [key for key in wanted if key not in found]
     if new:
-        now = utcnow()
-        rows_in: list[dict[str, Any]] = []
-        for key in new:
-            ref = wanted[key]
-            person = ref.kind == SubjectKind.NATURAL_PERSON
-            rows_in.append(
-                {
-                    "key": key,
-                    "kind": ref.kind.value,
-                    "code_display": mask_id(ref.code) if person else ref.code,
-                    "code_cipher": keys.vault.encrypt(ref.code) if person else None,
-                    "name": ref.name,
-                    "name_en": ref.name_en,
-                    "region": ref.region,
-                    "industry": None,
-                    "status": "active",
-                    "adult_from": ref.adult_from,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        created = session.execute(
-            insert(Subject).returning(Subject.key, Subject.id, sort_by_parameter_order=True),
-            rows_in,
+        # Only a new person's number is encrypted: a stored one has its cipher.
+        staging.load_subjects(
+            conn,
+            staging.SUBJECT_COLUMNS,
+            [_subject_row(pos, key, wanted[key], keys) for pos, key in enumerate(new)],
         )
-        found.update((key, sid) for key, sid in created)
-    _add_names(session, [(found[keys.key(r.code, r.kind)], r) for r in refs], source)
+        conn.execute(_CREATE, {"at": utcnow()})
+        found.update((key, sid) for key, sid in conn.execute(_FOUND))
+    names: dict[tuple[int, str, str], str | None] = {}
+    for (ref, source), key in zip(refs, ref_keys, strict=True):
+        sid = found[key]
+        names.setdefault((sid, ref.name, "zh"), source)
+        if ref.name_en:
+            names.setdefault((sid, ref.name_en, "en"), source)
+    staging.load_names(
+        conn,
+        [(pos, sid, name, lang, src) for pos, ((sid, name, lang), src) in enumerate(names.items())],
+    )
+    conn.execute(_NAME)
     return found
 
 
-def _add_names(
-    session: Session,
-    pairs: Sequence[tuple[int, SubjectRef]],
-    source: str | None,
-) -> None:
-    """The first name in a language is current; later different ones are aliases."""
-    candidates: dict[tuple[int, str, str], None] = {}
-    for sid, ref in pairs:
-        candidates[(sid, ref.name, "zh")] = None
-        if ref.name_en:
-            candidates[(sid, ref.name_en, "en")] = None
-    known: set[tuple[int, str, str]] = set()
-    ids = sorted({sid for sid, _, _ in candidates})
-    for chunk in chunks(ids, 500):
-        rows = session.execute(
-            select(SubjectName.subject_id, SubjectName.name, SubjectName.lang).where(
-                SubjectName.subject_id.in_(chunk)
-            )
-        )
-        known.update((sid, name, lang) for sid, name, lang in rows)
-    named = {(sid, lang) for sid, _, lang in known}
-    rows_in: list[dict[str, Any]] = []
-    for sid, name, lang in candidates:
-        if (sid, name, lang) in known:
-            continue
-        current = (sid, lang) not in named
-        named.add((sid, lang))
-        rows_in.append(
-            {
-                "subject_id": sid,
-                "name": name,
-                "lang": lang,
-                "current": current,
-                "valid_from": None,
-                "valid_until": None,
-                "source": source,
-            }
-        )
-    if rows_in:
-        session.execute(insert(SubjectName), rows_in)
+def _subject_row(pos: int, key: str, ref: SubjectRef, keys: SubjectKeys) -> tuple[Any, ...]:
+    """A new subject as ``staging.SUBJECT_COLUMNS`` lists them; a person's ID number
+    only encrypted and masked."""
+    person = ref.kind == SubjectKind.NATURAL_PERSON
+    return (
+        pos,
+        key,
+        ref.kind.value,
+        mask_id(ref.code) if person else ref.code,
+        keys.vault.encrypt(ref.code) if person else None,
+        ref.name,
+        ref.name_en,
+        ref.region,
+        ref.adult_from,
+    )
+
+
+_FOUND = text("SELECT st.key, s.id FROM subject_stage AS st JOIN subjects AS s ON s.key = st.key")
+_CREATE = text(
+    "INSERT INTO subjects (key, kind, code_display, code_cipher, name, name_en, region, "
+    "industry, status, adult_from, created_at, updated_at) "
+    "SELECT key, kind, code_display, code_cipher, name, name_en, region, NULL, 'active', "
+    "adult_from, :at, :at FROM subject_stage WHERE kind IS NOT NULL ORDER BY pos "
+    "ON CONFLICT (key) DO NOTHING"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+#: A staged name the subject does not carry yet: current if it is the first in its
+#: language the subject gets, else an alias.
+_NAME = text(
+    "INSERT INTO subject_names (subject_id, name, lang, current, valid_from, valid_until, "
+    "source) "
+    "SELECT c.subject_id, c.name, c.lang, c.nth = 1 AND NOT EXISTS (SELECT 1 FROM "
+    "subject_names AS o WHERE o.subject_id = c.subject_id AND o.lang = c.lang), NULL, "
+    "NULL, c.source FROM (SELECT n.pos, n.subject_id, n.name, n.lang, n.source, "
+    "ROW_NUMBER() OVER (PARTITION BY n.subject_id, n.lang ORDER BY n.pos) AS nth "
+    "FROM subject_name_stage AS n WHERE NOT EXISTS (SELECT 1 FROM subject_names AS o "
+    "WHERE o.subject_id = n.subject_id AND o.name = n.name AND o.lang = n.lang)) AS c "
+    "ORDER BY c.pos ON CONFLICT (subject_id, name, lang) DO NOTHING"
+)
 
 
 def add_former_names(
