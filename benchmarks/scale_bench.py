@@ -149,7 +149,7 @@ def _growth(points: list[Point], i: int, attr: str) -> str:
 
 
 def rows(points: list[Point]) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for i, p in enumerate(points):
         out.append(
             (
