@@ -27,6 +27,7 @@ PG_ADMIN_URL = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgr
 IN_CI = os.environ.get("CI") == "true"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The Spark tests share one xdist worker (``--dist loadgroup`` in the Makefile): each
     worker that ran one would start its own JVM and local session for the run."""
