@@ -15,7 +15,7 @@ JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 #: to optimise and compile than to run: adaptive execution re-plans after every one of its
 #: dozens of stages, whole-stage code generation compiles Java for each, and every shuffle
 #: piece is a task. Measured on the rule-set agreement test, these cut the JVM's time for
-#: one evaluation about three-fold (benchmarks/RESULTS.md); on large data they cost.
+#: one evaluation about two-fold (benchmarks/RESULTS.md); on large data they cost.
 SMALL_DATA = {
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
