@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue, FieldType, load_catalogue
 from bonafides.records import RecordStatus, SubjectKind
+from bonafides.rules.dates import add_months
 from bonafides.rules.facts import RecordFacts, SubjectFacts, VersionFacts, ended_on
 from bonafides.rules.loader import load_rules
 from bonafides.rules.model import Match, Rules
@@ -218,6 +219,17 @@ def _record(
     return GenRecord(type_code, source, decided, statuses, changed, severity, content)
 
 
+def window_months(rules: Rules) -> tuple[list[int], list[int]]:
+    """The window lengths of the list lines that count (first) and of every window the
+    rules look through (counts, vetoes, grades): a record exactly that many months before
+    another sits on the window's edge, which ``>`` against ``>=`` decides."""
+    lines = [line for rule in rules.lists.values() for line in rule.entry]
+    counts = {line.within_months for line in lines if line.at_least > 1}
+    every = counts | {w.within_months for line in lines for w in line.unless}
+    every |= {g.within_months for scheme in rules.grades.values() for g in scheme.lines}
+    return sorted(m for m in counts if m), sorted(m for m in every if m)
+
+
 @st.composite
 def subjects(
     draw: st.DrawFn, rules: Rules, *, max_subjects: int = 3, max_records: int = 7
@@ -225,6 +237,8 @@ def subjects(
     cat = rules.catalogue
     fields = referenced_fields(rules)
     wanted = interesting_values(rules)
+    counts, edges = window_months(rules)
+    edge = st.sampled_from(counts) | st.sampled_from(edges) if counts else st.sampled_from(edges)
     out = []
     for _ in range(draw(st.integers(1, max_subjects))):
         kind = draw(st.sampled_from(KINDS))
@@ -239,10 +253,15 @@ def subjects(
         anchor = draw(_day())
         records = draw(st.lists(_record(cat, local, focus, anchor, wanted), max_size=max_records))
         if records:
-            # Repeats of one decision a few weeks apart: what counts in a window need.
+            # Repeats of one decision a few weeks apart (what counts in a window need), or
+            # exactly a window's length earlier (on its edge).
             for _ in range(draw(st.integers(0, 3))):
                 model = records[draw(st.integers(0, len(records) - 1))]
-                shift = dt.timedelta(days=draw(st.integers(0, 75)))
+                back = draw(st.none() | edge) if edges else None
+                if back is None:
+                    shift = dt.timedelta(days=draw(st.integers(0, 75)))
+                else:
+                    shift = add_months(model.decision_date, -back) - model.decision_date
                 records.append(
                     replace(
                         model,

@@ -16,6 +16,6 @@ def spark() -> Iterator[SparkSession]:
     pytest.importorskip("pyspark")
     from bonafides.spark.session import local_session
 
-    session = local_session("local[2]", app="bonafides-tests", partitions=2)
+    session = local_session("local[2]", app="bonafides-tests", small=True)
     yield session
     session.stop()

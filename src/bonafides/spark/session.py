@@ -11,6 +11,17 @@ if TYPE_CHECKING:
 MISSING = "the Spark engine needs pyspark: pip install bonafides[spark]"
 #: Debian's PostgreSQL JDBC driver (libpostgresql-jdbc-java), put on the driver's classpath.
 JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+#: For a few thousand rows (tests, a small office), where a plan of many joins costs more
+#: to optimise and compile than to run: adaptive execution re-plans after every one of its
+#: dozens of stages, whole-stage code generation compiles Java for each, and every shuffle
+#: piece is a task. Measured on the rule-set agreement test, these cut the JVM's time for
+#: one evaluation about two-fold (benchmarks/RESULTS.md); on large data they cost.
+SMALL_DATA = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "2",
+}
 
 
 class SparkUnavailableError(RuntimeError):
@@ -26,7 +37,7 @@ def require() -> None:
 
 
 def local_session(
-    master: str = "local[2]", *, app: str = "bonafides", partitions: int = 4
+    master: str = "local[2]", *, app: str = "bonafides", partitions: int = 4, small: bool = False
 ) -> SparkSession:
     """A session for one machine (tests, benchmarks, a small office); a cluster's jobs get
     theirs from spark-submit, which sets the master and resources (docs/deployment.md).
@@ -34,7 +45,8 @@ def local_session(
     ``partitions`` is the number of pieces each shuffle makes: a few per core for small
     data, where every piece costs a task's overhead. Time is UTC inside Spark, so a
     timestamp read from the store means the same instant; the credit office's zone is
-    applied explicitly where a local day is needed.
+    applied explicitly where a local day is needed. ``small`` tunes the session for a few
+    thousand rows (``SMALL_DATA``), overriding ``partitions``.
     """
     require()
     from pyspark.sql import SparkSession
@@ -48,6 +60,9 @@ def local_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
     )
+    if small:
+        for key, value in SMALL_DATA.items():
+            builder = builder.config(key, value)
     if JDBC_JAR.exists():
         builder = builder.config("spark.jars", str(JDBC_JAR))
     return builder.getOrCreate()
@@ -55,12 +70,17 @@ def local_session(
 
 def job_session() -> SparkSession:
     """The session of a job: the one spark-submit configured (its master, executors and
-    jars), or else a local one on this machine's cores."""
+    jars), one this process already started (tests, a notebook) as it was configured, or
+    else a local one on this machine's cores."""
     require()
     import os
 
-    if os.environ.get("PYSPARK_GATEWAY_PORT"):
-        from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.session.timeZone", "UTC")
+        return active
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
         return SparkSession.builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return local_session("local[*]", partitions=8)
