@@ -50,7 +50,7 @@ typecheck: dev
 
 unit: dev system
 	scripts/postgres.sh
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --dist loadgroup --durations=20
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --durations=20
 
 test: lint typecheck unit
 

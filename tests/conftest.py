@@ -27,15 +27,6 @@ PG_ADMIN_URL = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgr
 IN_CI = os.environ.get("CI") == "true"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark tests share one xdist worker (``--dist loadgroup`` in the Makefile): each
-    worker that ran one would start its own JVM and local session for the run."""
-    for item in items:
-        if item.get_closest_marker("spark") is not None:
-            item.add_marker(pytest.mark.xdist_group("spark"))
-
-
 class SqlOnTheEventLoopError(AssertionError):
     """A blocking database call made by code running on an event loop."""
 
