@@ -20,9 +20,11 @@ def test_ready_on_a_migrated_store(client: TestClient) -> None:
 
 
 @pytest.fixture
-def one_migration_behind(settings: Settings) -> Iterator[None]:
-    """The SQLite store is a copy already; the PostgreSQL one is shared by the run, so
-    it is brought back to the heads afterwards."""
+def one_migration_behind(client: TestClient, settings: Settings) -> Iterator[None]:
+    """The store is set up at the heads first (the client syncs the catalogue, which needs
+    the newest columns), then taken back one step, as a host finds it when its code is
+    newer than the store. The SQLite store is a copy already; the PostgreSQL one is shared
+    by the run, so it is brought back to the heads afterwards."""
     engine = make_engine(settings.db)
     command.downgrade(alembic_config(engine), "-1")
     try:

@@ -69,7 +69,9 @@ def test_a_batch_emits_set_based_one_event_per_change_in_order(ctx: Context) -> 
     store(ctx, items[0], amended, again)
     assert [k for k, _, _ in events(ctx)] == [Kind.RECORD_PUBLISHED] * 5 + [Kind.RECORD_AMENDED] * 2
     with ctx.sessions() as session:
-        versions = [e.record_version for e in session.scalars(select(FeedEvent))]
+        versions = [
+            e.record_version for e in session.scalars(select(FeedEvent).order_by(FeedEvent.id))
+        ]
     assert versions == [1, 1, 1, 1, 1, 2, 3]
 
 
