@@ -21,6 +21,7 @@ import pytest
 import qrcode
 from PIL import Image, ImageChops
 from pypdf import PdfReader
+from pypdf.generic import StreamObject
 
 from bonafides.app.reports import verify_report
 from bonafides.context import Context
@@ -467,3 +468,32 @@ def test_a_render_leaves_the_garbage_collector_as_it_found_it(rendered: Rendered
     with pytest.raises(Exception):  # noqa: B017, PT011
         render_pdf(broken, "en")
     assert gc.isenabled()
+
+
+def test_every_stream_is_deflated_once_and_reads_back(rendered: Rendered) -> None:
+    """The renderer deflates each stream itself (once, where WeasyPrint's writer did it
+    twice): every stream carries one ``/FlateDecode`` filter and inflates to what it was:
+    the pages to drawing operators, the embedded font to a TrueType file of its declared
+    ``/Length1``."""
+    pdf = rendered.pdf["zh"]
+    reader = PdfReader(io.BytesIO(pdf))
+    kinds = {"font": 0, "page": 0, "other": 0}
+    pages = {page.raw_get("/Contents").idnum for page in reader.pages}
+    for number in sorted({int(n) for n in re.findall(rb"(?m)^(\d+) 0 obj", pdf)}):
+        item = reader.get_object(number)
+        if not isinstance(item, StreamObject) or item.get("/Type") in ("/ObjStm", "/XRef"):
+            continue
+        assert str(item["/Filter"]) == "/FlateDecode", (number, item.get("/Filter"))
+        data = item.get_data()
+        if "/Length1" in item:
+            kinds["font"] += 1
+            assert data[:4] == b"\x00\x01\x00\x00"
+            assert len(data) == int(item["/Length1"])  # type: ignore[call-overload]
+        elif number in pages:
+            kinds["page"] += 1
+            assert data.startswith(b"1 0 0 -1 0 841.889764 cm\n"), data[:40]
+        else:
+            kinds["other"] += 1
+            assert data, number
+    assert kinds["font"] == 1
+    assert kinds["page"] == len(reader.pages)

@@ -11,7 +11,8 @@ with no bold, so each render subsets exactly one face. The rest of a PDF's cost 
 WeasyPrint's own Python (styles, boxes, line breaking, drawing), so the PDF path spares it
 what does not depend on the document: the static style sheet is parsed once per process,
 the page (our own well-formed template) is parsed by the C XML parser rather than the
-pure-Python HTML 5 one, and the cyclic garbage collector waits until the render is done.
+pure-Python HTML 5 one, the cyclic garbage collector waits until the render is done, and
+each stream is deflated once (``deflate_streams_once``).
 docs/reports.md and benchmarks/RESULTS.md have the measurements.
 """
 
@@ -23,6 +24,7 @@ import gc
 import hashlib
 import io
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -307,6 +309,30 @@ def _document(html: str, fetcher: Any) -> Any:
     return document
 
 
+#: zlib's default level: level 9, WeasyPrint's, takes twice the time for 0.5 % less.
+DEFLATE_LEVEL = 6
+_STREAM_START, _STREAM_END = b"\nstream\n", b"\nendstream"
+
+
+def deflate_streams_once(_document: Any, pdf: Any) -> None:
+    """Deflate each of the PDF's streams now, once (a ``write_pdf`` finisher).
+
+    Left to itself the PDF writer deflates every stream when it writes it, and again when
+    it hashes all objects for the file identifier: the 400 KB of the embedded font's
+    tables twice per render, the largest single cost after layout and drawing. A stream
+    deflated here is written as it is, with its ``/FlateDecode`` filter.
+    """
+    for item in pdf.objects:
+        if getattr(item, "compress", False) is not True:
+            continue
+        extra = item.extra
+        item.compress, item.extra = False, {}
+        data = item.data  # <</Length n>>, the stream's bytes between the two keywords
+        raw = data[data.index(_STREAM_START) + len(_STREAM_START) : -len(_STREAM_END)]
+        item.stream = [zlib.compress(raw, DEFLATE_LEVEL)]
+        item.extra = {**extra, "Filter": "/FlateDecode"}
+
+
 def render_pdf(report: SignedReport, lang: str) -> bytes:
     """A4 PDF with the signed envelope attached; no URL is fetched while rendering."""
     check_lang(lang)
@@ -336,6 +362,7 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
             attachments=[attachment],
             pdf_identifier=report.digest[:32].encode(),
             font_config=font_config,
+            finisher=deflate_streams_once,
         )
     assert isinstance(pdf, bytes)
     return pdf
