@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import qrcode
@@ -26,6 +27,7 @@ from pypdf.generic import StreamObject
 from bonafides.app.reports import verify_report
 from bonafides.context import Context
 from bonafides.records import RecordStatus
+from bonafides.reports import render
 from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES
 from bonafides.reports.model import View
@@ -41,7 +43,15 @@ from bonafides.reports.render import (
 from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.store.reference import sync_catalogue
 from tests import factories
-from tests.reports.conftest import NOW, issue, make_settings, put, record
+from tests.reports.conftest import (
+    NOW,
+    issue,
+    make_settings,
+    pdf_with_full_ua_sheet,
+    put,
+    record,
+    same_render,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (scripts/system-packages.sh)"
@@ -461,9 +471,9 @@ def test_a_render_leaves_the_garbage_collector_as_it_found_it(rendered: Rendered
         assert not gc.isenabled()
     finally:
         gc.enable()
-    for render in (render_pdf, render_html):
+    for draw in (render_pdf, render_html):
         with pytest.raises(ValueError, match="unknown language"):
-            render(rendered.signed, "fr")
+            draw(rendered.signed, "fr")
     broken = SignedReport.of("{}", rendered.signed.signature, rendered.signed.key_id)
     with pytest.raises(Exception):  # noqa: B017, PT011
         render_pdf(broken, "en")
@@ -497,3 +507,32 @@ def test_every_stream_is_deflated_once_and_reads_back(rendered: Rendered) -> Non
             assert data, number
     assert kinds["font"] == 1
     assert kinds["page"] == len(reader.pages)
+
+
+@pytest.mark.parametrize("view", [View.PUBLIC, View.FULL])
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_user_agent_sheet_renders_what_weasyprints_own_renders(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch, lang: str, view: View
+) -> None:
+    """Report pages are cascaded with ``ua.css``, the rules of WeasyPrint's user-agent
+    sheet for the elements they are made of: the PDF is the one WeasyPrint's whole sheet
+    gives, byte for byte (but the render's timestamp)."""
+    signed = rendered.signed
+    if view is View.FULL:
+        signed = issue(rendered.ctx, rendered.keys, signed.document["subject"]["code"], view=view)
+    page = ElementTree.fromstring(render_html(signed, lang))
+    assert render._ua_sheet_covers(page), "a template writes an element ua.css does not cover"
+    fast = render_pdf(signed, lang)
+    assert same_render(fast) == same_render(pdf_with_full_ua_sheet(monkeypatch, signed, lang))
+
+
+def test_a_page_of_other_elements_gets_weasyprints_whole_user_agent_sheet() -> None:
+    covered = "<html><head><title>t</title></head><body><div><p class='x'>a</p></div></body></html>"
+    assert render._ua_sheet_covers(ElementTree.fromstring(covered))
+    for other in (
+        "<html><body><table><tr><td>a</td></tr></table></body></html>",
+        "<html><body><p><a href='https://example.org'>a</a></p></body></html>",
+        "<html><body><p dir='rtl'>a</p></body></html>",
+        "<html><body><p hidden=''>a</p></body></html>",
+    ):
+        assert not render._ua_sheet_covers(ElementTree.fromstring(other)), other

@@ -11,8 +11,9 @@ with no bold, so each render subsets exactly one face. The rest of a PDF's cost 
 WeasyPrint's own Python (styles, boxes, line breaking, drawing), so the PDF path spares it
 what does not depend on the document: the static style sheet is parsed once per process,
 the page (our own well-formed template) is parsed by the C XML parser rather than the
-pure-Python HTML 5 one, the cyclic garbage collector waits until the render is done, and
-each stream is deflated once (``deflate_streams_once``).
+pure-Python HTML 5 one and cascaded with the user-agent rules that apply to its elements
+(``ua.css``), the cyclic garbage collector waits until the render is done, and each stream
+is deflated once (``deflate_streams_once``).
 docs/reports.md and benchmarks/RESULTS.md have the measurements.
 """
 
@@ -249,6 +250,34 @@ def _static_stylesheet() -> Any:
     return weasyprint.CSS(string=_static_css())
 
 
+#: The elements and attributes ``ua.css`` (WeasyPrint's user-agent rules that can apply to
+#: them) covers: every one the templates write.
+UA_ELEMENTS = frozenset(
+    {
+        *("html", "head", "meta", "title", "style", "body", "header", "footer"),
+        *("div", "p", "span", "h1", "h2", "h3", "img"),
+    }
+)
+UA_ATTRIBUTES = frozenset(["alt", "charset", "class", "content", "lang", "name", "src"])
+
+
+@cache
+def _ua_stylesheet() -> Any:
+    import weasyprint
+
+    return weasyprint.CSS(string=(TEMPLATES / "ua.css").read_text("utf-8"))
+
+
+def _ua_sheet_covers(root: ElementTree.Element) -> bool:
+    """Whether ``ua.css`` cascades this page as WeasyPrint's whole sheet would: it holds
+    only the rules for these elements and attributes, so a page with any other (a table, a
+    link, ``dir`` or ``hidden``) is given the whole sheet."""
+    return all(
+        element.tag in UA_ELEMENTS and UA_ATTRIBUTES.issuperset(element.attrib)
+        for element in root.iter()
+    )
+
+
 class _CollectorPause:
     """Holds the cyclic garbage collector off while any render runs.
 
@@ -283,13 +312,34 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
+@cache
+def _report_page_class() -> Any:
+    import weasyprint
+
+    class ReportPage(weasyprint.HTML):  # type: ignore[misc]
+        """A page of our templates' elements only, cascaded with their user-agent rules.
+
+        WeasyPrint matches every element against its whole HTML 5 user-agent sheet (tables,
+        lists, forms, ``[dir]`` and ``::marker`` rules included), a tenth of a report's
+        render; ``ua.css`` holds the rules of that sheet that can apply to these pages.
+        """
+
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            if forms:
+                return list(super()._ua_stylesheets(forms))
+            return [_ua_stylesheet()]
+
+    return ReportPage
+
+
 def _document(html: str, fetcher: Any) -> Any:
     """WeasyPrint's document of ``html``, parsed as XML when it is well-formed.
 
     The templates write well-formed XHTML, and the C XML parser reads it in a tenth of the
     time of WeasyPrint's pure-Python HTML 5 parser into the same tree: elements without a
     namespace, the same text. A page that is not well-formed XML (a character XML forbids
-    in some record's text, say) is parsed as HTML 5, as before.
+    in some record's text, say) is parsed as HTML 5, as before, and cascaded with
+    WeasyPrint's whole user-agent sheet.
     """
     import cssselect2  # type: ignore[import-untyped]
     import weasyprint
@@ -300,7 +350,8 @@ def _document(html: str, fetcher: Any) -> Any:
     except ElementTree.ParseError:
         return weasyprint.HTML(string=html, url_fetcher=fetcher)
     # What ``HTML.__init__`` sets after parsing; a page with no <base> has no base URL.
-    document = weasyprint.HTML.__new__(weasyprint.HTML)
+    kind: Any = _report_page_class() if _ua_sheet_covers(root) else weasyprint.HTML
+    document = kind.__new__(kind)
     document.base_url = None
     document.url_fetcher = fetcher
     document.media_type = "print"
