@@ -320,7 +320,7 @@ def _report_page_class() -> Any:
         """A page of our templates' elements only, cascaded with their user-agent rules.
 
         WeasyPrint matches every element against its whole HTML 5 user-agent sheet (tables,
-        lists, forms, ``[dir]`` and ``::marker`` rules included), a tenth of a report's
+        lists, forms, ``[dir]`` and ``::marker`` rules included), about 5 % of a report's
         render; ``ua.css`` holds the rules of that sheet that can apply to these pages.
         """
 
