@@ -256,6 +256,7 @@ def phases(ctx: Context, signed: SignedReport, rounds: int) -> list[tuple[str, f
             "draw",
             "font subset",
             "attachment",
+            "deflate",
             "write and compress",
         ),
         0.0,
@@ -270,6 +271,7 @@ def phases(ctx: Context, signed: SignedReport, rounds: int) -> list[tuple[str, f
         (document, "draw_page", "draw"),
         (fonts.Font, "subset", "font subset"),
         (pdf, "write_pdf_attachment", "attachment"),
+        (render, "deflate_streams_once", "deflate"),
         (pydyf.PDF, "write", "write and compress"),
     )
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
@@ -314,7 +316,8 @@ def phases(ctx: Context, signed: SignedReport, rounds: int) -> list[tuple[str, f
         ("draw the pages", ms["draw"]),
         ("font subset (HarfBuzz)", ms["font subset"]),
         ("attach the envelope", ms["attachment"]),
-        ("write and deflate the PDF", ms["write and compress"]),
+        ("deflate the streams (once)", ms["deflate"]),
+        ("write the PDF", ms["write and compress"]),
     ]
     rows.append(
         (

@@ -8,6 +8,7 @@ and validity come out the same on every run.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import pytest
 from bonafides.app.reports import issue_report
 from bonafides.context import Context
 from bonafides.records import RecordInput, RecordStatus, SubjectRef
+from bonafides.reports import render
+from bonafides.reports.envelope import SignedReport
 from bonafides.reports.model import ReportRequest
 from bonafides.rules.records import write_records
 from bonafides.security.signing import FileKeyStore, keys_dir
@@ -183,3 +186,19 @@ def grade(
 
 def issue(ctx: Context, keys: FileKeyStore, code: str, **kw: Any) -> Any:
     return issue_report(ctx, ReportRequest(code=code, **kw), actor="test", keys=keys, now=NOW)
+
+
+def same_render(pdf: bytes) -> bytes:
+    """A PDF without what differs between two renders of one document: the attachment's
+    timestamps, and the file identifier's hash over them."""
+    pdf = re.sub(rb"\(D:\d{14}Z\)", b"(D:0)", pdf)
+    return re.sub(rb"/ID \[[^]]*\]", b"/ID []", pdf)
+
+
+def pdf_with_full_ua_sheet(
+    monkeypatch: pytest.MonkeyPatch, signed: SignedReport, lang: str
+) -> bytes:
+    """The document's PDF cascaded with WeasyPrint's whole user-agent sheet."""
+    with monkeypatch.context() as patched:
+        patched.setattr(render, "_ua_sheet_covers", lambda _root: False)
+        return render.render_pdf(signed, lang)

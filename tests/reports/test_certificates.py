@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import update
@@ -14,17 +15,18 @@ from bonafides.app.reports import verify_document
 from bonafides.app.screening import check
 from bonafides.context import Context
 from bonafides.records import RecordStatus
+from bonafides.reports import render
 from bonafides.reports.certificates import (
     CertificateError,
     sign_certificate,
 )
 from bonafides.reports.envelope import SignedReport
-from bonafides.reports.render import extract_envelope, render_pdf
+from bonafides.reports.render import extract_envelope, render_html, render_pdf
 from bonafides.rules.records import change_status
 from bonafides.security.signing import FileKeyStore
 from bonafides.store.tables import Check
 from tests import factories
-from tests.reports.conftest import put, record
+from tests.reports.conftest import pdf_with_full_ua_sheet, put, record, same_render
 
 
 def _defaulter(ctx: Context) -> str:
@@ -117,3 +119,18 @@ def test_unknown_and_batch_certificates_are_refused(ctx: Context, keys: FileKeyS
         sign_certificate(ctx, "A" * 24, keys)
     with pytest.raises(CertificateError, match="no check certificate"):
         sign_certificate(ctx, "../../etc", keys)
+
+
+def test_the_certificate_user_agent_sheet_renders_what_weasyprints_own_renders(
+    ctx: Context, keys: FileKeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Certificate pages too are made of the elements ``ua.css`` covers, and render as
+    with WeasyPrint's whole user-agent sheet."""
+    code = _defaulter(ctx)
+    answered = check(ctx, code, "procurement.bid", inquirer="test:buyer", purpose="tender")
+    signed = sign_certificate(ctx, answered.cert_id, keys)
+    for lang in ("zh", "en"):
+        page = ElementTree.fromstring(render_html(signed, lang))
+        assert render._ua_sheet_covers(page)
+        full = pdf_with_full_ua_sheet(monkeypatch, signed, lang)
+        assert same_render(render_pdf(signed, lang)) == same_render(full)

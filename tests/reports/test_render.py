@@ -16,15 +16,18 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import qrcode
 from PIL import Image, ImageChops
 from pypdf import PdfReader
+from pypdf.generic import StreamObject
 
 from bonafides.app.reports import verify_report
 from bonafides.context import Context
 from bonafides.records import RecordStatus
+from bonafides.reports import render
 from bonafides.reports.envelope import EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES
 from bonafides.reports.model import View
@@ -40,7 +43,15 @@ from bonafides.reports.render import (
 from bonafides.security.signing import FileKeyStore, keys_dir
 from bonafides.store.reference import sync_catalogue
 from tests import factories
-from tests.reports.conftest import NOW, issue, make_settings, put, record
+from tests.reports.conftest import (
+    NOW,
+    issue,
+    make_settings,
+    pdf_with_full_ua_sheet,
+    put,
+    record,
+    same_render,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (scripts/system-packages.sh)"
@@ -460,10 +471,68 @@ def test_a_render_leaves_the_garbage_collector_as_it_found_it(rendered: Rendered
         assert not gc.isenabled()
     finally:
         gc.enable()
-    for render in (render_pdf, render_html):
+    for draw in (render_pdf, render_html):
         with pytest.raises(ValueError, match="unknown language"):
-            render(rendered.signed, "fr")
+            draw(rendered.signed, "fr")
     broken = SignedReport.of("{}", rendered.signed.signature, rendered.signed.key_id)
     with pytest.raises(Exception):  # noqa: B017, PT011
         render_pdf(broken, "en")
     assert gc.isenabled()
+
+
+def test_every_stream_is_deflated_once_and_reads_back(rendered: Rendered) -> None:
+    """The renderer deflates each stream itself (once, where WeasyPrint's writer did it
+    twice): every stream carries one ``/FlateDecode`` filter and inflates to what it was:
+    the pages to drawing operators, the embedded font to a TrueType file of its declared
+    ``/Length1``."""
+    pdf = rendered.pdf["zh"]
+    reader = PdfReader(io.BytesIO(pdf))
+    kinds = {"font": 0, "page": 0, "other": 0}
+    pages = {page.raw_get("/Contents").idnum for page in reader.pages}
+    for number in sorted({int(n) for n in re.findall(rb"(?m)^(\d+) 0 obj", pdf)}):
+        item = reader.get_object(number)
+        if not isinstance(item, StreamObject) or item.get("/Type") in ("/ObjStm", "/XRef"):
+            continue
+        assert str(item["/Filter"]) == "/FlateDecode", (number, item.get("/Filter"))
+        data = item.get_data()
+        if "/Length1" in item:
+            kinds["font"] += 1
+            assert data[:4] == b"\x00\x01\x00\x00"
+            assert len(data) == int(item["/Length1"])  # type: ignore[call-overload]
+        elif number in pages:
+            kinds["page"] += 1
+            assert data.startswith(b"1 0 0 -1 0 841.889764 cm\n"), data[:40]
+        else:
+            kinds["other"] += 1
+            assert data, number
+    assert kinds["font"] == 1
+    assert kinds["page"] == len(reader.pages)
+
+
+@pytest.mark.parametrize("view", [View.PUBLIC, View.FULL])
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_user_agent_sheet_renders_what_weasyprints_own_renders(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch, lang: str, view: View
+) -> None:
+    """Report pages are cascaded with ``ua.css``, the rules of WeasyPrint's user-agent
+    sheet for the elements they are made of: the PDF is the one WeasyPrint's whole sheet
+    gives, byte for byte (but the render's timestamp)."""
+    signed = rendered.signed
+    if view is View.FULL:
+        signed = issue(rendered.ctx, rendered.keys, signed.document["subject"]["code"], view=view)
+    page = ElementTree.fromstring(render_html(signed, lang))
+    assert render._ua_sheet_covers(page), "a template writes an element ua.css does not cover"
+    fast = render_pdf(signed, lang)
+    assert same_render(fast) == same_render(pdf_with_full_ua_sheet(monkeypatch, signed, lang))
+
+
+def test_a_page_of_other_elements_gets_weasyprints_whole_user_agent_sheet() -> None:
+    covered = "<html><head><title>t</title></head><body><div><p class='x'>a</p></div></body></html>"
+    assert render._ua_sheet_covers(ElementTree.fromstring(covered))
+    for other in (
+        "<html><body><table><tr><td>a</td></tr></table></body></html>",
+        "<html><body><p><a href='https://example.org'>a</a></p></body></html>",
+        "<html><body><p dir='rtl'>a</p></body></html>",
+        "<html><body><p hidden=''>a</p></body></html>",
+    ):
+        assert not render._ua_sheet_covers(ElementTree.fromstring(other)), other
