@@ -25,10 +25,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("ingest_batches") as batch:
-        batch.add_column(sa.Column("version_mark", sa.BigInteger(), nullable=True))
+    op.add_column("ingest_batches", sa.Column("version_mark", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ingest_batches") as batch:
-        batch.drop_column("version_mark")
+    # Not in batch mode: SQLite would copy the table and drop it, which its foreign keys
+    # (rejections, review items, match links) refuse.
+    op.drop_column("ingest_batches", "version_mark")
