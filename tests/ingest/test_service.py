@@ -17,11 +17,20 @@ from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.ingest.readers import UnusableInputError
 from bonafides.ingest.service import IngestReport
+from bonafides.progress import ProgressFn
 from bonafides.security import audit
 from bonafides.security.clock import FixedClock
 from bonafides.settings import Settings
 from bonafides.store.reference import sync_catalogue
-from bonafides.store.tables import IngestBatch, Record, RecordVersion, ReviewItem, Subject
+from bonafides.store.tables import (
+    AuditEvent,
+    IngestBatch,
+    ListEntry,
+    Record,
+    RecordVersion,
+    ReviewItem,
+    Subject,
+)
 from tests import factories
 
 TODAY = dt.date(2026, 11, 27)
@@ -340,3 +349,68 @@ def test_with_source_rows_naming_another_department_are_rejected(
     (rejection,) = report.rejections
     assert (rejection.row, rejection.field) == (3, SOURCE_USCC)
     assert "bj_amr" in rejection.reason
+
+
+def _defaulters(tmp_path: Path, count: int) -> Path:
+    """Court listings of ``count`` firms: each row puts its firm on a black list."""
+    rtype = load_catalogue().type("courts.defaulter")
+    rows = [factories.content_row(rtype, factories.org()) for _ in range(count)]
+    return write_csv(tmp_path / "defaulters.csv", rows)
+
+
+def _ingest_listings(ctx: Context, path: Path, progress: ProgressFn | None = None) -> IngestReport:
+    return ingest_file(
+        ctx,
+        path,
+        type_code="courts.defaulter",
+        source="spc",
+        actor="test",
+        today=TODAY,
+        chunk_rows=2,
+        progress=progress,
+    )
+
+
+def _current_entries(ctx: Context) -> list[int]:
+    with ctx.sessions() as s:
+        return sorted(s.scalars(select(ListEntry.subject_id).where(ListEntry.status == "current")))
+
+
+def test_list_entries_are_refreshed_once_for_the_whole_file(ctx: Context, tmp_path: Path) -> None:
+    """A file of three chunks evaluates its subjects once, when the file is done."""
+    report = _ingest_listings(ctx, _defaulters(tmp_path, 6))
+    assert report.counts["accepted"] == 6, report.rejections
+    with ctx.sessions() as s:
+        subjects = sorted(s.scalars(select(Subject.id)))
+        refreshed = s.scalars(
+            select(AuditEvent.detail).where(AuditEvent.tag == "rules:entries:refreshed")
+        ).all()
+    assert _current_entries(ctx) == subjects
+    assert [(d["subjects"], d["added"]) for d in refreshed] == [(6, 6)]
+
+
+def test_a_killed_runs_chunks_get_their_entries_from_the_rerun(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """Entries are refreshed when the file is done, by whichever run finishes it: the
+    rerun of a run killed after its first chunk refreshes that chunk's subjects too."""
+    path = _defaulters(tmp_path, 6)
+
+    class KilledError(Exception):
+        pass
+
+    def kill_after_first_chunk(done: int, total: int | None) -> None:
+        if done == 2:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        _ingest_listings(ctx, path, kill_after_first_chunk)
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Record)) == 2
+    report = _ingest_listings(ctx, path)
+    assert report.resumed_from_row == 4
+    assert report.counts["accepted"] == 6, report.rejections
+    with ctx.sessions() as s:
+        subjects = sorted(s.scalars(select(Subject.id)))
+    assert len(subjects) == 6
+    assert _current_entries(ctx) == subjects

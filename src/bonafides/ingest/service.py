@@ -23,7 +23,8 @@ from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_js
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
 from bonafides.matching.model import ALGORITHM
-from bonafides.rules.records import write_records
+from bonafides.rules.records import refresh_written_since, write_records
+from bonafides.rules.service import version_mark
 from bonafides.security import audit
 from bonafides.store.records import Outcome, record_key, stored_records
 from bonafides.store.subjects import chunks as slices
@@ -189,6 +190,8 @@ class ChunkWriter:
             actor=self.actor,
             catalogue_version=self.ctx.catalogue.version,
             stored=stored,
+            # Once per file, in ``finish``: a subject named in many chunks is evaluated once.
+            refresh=False,
         )
         if rejections:
             session.execute(
@@ -346,6 +349,9 @@ def start_batch(
         .limit(1)
     )
     if unfinished is not None:
+        if unfinished.version_mark is None:
+            # Begun by a version that refreshed each chunk as it committed it.
+            unfinished.version_mark = version_mark(session)
         return unfinished.id, unfinished.next_row
     batch = IngestBatch(
         source=source,
@@ -360,6 +366,7 @@ def start_batch(
         next_row=0,
         counts=dict.fromkeys(COUNT_KEYS, 0),
         notes={},
+        version_mark=version_mark(session),
     )
     session.add(batch)
     session.flush()
@@ -374,9 +381,18 @@ def start_batch(
 
 
 def finish(session: Session, batch_id: int, actor: str) -> None:
-    """Mark the batch done: every chunk of its file is stored."""
-    batch = session.get(IngestBatch, batch_id)
+    """Refresh the list entries of the subjects the file changed, then mark the batch
+    done: every chunk of its file is stored.
+
+    The entries are refreshed here, once per file, not with each chunk: until then the
+    records of a running batch are stored but their entries lag. A killed run's records
+    are refreshed by the rerun that finishes the file, or by ``bonafides lists
+    recompute``.
+    """
+    batch = session.get(IngestBatch, batch_id, with_for_update=True)
     assert batch is not None
+    assert batch.version_mark is not None
+    refresh_written_since(session, batch.version_mark, actor=actor)
     batch.status = "done"
     batch.finished_at = utcnow()
     audit.append(

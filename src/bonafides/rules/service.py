@@ -481,7 +481,7 @@ def _last_lists_run(session: Session) -> RuleRun | None:
     )
 
 
-def _version_mark(session: Session) -> int:
+def version_mark(session: Session) -> int:
     """The highest record version id: every change to a record (a new decision, an
     amendment, a revocation, a repair, an expiry) adds a version row, and ids only grow,
     so "a version above the mark" is "changed since", whatever clock stamped the change."""
@@ -540,7 +540,7 @@ def recompute_lists(
     started = time.perf_counter()
     began = utcnow()
     no_jit(session)
-    mark = _version_mark(session)
+    mark = version_mark(session)
     since = (
         None
         if full or computed is not None

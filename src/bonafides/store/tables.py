@@ -346,6 +346,10 @@ class IngestBatch(Base):
     next_row: Mapped[int] = mapped_column(Integer, default=0)
     counts: Mapped[dict[str, Any]] = mapped_column(Json)
     notes: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The highest record version id when the batch began (or, for a batch begun before
+    #: this column, when it resumed): the list entries of every subject with a version
+    #: above it are refreshed when the file is done, whichever run finishes it.
+    version_mark: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_ingest_batches_lookup", "source", "type_code", "file_sha256"),)
 
