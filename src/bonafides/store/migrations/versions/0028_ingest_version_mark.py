@@ -6,7 +6,7 @@ version above the mark, so a run that was killed and rerun still refreshes what 
 killed run committed (issue 14). Batches begun before this column have none; the run
 that resumes one takes its mark then (the old code refreshed each chunk it committed).
 
-Revision ID: 0028_f_ingest_version_mark
+Revision ID: 0028_ingest_version_mark
 Revises: 0027_feed_public_payload
 Create Date: 2026-12-06 15:40:00
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028_f_ingest_version_mark"
+revision: str = "0028_ingest_version_mark"
 down_revision: str | None = "0027_feed_public_payload"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
