@@ -50,6 +50,7 @@ from bonafides.codes import (
     ResidentId,
     known_regions,
     mask_id,
+    mask_id_expr,
     normalise_expr,
     parse_subject_code,
     ric_valid_expr,
@@ -194,11 +195,14 @@ def classify(
     )
     keys: list[str | None] = frame["key"].to_list()
     shown: list[str] = frame.select(pl.col("key").fill_null(""))["key"].to_list()
-    codes = frame["code"]
     reasons: dict[int, str] = {}
-    for pos in frame.select(pl.arg_where(pl.col("ric")))["ric"].to_list():
-        code = codes[pos]
-        keys[pos], shown[pos] = vault.lookup_key(code), mask_id(code)
+    persons = frame.select(
+        pos=pl.arg_where(pl.col("ric")),
+        code=pl.col("code").filter(pl.col("ric")),
+        shown=mask_id_expr(pl.col("code").filter(pl.col("ric"))),
+    )
+    for pos, code, masked in persons.iter_rows():
+        keys[pos], shown[pos] = vault.lookup_key(code), masked
     others = frame.select(pl.arg_where(~pl.col("ric") & ~pl.col("org")))["ric"].to_list()
     for pos in others:
         raw = raws[pos]
