@@ -7,7 +7,7 @@ the compiled rules recomputed and the write path keeps current). Every line gets
 and a digest under the batch's certificate (``CERT.LINE`` verifies one line); the output
 file is written whole or not at all. Only the lines that need Python (an entry in force,
 an invalid code) pass through it one by one: the clear and unknown lines, most of a batch,
-are answered and stored by one statement in the store.
+are answered as columns, and every line is stored and written in one ordered pass.
 """
 
 from __future__ import annotations
