@@ -30,7 +30,9 @@ from bonafides.codes import (
     make_resident_id,
     make_uscc,
     mask_id,
+    mask_id_expr,
     normalise,
+    normalise_expr,
     parse_resident_id,
     parse_subject_code,
     parse_uscc,
@@ -732,6 +734,18 @@ def test_vectorised_validity_agrees_with_scalar(values: list[str | None]) -> Non
     assert result["uscc"].to_list() == expected_uscc
     assert result["ric"].to_list() == expected_ric
     assert result["ric_2010"].to_list() == expected_2010
+
+
+@SLOWER
+@given(st.lists(mixed_codes(), min_size=1, max_size=40))
+def test_vectorised_masking_agrees_with_scalar(values: list[str]) -> None:
+    """On every code whose normal forms agree (ASCII and full-width input), and on the
+    known spellings of each length."""
+    values = [v for v in values if pl.select(normalise_expr(pl.lit(v))).item() == normalise(v)]
+    values += ["11010519900101002x", "110105900101002", "1234", ""]
+    frame = pl.DataFrame({"code": values}, schema={"code": pl.String})
+    masked = frame.select(mask_id_expr(normalise_expr(pl.col("code"))))
+    assert masked.to_series().to_list() == [mask_id(v) for v in values]
 
 
 def test_vectorised_validity_on_known_codes_lazily() -> None:

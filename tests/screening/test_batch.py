@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 
@@ -19,11 +20,11 @@ from bonafides.codes import ResidentId, make_uscc, parse_subject_code
 from bonafides.context import Context
 from bonafides.csvcells import csv_cell
 from bonafides.ingest.readers import UnusableInputError
-from bonafides.records import RecordStatus, digest
+from bonafides.records import RecordStatus, canonical_json, digest
 from bonafides.rules.records import change_status
 from bonafides.rules.service import recompute_lists
 from bonafides.screening import batch
-from bonafides.screening.batch import classify, plain_digest
+from bonafides.screening.batch import classify, plain_digests
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.tables import AuditEvent, Check, CheckLine, RuleRun
 from tests import factories
@@ -262,13 +263,29 @@ def test_cells_that_look_like_formulas_are_neutralised() -> None:
 
 
 def test_the_fast_digest_of_plain_lines_is_the_canonical_one() -> None:
-    for line, code, status in (
-        (2, "91110105000000019Q", "clear"),
-        (9, "110105********0021", "unknown"),
-    ):
-        assert plain_digest(line, code, status) == digest(
-            {"line": line, "code": code, "status": status}
-        )
+    lines = [(2, "91110105000000019Q", "clear"), (9, "110105********0021", "unknown")]
+    found = plain_digests(*(pl.Series(column) for column in zip(*lines, strict=True)))
+    assert found == [
+        digest({"line": line, "code": code, "status": status}) for line, code, status in lines
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_plain_lines_are_written_as_every_other_answer_is(tmp_path: Path, fmt: str) -> None:
+    """Clear and unknown lines are written as a column: the same text as an answer
+    written one by one."""
+    writer = batch.AnswerFile(tmp_path / f"out.{fmt}", fmt)
+    try:
+        rows = [(2, "91110105000000019Q", "clear"), (19, "110105********0021", "unknown")]
+        frame = pl.DataFrame(rows, schema=["line", "code_display", "status"], orient="row")
+        fast = frame.select(writer.plain_text("CERT")).to_series().to_list()
+        answers = [{"line": line, "code": code, "status": status} for line, code, status in rows]
+        assert fast == [
+            writer.text(f"CERT.{answer['line']}", answer, canonical_json(answer))
+            for answer in answers
+        ]
+    finally:
+        writer.abort()
 
 
 def test_each_stored_line_digest_is_the_canonical_digest_of_its_answer(

@@ -105,7 +105,9 @@ def test_revocation_or_repair_ends_entries_and_measures_the_same_day(
 ) -> None:
     firm = factories.org()
     item = write("courts.defaulter", firm, LISTED, performance="none")
-    today = dt.date.today()
+    # The credit office's day, which a repair ends entries by: the machine's date
+    # differs from it for hours each day.
+    today = ctx.today()
     assert ask(ctx, firm.code, day=today)["status"] == "measures_apply"
     with ctx.sessions.begin() as session:
         change_status(

@@ -7,7 +7,7 @@ the compiled rules recomputed and the write path keeps current). Every line gets
 and a digest under the batch's certificate (``CERT.LINE`` verifies one line); the output
 file is written whole or not at all. Only the lines that need Python (an entry in force,
 an invalid code) pass through it one by one: the clear and unknown lines, most of a batch,
-are answered and stored by one statement in the store.
+are answered as columns, and every line is stored and written in one ordered pass.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import io
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ import psycopg
 from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
-    BigInteger,
     Column,
     Index,
     Integer,
@@ -40,25 +38,19 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    case,
     cast,
-    exists,
     func,
-    insert,
     literal,
-    null,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from bonafides.codes import (
     CodeError,
     ResidentId,
     known_regions,
     mask_id,
+    mask_id_expr,
     normalise_expr,
     parse_subject_code,
     ric_valid_expr,
@@ -203,11 +195,14 @@ def classify(
     )
     keys: list[str | None] = frame["key"].to_list()
     shown: list[str] = frame.select(pl.col("key").fill_null(""))["key"].to_list()
-    codes = frame["code"]
     reasons: dict[int, str] = {}
-    for pos in frame.select(pl.arg_where(pl.col("ric")))["ric"].to_list():
-        code = codes[pos]
-        keys[pos], shown[pos] = vault.lookup_key(code), mask_id(code)
+    persons = frame.select(
+        pos=pl.arg_where(pl.col("ric")),
+        code=pl.col("code").filter(pl.col("ric")),
+        shown=mask_id_expr(pl.col("code").filter(pl.col("ric"))),
+    )
+    for pos, code, masked in persons.iter_rows():
+        keys[pos], shown[pos] = vault.lookup_key(code), masked
     others = frame.select(pl.arg_where(~pl.col("ric") & ~pl.col("org")))["ric"].to_list()
     for pos in others:
         raw = raws[pos]
@@ -452,72 +447,33 @@ def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: K
         table.drop(session.connection())
 
 
-class sha256_hex(FunctionElement[str]):  # noqa: N801 - reads as the SQL function it is
-    """The sha256 of a text's UTF-8 bytes, as 64 hex digits, computed by the store."""
-
-    type = String()
-    name = "sha256_hex"
-    inherit_cache = True
-
-
-@compiles(sha256_hex)
-@compiles(sha256_hex, "postgresql")
-def _sha256_pg(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"encode(sha256(convert_to({value}, 'UTF8')), 'hex')"
-
-
-@compiles(sha256_hex, "sqlite")
-def _sha256_sqlite(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"{_SQLITE_SHA256}({value})"
-
-
-_SQLITE_SHA256 = "bonafides_sha256_hex"
-
-
-def _sha256_text(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _answer_plain_lines(session: Session, table: Table, check_id: int) -> None:
-    """Store every valid line not answered yet as clear (its subject is known) or unknown,
-    with its certificate digest, in one INSERT ... SELECT: most lines of a batch, and none
-    of them passes through Python. The digest is ``plain_digest``'s, spelled in SQL."""
+def _subjects_of(session: Session, table: Table) -> pl.DataFrame:
+    """Each valid line's subject, for the lines whose subject is stored (the others are
+    unknown): the plain join itself, fetched as two columns rather than a row object
+    per line (``COPY ... TO STDOUT`` on PostgreSQL, parsed by polars)."""
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        raw.create_function(_SQLITE_SHA256, 1, _sha256_text, deterministic=True)  # type: ignore[union-attr]
-    s, lines = Subject.__table__, CheckLine.__table__
-    assert isinstance(lines, Table)
-    shown = func.coalesce(table.c.shown, table.c.key)
-    status = case((s.c.id.is_(None), literal(UNKNOWN, String())), else_=literal(CLEAR, String()))
-    body = (
-        literal('{"code":"', String())
-        + shown
-        + literal('","line":', String())
-        + cast(table.c.line, String())
-        + literal(',"status":"', String())
-        + status
-        + literal('"}', String())
+    s = Subject.__table__
+    statement = (
+        select(table.c.pos, s.c.id)
+        .select_from(table.join(s, s.c.key == table.c.key))
+        .compile(conn, compile_kwargs={"literal_binds": True})
     )
-    answered = exists().where(lines.c.check_id == check_id, lines.c.line == table.c.line)
-    conn.execute(
-        insert(lines).from_select(
-            list(_LINE_COLUMNS),
-            select(
-                literal(check_id, BigInteger()),
-                table.c.line,
-                shown,
-                s.c.id,
-                status,
-                sha256_hex(body),
-                null(),
-            )
-            .select_from(table.outerjoin(s, s.c.key == table.c.key))
-            .where(~answered),
-        )
-    )
+    schema = {"pos": pl.Int64, "subject_id": pl.Int64}
+    raw = conn.connection.driver_connection
+    if isinstance(raw, psycopg.Connection):
+        buffer = io.BytesIO()
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
+            for data in copy:
+                buffer.write(data)
+        if not buffer.getbuffer().nbytes:
+            return pl.DataFrame(schema=schema)
+        return pl.read_csv(buffer.getvalue(), has_header=False, separator="\t", schema=schema)
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(statement))
+        return pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
+    finally:
+        cursor.close()
 
 
 # --------------------------------------------------------------------------- output
@@ -533,26 +489,25 @@ class AnswerFile:
         fd, name = tempfile.mkstemp(prefix=f"{partial_name(out.name)}-", dir=out.parent)
         self.tmp = Path(name)
         self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.csv = csv.writer(self.handle) if fmt == "csv" else None
-        if self.csv is not None:
-            self.csv.writerow(CSV_COLUMNS)
+        if fmt == "csv":
+            csv.writer(self.handle).writerow(CSV_COLUMNS)
 
-    def line(self, cert: str, answer: dict[str, Any], text: str) -> None:
-        """One answered line; ``text`` is its canonical JSON, which sorts "certificate"
-        before every other key, so the JSONL line is that text with the certificate added."""
-        if self.csv is None:
-            self.handle.write(f'{{"certificate":"{cert}",{text[1:]}\n')
-            return
+    def text(self, cert: str, answer: dict[str, Any], kept: str) -> str:
+        """The text of one answered line; ``kept`` is its canonical JSON, which sorts
+        "certificate" before every other key, so the JSONL line is that text with the
+        certificate added. A CSV line has a row per list entry behind each measure."""
+        if self.fmt != "csv":
+            return f'{{"certificate":"{cert}",{kept[1:]}\n'
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
         base = [answer["line"], answer["code"], answer["status"]]
         measures = answer.get("measures") or []
         if not measures:
-            self.csv.writerow(
-                [csv_cell(v) for v in [*base, *[""] * 9, answer.get("reason", ""), cert]]
-            )
-            return
+            out.writerow([csv_cell(v) for v in [*base, *[""] * 9, answer.get("reason", ""), cert]])
+            return buffer.getvalue()
         for measure in measures:
             for entry in measure["entries"]:
-                self.csv.writerow(
+                out.writerow(
                     [
                         csv_cell(v)
                         for v in [
@@ -571,15 +526,38 @@ class AnswerFile:
                         ]
                     ]
                 )
+        return buffer.getvalue()
 
-    def plain(self, line: int, code: str, status: str, cert: str) -> None:
-        """A clear or unknown line: its code is a validated (or masked) code, safe as is."""
-        if self.csv is None:
-            self.handle.write(
-                f'{{"certificate":"{cert}","code":"{code}","line":{line},"status":"{status}"}}\n'
+    def plain_text(self, cert: str) -> pl.Expr:
+        """The text of each clear or unknown line, as a column over ``line``,
+        ``code_display`` and ``status``: the same as ``text`` gives for such a line, whose
+        code is a validated (or masked) code, safe as is."""
+        line, code, status = (pl.col(name) for name in ("line", "code_display", "status"))
+        if self.fmt != "csv":
+            return pl.concat_str(
+                pl.lit(f'{{"certificate":"{cert}.'),
+                line.cast(pl.String),
+                pl.lit('","code":"'),
+                code,
+                pl.lit('","line":'),
+                line.cast(pl.String),
+                pl.lit(',"status":"'),
+                status,
+                pl.lit('"}\n'),
             )
-            return
-        self.handle.write(f"{line},{code},{status},,,,,,,,,,,{cert}\r\n")
+        return pl.concat_str(
+            line.cast(pl.String),
+            pl.lit(","),
+            code,
+            pl.lit(","),
+            status,
+            pl.lit(f",,,,,,,,,,,{cert}."),
+            line.cast(pl.String),
+            pl.lit("\r\n"),
+        )
+
+    def write(self, text: str) -> None:
+        self.handle.write(text)
 
     def commit(self) -> None:
         """Publish the file under its name: after the answers it lists are committed."""
@@ -683,10 +661,10 @@ def _answer_all(
     """Answer every line under one new certificate.
 
     Python answers the lines that need it (a subject with entries in force, an invalid
-    code) and stores them; one statement then answers and stores all the others in the
-    store (``_answer_plain_lines``). The stored lines are then read back in order, a
-    chunk at a time, for what needs every line: the counts, the trail that pins them, the
-    subjects screened and the answer file.
+    code); the clear and unknown lines, most of a batch, are answered as columns
+    (``_plain_lines``). All lines then go to the store and the answer file together, in
+    line order, a chunk at a time; the counts, the trail that pins them and the subjects
+    screened come from the same columns, so nothing is read back.
     """
     cert = new_certificate_id()
     stored = Check(
@@ -712,47 +690,66 @@ def _answer_all(
         session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
     )
     invalid: list[tuple[int, str]] = []
-    check_id = stored.id
-    pending: list[tuple[Any, ...]] = []
-    #: The answers Python built, by line, for the answer file.
-    built: dict[int, tuple[dict[str, Any], str]] = {}
     if progress is not None:
         progress(0, len(keyed))
     special = sorted([*found.entries, *(pos for pos, key in enumerate(keyed.keys) if key is None)])
+    answered: list[tuple[Any, ...]] = []
+    for pos in special:
+        line, shown = keyed.lines[pos], keyed.shown[pos]
+        subject_id: int | None = None
+        if keyed.keys[pos] is None:
+            reason = keyed.reasons.get(pos, "invalid code")
+            body = invalid_answer(shown, reason)
+            invalid.append((line, reason))
+        else:
+            subject_id = found.subjects[pos]
+            body = subject_answer(
+                rules,
+                action,
+                day,
+                code=shown,
+                subject=found.info[pos],
+                entries=found.entries[pos],
+                records=details,
+            )
+        answer = {"line": line, **body}
+        kept = canonical_json(answer)
+        answered.append(
+            (
+                pos,
+                line,
+                shown,
+                subject_id,
+                str(body["status"]),
+                hashlib.sha256(kept.encode()).hexdigest(),
+                kept,
+                None if writer is None else writer.text(f"{cert}.{line}", answer, kept),
+            )
+        )
+    lines = _plain_lines(keyed, _subjects_of(session, table), answered, cert, writer)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    counts.update(lines["status"].value_counts().iter_rows())
+    trail = hashlib.sha256()
     with _LineSink(session) as sink:
-        for pos in special:
-            line, shown = keyed.lines[pos], keyed.shown[pos]
-            subject_id: int | None = None
-            if keyed.keys[pos] is None:
-                reason = keyed.reasons.get(pos, "invalid code")
-                body = invalid_answer(shown, reason)
-                invalid.append((line, reason))
-            else:
-                subject_id = found.subjects[pos]
-                body = subject_answer(
-                    rules,
-                    action,
-                    day,
-                    code=shown,
-                    subject=found.info[pos],
-                    entries=found.entries[pos],
-                    records=details,
+        for done in range(0, lines.height, _INSERT_CHUNK):
+            chunk = lines.slice(done, _INSERT_CHUNK)
+            sink.add(
+                chunk.select(pl.lit(stored.id, pl.Int64).alias("check_id"), *_LINE_COLUMNS[1:])
+            )
+            trail.update(
+                chunk.select(
+                    pl.concat_str(
+                        pl.col("line").cast(pl.String), pl.lit(":"), "digest", pl.lit(";")
+                    ).str.join("")
                 )
-            status = str(body["status"])
-            answer = {"line": line, **body}
-            kept = canonical_json(answer)
-            line_digest = hashlib.sha256(kept.encode()).hexdigest()
-            pending.append((check_id, line, shown, subject_id, status, line_digest, kept))
+                .item()
+                .encode()
+            )
             if writer is not None:
-                built[line] = (answer, kept)
-            if len(pending) >= _INSERT_CHUNK:
-                sink.add(pending)
-                pending = []
-        sink.add(pending)
-    _answer_plain_lines(session, table, check_id)
-    counts, lines_digest, screened = _read_back(
-        session, check_id, cert, built, writer, (progress, len(keyed))
-    )
+                writer.write(chunk["text"].str.join("").item())
+            if progress is not None and done + chunk.height < len(keyed):
+                progress(done + chunk.height, len(keyed))
+    screened = lines["subject_id"].drop_nulls().unique().to_list()
     if progress is not None:
         progress(len(keyed), len(keyed))
     summary: dict[str, Any] = {
@@ -761,7 +758,7 @@ def _answer_all(
         "file": path.name,
         "lines": len(keyed),
         "counts": counts,
-        "lines_digest": lines_digest,
+        "lines_digest": trail.hexdigest(),
     }
     stored.answer = summary
     stored.digest = digest(summary)
@@ -783,7 +780,7 @@ def _answer_all(
             "subjects_digest": subjects_digest(screened),
         },
     )
-    _link_screened(session, event.id, check_id, cert)
+    _link_screened(session, event.id, stored.id, cert)
     return ScreenReport(
         cert_id=cert,
         action=action,
@@ -794,54 +791,58 @@ def _answer_all(
         out=None,
         seconds=0.0,
         recomputed=False,
-        lines_digest=lines_digest,
+        lines_digest=summary["lines_digest"],
     )
 
 
-def _read_back(
-    session: Session,
-    check_id: int,
+_ANSWERED = {
+    "pos": pl.Int64,
+    "line": pl.Int64,
+    "code_display": pl.String,
+    "subject_id": pl.Int64,
+    "status": pl.String,
+    "digest": pl.String,
+    "answer": pl.String,
+    "text": pl.String,
+}
+
+
+def _plain_lines(
+    keyed: Keyed,
+    subjects: pl.DataFrame,
+    answered: list[tuple[Any, ...]],
     cert: str,
-    built: dict[int, tuple[dict[str, Any], str]],
     writer: AnswerFile | None,
-    progress: tuple[ProgressFn | None, int],
-) -> tuple[dict[str, int], str, set[int]]:
-    """The stored lines of a batch in order, streamed: their counts by status, the trail
-    over their digests, the subjects screened; and each line into the answer file."""
-    counts: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
-    trail = _Trail()
-    screened: set[int] = set()
-    c = CheckLine.__table__.c
-    conn = session.connection()
-    statement = (
-        select(c.line, c.code_display, c.subject_id, c.status, c.digest)
-        .where(c.check_id == check_id)
-        .order_by(c.line)
-        .compile(conn, compile_kwargs={"literal_binds": True})
+) -> pl.DataFrame:
+    """Every line of the batch in order, as the columns of ``_ANSWERED``: the lines Python
+    ``answered``, and the others answered here as columns, clear when ``subjects`` names
+    their subject and unknown when not, each with its digest and its text in the answer
+    file (none without one)."""
+    done = pl.DataFrame(answered, schema=_ANSWERED, orient="row")
+    plain = (
+        pl.DataFrame(
+            {"line": keyed.lines, "code_display": keyed.shown, "key": keyed.keys},
+            schema={"line": pl.Int64, "code_display": pl.String, "key": pl.String},
+        )
+        .with_row_index("pos")
+        .with_columns(pl.col("pos").cast(pl.Int64))
+        .filter(pl.col("key").is_not_null())
+        .join(done.select("pos"), on="pos", how="anti")
+        .join(subjects, on="pos", how="left")
+        .with_columns(
+            status=pl.when(pl.col("subject_id").is_null())
+            .then(pl.lit(UNKNOWN))
+            .otherwise(pl.lit(CLEAR)),
+            answer=pl.lit(None, pl.String),
+        )
     )
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    report, total = progress
-    done = 0
-    try:
-        cursor.execute(str(statement))
-        while rows := cursor.fetchmany(_INSERT_CHUNK):
-            trail.add_many(rows)
-            counts.update(row[3] for row in rows)
-            screened.update(row[2] for row in rows)
-            if writer is not None:
-                for line, code, _, status, _ in rows:
-                    made = built.get(line)
-                    if made is None:
-                        writer.plain(line, code, status, f"{cert}.{line}")
-                    else:
-                        writer.line(f"{cert}.{line}", *made)
-            done += len(rows)
-            if report is not None and done < total:
-                report(done, total)
-    finally:
-        cursor.close()
-    screened.discard(None)
-    return dict(counts), trail.hexdigest(), screened
+    plain = plain.with_columns(
+        digest=pl.Series(
+            plain_digests(plain["line"], plain["code_display"], plain["status"]), dtype=pl.String
+        ),
+        text=pl.lit(None, pl.String) if writer is None else writer.plain_text(cert),
+    )
+    return pl.concat([plain.select(list(_ANSWERED)), done]).sort("pos")
 
 
 def _link_screened(session: Session, event_id: int, check_id: int, cert: str) -> None:
@@ -861,29 +862,24 @@ def _link_screened(session: Session, event_id: int, check_id: int, cert: str) ->
     )
 
 
-def plain_digest(line: int, code: str, status: str) -> str:
-    """``digest({"line": line, "code": code, "status": status})`` without building JSON:
-    most lines of a batch are clear, and this runs once per line. Codes are validated or
-    masked, so they need no escaping."""
-    body = f'{{"code":"{code}","line":{line},"status":"{status}"}}'
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-class _Trail:
-    """sha256 over the lines' digests in order: one value that pins the whole batch."""
-
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
-
-    def add(self, line: int, line_digest: str) -> None:
-        self._sha.update(f"{line}:{line_digest};".encode())
-
-    def add_many(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Lines in order as (line, _, _, _, digest) rows: the same as ``add`` for each."""
-        self._sha.update("".join(f"{row[0]}:{row[4]};" for row in rows).encode())
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest()
+def plain_digests(lines: pl.Series, codes: pl.Series, statuses: pl.Series) -> list[str]:
+    """``digest({"line": line, "code": code, "status": status})`` of each clear or unknown
+    line, without building a dict or JSON per line: most lines of a batch are such lines.
+    The canonical JSON is spelled as columns; codes are validated or masked, so they need
+    no escaping. One hash per line is then the only Python work."""
+    bodies = pl.select(
+        pl.concat_str(
+            pl.lit('{"code":"'),
+            codes,
+            pl.lit('","line":'),
+            lines.cast(pl.String),
+            pl.lit(',"status":"'),
+            statuses,
+            pl.lit('"}'),
+        )
+    ).to_series()
+    sha = hashlib.sha256
+    return [sha(body.encode()).hexdigest() for body in bodies]
 
 
 _LINE_COLUMNS = ("check_id", "line", "code_display", "subject_id", "status", "digest", "answer")
@@ -893,7 +889,7 @@ class _LineSink:
     """Where a batch's answered lines go, a chunk at a time.
 
     PostgreSQL gets one COPY for the whole batch, fed through psycopg's queued writer: a
-    worker thread sends one chunk while Python answers the next, so with two cores the
+    worker thread sends one chunk while Python prepares the next, so with two cores the
     server's storing and the answering overlap instead of taking turns. Nothing else may
     use the connection until the sink is closed. SQLite inserts each chunk in turn.
     """
@@ -917,15 +913,15 @@ class _LineSink:
             )
         return self
 
-    def add(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def add(self, rows: pl.DataFrame) -> None:
+        """Store ``rows``, whose columns are ``_LINE_COLUMNS`` in that order."""
+        if not rows.height:
             return
         if self._copy is None:
-            _copy_rows(self.session, "check_lines", _LINE_COLUMNS, rows)
+            _copy_rows(self.session, "check_lines", _LINE_COLUMNS, rows.rows())
             return
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        self._copy.write(buffer.getvalue())
+        # Nulls are empty and unquoted (NULL to COPY); FORCE_NOT_NULL keeps an empty code.
+        self._copy.write(rows.write_csv(include_header=False))
 
     def __exit__(self, *exc: Any) -> None:
         self._stack.__exit__(*exc)
