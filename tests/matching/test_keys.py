@@ -24,7 +24,7 @@ from bonafides.app.unit import UnitOfWork
 from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.matching import keys
-from bonafides.matching.model import Candidate, Matcher, Query
+from bonafides.matching.model import V1, V2, Candidate, Matcher, Query
 from bonafides.matching.register import RegisterIndex
 from bonafides.matching.store import load_register
 from bonafides.settings import Settings
@@ -150,18 +150,21 @@ def _same(a: list[Candidate], b: list[Candidate]) -> None:
 
 
 def _compare(ctx: Context, queries: list[Query]) -> None:
-    store = keys.StoreMatcher.open(ctx.sessions)
-    assert store is not None
-    with ctx.sessions() as session:
-        memory = Matcher(RegisterIndex.build(load_register(session)))
-    ranked = store.candidates_for(queries)
-    decisions = set()
-    for query, found in zip(queries, ranked, strict=True):
-        _same(found, memory.candidates(query))
-        decided = store.decide(found)
-        assert decided == memory.decide(memory.candidates(query)), query
-        decisions.add(decided.decision)
-    assert decisions == {"match", "review", "none"}
+    """Both ways agree for every version kept: v2 and the v1 it replaced."""
+    for version in (V1, V2):
+        store = keys.StoreMatcher.open(ctx.sessions, version)
+        assert store is not None
+        with ctx.sessions() as session:
+            memory = Matcher(RegisterIndex.build(load_register(session)), version=version)
+        ranked = store.candidates_for(queries)
+        decisions = set()
+        for query, found in zip(queries, ranked, strict=True):
+            _same(found, memory.candidates(query))
+            decided = store.decide(found)
+            assert decided == memory.decide(memory.candidates(query)), query
+            assert decided.algorithm == version.name
+            decisions.add(decided.decision)
+        assert decisions == {"match", "review", "none"}
 
 
 def test_the_keys_in_the_store_find_what_the_index_in_memory_finds(

@@ -22,7 +22,7 @@ from bonafides.digests import sha256_of
 from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
-from bonafides.matching.model import ALGORITHM
+from bonafides.matching.model import ALGORITHM, MatchResult
 from bonafides.rules.records import write_records
 from bonafides.security import audit
 from bonafides.store.records import Outcome, record_key, stored_records
@@ -135,7 +135,7 @@ class ChunkWriter:
         self.batch_id = batch_id
         self.actor = actor
         self.notifier = notifier
-        #: Rows without a code are matched by name (bonafides-names-v1) before review.
+        #: Rows without a code are matched by name (bonafides-names, ``ALGORITHM``) before review.
         self.linker = linker or NameLinker(ctx.sessions)
 
     def apply(self, session: Session, chunk: Chunk) -> ChunkCounts:
@@ -317,7 +317,7 @@ def _queue_reviews(
                 "status": "open",
                 "created_at": now,
                 "candidates": candidates_json(proposals[id(item)]),
-                "algorithm": ALGORITHM if proposals[id(item)] is not None else None,
+                "algorithm": _algorithm(proposals[id(item)]),
             }
         )
     if fresh:
@@ -434,3 +434,7 @@ def load_report(
 
 def count_open_reviews(session: Session) -> int:
     return session.scalar(select(func.count()).where(ReviewItem.status == "open")) or 0
+
+
+def _algorithm(result: MatchResult | None) -> str | None:
+    return result.algorithm if result is not None else None

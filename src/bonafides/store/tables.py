@@ -1104,7 +1104,7 @@ class JobRun(Base):
 class MatchKey(Base):
     """One blocking key of one name of a registered organisation, for name matching.
 
-    The keys bonafides-names-v1 finds candidates by (``bonafides.matching.register``): the
+    The keys bonafides-names finds candidates by (``bonafides.matching.register``): the
     trade name's core, its sound, each one-character mask, its first two characters, and
     the legacy registration number and organisation code. Kept in the store so a process
     reads only the postings of the keys its rows have, never the whole register.
