@@ -192,7 +192,7 @@ def main() -> None:
     )
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=200)
     url = args.pg.rsplit("/", 1)[0] + f"/match_ingest_bench_{uuid.uuid4().hex[:6]}"
     if args.template:
         copied, wall, _ = timed(lambda: _from_template(url, args.template))

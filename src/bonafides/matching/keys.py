@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue.models import SubjectKind
@@ -275,44 +275,47 @@ class StoreMatcher(Matcher):
         self, session: Session, wanted: dict[Key, int | None]
     ) -> dict[Key, list[Posting]]:
         """Each key's postings, in the index's order; a key with more than its cap finds
-        nothing (an empty list)."""
-        counts: dict[Key, int] = {}
-        for key, cap in wanted.items():
-            if cap is not None:
-                counts[key] = len(self._delta.postings(*key))
-        texts = sorted({text for _, text in counts})
+        nothing (an empty list).
+
+        One query a part: each posting comes with its key's count (a window); of a key
+        over its kind's cap only one row leaves the database, to say so.
+        """
+        caps: dict[int, int | None] = {}
+        for (kind, _), cap in wanted.items():
+            known = caps.get(kind, cap)
+            caps[kind] = None if cap is None or known is None else max(cap, known)
+        found: dict[Key, list[Posting]] = {key: self._delta.postings(*key) for key in wanted}
+        counts: dict[Key, int] = {key: len(postings) for key, postings in found.items()}
         stale = sorted(self._changed)
-        size = in_size(session)
-        for part in chunks(texts, size):
-            query = (
-                select(MatchKey.kind, MatchKey.key, func.count())
-                .where(one_of(session, MatchKey.key, part))
-                .group_by(MatchKey.kind, MatchKey.key)
-            )
+        for part in chunks(sorted({text for _, text in wanted}), in_size(session)):
+            inner = select(
+                MatchKey.kind,
+                MatchKey.key,
+                MatchKey.subject_id,
+                MatchKey.variant,
+                func.count().over(partition_by=(MatchKey.kind, MatchKey.key)).label("n"),
+                func.row_number().over(partition_by=(MatchKey.kind, MatchKey.key)).label("at"),
+            ).where(one_of(session, MatchKey.key, part), MatchKey.kind.in_(sorted(caps)))
             if stale:
-                query = query.where(~one_of(session, MatchKey.subject_id, stale))
-            for kind, text, count in session.execute(query):
-                if (kind, text) in counts:
-                    counts[(kind, text)] += int(count)
-        found: dict[Key, list[Posting]] = {}
-        fetch: set[Key] = set()
+                inner = inner.where(~one_of(session, MatchKey.subject_id, stale))
+            rows = inner.subquery()
+            kept = [
+                rows.c.kind == kind
+                if cap is None
+                else and_(rows.c.kind == kind, or_(rows.c.n <= cap, rows.c.at == 1))
+                for kind, cap in caps.items()
+            ]
+            query = select(rows.c.kind, rows.c.key, rows.c.subject_id, rows.c.variant, rows.c.n)
+            for kind, text, sid, variant, n in session.execute(query.where(or_(*kept))):
+                key = (kind, text)
+                if key in found:
+                    found[key].append((sid, variant))
+                    counts[key] = len(self._delta.postings(*key)) + int(n)
         for key, cap in wanted.items():
             if cap is not None and counts[key] > cap:
                 found[key] = []
             else:
-                found[key] = self._delta.postings(*key)
-                fetch.add(key)
-        for part in chunks(sorted({text for _, text in fetch}), size):
-            rows = select(MatchKey.kind, MatchKey.key, MatchKey.subject_id, MatchKey.variant).where(
-                one_of(session, MatchKey.key, part)
-            )
-            if stale:
-                rows = rows.where(~one_of(session, MatchKey.subject_id, stale))
-            for kind, text, sid, variant in session.execute(rows):
-                if (kind, text) in fetch:
-                    found[(kind, text)].append((sid, variant))
-        for postings in found.values():
-            postings.sort()
+                found[key].sort()
         return found
 
     def _plan(self, name: names.ParsedName, query: Query) -> list[tuple[Key, int | None]]:
