@@ -251,3 +251,18 @@ def test_a_typo_whose_masks_are_rare_is_still_proposed_for_review() -> None:
     result = Matcher(RegisterIndex.build(register)).match(Query("北京祥康化肥有限公司"))
     assert result.decision == "review"
     assert result.candidates[0].entry.code == target.code
+
+
+def test_a_homophone_rival_hidden_in_a_common_mask_still_makes_it_a_review() -> None:
+    """奥 also reads yù: 北京裕鑫 is as good a homophone of 北京奥鑫 as 奥信（北京） is. Its
+    only key in common with the row is ?鑫商贸, shared by 30 firms; v2 reads that mask
+    before it links on a homophone, as v1 did, and sends the row to review."""
+    homophone = RegisterEntry(_code("110105", 1), "奥信（北京）商贸有限公司")
+    rival = RegisterEntry(_code("110105", 2), "北京裕鑫商贸有限公司")
+    register = [homophone, rival, *_dense("{}鑫", "商贸", 30, 100)]
+    matcher = Matcher(RegisterIndex.build(register))
+    result = matcher.match(Query("北京奥鑫商贸有限公司"))
+    assert result.decision == "review", result.explanation
+    found = {c.entry.code: c for c in matcher.candidates(Query("北京奥鑫商贸有限公司"))}
+    assert "ambiguous" in {f.feature for f in found[homophone.code].contributions}
+    assert "homophone" in {f.feature for f in found[rival.code].contributions}

@@ -269,7 +269,18 @@ class StoreMatcher(Matcher):
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         parsed = [names.parse(q.name) for q in queries]
         with self._sessions() as session:
-            return self._candidates(session, queries, parsed)
+            ranked = self._candidates(session, queries, parsed)
+            doubtful = [i for i, found in enumerate(ranked) if self.doubtful(parsed[i], found)]
+            if doubtful:
+                wider = self._candidates(
+                    session,
+                    [queries[i] for i in doubtful],
+                    [parsed[i] for i in doubtful],
+                    wide=True,
+                )
+                for i, found in zip(doubtful, wider, strict=True):
+                    ranked[i] = found
+        return ranked
 
     def _postings(
         self, session: Session, wanted: dict[Key, int | None]
@@ -318,9 +329,11 @@ class StoreMatcher(Matcher):
                 found[key].sort()
         return found
 
-    def _plan(self, name: names.ParsedName, query: Query) -> list[tuple[Key, int | None]]:
+    def _plan(
+        self, name: names.ParsedName, query: Query, wide: bool
+    ) -> list[tuple[Key, int | None]]:
         """The keys a query reads first, with their caps, in the in-memory index's order;
-        v2's masks come later, only for a core no name has (``_masks``)."""
+        v2's masks come later, only for a core no name has (``_masks``), unless ``wide``."""
         version = self.version
         plan: list[tuple[Key, int | None]] = []
         if name.core:
@@ -329,23 +342,28 @@ class StoreMatcher(Matcher):
             look = names.folded(name.core) if version.rare_first else None
             if look is not None:
                 plan.append(((LOOK, look), MAX_POSTINGS))
-            if not version.rare_first:
-                plan.extend(self._masks(name))
+            if wide or not version.rare_first:
+                plan.extend(self._masks(name, MAX_POSTINGS if wide else version.mask_postings))
         return plan
 
-    def _masks(self, name: names.ParsedName) -> list[tuple[Key, int | None]]:
+    def _masks(self, name: names.ParsedName, cap: int) -> list[tuple[Key, int | None]]:
         if len(name.core) < MIN_MASKED_CORE:
             return []
-        return [((MASK, m), self.version.mask_postings) for m in masks(name.core)]
+        return [((MASK, m), cap) for m in masks(name.core)]
 
     def _candidates(
-        self, session: Session, queries: Sequence[Query], parsed: list[names.ParsedName]
+        self,
+        session: Session,
+        queries: Sequence[Query],
+        parsed: list[names.ParsedName],
+        *,
+        wide: bool = False,
     ) -> list[list[Candidate]]:
         plans: list[list[tuple[Key, int | None]]] = []
         ids: list[list[tuple[Key, int | None]]] = []
         wanted: dict[Key, int | None] = {}
         for name, query in zip(parsed, queries, strict=True):
-            plan = self._plan(name, query)
+            plan = self._plan(name, query, wide)
             given: list[tuple[Key, int | None]] = []
             for kind, value in ((REG_NO, query.reg_no), (ORG_CODE, query.org_code)):
                 cleaned = clean_identifier(value) if value else ""
@@ -356,11 +374,11 @@ class StoreMatcher(Matcher):
             wanted.update(plan)
             wanted.update(given)
         postings = self._postings(session, wanted) if wanted else {}
-        if self.version.rare_first:
+        if self.version.rare_first and not wide:
             later: dict[Key, int | None] = {}
             for name, plan in zip(parsed, plans, strict=True):
                 if name.core and not postings[(CORE, name.core)]:
-                    extra = self._masks(name)
+                    extra = self._masks(name, self.version.mask_postings)
                     plan.extend(extra)
                     later.update(extra)
             if later:

@@ -12,8 +12,9 @@ so a stored link can always be reproduced by the algorithm that made it. So is t
 candidates are found (``Version``): v2 scores as v1 does, but reads the one-character
 masks only when no registered name has exactly the query's trade name, and only masks
 shared by few names, which a million-firm register makes common (鑫?贸易); the look-alike
-key finds what the masks found of misread characters. v1 stays reproducible:
-``Matcher(index, version=V1)``.
+key finds what the masks found of misread characters, and a link on a homophone or a
+look-alike alone is made only after the masks were read as v1 reads them (``doubtful``).
+v1 stays reproducible: ``Matcher(index, version=V1)``.
 """
 
 from __future__ import annotations
@@ -227,7 +228,19 @@ class Matcher:
     def candidates(self, query: Query) -> list[Candidate]:
         """Every candidate the keys find, scored and ranked, the best first."""
         parsed = names.parse(query.name)
-        return self.rank(parsed, query, self._block(parsed, query))
+        ranked = self.rank(parsed, query, self._block(parsed, query))
+        if self.doubtful(parsed, ranked):
+            ranked = self.rank(parsed, query, self._block(parsed, query, wide=True))
+        return ranked
+
+    def doubtful(self, parsed: names.ParsedName, ranked: list[Candidate]) -> bool:
+        """Whether v2 must look wider before it links: the best is a homophone or a
+        look-alike, and a rival of that kind may hide in a common mask (奥 also reads yu:
+        北京裕鑫 rivals 奥信 for 北京奥鑫). Then the masks are read as v1 reads them."""
+        if not self.version.rare_first or not ranked or len(parsed.core) < MIN_MASKED_CORE:
+            return False
+        best = ranked[0]
+        return not best.vetoed and any(c.feature in _LINKING_FUZZY for c in best.contributions)
 
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         """Each query's candidates: what a caller with many rows asks."""
@@ -241,7 +254,8 @@ class Matcher:
         scored.sort(key=lambda c: (-c.logit, c.entry.code))
         return _mark_ambiguous(scored)
 
-    def _block(self, parsed: names.ParsedName, query: Query) -> list[int]:
+    def _block(self, parsed: names.ParsedName, query: Query, *, wide: bool = False) -> list[int]:
+        """The entries the keys find; ``wide``: every mask read, up to v1's cap."""
         index = self.index
         version = self.version
         entries: dict[int, None] = {}
@@ -252,9 +266,10 @@ class Matcher:
         look = names.folded(parsed.core) if version.rare_first else None
         if look is not None:
             variants.extend(_capped(index.by_look.get(look, ())))
-        if len(parsed.core) >= MIN_MASKED_CORE and not (version.rare_first and exact):
+        if len(parsed.core) >= MIN_MASKED_CORE and (wide or not (version.rare_first and exact)):
+            cap = MAX_POSTINGS if wide else version.mask_postings
             for key in masks(parsed.core):
-                variants.extend(_capped(index.by_mask.get(key, ()), version.mask_postings))
+                variants.extend(_capped(index.by_mask.get(key, ()), cap))
         for number in variants:
             entries[index.variants[number].entry] = None
         for value, table in ((query.reg_no, index.by_reg_no), (query.org_code, index.by_org_code)):
@@ -414,6 +429,8 @@ def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
 
 
 _FUZZY: Final = frozenset({"homophone", "lookalike", "one_char"})
+#: Fuzzy features strong enough to link on their own.
+_LINKING_FUZZY: Final = frozenset({"homophone", "lookalike"})
 
 
 def _mark_closer(scored: list[Candidate]) -> list[Candidate]:
