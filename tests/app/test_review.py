@@ -305,7 +305,7 @@ def test_an_accepted_pair_links_later_rows_of_the_name(
         link = s.scalar(select(MatchLink).order_by(MatchLink.id.desc()))
         assert link is not None
         assert link.subject_id == _subject_id(ctx, huaxin.code)
-        assert link.algorithm == "bonafides-names-v1"
+        assert link.algorithm == "bonafides-names-v2"
         assert link.explanation[0]["feature"] == "accepted_earlier"
         assert f"accepted earlier by review {item_id}" in link.explanation[0]["detail"]
     names = tmp_path / "names.csv"
@@ -317,7 +317,7 @@ def test_an_accepted_pair_links_later_rows_of_the_name(
     match_names(ctx, names, out)
     answers = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(a["decision"], a["code"]) for a in answers[:2]] == [("match", huaxin.code)] * 2
-    assert all(a["algorithm"] == "bonafides-names-v1" for a in answers)
+    assert all(a["algorithm"] == "bonafides-names-v2" for a in answers)
     assert "accepted_earlier" in [f["feature"] for f in answers[0]["explanation"]]
     # Another region: the pair accepted for Beijing says nothing of a Shanghai firm.
     assert answers[2]["decision"] != "match"

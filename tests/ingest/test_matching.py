@@ -1,4 +1,4 @@
-"""Rows without a code during ingest: linked by bonafides-names-v1, or queued with candidates."""
+"""Rows without a code during ingest: linked by bonafides-names, or queued with candidates."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from random import Random
 
 import opencc
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 
 from bonafides.app.register import load_register as load_register_file
@@ -24,10 +25,11 @@ from bonafides.app.unit import UnitOfWork
 from bonafides.codes import make_uscc
 from bonafides.context import Context
 from bonafides.matching import keys
-from bonafides.matching.model import Candidate, Matcher, Query
-from bonafides.matching.register import RegisterIndex
+from bonafides.matching.model import V1, V2, Candidate, Matcher, Query
+from bonafides.matching.register import LOOK, RegisterIndex
 from bonafides.matching.store import load_register
 from bonafides.settings import Settings
+from bonafides.store.db import alembic_config
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names, find
@@ -150,18 +152,21 @@ def _same(a: list[Candidate], b: list[Candidate]) -> None:
 
 
 def _compare(ctx: Context, queries: list[Query]) -> None:
-    store = keys.StoreMatcher.open(ctx.sessions)
-    assert store is not None
-    with ctx.sessions() as session:
-        memory = Matcher(RegisterIndex.build(load_register(session)))
-    ranked = store.candidates_for(queries)
-    decisions = set()
-    for query, found in zip(queries, ranked, strict=True):
-        _same(found, memory.candidates(query))
-        decided = store.decide(found)
-        assert decided == memory.decide(memory.candidates(query)), query
-        decisions.add(decided.decision)
-    assert decisions == {"match", "review", "none"}
+    """Both ways agree for every version kept: v2 and the v1 it replaced."""
+    for version in (V1, V2):
+        store = keys.StoreMatcher.open(ctx.sessions, version)
+        assert store is not None
+        with ctx.sessions() as session:
+            memory = Matcher(RegisterIndex.build(load_register(session)), version=version)
+        ranked = store.candidates_for(queries)
+        decisions = set()
+        for query, found in zip(queries, ranked, strict=True):
+            _same(found, memory.candidates(query))
+            decided = store.decide(found)
+            assert decided == memory.decide(memory.candidates(query)), query
+            assert decided.algorithm == version.name
+            decisions.add(decided.decision)
+        assert decisions == {"match", "review", "none"}
 
 
 def test_the_keys_in_the_store_find_what_the_index_in_memory_finds(
@@ -211,3 +216,26 @@ def test_subjects_created_or_renamed_after_the_sync_are_found_too(
         assert keys.sync(unit.session) == 0
         unit.commit()
     _compare(ctx, queries)
+
+
+def test_migration_0029_gives_a_store_keyed_by_v1_the_look_alike_keys(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """Down to 0028 the look-alike keys go (what a store keyed by v1 holds); up again they
+    come back exactly as a sync writes them, so v2 finds the same without re-keying."""
+    path, known = _register(tmp_path, Random(17))
+    load_register_file(ctx, path, source=None, actor="test")
+    look = select(MatchKey.key, MatchKey.subject_id, MatchKey.variant).where(MatchKey.kind == LOOK)
+    with ctx.sessions() as session:
+        synced = sorted(tuple(r) for r in session.execute(look))
+    assert synced
+    cfg = alembic_config(ctx.engine)
+    command.downgrade(cfg, "0028_ingest_version_mark")
+    try:
+        with ctx.sessions() as session:
+            assert not session.execute(look).first()
+    finally:
+        command.upgrade(cfg, "heads")
+    with ctx.sessions() as session:
+        assert sorted(tuple(r) for r in session.execute(look)) == synced
+    _compare(ctx, _queries(Random(17), known))

@@ -1,4 +1,4 @@
-"""bonafides-names-v1 on the cases of issue 15 item 3: what it must link, what never."""
+"""bonafides-names on the cases of issue 15 item 3: what it must link, what never."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bonafides.codes import make_uscc
 from bonafides.matching import names
-from bonafides.matching.model import ALGORITHM, MATCH_AT, Matcher, Query
+from bonafides.matching.model import ALGORITHM, MATCH_AT, V1, Matcher, Query
 from bonafides.matching.register import RegisterEntry, RegisterIndex
 from bonafides.synth.industries import ENTERPRISE_SECTIONS
 from bonafides.synth.names import trade_name
@@ -210,3 +210,59 @@ def test_a_shortened_name_is_proposed_for_review_not_linked(matcher: Matcher) ->
 
 def test_latin_letters_read_the_same_in_either_case_and_width() -> None:
     assert names.parse("北京abc科技有限公司").key == names.parse("北京ＡＢＣ科技有限公司").key
+
+
+def _dense(trade: str, industry: str, n: int, start: int) -> list[RegisterEntry]:
+    """``n`` firms in five regions whose trade names differ from ``trade`` in one place:
+    the neighbourhood a national register gives every common trade name."""
+    chars = "甲乙丙丁戊庚辛壬癸子丑寅卯辰午酉亥金木水火山川河海湖林森南西北"
+    regions = ("110105", "310115", "330106", "440305", "320102")
+    names = [f"{trade.format(chars[i])}{industry}有限公司" for i in range(n)]
+    return [RegisterEntry(_code(regions[i % 5], start + i), names[i]) for i in range(n)]
+
+
+def test_a_registered_trade_name_is_not_scored_against_its_one_character_neighbours() -> None:
+    """At a million firms 鑫?贸易 is shared by a hundred: v1 scored every one of them for a
+    name registered exactly, v2 reads the masks only when nobody has the trade name."""
+    target = RegisterEntry(_code("330106", 1), "杭州鑫源贸易有限公司")
+    index = RegisterIndex.build([target, *_dense("鑫{}", "贸易", 30, 100)])
+    found = Matcher(index).candidates(Query("鑫源贸易有限公司"))
+    assert [c.entry.code for c in found] == [target.code]
+    assert Matcher(index).match(Query("鑫源贸易有限公司")).code == target.code
+    # v1 stays reproducible: the same decision, after scoring all 31.
+    old = Matcher(index, version=V1)
+    assert len(old.candidates(Query("鑫源贸易有限公司"))) == 31
+    assert old.match(Query("鑫源贸易有限公司")).algorithm == "bonafides-names-v1"
+
+
+def test_a_misread_character_is_found_where_its_masks_are_too_common() -> None:
+    """样 for 祥: every mask the two names share is common (?康化工, 祥?化工 by 30 firms
+    each), so only the look-alike key finds the firm."""
+    target = RegisterEntry(_code("110105", 1), "北京祥康化工有限公司")
+    register = [target, *_dense("{}康", "化工", 30, 100), *_dense("祥{}", "化工", 30, 200)]
+    result = Matcher(RegisterIndex.build(register)).match(Query("北京样康化工有限公司"))
+    assert (result.decision, result.code) == ("match", target.code), result.explanation
+    assert "lookalike" in {c.feature for c in result.explanation}
+
+
+def test_a_typo_whose_masks_are_rare_is_still_proposed_for_review() -> None:
+    target = RegisterEntry(_code("110105", 1), "北京祥康化工有限公司")
+    register = [target, *_dense("{}康", "化工", 30, 100)]
+    result = Matcher(RegisterIndex.build(register)).match(Query("北京祥康化肥有限公司"))
+    assert result.decision == "review"
+    assert result.candidates[0].entry.code == target.code
+
+
+def test_a_homophone_rival_hidden_in_a_common_mask_still_makes_it_a_review() -> None:
+    """奥 also reads yù: 北京裕鑫 is as good a homophone of 北京奥鑫 as 奥信（北京） is. Its
+    only key in common with the row is ?鑫商贸, shared by 30 firms; v2 reads that mask
+    before it links on a homophone, as v1 did, and sends the row to review."""
+    homophone = RegisterEntry(_code("110105", 1), "奥信（北京）商贸有限公司")
+    rival = RegisterEntry(_code("110105", 2), "北京裕鑫商贸有限公司")
+    register = [homophone, rival, *_dense("{}鑫", "商贸", 30, 100)]
+    matcher = Matcher(RegisterIndex.build(register))
+    result = matcher.match(Query("北京奥鑫商贸有限公司"))
+    assert result.decision == "review", result.explanation
+    found = {c.entry.code: c for c in matcher.candidates(Query("北京奥鑫商贸有限公司"))}
+    assert "ambiguous" in {f.feature for f in found[homophone.code].contributions}
+    assert "homophone" in {f.feature for f in found[rival.code].contributions}

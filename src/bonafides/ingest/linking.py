@@ -1,13 +1,13 @@
 """Rows that name their subject without a code, linked by name matching or left for review.
 
-bonafides-names-v1 decides: a match makes the row a record of the matched subject, as if
-the row had carried its code, and the link is kept with the algorithm, score and
-explanation (``match_links``); review and none keep the row in the review queue with the
-candidates. Persons are never matched by name: only organisations are in the register.
-What people judged at the review desk comes first (``review_judgements``): a candidate
-rejected for the name is dropped before the decision, never linked nor proposed again; a
-candidate accepted for the name links the row at once, the explanation naming the
-judgement.
+bonafides-names (the version ``ALGORITHM`` names) decides: a match makes the row a record
+of the matched subject, as if the row had carried its code, and the link is kept with the
+algorithm, score and explanation (``match_links``); review and none keep the row in the
+review queue with the candidates. Persons are never matched by name: only organisations
+are in the register. What people judged at the review desk comes first
+(``review_judgements``): a candidate rejected for the name is dropped before the decision,
+never linked nor proposed again; a candidate accepted for the name links the row at once,
+the explanation naming the judgement.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from bonafides.digests import sha256_of
 from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
-from bonafides.matching.model import ALGORITHM
+from bonafides.matching.model import ALGORITHM, MatchResult
 from bonafides.rules.records import refresh_written_since, write_records
 from bonafides.rules.service import version_mark
 from bonafides.security import audit
@@ -136,7 +136,7 @@ class ChunkWriter:
         self.batch_id = batch_id
         self.actor = actor
         self.notifier = notifier
-        #: Rows without a code are matched by name (bonafides-names-v1) before review.
+        #: Rows without a code are matched by name (bonafides-names, ``ALGORITHM``) before review.
         self.linker = linker or NameLinker(ctx.sessions)
 
     def apply(self, session: Session, chunk: Chunk) -> ChunkCounts:
@@ -320,7 +320,7 @@ def _queue_reviews(
                 "status": "open",
                 "created_at": now,
                 "candidates": candidates_json(proposals[id(item)]),
-                "algorithm": ALGORITHM if proposals[id(item)] is not None else None,
+                "algorithm": _algorithm(proposals[id(item)]),
             }
         )
     if fresh:
@@ -450,3 +450,7 @@ def load_report(
 
 def count_open_reviews(session: Session) -> int:
     return session.scalar(select(func.count()).where(ReviewItem.status == "open")) or 0
+
+
+def _algorithm(result: MatchResult | None) -> str | None:
+    return result.algorithm if result is not None else None

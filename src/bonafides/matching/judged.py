@@ -11,6 +11,7 @@ place picks one of them; otherwise the algorithm decides as if nobody had judged
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bonafides.matching.model import (
     MAX_CANDIDATES,
@@ -73,4 +74,7 @@ def accepted_result(query: Query, ranked: list[Candidate], found: Verdicts) -> M
 def decide(matcher: Matcher, query: Query, ranked: list[Candidate], found: Verdicts) -> MatchResult:
     """The decision for one row: people's judgements first, then the algorithm's."""
     ranked = without_rejected(query, ranked, found)
-    return accepted_result(query, ranked, found) or matcher.decide(ranked)
+    accepted = accepted_result(query, ranked, found)
+    if accepted is None:
+        return matcher.decide(ranked)
+    return replace(accepted, algorithm=matcher.version.name)

@@ -1,6 +1,6 @@
 """The register's blocking keys kept in the store, so a process reads only what it needs.
 
-bonafides-names-v1 finds candidates by exact keys (``bonafides.matching.register``). With
+bonafides-names finds candidates by exact keys (``bonafides.matching.register``). With
 the keys of every name in ``match_keys``, a process matching rows without a code reads
 the postings of its rows' keys and the few subjects they name, instead of building the
 whole register in memory (about 45 s and 2 GB per process for a million subjects). The
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue.models import SubjectKind
@@ -30,12 +30,15 @@ from bonafides.matching.model import (
     MATCH_AT,
     MAX_PREFIX_POSTINGS,
     REVIEW_AT,
+    V2,
     Candidate,
     Matcher,
     Query,
+    Version,
 )
 from bonafides.matching.register import (
     CORE,
+    LOOK,
     MASK,
     MAX_POSTINGS,
     MIN_MASKED_CORE,
@@ -207,13 +210,18 @@ class _Delta:
         if kind in (REG_NO, ORG_CODE):
             table = index.by_reg_no if kind == REG_NO else index.by_org_code
             return [(self.ids[n], -1) for n in table.get(key, ())]
-        tables = {CORE: index.by_core, SOUND: index.by_sound, MASK: index.by_mask}
+        tables = {
+            CORE: index.by_core,
+            SOUND: index.by_sound,
+            MASK: index.by_mask,
+            LOOK: index.by_look,
+        }
         numbers = tables.get(kind, index.by_prefix).get(key, ())
         return [(self.ids[index.variants[n].entry], self.ordinal[n]) for n in numbers]
 
 
 class StoreMatcher(Matcher):
-    """bonafides-names-v1 finding its candidates through ``match_keys``."""
+    """bonafides-names (v2 unless told) finding its candidates through ``match_keys``."""
 
     def __init__(
         self,
@@ -223,14 +231,15 @@ class StoreMatcher(Matcher):
         *,
         match_at: float = MATCH_AT,
         review_at: float = REVIEW_AT,
+        version: Version = V2,
     ) -> None:
-        super().__init__(RegisterIndex(), match_at=match_at, review_at=review_at)
+        super().__init__(RegisterIndex(), match_at=match_at, review_at=review_at, version=version)
         self._sessions = sessions
         self._changed = changed
         self._delta = delta
 
     @classmethod
-    def open(cls, sessions: sessionmaker[Session]) -> StoreMatcher | None:
+    def open(cls, sessions: sessionmaker[Session], version: Version = V2) -> StoreMatcher | None:
         """A matcher over the store's keys, or None when they were never synced or too
         much changed since for the few to be keyed in memory."""
         with sessions() as session:
@@ -239,7 +248,7 @@ class StoreMatcher(Matcher):
                 return None
             upto = _upto(state)
             if upto == _maxima(session):
-                return cls(sessions, frozenset(), _Delta())
+                return cls(sessions, frozenset(), _Delta(), version=version)
             changed = _changed(session, upto)
             if len(changed) > MAX_CHANGED:
                 return None
@@ -252,7 +261,7 @@ class StoreMatcher(Matcher):
                 return None
             entries = load_entries(session, ids=changed) + load_entries(session, after=upto[0])
         entries.sort(key=lambda pair: pair[0])
-        return cls(sessions, frozenset(changed), _Delta.of(entries))
+        return cls(sessions, frozenset(changed), _Delta.of(entries), version=version)
 
     def candidates(self, query: Query) -> list[Candidate]:
         return self.candidates_for([query])[0]
@@ -260,75 +269,125 @@ class StoreMatcher(Matcher):
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         parsed = [names.parse(q.name) for q in queries]
         with self._sessions() as session:
-            return self._candidates(session, queries, parsed)
+            ranked = self._candidates(session, queries, parsed)
+            doubtful = [i for i, found in enumerate(ranked) if self.doubtful(parsed[i], found)]
+            if doubtful:
+                wider = self._candidates(
+                    session,
+                    [queries[i] for i in doubtful],
+                    [parsed[i] for i in doubtful],
+                    wide=True,
+                )
+                for i, found in zip(doubtful, wider, strict=True):
+                    ranked[i] = found
+        return ranked
 
     def _postings(
         self, session: Session, wanted: dict[Key, int | None]
     ) -> dict[Key, list[Posting]]:
         """Each key's postings, in the index's order; a key with more than its cap finds
-        nothing (an empty list)."""
-        counts: dict[Key, int] = {}
-        for key in wanted:
-            counts[key] = len(self._delta.postings(*key))
-        texts = sorted({text for _, text in wanted})
+        nothing (an empty list).
+
+        One query a part: each posting comes with its key's count (a window); of a key
+        over its kind's cap only one row leaves the database, to say so.
+        """
+        caps: dict[int, int | None] = {}
+        for (kind, _), cap in wanted.items():
+            known = caps.get(kind, cap)
+            caps[kind] = None if cap is None or known is None else max(cap, known)
+        found: dict[Key, list[Posting]] = {key: self._delta.postings(*key) for key in wanted}
+        counts: dict[Key, int] = {key: len(postings) for key, postings in found.items()}
         stale = sorted(self._changed)
-        size = in_size(session)
-        for part in chunks(texts, size):
-            query = (
-                select(MatchKey.kind, MatchKey.key, func.count())
-                .where(one_of(session, MatchKey.key, part))
-                .group_by(MatchKey.kind, MatchKey.key)
-            )
+        for part in chunks(sorted({text for _, text in wanted}), in_size(session)):
+            inner = select(
+                MatchKey.kind,
+                MatchKey.key,
+                MatchKey.subject_id,
+                MatchKey.variant,
+                func.count().over(partition_by=(MatchKey.kind, MatchKey.key)).label("n"),
+                func.row_number().over(partition_by=(MatchKey.kind, MatchKey.key)).label("at"),
+            ).where(one_of(session, MatchKey.key, part), MatchKey.kind.in_(sorted(caps)))
             if stale:
-                query = query.where(~one_of(session, MatchKey.subject_id, stale))
-            for kind, text, count in session.execute(query):
-                if (kind, text) in counts:
-                    counts[(kind, text)] += int(count)
-        found: dict[Key, list[Posting]] = {}
-        fetch: set[Key] = set()
+                inner = inner.where(~one_of(session, MatchKey.subject_id, stale))
+            rows = inner.subquery()
+            kept = [
+                rows.c.kind == kind
+                if cap is None
+                else and_(rows.c.kind == kind, or_(rows.c.n <= cap, rows.c.at == 1))
+                for kind, cap in caps.items()
+            ]
+            query = select(rows.c.kind, rows.c.key, rows.c.subject_id, rows.c.variant, rows.c.n)
+            for kind, text, sid, variant, n in session.execute(query.where(or_(*kept))):
+                key = (kind, text)
+                if key in found:
+                    found[key].append((sid, variant))
+                    counts[key] = len(self._delta.postings(*key)) + int(n)
         for key, cap in wanted.items():
             if cap is not None and counts[key] > cap:
                 found[key] = []
             else:
-                found[key] = self._delta.postings(*key)
-                fetch.add(key)
-        for part in chunks(sorted({text for _, text in fetch}), size):
-            rows = select(MatchKey.kind, MatchKey.key, MatchKey.subject_id, MatchKey.variant).where(
-                one_of(session, MatchKey.key, part)
-            )
-            if stale:
-                rows = rows.where(~one_of(session, MatchKey.subject_id, stale))
-            for kind, text, sid, variant in session.execute(rows):
-                if (kind, text) in fetch:
-                    found[(kind, text)].append((sid, variant))
-        for postings in found.values():
-            postings.sort()
+                found[key].sort()
         return found
 
+    def _plan(
+        self, name: names.ParsedName, query: Query, wide: bool
+    ) -> list[tuple[Key, int | None]]:
+        """The keys a query reads first, with their caps, in the in-memory index's order;
+        v2's masks come later, only for a core no name has (``_masks``), unless ``wide``."""
+        version = self.version
+        plan: list[tuple[Key, int | None]] = []
+        if name.core:
+            plan.append(((CORE, name.core), None))
+            plan.append(((SOUND, names.sound(name.core)), MAX_POSTINGS))
+            look = names.folded(name.core) if version.rare_first else None
+            if look is not None:
+                plan.append(((LOOK, look), MAX_POSTINGS))
+            if wide or not version.rare_first:
+                plan.extend(self._masks(name, MAX_POSTINGS if wide else version.mask_postings))
+        return plan
+
+    def _masks(self, name: names.ParsedName, cap: int) -> list[tuple[Key, int | None]]:
+        if len(name.core) < MIN_MASKED_CORE:
+            return []
+        return [((MASK, m), cap) for m in masks(name.core)]
+
     def _candidates(
-        self, session: Session, queries: Sequence[Query], parsed: list[names.ParsedName]
+        self,
+        session: Session,
+        queries: Sequence[Query],
+        parsed: list[names.ParsedName],
+        *,
+        wide: bool = False,
     ) -> list[list[Candidate]]:
         plans: list[list[tuple[Key, int | None]]] = []
+        ids: list[list[tuple[Key, int | None]]] = []
         wanted: dict[Key, int | None] = {}
         for name, query in zip(parsed, queries, strict=True):
-            plan: list[tuple[Key, int | None]] = []
-            if name.core:
-                plan.append(((CORE, name.core), None))
-                plan.append(((SOUND, names.sound(name.core)), MAX_POSTINGS))
-                if len(name.core) >= MIN_MASKED_CORE:
-                    plan.extend(((MASK, m), MAX_POSTINGS) for m in masks(name.core))
+            plan = self._plan(name, query, wide)
+            given: list[tuple[Key, int | None]] = []
             for kind, value in ((REG_NO, query.reg_no), (ORG_CODE, query.org_code)):
                 cleaned = clean_identifier(value) if value else ""
                 if cleaned:
-                    plan.append(((kind, cleaned), None))
+                    given.append(((kind, cleaned), None))
             plans.append(plan)
+            ids.append(given)
             wanted.update(plan)
+            wanted.update(given)
         postings = self._postings(session, wanted) if wanted else {}
+        if self.version.rare_first and not wide:
+            later: dict[Key, int | None] = {}
+            for name, plan in zip(parsed, plans, strict=True):
+                if name.core and not postings[(CORE, name.core)]:
+                    extra = self._masks(name, self.version.mask_postings)
+                    plan.extend(extra)
+                    later.update(extra)
+            if later:
+                postings.update(self._postings(session, later))
         found: list[dict[int, None]] = []
         prefixes: dict[Key, int | None] = {}
-        for name, plan in zip(parsed, plans, strict=True):
+        for name, plan, given in zip(parsed, plans, ids, strict=True):
             sids: dict[int, None] = {}
-            for key, _ in plan:
+            for key, _ in plan + given:
                 for sid, _variant in postings[key]:
                     sids[sid] = None
             found.append(sids)
@@ -344,7 +403,9 @@ class StoreMatcher(Matcher):
         order = sorted(entries)
         mini = RegisterIndex.build((entries[sid] for sid in order), keyed=False)
         number = {sid: n for n, sid in enumerate(order)}
-        scorer = Matcher(mini, match_at=self.match_at, review_at=self.review_at)
+        scorer = Matcher(
+            mini, match_at=self.match_at, review_at=self.review_at, version=self.version
+        )
         ranked: list[list[Candidate]] = []
         for name, query, sids in zip(parsed, queries, found, strict=True):
             if not sids and len(name.core) >= 2:

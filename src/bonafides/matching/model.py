@@ -1,4 +1,4 @@
-"""bonafides-names-v1: a named, versioned matcher of organisation names, with explanations.
+"""bonafides-names: a named, versioned matcher of organisation names, with explanations.
 
 Each candidate's score is the logistic of a sum of feature contributions (log-odds), so
 the explanation is the sum itself: every feature that fired, its weight and why. Some
@@ -8,7 +8,13 @@ vetoed pair is never linked automatically. A match needs the best candidate at o
 ``MATCH_AT`` and no rival near it; between ``REVIEW_AT`` and that, a person decides.
 
 The weights and thresholds are part of the version: changing one makes a new version,
-so a stored link can always be reproduced by the algorithm that made it.
+so a stored link can always be reproduced by the algorithm that made it. So is the way
+candidates are found (``Version``): v2 scores as v1 does, but reads the one-character
+masks only when no registered name has exactly the query's trade name, and only masks
+shared by few names, which a million-firm register makes common (鑫?贸易); the look-alike
+key finds what the masks found of misread characters, and a link on a homophone or a
+look-alike alone is made only after the masks were read as v1 reads them (``doubtful``).
+v1 stays reproducible: ``Matcher(index, version=V1)``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bonafides.matching import names
+from bonafides.matching.names import LOOKALIKE as _LOOKALIKE
 from bonafides.matching.regions import code_prefix
 from bonafides.matching.register import (
     MAX_POSTINGS,
@@ -29,7 +36,27 @@ from bonafides.matching.register import (
     masks,
 )
 
-ALGORITHM: Final = "bonafides-names-v1"
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A version's name and how it finds candidates; v1 and v2 score alike."""
+
+    name: str
+    #: Names a one-character mask may find before it is too common to propose any.
+    mask_postings: int
+    #: Rare keys first: masks only when no name has exactly the query's trade name, and
+    #: the look-alike key read.
+    rare_first: bool
+
+
+#: Masks shared by more names than this propose nothing in v2: at a million firms a
+#: trade-name mask (?康化工) is shared by a hundred, a misspelling's mask by a few.
+RARE_MASK_POSTINGS: Final = 20
+V1: Final = Version("bonafides-names-v1", MAX_POSTINGS, rare_first=False)
+V2: Final = Version("bonafides-names-v2", RARE_MASK_POSTINGS, rare_first=True)
+VERSIONS: Final = {v.name: v for v in (V1, V2)}
+#: The version new links are made by.
+ALGORITHM: Final = V2.name
 
 #: Log-odds before any evidence: most names that arrive without a code are not a given firm.
 PRIOR: Final = -2.0
@@ -77,56 +104,6 @@ MAX_PREFIX_POSTINGS: Final = 50
 _LOOSE_FORMS: Final = frozenset(
     {frozenset({"公司", "有限公司"}), frozenset({"专业合作社", "农民专业合作社"})}
 )
-#: Characters that optical recognition and hurried typing confuse, in groups.
-_LOOKALIKE_GROUPS: Final = (
-    "己已巳",
-    "未末",
-    "土士",
-    "日曰",
-    "人入八",
-    "大太犬天夭",
-    "王玉主",
-    "刀力",
-    "千干于午",
-    "戊戌戍",
-    "万方",
-    "元无",
-    "东车",
-    "合含会",
-    "中申",
-    "百白",
-    "广厂",
-    "田由甲申",
-    "免兔",
-    "鸟乌",
-    "贝见",
-    "折析",
-    "候侯",
-    "拨拔",
-    "准淮",
-    "采釆",
-    "兴舆",
-    "汇江",
-    "晨辰",
-    "宏弘",
-    "祥样",
-    "锦绵",
-    "佳住",
-    "盛晟",
-    "旭旮",
-    "易昜",
-)
-
-
-def _lookalikes() -> dict[str, frozenset[str]]:
-    found: dict[str, set[str]] = {}
-    for group in _LOOKALIKE_GROUPS:
-        for ch in group:
-            found.setdefault(ch, set()).update(set(group) - {ch})
-    return {ch: frozenset(others) for ch, others in found.items()}
-
-
-_LOOKALIKE: Final = _lookalikes()
 _DEREGISTERED: Final = frozenset({"注销", "吊销", "deregistered", "revoked", "cancelled"})
 
 
@@ -208,7 +185,8 @@ def _same_person(a: str, b: str) -> bool:
 
 
 class Matcher:
-    """bonafides-names-v1 over one register index; thresholds may be given for tuning."""
+    """A version of bonafides-names over one register index; thresholds may be given
+    for tuning."""
 
     def __init__(
         self,
@@ -216,10 +194,12 @@ class Matcher:
         *,
         match_at: float = MATCH_AT,
         review_at: float = REVIEW_AT,
+        version: Version = V2,
     ) -> None:
         self.index = index
         self.match_at = match_at
         self.review_at = review_at
+        self.version = version
 
     def match(self, query: Query) -> MatchResult:
         return self.decide(self.candidates(query))
@@ -227,7 +207,7 @@ class Matcher:
     def decide(self, ranked: list[Candidate]) -> MatchResult:
         """The decision over ranked candidates; reused with other thresholds in tuning."""
         if not ranked:
-            return MatchResult("none", None, 0.0, (), ())
+            return MatchResult("none", None, 0.0, (), (), self.version.name)
         best = ranked[0]
         score = best.score
         if score >= self.match_at and not best.vetoed:
@@ -242,12 +222,25 @@ class Matcher:
             score,
             tuple(ranked[:MAX_CANDIDATES]),
             best.contributions,
+            self.version.name,
         )
 
     def candidates(self, query: Query) -> list[Candidate]:
         """Every candidate the keys find, scored and ranked, the best first."""
         parsed = names.parse(query.name)
-        return self.rank(parsed, query, self._block(parsed, query))
+        ranked = self.rank(parsed, query, self._block(parsed, query))
+        if self.doubtful(parsed, ranked):
+            ranked = self.rank(parsed, query, self._block(parsed, query, wide=True))
+        return ranked
+
+    def doubtful(self, parsed: names.ParsedName, ranked: list[Candidate]) -> bool:
+        """Whether v2 must look wider before it links: the best is a homophone or a
+        look-alike, and a rival of that kind may hide in a common mask (奥 also reads yu:
+        北京裕鑫 rivals 奥信 for 北京奥鑫). Then the masks are read as v1 reads them."""
+        if not self.version.rare_first or not ranked or len(parsed.core) < MIN_MASKED_CORE:
+            return False
+        best = ranked[0]
+        return not best.vetoed and any(c.feature in _LINKING_FUZZY for c in best.contributions)
 
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         """Each query's candidates: what a caller with many rows asks."""
@@ -261,16 +254,22 @@ class Matcher:
         scored.sort(key=lambda c: (-c.logit, c.entry.code))
         return _mark_ambiguous(scored)
 
-    def _block(self, parsed: names.ParsedName, query: Query) -> list[int]:
+    def _block(self, parsed: names.ParsedName, query: Query, *, wide: bool = False) -> list[int]:
+        """The entries the keys find; ``wide``: every mask read, up to v1's cap."""
         index = self.index
+        version = self.version
         entries: dict[int, None] = {}
         variants: list[int] = []
-        variants.extend(index.by_core.get(parsed.core, ()))
-        for table, key in ((index.by_sound, names.sound(parsed.core)),):
-            variants.extend(_capped(table.get(key, ())))
-        if len(parsed.core) >= MIN_MASKED_CORE:
+        exact = index.by_core.get(parsed.core, ())
+        variants.extend(exact)
+        variants.extend(_capped(index.by_sound.get(names.sound(parsed.core), ())))
+        look = names.folded(parsed.core) if version.rare_first else None
+        if look is not None:
+            variants.extend(_capped(index.by_look.get(look, ())))
+        if len(parsed.core) >= MIN_MASKED_CORE and (wide or not (version.rare_first and exact)):
+            cap = MAX_POSTINGS if wide else version.mask_postings
             for key in masks(parsed.core):
-                variants.extend(_capped(index.by_mask.get(key, ())))
+                variants.extend(_capped(index.by_mask.get(key, ()), cap))
         for number in variants:
             entries[index.variants[number].entry] = None
         for value, table in ((query.reg_no, index.by_reg_no), (query.org_code, index.by_org_code)):
@@ -430,6 +429,8 @@ def _entry_features(query: Query, entry: RegisterEntry) -> list[Contribution]:
 
 
 _FUZZY: Final = frozenset({"homophone", "lookalike", "one_char"})
+#: Fuzzy features strong enough to link on their own.
+_LINKING_FUZZY: Final = frozenset({"homophone", "lookalike"})
 
 
 def _mark_closer(scored: list[Candidate]) -> list[Candidate]:

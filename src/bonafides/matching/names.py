@@ -161,6 +161,88 @@ def parse(raw: str) -> ParsedName:
     )
 
 
+#: Characters that optical recognition and hurried typing confuse, in groups.
+_LOOKALIKE_GROUPS: Final = (
+    "己已巳",
+    "未末",
+    "土士",
+    "日曰",
+    "人入八",
+    "大太犬天夭",
+    "王玉主",
+    "刀力",
+    "千干于午",
+    "戊戌戍",
+    "万方",
+    "元无",
+    "东车",
+    "合含会",
+    "中申",
+    "百白",
+    "广厂",
+    "田由甲申",
+    "免兔",
+    "鸟乌",
+    "贝见",
+    "折析",
+    "候侯",
+    "拨拔",
+    "准淮",
+    "采釆",
+    "兴舆",
+    "汇江",
+    "晨辰",
+    "宏弘",
+    "祥样",
+    "锦绵",
+    "佳住",
+    "盛晟",
+    "旭旮",
+    "易昜",
+)
+
+
+def _lookalikes() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for group in _LOOKALIKE_GROUPS:
+        for ch in group:
+            found.setdefault(ch, set()).update(set(group) - {ch})
+    return {ch: frozenset(others) for ch, others in found.items()}
+
+
+#: Each character -> the characters it may be mistaken for.
+LOOKALIKE: Final = _lookalikes()
+
+
+def _folds() -> dict[int, str]:
+    """Each character of a group -> one character for the groups it is joined to (申 is
+    in two): a name and its look-alike misreading fold to the same text."""
+    parent: dict[str, str] = {}
+
+    def root(ch: str) -> str:
+        while parent.get(ch, ch) != ch:
+            ch = parent[ch]
+        return ch
+
+    for group in _LOOKALIKE_GROUPS:
+        for ch in group[1:]:
+            a, b = root(group[0]), root(ch)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {ord(ch): root(ch) for group in _LOOKALIKE_GROUPS for ch in group}
+
+
+_FOLD: Final = _folds()
+
+
+def folded(core: str) -> str | None:
+    """The core with every look-alike character folded to its group's, or None when it
+    has none: the key that finds 祥康化工 for 样康化工 however common ?康化工 is."""
+    if not any(ord(ch) in _FOLD for ch in core):
+        return None
+    return core.translate(_FOLD)
+
+
 @functools.lru_cache(maxsize=8192)
 def readings(char: str) -> frozenset[str]:
     """Every toneless reading of one character (itself if it has none)."""

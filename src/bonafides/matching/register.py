@@ -2,9 +2,12 @@
 
 Candidates are found by exact keys only, never by scanning: the core of each current and
 former name (鑫源贸易), the core as it sounds (xin yuan mao yi, for homophones), the core
-with one character masked (鑫?贸易, for one wrong character), and the legacy registration
-number and organisation code. A key shared by too many entries (a masked core common to
-hundreds of firms) finds nothing on its own: it would only bring noise to score.
+with its look-alike characters folded (样康化工 and 祥康化工 fold alike), the core with one
+character masked (鑫?贸易, for one wrong character), and the legacy registration number
+and organisation code. A key shared by too many entries (a masked core common to hundreds
+of firms) finds nothing on its own: it would only bring noise to score. Which keys a query
+reads, and how common each may be, is part of the algorithm's version
+(``bonafides.matching.model.Version``).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class RegisterIndex:
     by_core: dict[str, list[int]] = field(default_factory=dict)
     by_sound: dict[str, list[int]] = field(default_factory=dict)
     by_mask: dict[str, list[int]] = field(default_factory=dict)
+    by_look: dict[str, list[int]] = field(default_factory=dict)
     #: The trade name's first two characters: found only when no other key finds anything.
     by_prefix: dict[str, list[int]] = field(default_factory=dict)
     by_reg_no: dict[str, list[int]] = field(default_factory=dict)
@@ -112,7 +116,13 @@ class RegisterIndex:
             self.by_org_code.setdefault(clean_identifier(entry.org_code), []).append(number)
 
     def _keys(self, core: str) -> Iterator[tuple[str, dict[str, list[int]]]]:
-        tables = (self.by_core, self.by_sound, self.by_mask, self.by_prefix)
+        tables = {
+            CORE: self.by_core,
+            SOUND: self.by_sound,
+            MASK: self.by_mask,
+            PREFIX: self.by_prefix,
+            LOOK: self.by_look,
+        }
         for kind, key in core_keys(core):
             yield key, tables[kind]
 
@@ -121,7 +131,7 @@ class RegisterIndex:
 
 
 #: The kinds of blocking key, as ``match_keys.kind`` stores them.
-CORE, SOUND, MASK, PREFIX, REG_NO, ORG_CODE = range(6)
+CORE, SOUND, MASK, PREFIX, REG_NO, ORG_CODE, LOOK = range(7)
 
 
 def variants_of(entry: RegisterEntry) -> list[tuple[names.ParsedName, bool]]:
@@ -148,6 +158,9 @@ def core_keys(core: str) -> Iterator[tuple[int, str]]:
             yield MASK, key
     if len(core) >= 2:
         yield PREFIX, core[:2]
+    look = names.folded(core)
+    if look is not None:
+        yield LOOK, look
 
 
 def entry_keys(entry: RegisterEntry) -> Iterator[tuple[int, str, int]]:
