@@ -33,7 +33,9 @@ tests/test_chaos.py runs one kill per operation.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import datetime as dt
 import json
 import os
 import random
@@ -61,6 +63,7 @@ from sqlalchemy.engine import make_url
 from bonafides.cli import app as cli
 from bonafides.context import Context
 from bonafides.security import audit
+from bonafides.security.clock import SystemClock, office_day
 from bonafides.settings import Settings, get_settings
 from bonafides.store.db import make_engine
 from bonafides.store.tables import (
@@ -277,6 +280,13 @@ def _child(args: list[str], env: dict[str, str], out: Path, err: Path) -> int:
     return code
 
 
+def office_today() -> dt.date:
+    """The credit office's day, as the commands the campaign runs will see it: what they
+    write (snapshot names, entries in force, screening dates) depends on it."""
+    zone = os.environ.get("BONAFIDES_TIMEZONE") or Settings.model_fields["timezone"].default
+    return office_day(SystemClock(), zone)
+
+
 @dataclass
 class Runner:
     """Runs ``bonafides`` commands against the working store, as an operator would:
@@ -290,6 +300,9 @@ class Runner:
     # The name this instance writes into its change feed (sync refuses its own name).
     instance: str = TARGET_INSTANCE
     spawn: bool = False
+    # A reference holds for the office day it was taken on: at the office's midnight the
+    # same command writes other snapshot names and other entries in force.
+    today: Callable[[], dt.date] = office_today
 
     def env(self) -> dict[str, str]:
         return {
@@ -830,21 +843,55 @@ class Trials:
     # drawn from a stale duration all land after the end or in the start-up.
     pace: float
 
+    # The office day the reference was taken on.
+    day: dt.date = dt.date.min
+
     @classmethod
     def reference(
         cls, store: Store, runner: Runner, op: Operation, snapshot: str, say: Callable[[str], None]
     ) -> Trials:
-        tally = Tally(store.name, op.name)
+        trials = cls(op, snapshot, Tally(store.name, op.name), {}, {}, 0, 0.0)
+        trials._clean_run(store, runner, say)
+        return trials
+
+    def _clean_run(self, store: Store, runner: Runner, say: Callable[[str], None]) -> None:
+        """The clean run from the starting snapshot: the result every trial must equal."""
+        op, tally = self.op, self.tally
+        self.day = runner.today()
         op.reset()
-        before = op.result()
-        code, tally.clean_seconds = runner.run(op.args, op.codes)
-        expected = op.result()
+        self.before = op.result()
+        self.code, tally.clean_seconds = runner.run(op.args, op.codes)
+        self.pace = tally.clean_seconds
+        self.expected = op.result()
         if (problem := _chain_verifies(runner)) is not None:
             tally.problems.append(f"clean run: audit chain: {problem}")
-        say(f"{store.name}: {op.name}: clean run {tally.clean_seconds:.1f} s, exit {code}")
-        return cls(op, snapshot, tally, before, expected, code, tally.clean_seconds)
+        say(
+            f"{store.name}: {op.name}: clean run {tally.clean_seconds:.1f} s, exit {self.code}"
+            f" (office day {self.day})"
+        )
 
     def trial(
+        self,
+        store: Store,
+        runner: Runner,
+        trial: int,
+        rng: random.Random,
+        say: Callable[[str], None],
+    ) -> None:
+        """One kill and its rerun, against a reference of the office day it runs on; a
+        trial the office's midnight falls inside is not counted (its two halves ran on
+        different days) and the next one takes a new reference."""
+        day = runner.today()
+        if day != self.day:
+            store.restore(self.snapshot)
+            self._clean_run(store, runner, say)
+        kept = copy.deepcopy(self.tally)
+        self._trial(store, runner, trial, rng, say)
+        if runner.today() != day:
+            self.tally = kept
+            say(f"{store.name}: {self.op.name}: trial {trial} not counted: the office day changed")
+
+    def _trial(
         self,
         store: Store,
         runner: Runner,

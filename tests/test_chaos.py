@@ -8,13 +8,16 @@ would fail here.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
+import random
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -58,6 +61,50 @@ def test_a_forked_command_exits_and_prints_as_the_cli_does(tmp_path: Path) -> No
     assert "types" in json.loads(printed)
     with pytest.raises(RuntimeError, match="exited 2"):
         runner.output(["catalogue", "--format", "no-such-format"])
+
+
+SIXTH, SEVENTH = dt.date(2026, 12, 6), dt.date(2026, 12, 7)
+
+
+def _one_trial(tmp_path: Path, days: list[dt.date], ran_on: list[dt.date]) -> Any:
+    """The trials of an operation whose result is the office day it ran on (as an
+    export's snapshot names are), its reference taken on ``days[0]``; then one trial
+    after ``ran_on`` moves to the seventh. ``days`` are what the campaign's clock says,
+    call by call."""
+    chaos = _chaos()
+    store = chaos.SqliteStore(tmp_path)
+    # New interpreters, not forks: this test may share a worker with a Spark gateway.
+    runner = chaos.Runner(store, tmp_path / "var", spawn=True)
+    store.fresh()
+    runner.run(["init"])
+    runner.today = lambda: days.pop(0) if len(days) > 1 else days[0]
+    op = chaos.Operation(
+        "catalogue",
+        ["catalogue", "--format", "json"],
+        (0,),
+        lambda: {"day": Counter({(ran_on[0].isoformat(),): 1})},
+    )
+    store.save("start")
+    trials = chaos.Trials.reference(store, runner, op, "start", lambda _: None)
+    ran_on[0] = SEVENTH
+    trials.trial(store, runner, 0, random.Random(1), lambda _: None)
+    return trials.tally
+
+
+def test_a_trial_on_the_next_office_day_is_compared_with_a_reference_of_that_day(
+    tmp_path: Path,
+) -> None:
+    """A campaign running past the office's midnight: yesterday's reference would count
+    every snapshot name and entry of the new day as lost and duplicated."""
+    tally = _one_trial(tmp_path, [SIXTH, SEVENTH], [SIXTH])
+    assert tally.ok, tally.problems
+    assert (tally.checked, tally.lost, tally.duplicated) == (1, 0, 0)
+
+
+def test_a_trial_the_office_midnight_falls_inside_is_not_counted(tmp_path: Path) -> None:
+    tally = _one_trial(tmp_path, [SIXTH, SIXTH, SEVENTH], [SIXTH])
+    assert tally.ok, tally.problems
+    assert (tally.checked, tally.kills, tally.finished_first) == (0, 0, 0)
 
 
 @pytest.mark.slow
