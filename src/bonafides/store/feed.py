@@ -655,10 +655,8 @@ def private_subjects(scope: FeedScope, *, after: int, upto: int) -> Select[Any]:
     ``after`` up to ``upto`` that ``scope`` reads, ``object_ref`` naming the first and
     last of them: the rows a read of those events links to its audit event
     (``store.access.link_subjects``), never passed through Python."""
-    refs = literal("feed events ", String()) + func.min(FeedEvent.id).cast(String)
-    refs = refs + literal("..", String()) + func.max(FeedEvent.id).cast(String)
     return (
-        select(FeedEvent.subject_id, func.substr(refs, 1, 200))
+        select(FeedEvent.subject_id, _FIRST_TO_LAST)
         .where(
             FeedEvent.id > after,
             FeedEvent.id <= upto,
@@ -668,6 +666,18 @@ def private_subjects(scope: FeedScope, *, after: int, upto: int) -> Select[Any]:
         )
         .group_by(FeedEvent.subject_id)
     )
+
+
+#: ``feed events FIRST..LAST`` of a subject's events read (built once: building it
+#: costs more than running it).
+_FIRST_TO_LAST = func.substr(
+    literal("feed events ", String())
+    + func.min(FeedEvent.id).cast(String)
+    + literal("..", String())
+    + func.max(FeedEvent.id).cast(String),
+    1,
+    200,
+)
 
 
 def read_events_by_id(session: Session, shown: ShownText, ids: Sequence[int]) -> list[Row[Any]]:
