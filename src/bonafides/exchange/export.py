@@ -222,7 +222,7 @@ _COPY_TYPES = {
     "severity": _TEXT,
     "legal_basis": _TEXT,
     "published_until": _DATE,
-    "updated_at": pa.timestamp("us", tz="UTC"),
+    "updated_at": pa.timestamp("us"),
     "content": _TEXT,
     "subject_kind": _TEXT,
     "key": _TEXT,
@@ -230,6 +230,7 @@ _COPY_TYPES = {
     "name": _TEXT,
     "name_en": _TEXT,
     "region": _TEXT,
+    "whole": pa.bool_(),
 }
 
 
@@ -274,35 +275,48 @@ def _cut(fields: Callable[[str], frozenset[str]], type_code: str, text: str | No
 def _shaped(batch: pa.RecordBatch, fields: Callable[[str], frozenset[str]]) -> pa.RecordBatch:
     """The columns of ``RECORDS`` as ``record_columns`` makes them: content cut to its
     exported fields, and for natural persons the opaque ref, no code and ``mask_name`` (in
-    the content too). Everything else stays in Arrow; Python touches the content, and the
-    names of persons' rows only."""
+    the content too). Everything else stays in Arrow; Python touches only the content that
+    holds more than its exported fields (the store says which: ``whole``) and persons'
+    rows."""
     kinds = batch.column("subject_kind")
     person = pc.fill_null(pc.equal(kinds, str(SubjectKind.NATURAL_PERSON)), False)
     code = batch.column("code")
     name = batch.column("name")
     name_en = batch.column("name_en")
-    texts = [
-        _cut(fields, t, text)
-        for t, text in zip(
-            batch.column("type").to_pylist(), batch.column("content").to_pylist(), strict=True
-        )
-    ]
+    content = batch.column("content")
+    redo = pc.or_(pc.invert(pc.fill_null(batch.column("whole"), False)), person)
+    if pc.any(redo).as_py():
+        rows = pc.indices_nonzero(redo)
+        texts = [
+            _cut(fields, t, text)
+            for t, text in zip(
+                pc.take(batch.column("type"), rows).to_pylist(),
+                pc.take(content, rows).to_pylist(),
+                strict=True,
+            )
+        ]
+        persons = pc.take(person, rows).to_pylist()
+        for index, (text, of_person, alias) in enumerate(
+            zip(texts, persons, pc.take(name, rows).to_pylist(), strict=True)
+        ):
+            if of_person:
+                shown = from_json(text)
+                if SUBJECT_NAME in shown:
+                    shown[SUBJECT_NAME] = mask_name(alias)
+                    texts[index] = to_json(shown).decode()
+        content = pc.replace_with_mask(content, redo, pa.array(texts, _TEXT))
     ref = code
     if pc.any(person).as_py():
         rows = pc.indices_nonzero(person)
         masked = [mask_name(n) for n in pc.take(name, rows).to_pylist()]
-        for index, alias in zip(rows.to_pylist(), masked, strict=True):
-            shown = from_json(texts[index])
-            if SUBJECT_NAME in shown:
-                shown[SUBJECT_NAME] = alias
-                texts[index] = to_json(shown).decode()
         nothing = pa.nulls(len(rows), _TEXT)
         ref = pc.replace_with_mask(code, person, pc.take(batch.column("key"), rows))
         code = pc.replace_with_mask(code, person, nothing)
         name = pc.replace_with_mask(name, person, pa.array(masked, _TEXT))
         name_en = pc.replace_with_mask(name_en, person, nothing)
-    arrays = [batch.column(n) for n in RECORDS.names[:12]]
-    arrays += [ref, kinds, code, name, name_en, batch.column("region"), pa.array(texts, _TEXT)]
+    updated = batch.column("updated_at").cast(pa.timestamp("us", tz="UTC"))
+    arrays = [batch.column(n) for n in RECORDS.names[:11]]
+    arrays += [updated, ref, kinds, code, name, name_en, batch.column("region"), content]
     return pa.RecordBatch.from_arrays(arrays, schema=RECORDS)
 
 
@@ -313,7 +327,8 @@ def records_by_copy(
     csv)`` in the export's transaction and parsed by PyArrow; the same rows and values as
     ``record_batches`` through ``record_columns`` (tests hold the two equal), at the speed
     of COPY instead of a Python object per value."""
-    sql = store.records_copy_sql(session, today)
+    exported = {code: exported_fields(catalogue, code) for code in catalogue.index.types}
+    sql = store.records_copy_sql(session, today, exported)
     cache: dict[str, frozenset[str]] = {}
 
     def fields(type_code: str) -> frozenset[str]:
@@ -337,6 +352,8 @@ def records_by_copy(
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
             ),
         )
         for batch in reader:
