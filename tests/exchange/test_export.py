@@ -231,7 +231,9 @@ def test_postgres_copy_path_gives_the_rows_of_the_row_path(ctx: Context, world: 
     PostgreSQL orders a JSON object's keys its own way)."""
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's")
-    odd = factories.org(name="引号\"公司\",\n第二行 'x'")
+    # Every character either COPY format escapes: quote, comma, newline, tab, backslash
+    # (and one that reads like COPY's null, ``\N``).
+    odd = factories.org(name="引号\"公司\",\n第二行 'x'\t\\N\r")
     extra = dataclasses.replace(
         factories.penalty(odd, decision_date=TODAY - dt.timedelta(days=3)),
         content={

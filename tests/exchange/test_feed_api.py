@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bonafides.app import feed as feed_app
@@ -199,7 +199,7 @@ def test_payloads_are_cut_in_the_store_and_passed_on_as_text(
         and e.list_entry_id is None
     ]
     assert [e.kind for e in firms] == ["record.published", "record.revoked"]
-    assert all(isinstance(e.payload, feed_app.StoredJSON) for e in page.events)
+    assert not any(e.decoded for e in page.events)
     assert firms[1].payload_object()["record"]["content"] == {}
 
     with api(settings, world) as client:
@@ -222,3 +222,70 @@ def test_payloads_are_cut_in_the_store_and_passed_on_as_text(
                 assert event["payload"] == expected, (who, event["kind"])
             content = events[0]["payload"]["record"]["content"]
             assert ("not_in_catalogue" in content) is (who == "boss")
+
+
+def test_each_answer_is_the_events_as_json_dumps_writes_their_heads(
+    settings: Settings, world: World
+) -> None:
+    """The answer is built as text (each event's head in the store, its payload spliced
+    in), yet each event reads as ``json.dumps`` writes the head of the stored row: a
+    time with and without microseconds (``isoformat`` drops ``.000000``) or kept in
+    another form, a record and a list entry, a tombstone, an empty code; for every
+    reader, a subject's own events too.
+    """
+    person = factories.person(name="王小明")
+    firm = factories.penalty(decision_date=world.today - dt.timedelta(days=30))
+    world.store(firm, factories.penalty(person, decision_date=world.today - dt.timedelta(days=3)))
+    world.store(shared_grade(world))
+    with world.ctx.sessions.begin() as session:
+        change_status(
+            session,
+            source=firm.source,
+            decision_no=firm.decision_no,
+            status=RecordStatus.REVOKED,
+            actor=firm.source,
+            reason="revoked on review",
+        )
+        rows = session.scalars(select(FeedEvent).order_by(FeedEvent.id)).all()
+        rows[0].occurred_at = dt.datetime(2026, 6, 1, 2, 0, 0, tzinfo=dt.UTC)
+        rows[1].occurred_at = dt.datetime(2026, 6, 1, 2, 0, 0, 5, tzinfo=dt.UTC)
+        rows[-1].subject_code = None
+        if session.get_bind().dialect.name == "sqlite":
+            # A time kept in another form (no microseconds): the reader builds that event.
+            session.flush()
+            session.execute(
+                text("UPDATE feed_events SET occurred_at = '2026-06-01 02:00:07' WHERE id = 3")
+            )
+    world.account("clerk.sta", Role.OFFICER, department="sta")
+    world.account("boss", Role.OPERATOR)
+    world.account("person", Role.SUBJECT, subject=person)
+    with world.ctx.sessions() as session:
+        stored = {e.id: e for e in session.scalars(select(FeedEvent)).all()}
+    heads = 0
+    with api(settings, world) as client:
+        for who in (None, "clerk.sta", "boss", "person"):
+            headers = {} if who is None else {"Authorization": f"Bearer {world.key(who)}"}
+            answer = client.get("/api/v1/feed", headers=headers).text
+            events = json.loads(answer)["events"]
+            assert events, who
+            texts = answer[len('{"events":[') :].split(',{"cursor":')
+            texts = [texts[0], *('{"cursor":' + t for t in texts[1:])]
+            for event, sent in zip(events, texts, strict=True):
+                row = stored[event["cursor"]]
+                head = {
+                    "cursor": row.id,
+                    "kind": row.kind,
+                    "occurred_at": row.occurred_at.isoformat(),
+                    "origin": row.origin,
+                    "tombstone": row.tombstone,
+                    "disclosure": row.disclosure,
+                    "subject_code": row.subject_code,
+                    "record_id": row.record_id,
+                    "record_version": row.record_version,
+                    "list_entry_id": row.list_entry_id,
+                }
+                written = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+                assert sent.startswith(written + ',"payload":'), (who, sent)
+                heads += 1
+    assert {stored[1].occurred_at.microsecond, stored[2].occurred_at.microsecond} == {0, 5}
+    assert heads >= 4 * 3

@@ -32,7 +32,7 @@ from bonafides.exchange.feed import (
 from bonafides.security import audit
 from bonafides.security.roles import Principal
 from bonafides.store import feed
-from bonafides.store.access import link_each, subjects_digest
+from bonafides.store.access import link_subjects, subjects_digest
 from bonafides.store.feed import FeedScope
 from bonafides.store.feed import compact as compact_events
 
@@ -56,61 +56,118 @@ class _Decoded:
     tombstone: bool
 
 
-@dataclass(frozen=True)
 class ShownEvent:
-    cursor: int
-    kind: str
-    occurred_at: dt.datetime
-    origin: str
-    tombstone: bool
-    disclosure: str
-    subject_code: str | None
-    record_id: int | None
-    record_version: int | None
-    list_entry_id: int | None
-    payload: dict[str, Any] | StoredJSON
+    """One event as its reader may see it, held as the JSON text ``GET /api/v1/feed``
+    sends: most are built by the store (``store.feed.read_events_text``) and passed on
+    as they came, never decoded; the fields are read from the text when asked."""
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON object (the payload decoded)."""
-        return {**self._head(), "payload": self.payload_object()}
+    __slots__ = ("_head", "cursor", "decoded", "text")
 
-    def payload_object(self) -> dict[str, Any]:
-        if isinstance(self.payload, StoredJSON):
-            found: dict[str, Any] = json.loads(self.payload.text)
-            return found
-        return self.payload
+    def __init__(self, cursor: int, text: str, *, decoded: bool = False) -> None:
+        self.cursor = cursor
+        #: The event as JSON text: its head, then its payload.
+        self.text = text
+        #: Whether the payload was decoded and stripped here (not cut by the store).
+        self.decoded = decoded
+        self._head: dict[str, Any] | None = None
 
-    def to_json_text(self) -> str:
-        """The event as JSON text, the payload spliced in as the store gave it: the same
-        object as ``to_json``, as FastAPI would encode it."""
-        if isinstance(self.payload, StoredJSON):
-            payload = self.payload.text
-        else:
-            payload = _dumps(self.payload)
+    @classmethod
+    def of(
+        cls,
+        cursor: int,
+        kind: str,
+        occurred_at: dt.datetime,
+        origin: str,
+        tombstone: bool,
+        disclosure: str,
+        subject_code: str | None,
+        record_id: int | None,
+        record_version: int | None,
+        list_entry_id: int | None,
+        payload: dict[str, Any] | StoredJSON,
+    ) -> ShownEvent:
+        """An event built here from its fields, written as the store writes its text."""
+        stored = isinstance(payload, StoredJSON)
+        shown = payload.text if isinstance(payload, StoredJSON) else _dumps(payload)
         text = _text
-        return (
-            f'{{"cursor":{self.cursor},"kind":{text(self.kind)},'
-            f'"occurred_at":{text(self.occurred_at.isoformat())},"origin":{text(self.origin)},'
-            f'"tombstone":{_BOOL[self.tombstone]},"disclosure":{text(self.disclosure)},'
-            f'"subject_code":{_text_or_null(self.subject_code)},'
-            f'"record_id":{_int_or_null(self.record_id)},'
-            f'"record_version":{_int_or_null(self.record_version)},'
-            f'"list_entry_id":{_int_or_null(self.list_entry_id)},"payload":{payload}}}'
+        return cls(
+            cursor,
+            f'{{"cursor":{cursor},"kind":{text(kind)},'
+            f'"occurred_at":{text(occurred_at.isoformat())},"origin":{text(origin)},'
+            f'"tombstone":{_BOOL[tombstone]},"disclosure":{text(disclosure)},'
+            f'"subject_code":{_text_or_null(subject_code)},'
+            f'"record_id":{_int_or_null(record_id)},'
+            f'"record_version":{_int_or_null(record_version)},'
+            f'"list_entry_id":{_int_or_null(list_entry_id)},"payload":{shown}}}',
+            decoded=not stored,
         )
 
-    def _head(self) -> dict[str, Any]:
-        return {
-            "cursor": self.cursor,
-            "kind": self.kind,
-            "occurred_at": self.occurred_at.isoformat(),
-            "origin": self.origin,
-            "tombstone": self.tombstone,
-            "disclosure": self.disclosure,
-            "subject_code": self.subject_code,
-            "record_id": self.record_id,
-            "record_version": self.record_version,
-            "list_entry_id": self.list_entry_id,
-        }
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON object (decoded afresh: the caller may change it)."""
+        found: dict[str, Any] = json.loads(self.text)
+        return found
+
+    def to_json_text(self) -> str:
+        return self.text
+
+    @property
+    def payload(self) -> StoredJSON:
+        """The payload's text, as the event holds it."""
+        return StoredJSON(self.text[self.text.index(_PAYLOAD) + len(_PAYLOAD) : -1])
+
+    def payload_object(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.payload.text)
+        return found
+
+    def _field(self, name: str) -> Any:
+        if self._head is None:
+            self._head = json.loads(self.text[: self.text.index(_PAYLOAD)] + "}")
+        return self._head[name]
+
+    @property
+    def kind(self) -> str:
+        return str(self._field("kind"))
+
+    @property
+    def occurred_at(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self._field("occurred_at"))
+
+    @property
+    def origin(self) -> str:
+        return str(self._field("origin"))
+
+    @property
+    def tombstone(self) -> bool:
+        return bool(self._field("tombstone"))
+
+    @property
+    def disclosure(self) -> str:
+        return str(self._field("disclosure"))
+
+    @property
+    def subject_code(self) -> str | None:
+        found: str | None = self._field("subject_code")
+        return found
+
+    @property
+    def record_id(self) -> int | None:
+        found: int | None = self._field("record_id")
+        return found
+
+    @property
+    def record_version(self) -> int | None:
+        found: int | None = self._field("record_version")
+        return found
+
+    @property
+    def list_entry_id(self) -> int | None:
+        found: int | None = self._field("list_entry_id")
+        return found
+
+
+#: Where an event's payload starts in its text: the head's keys come first, and its
+#: string values are JSON strings, in which a bare ``"`` cannot occur.
+_PAYLOAD = ',"payload":'
 
 
 @dataclass(frozen=True)
@@ -123,7 +180,7 @@ class FeedPage:
 
     def to_json_text(self) -> str:
         """The page as ``GET /api/v1/feed`` answers it, assembled from the events' text."""
-        events = ",".join(e.to_json_text() for e in self.events)
+        events = ",".join(e.text for e in self.events)
         rest = _dumps({"next_cursor": self.next_cursor, "more": self.more})[1:]
         return '{"events":[' + events + "]," + rest
 
@@ -178,40 +235,48 @@ def read(
     else:
         wanted = feed.ShownText(mixed=mixed)
     found = feed.read_events_text(session, scope, wanted, after=after, limit=limit, upto=head)
+    missing = [cursor for cursor, _, _, text in found if text is None]
+    built = _built(session, catalogue, scope, wanted, missing) if missing else {}
     shown = []
-    private: dict[int, list[int]] = {}
+    private: list[int] = []
+    for cursor, subject_id, public, text in found:
+        shown.append(built[cursor] if text is None else ShownEvent(cursor, text))
+        if not public and subject_id is not None:
+            private.append(subject_id)
+    full = len(found) == limit
+    next_cursor = found[-1][0] if full else max(after, head)
+    if private:
+        last = found[-1][0]
+        _log(session, principal, scope, private, after=after, last=last, next_cursor=next_cursor)
+    return FeedPage(shown, next_cursor, full)
+
+
+def _built(
+    session: Session,
+    catalogue: Catalogue,
+    scope: FeedScope,
+    wanted: feed.ShownText,
+    ids: list[int],
+) -> dict[int, ShownEvent]:
+    """The events the store gave no text for, built here: a subject's own events (its
+    audience is not the page's), or events without the payload text the page shows."""
+    audience = main_audience(scope)
     known: Allowed = {}
-    for event in found:
-        (cursor, kind, at, origin, subject_id, code, record_id, version, entry_id, _, disclosure,
-         public, tombstone, stored, text) = tuple(event)  # fmt: skip
-        own = audience_of(scope, event) if mixed else audience
+    built = {}
+    for event in feed.read_events_by_id(session, wanted, ids):
+        (cursor, kind, at, origin, _, code, record_id, version, entry_id, _, disclosure,
+         _, tombstone, stored, text) = tuple(event)  # fmt: skip
+        own = audience_of(scope, event) if wanted.mixed else audience
         payload: dict[str, Any] | StoredJSON
         if text is not None and own is audience:
             payload = StoredJSON(text)
         else:
             payload = shown_payload(catalogue, _Decoded(json.loads(stored), tombstone), own, known)
-        shown.append(
-            ShownEvent(
-                cursor,
-                kind,
-                at,
-                origin,
-                tombstone,
-                disclosure,
-                code,
-                record_id,
-                version,
-                entry_id,
-                payload,
-            )
-        )
-        if not public and subject_id is not None:
-            private.setdefault(subject_id, []).append(cursor)
-    full = len(found) == limit
-    next_cursor = found[-1].id if full else max(after, head)
-    if private:
-        _log(session, principal, private, after=after, next_cursor=next_cursor)
-    return FeedPage(shown, next_cursor, full)
+        built[cursor] = ShownEvent.of(
+            cursor, kind, at, origin, tombstone, disclosure, code, record_id, version, entry_id,
+            payload,
+        )  # fmt: skip
+    return built
 
 
 def read_feed(
@@ -254,12 +319,17 @@ def compact(unit: UnitOfWork, principal: Principal, *, before: dt.datetime, days
 def _log(
     session: Session,
     principal: Principal,
-    private: dict[int, list[int]],
+    scope: FeedScope,
+    private: list[int],
     *,
     after: int,
+    last: int,
     next_cursor: int,
 ) -> None:
-    events = sum(len(ids) for ids in private.values())
+    """Audit a read of the non-public events of ``private`` (their subjects, one per
+    event) after ``after`` up to ``last`` (the page's last event): one event, linked to
+    each subject in SQL from the events read (``store.feed.private_subjects``)."""
+    subjects = set(private)
     logged = audit.append(
         session,
         actor=principal.actor,
@@ -269,13 +339,9 @@ def _log(
         detail={
             "role": principal.role.value,
             "department": principal.department,
-            "events": events,
-            "subjects": len(private),
-            "subjects_digest": subjects_digest(private),
+            "events": len(private),
+            "subjects": len(subjects),
+            "subjects_digest": subjects_digest(subjects),
         },
     )
-    link_each(
-        session,
-        logged.id,
-        {sid: f"feed events {ids[0]}..{ids[-1]}"[:200] for sid, ids in private.items()},
-    )
+    link_subjects(session, logged.id, feed.private_subjects(scope, after=after, upto=last))

@@ -32,7 +32,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -610,6 +610,11 @@ def read_events(
     return list(session.connection().execute(query.limit(limit)).all())
 
 
+#: A row of ``read_events_text`` (a ``Row``, read as this tuple): id, subject_id,
+#: is_public, event_text.
+TextRow = tuple[int, int | None, bool, str | None]
+
+
 def read_events_text(
     session: Session,
     scope: FeedScope,
@@ -618,34 +623,131 @@ def read_events_text(
     after: int,
     limit: int,
     upto: int | None = None,
-) -> list[Row[Any]]:
-    """``read_events`` with the payload as JSON text, never decoded: last (by position:
-    ``row[-1]``) as ``shown`` says (the stored text, the public payload written with the
-    event, or the content cut in the database to the fields allowed per type), and
-    before it (``payload_text``) the stored text where the reader may need it: for the
-    events of a ``mixed`` audience, and those with no public payload (``None``: written
-    before it was kept)."""
+) -> list[TextRow]:
+    """Up to ``limit`` events after ``after`` (and up to ``upto``) that ``scope`` may
+    see, in order, each as ``(id, subject_id, is_public, event_text)``: the event as
+    JSON text, built in the database (``_event_text``) with its payload as ``shown``
+    says (the stored text, the public payload written with the event, or the content
+    cut to the fields allowed per type), never decoded.
+
+    ``event_text`` is ``None`` where the reader builds the event itself
+    (``read_events_by_id``): a ``mixed`` audience's events of the subject it reads for,
+    a public event with no public payload (written before it was kept), a time not
+    stored in the form the text is made from.
+    """
     bounds = [FeedEvent.id > after]
     if upto is not None:
         bounds.append(FeedEvent.id <= upto)
-    as_text = literal_column("feed_events.payload").cast(Text)
-    column: Any = as_text.label("shown_text")
-    stored: Any = null()
-    if shown.public:
-        column = FeedEvent.public_payload
-        stored = as_text if shown.mixed else case((column.is_(None), as_text), else_=null())
-    elif shown.allowed is not None:
-        postgres = session.connection().dialect.name == "postgresql"
-        column = _cut_content(postgres, shown.allowed, empty_tombstones=False)
-    if shown.mixed:
-        stored = as_text
-    columns = [c for c in EVENT_COLUMNS if c is not FeedEvent.payload]
+    postgres = session.connection().dialect.name == "postgresql"
+    event: Any = _event_text(postgres, _shown_column(postgres, shown))
+    if shown.mixed and scope.subject_id is not None:
+        event = case((FeedEvent.subject_id == scope.subject_id, null()), else_=event)
     query = (
-        select(*columns, stored.label("payload_text"), column)
+        select(FeedEvent.id, FeedEvent.subject_id, FeedEvent.is_public, event.label("event_text"))
         .where(*bounds, scope.clause())
         .order_by(FeedEvent.id)
     )
-    return list(session.connection().execute(query.limit(limit)).all())
+    return cast(list[TextRow], list(session.connection().execute(query.limit(limit)).all()))
+
+
+def private_subjects(scope: FeedScope, *, after: int, upto: int) -> Select[Any]:
+    """``(subject_id, object_ref)`` for each subject of the non-public events after
+    ``after`` up to ``upto`` that ``scope`` reads, ``object_ref`` naming the first and
+    last of them: the rows a read of those events links to its audit event
+    (``store.access.link_subjects``), never passed through Python."""
+    return (
+        select(FeedEvent.subject_id, _FIRST_TO_LAST)
+        .where(
+            FeedEvent.id > after,
+            FeedEvent.id <= upto,
+            scope.clause(),
+            not_(FeedEvent.is_public),
+            FeedEvent.subject_id.is_not(None),
+        )
+        .group_by(FeedEvent.subject_id)
+    )
+
+
+#: ``feed events FIRST..LAST`` of a subject's events read (built once: building it
+#: costs more than running it).
+_FIRST_TO_LAST = func.substr(
+    literal("feed events ", String())
+    + func.min(FeedEvent.id).cast(String)
+    + literal("..", String())
+    + func.max(FeedEvent.id).cast(String),
+    1,
+    200,
+)
+
+
+def read_events_by_id(session: Session, shown: ShownText, ids: Sequence[int]) -> list[Row[Any]]:
+    """The events ``ids`` for a reader to build itself (``read_events_text`` gave no
+    text): the columns of ``read_events`` with the payload as text (``payload_text``)
+    and, last, the payload as ``shown`` says (``None`` where there is none)."""
+    postgres = session.connection().dialect.name == "postgresql"
+    columns = [c for c in EVENT_COLUMNS if c is not FeedEvent.payload]
+    as_text = literal_column("feed_events.payload").cast(Text)
+    query = (
+        select(*columns, as_text.label("payload_text"), _shown_column(postgres, shown))
+        .where(FeedEvent.id.in_(list(ids)))
+        .order_by(FeedEvent.id)
+    )
+    return list(session.connection().execute(query).all())
+
+
+def _shown_column(postgres: bool, shown: ShownText) -> Any:
+    """The payload's text as ``shown`` says."""
+    if shown.public:
+        return FeedEvent.public_payload
+    if shown.allowed is not None:
+        return _cut_content(postgres, shown.allowed, empty_tombstones=False)
+    return literal_column("feed_events.payload").cast(Text).label("shown_text")
+
+
+def _event_text(postgres: bool, payload: Any) -> Any:
+    """SQL for an event as JSON text, as ``json.dumps(..., ensure_ascii=False,
+    separators=(",", ":"))`` writes its head (``bonafides.app.feed.ShownEvent``), with
+    ``payload`` (text) spliced in last; ``NULL`` where ``payload`` is, or where the
+    time is not stored in the form turned here into ``datetime.isoformat``'s (UTC,
+    the microseconds left out when they are naught).
+
+    The head is one ``format``/``printf`` call: on SQLite a chain of ``||`` costs a
+    string per step, which made the head cost more than reading the payload.
+    """
+    stored = "feed_events.occurred_at"
+    if postgres:
+        quote, build = "to_json(CAST({} AS text))::text", "format"
+        stamp = f"to_char({stored} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        at, at_known = f"regexp_replace({stamp}, '\\.000000$', '') || '+00:00'", "true"
+    else:
+        quote, build = "json_quote({})", "printf"
+        # SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's storage format).
+        at = (
+            f"substr({stored}, 1, 10) || 'T' || CASE WHEN substr({stored}, 20) = '.000000' "
+            f"THEN substr({stored}, 12, 8) ELSE substr({stored}, 12) END || '+00:00'"
+        )
+        at_known = f"length({stored}) = 26 AND substr({stored}, 11, 1) = ' '"
+    fields = {
+        "cursor": "feed_events.id",
+        "kind": quote.format("feed_events.kind"),
+        "occurred_at": at,
+        "origin": quote.format("feed_events.origin"),
+        "tombstone": "CASE WHEN feed_events.tombstone THEN 'true' ELSE 'false' END",
+        "disclosure": quote.format("feed_events.disclosure"),
+        "subject_code": f"coalesce({quote.format('feed_events.subject_code')}, 'null')",
+        **{
+            name: f"coalesce(CAST(feed_events.{name} AS text), 'null')"
+            for name in ("record_id", "record_version", "list_entry_id")
+        },
+    }
+    template = ",".join(
+        f'"{name}":"%s"' if name == "occurred_at" else f'"{name}":%s' for name in fields
+    )
+    head = (
+        f"CASE WHEN {at_known} THEN {build}('{{{template},\"payload\":', "
+        f"{', '.join(fields.values())}) END"
+    )
+    return literal_column(head).op("||")(payload).op("||")(literal_column("'}'"))
 
 
 @dataclass(frozen=True)
