@@ -305,10 +305,10 @@ class SqlEvaluator:
 
     @staticmethod
     def _term(term: Any, inner: Subquery) -> tuple[ColumnElement[Any], ColumnElement[str]]:
-        plain = days_after(months_after(inner.c.start, term.months), -1)
+        plain = months_after(inner.c.start, term.months, -1)
         if term.until_field is None:
             return plain, typed("term", String())
-        cap = days_after(months_after(inner.c.start, term.cap_months), -1)
+        cap = months_after(inner.c.start, term.cap_months, -1)
         decided = inner.c.decided
         until = case(
             (decided.is_(None), plain),
@@ -379,7 +379,7 @@ class SqlEvaluator:
                 self._of_subject(window.c.subject_id, "adult_from").label("adult_from"),
                 window.c.ids.label("record_ids"),
                 window.c.retained.label(_RETAINED),
-                days_after(months_after(window.c.day, line.term.months), -1).label("term_until"),
+                months_after(window.c.day, line.term.months, -1).label("term_until"),
                 typed("term", String()).label("term_basis"),
             )
             .where(window.c.rn == 1, window.c.n >= line.at_least)
@@ -387,7 +387,13 @@ class SqlEvaluator:
         )
 
     def _finish(self, rule: ListRule, number: int, line: EntryLine, base: Subquery) -> Select[Any]:
-        """Vetoes and ends from other records, the earliest end, and the final columns."""
+        """Vetoes and ends from other records, the earliest end, and the final columns.
+
+        Three layers, each kept from being merged into the next (OFFSET 0 on both stores):
+        merged, every use of the earliest end (the column, its test against the start and
+        one comparison per possible basis) computed it again, with the correlated
+        subqueries of each ``unless`` end inside it, several times per row.
+        """
         conds: list[ColumnElement[bool]] = [
             not_(
                 and_(
@@ -427,28 +433,34 @@ class SqlEvaluator:
             scheme = self.rules.grades[line.grade.scheme]
             grade = self.grade_value(scheme, base.c.subject_id, base.c.start)
             conds.append(grade.in_(list(line.grade.in_)))
-        far = _date(FAR_FUTURE)
-        candidates = [func.coalesce(expr, far) for expr, _ in ends] + [base.c.term_until]
-        until = least(*candidates)
-        ranked = sorted(ends, key=lambda e: _PRIORITY[e[1]])
-        basis: ColumnElement[Any] = base.c.term_basis
-        if ranked:
-            basis = case(
-                *((expr == until, typed(name, String())) for expr, name in ranked),
-                else_=base.c.term_basis,
-            )
-        decided = (
+        ended = (
             select(
                 base.c.subject_id,
                 base.c.trigger_record_id,
                 base.c.start,
-                until.label("valid_until"),
-                basis.label("until_basis"),
                 base.c.record_ids,
+                base.c.term_until,
+                base.c.term_basis,
+                *(expr.label(f"e_{i}") for i, (expr, _) in enumerate(ends)),
             )
             .where(*conds)
-            .subquery("decided")
+            .offset(0)
+            .subquery("ended")
         )
+        far = _date(FAR_FUTURE)
+        named = [(ended.c[f"e_{i}"], name) for i, (_, name) in enumerate(ends)]
+        until = least(*(func.coalesce(column, far) for column, _ in named), ended.c.term_until)
+        decided = select(ended, until.label("valid_until")).offset(0).subquery("decided")
+        ranked = sorted(named, key=lambda e: _PRIORITY[e[1]])
+        basis: ColumnElement[Any] = decided.c.term_basis
+        if ranked:
+            basis = case(
+                *(
+                    (decided.c[column.key] == decided.c.valid_until, typed(name, String()))
+                    for column, name in ranked
+                ),
+                else_=decided.c.term_basis,
+            )
         return select(
             typed(rule.code, String()).label("list_code"),
             typed(number, Integer()).label("line"),
@@ -456,7 +468,7 @@ class SqlEvaluator:
             decided.c.trigger_record_id,
             type_coerce(decided.c.start, Date()).label("valid_from"),
             type_coerce(decided.c.valid_until, Date()).label("valid_until"),
-            decided.c.until_basis,
+            basis.label("until_basis"),
             decided.c.record_ids,
             typed(f"{rule.rule_ref(number)}: {line.explain}", String()).label("reason"),
         ).where(decided.c.valid_until >= decided.c.start)
@@ -513,12 +525,19 @@ class SqlEvaluator:
     def grade_value(
         self, scheme: GradeScheme, subject: ColumnElement[Any], day: ColumnElement[Any]
     ) -> ColumnElement[str]:
-        """The subject's grade as of ``day`` (a column or a constant), or NULL."""
-        whens = []
-        for number in range(1, len(scheme.lines) + 1):
+        """The subject's grade as of ``day`` (a column or a constant), or NULL.
+
+        Built from the last line up: a line that reads its grade from a field decides
+        exactly when that value is not null, so it is a COALESCE over the lines below it
+        and its (correlated) lookup runs once, not once to test and once to take."""
+        value: ColumnElement[Any] = typed(None, String())
+        for number in range(len(scheme.lines), 0, -1):
             hit, grade, _ = self._grade_line_hit(scheme, number, subject, day)
-            whens.append((hit, grade))
-        return case(*whens, else_=None)
+            if scheme.lines[number - 1].from_field is not None:
+                value = func.coalesce(grade, value)
+            else:
+                value = case((hit, grade), else_=value)
+        return value
 
     def grades(self, schemes: Sequence[str] | None = None) -> Select[Any]:
         """Every organisation's grade in each scheme as of the day bound to ``as_of``
