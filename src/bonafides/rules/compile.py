@@ -29,7 +29,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     not_,
@@ -90,6 +89,10 @@ _RETAINED = "end_retained"
 
 def _table(name: str) -> Table:
     return Base.metadata.tables[name]
+
+
+def _date_null() -> ColumnElement[dt.date]:
+    return type_coerce(typed(None, String()), Date())
 
 
 def _date(value: dt.date) -> ColumnElement[dt.date]:
@@ -187,6 +190,22 @@ class SqlEvaluator:
         union = union_all(*parts).subquery("entries")
         return select(*(union.c[name] for name in ENTRY_COLUMNS))
 
+    @staticmethod
+    def _minors(rule: ListRule) -> bool:
+        """Whether the list admits natural persons, so that a minor's record must be told
+        apart: when it does not, the lookups of kind and age are not made per row."""
+        return SubjectKind.NATURAL_PERSON in rule.subject_kinds
+
+    def _person(self, rule: ListRule, subject_id: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+        """The subject's kind and the day it comes of age, as ``kind`` and ``adult_from``
+        (NULLs when the list admits no natural person)."""
+        if not self._minors(rule):
+            return [typed(None, String()).label("kind"), _date_null().label("adult_from")]
+        return [
+            self._of_subject(subject_id, "kind").label("kind"),
+            self._of_subject(subject_id, "adult_from").label("adult_from"),
+        ]
+
     def _kinds(self, rule: ListRule, kind: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         if set(rule.subject_kinds) == set(SubjectKind):
             return []
@@ -255,8 +274,7 @@ class SqlEvaluator:
                 case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
                 r.c.retention_until.label("retained_until"),
                 ending.label("is_ending"),
-                kind.label("kind"),
-                self._of_subject(r.c.subject_id, "adult_from").label("adult_from"),
+                *self._person(rule, r.c.subject_id),
                 *(
                     content(r.c.content, name, content_date).label(f"removed_{i}")
                     for i, name in enumerate(line.removed_on)
@@ -375,8 +393,7 @@ class SqlEvaluator:
                 window.c.subject_id,
                 window.c.trigger_record_id,
                 window.c.day.label("start"),
-                self._of_subject(window.c.subject_id, "kind").label("kind"),
-                self._of_subject(window.c.subject_id, "adult_from").label("adult_from"),
+                *self._person(rule, window.c.subject_id),
                 window.c.ids.label("record_ids"),
                 window.c.retained.label(_RETAINED),
                 months_after(window.c.day, line.term.months, -1).label("term_until"),
@@ -389,51 +406,53 @@ class SqlEvaluator:
     def _finish(self, rule: ListRule, number: int, line: EntryLine, base: Subquery) -> Select[Any]:
         """Vetoes and ends from other records, the earliest end, and the final columns.
 
-        Three layers, each kept from being merged into the next (OFFSET 0 on both stores):
-        merged, every use of the earliest end (the column, its test against the start and
-        one comparison per possible basis) computed it again, with the correlated
-        subqueries of each ``unless`` end inside it, several times per row.
+        Layers kept from being merged into the next (OFFSET 0 on both stores): merged,
+        every use of a value (the earliest end: its column, its test against the start and
+        one comparison per possible basis) computed it again, correlated subqueries and
+        all, several times per row. ``looked`` makes each lookup once per row: the first
+        blocking day after each ``unless`` window's floor, the grade; ``decided`` vetoes
+        and takes the earliest end; the last layer names the basis.
+
+        One lookup serves an ``unless`` window twice: the first blocking day after the
+        floor is on or before the start exactly when a blocker falls in the window (a
+        veto), and otherwise it is the first one after the start, which ends the entry.
         """
-        conds: list[ColumnElement[bool]] = [
-            not_(
-                and_(
-                    base.c.kind == SubjectKind.NATURAL_PERSON.value,
-                    base.c.adult_from.is_not(None),
-                    base.c.start < base.c.adult_from,
+        people: list[ColumnElement[bool]] = []
+        if self._minors(rule):
+            people.append(
+                not_(
+                    and_(
+                        base.c.kind == SubjectKind.NATURAL_PERSON.value,
+                        base.c.adult_from.is_not(None),
+                        base.c.start < base.c.adult_from,
+                    )
                 )
             )
-        ]
-        ends: list[tuple[ColumnElement[Any], str]] = [
+        own = [
             (column, "record_ended" if column.key in ("end_0", _RETAINED) else "removed")
             for column in base.c
             if column.key.startswith("end_")
         ]
+        lookups: list[ColumnElement[Any]] = []
         for i, window in enumerate(line.unless):
             b = self.records.alias(f"blocker_{i}")
-            same = and_(
-                b.c.subject_id == base.c.subject_id,
-                b.c.id != base.c.trigger_record_id,
-                self.match_clause(b, window.match, counting=True),
-            )
             floor = months_after(base.c.start, -window.within_months)
-            conds.append(
-                not_(
-                    exists().where(
-                        same, b.c.decision_date <= base.c.start, b.c.decision_date > floor
-                    )
-                )
-            )
-            first_after = (
+            first = (
                 select(func.min(b.c.decision_date))
-                .where(same, b.c.decision_date > base.c.start)
+                .where(
+                    b.c.subject_id == base.c.subject_id,
+                    b.c.id != base.c.trigger_record_id,
+                    self.match_clause(b, window.match, counting=True),
+                    b.c.decision_date > floor,
+                )
                 .scalar_subquery()
             )
-            ends.append((days_after(first_after, -1), "unless"))
+            lookups.append(first.label(f"blocked_{i}"))
         if line.grade is not None:
             scheme = self.rules.grades[line.grade.scheme]
             grade = self.grade_value(scheme, base.c.subject_id, base.c.start)
-            conds.append(grade.in_(list(line.grade.in_)))
-        ended = (
+            lookups.append(grade.label("grade"))
+        looked = (
             select(
                 base.c.subject_id,
                 base.c.trigger_record_id,
@@ -441,22 +460,48 @@ class SqlEvaluator:
                 base.c.record_ids,
                 base.c.term_until,
                 base.c.term_basis,
-                *(expr.label(f"e_{i}") for i, (expr, _) in enumerate(ends)),
+                *(column.label(f"e_{i}") for i, (column, _) in enumerate(own)),
+                *lookups,
+            )
+            .where(*people)
+            .offset(0)
+            .subquery("looked")
+        )
+        conds: list[ColumnElement[bool]] = []
+        ends: list[tuple[ColumnElement[Any], str]] = [
+            (looked.c[f"e_{i}"], name) for i, (_, name) in enumerate(own)
+        ]
+        for i in range(len(line.unless)):
+            blocked = looked.c[f"blocked_{i}"]
+            conds.append(or_(blocked.is_(None), blocked > looked.c.start))
+            ends.append((days_after(blocked, -1), "unless"))
+        if line.grade is not None:
+            conds.append(looked.c.grade.in_(list(line.grade.in_)))
+        far = _date(FAR_FUTURE)
+        until = least(*(func.coalesce(expr, far) for expr, _ in ends), looked.c.term_until)
+        decided = (
+            select(
+                looked.c.subject_id,
+                looked.c.trigger_record_id,
+                looked.c.start,
+                looked.c.record_ids,
+                looked.c.term_basis,
+                *(expr.label(f"x_{i}") for i, (expr, _) in enumerate(ends)),
+                until.label("valid_until"),
             )
             .where(*conds)
             .offset(0)
-            .subquery("ended")
+            .subquery("decided")
         )
-        far = _date(FAR_FUTURE)
-        named = [(ended.c[f"e_{i}"], name) for i, (_, name) in enumerate(ends)]
-        until = least(*(func.coalesce(column, far) for column, _ in named), ended.c.term_until)
-        decided = select(ended, until.label("valid_until")).offset(0).subquery("decided")
-        ranked = sorted(named, key=lambda e: _PRIORITY[e[1]])
+        ranked = sorted(
+            ((decided.c[f"x_{i}"], name) for i, (_, name) in enumerate(ends)),
+            key=lambda e: _PRIORITY[e[1]],
+        )
         basis: ColumnElement[Any] = decided.c.term_basis
         if ranked:
             basis = case(
                 *(
-                    (decided.c[column.key] == decided.c.valid_until, typed(name, String()))
+                    (column == decided.c.valid_until, typed(name, String()))
                     for column, name in ranked
                 ),
                 else_=decided.c.term_basis,
