@@ -110,6 +110,7 @@ class SqlEvaluator:
         self.subjects = _table("subjects")
         self.versions = _table("record_versions")
         self._built: dict[tuple[str, ...], Select[Any]] = {}
+        self._parts: dict[tuple[str, ...], list[Select[Any]]] = {}
         self._grades: dict[tuple[str, ...], Select[Any]] = {}
 
     # ---- selectors
@@ -179,12 +180,25 @@ class SqlEvaluator:
             found = self._built[key] = self._entries(codes, only)
         return found
 
+    def lines(self, *, only: Table | None = None) -> list[Select[Any]]:
+        """Every list line's entries as a SELECT of its own (ENTRY_COLUMNS), to be run one
+        by one: SQLite evaluates the same lines about a quarter slower as the arms of one
+        UNION ALL, and PostgreSQL no faster."""
+        key = ("", "lines", only.name if only is not None else "")
+        found = self._parts.get(key)
+        if found is None:
+            found = self._parts[key] = self._lines(tuple(self.rules.lists), only)
+        return found
+
+    def _lines(self, codes: Sequence[str], only: Table | None) -> list[Select[Any]]:
+        return [
+            self._line(self.rules.lists[code], number, line, only)
+            for code in codes
+            for number, line in enumerate(self.rules.lists[code].entry, 1)
+        ]
+
     def _entries(self, codes: Sequence[str], only: Table | None) -> Select[Any]:
-        parts: list[Select[Any]] = []
-        for code in codes:
-            rule = self.rules.lists[code]
-            for number, line in enumerate(rule.entry, 1):
-                parts.append(self._line(rule, number, line, only))
+        parts = self._lines(codes, only)
         if len(parts) == 1:
             return parts[0]
         union = union_all(*parts).subquery("entries")
