@@ -5,8 +5,9 @@ docstring for the semantics), for every subject at once, on SQLite and PostgreSQ
 recomputation inserts its rows straight into a staging table, so no entry passes through
 Python. Each list line becomes one SELECT in layers: the matching records and their own
 dates; the term and the ends that come from the record; the ends and vetoes that come
-from other records (``unless``, grade); the earliest end. The layers are plain nested
-subqueries; the only store-specific pieces are the date and JSON functions of
+from other records (``unless``, grade); the earliest end. The layers are nested
+subqueries, some fenced with OFFSET 0 so that each value is computed once per row rather
+than once per use; the only store-specific pieces are the date and JSON functions of
 ``rules.sqlfuncs``, so another SQL engine needs only those spelled for it.
 """
 
