@@ -211,15 +211,19 @@ class SqlEvaluator:
         apart: when it does not, the lookups of kind and age are not made per row."""
         return SubjectKind.NATURAL_PERSON in rule.subject_kinds
 
-    def _person(self, rule: ListRule, subject_id: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-        """The subject's kind and the day it comes of age, as ``kind`` and ``adult_from``
-        (NULLs when the list admits no natural person)."""
+    def _person(self, rule: ListRule, subject_id: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The day a natural person comes of age, as ``adult_from`` (NULL for any other
+        subject, and for every row when the list admits no natural person): one lookup
+        that answers both questions of the minors test, kind and age."""
         if not self._minors(rule):
-            return [typed(None, String()).label("kind"), _date_null().label("adult_from")]
-        return [
-            self._of_subject(subject_id, "kind").label("kind"),
-            self._of_subject(subject_id, "adult_from").label("adult_from"),
-        ]
+            return _date_null().label("adult_from")
+        s = self.subjects.alias("s_adult_from")
+        return (
+            select(s.c.adult_from)
+            .where(s.c.id == subject_id, s.c.kind == SubjectKind.NATURAL_PERSON.value)
+            .scalar_subquery()
+            .label("adult_from")
+        )
 
     def _kinds(self, rule: ListRule, kind: ColumnElement[Any]) -> list[ColumnElement[bool]]:
         if set(rule.subject_kinds) == set(SubjectKind):
@@ -289,7 +293,7 @@ class SqlEvaluator:
                 case((ending, local_day(ended_at, self.zone)), else_=None).label("ended_on"),
                 r.c.retention_until.label("retained_until"),
                 ending.label("is_ending"),
-                *self._person(rule, r.c.subject_id),
+                self._person(rule, r.c.subject_id),
                 *(
                     content(r.c.content, name, content_date).label(f"removed_{i}")
                     for i, name in enumerate(line.removed_on)
@@ -320,7 +324,6 @@ class SqlEvaluator:
                 inner.c.subject_id,
                 inner.c.trigger_record_id,
                 inner.c.start,
-                inner.c.kind,
                 inner.c.adult_from,
                 inner.c.id_text.label("record_ids"),
                 *(expr.label(f"end_{i}") for i, (expr, _) in enumerate(ends)),
@@ -408,7 +411,7 @@ class SqlEvaluator:
                 window.c.subject_id,
                 window.c.trigger_record_id,
                 window.c.day.label("start"),
-                *self._person(rule, window.c.subject_id),
+                self._person(rule, window.c.subject_id),
                 window.c.ids.label("record_ids"),
                 window.c.retained.label(_RETAINED),
                 months_after(window.c.day, line.term.months, -1).label("term_until"),
@@ -435,13 +438,7 @@ class SqlEvaluator:
         people: list[ColumnElement[bool]] = []
         if self._minors(rule):
             people.append(
-                not_(
-                    and_(
-                        base.c.kind == SubjectKind.NATURAL_PERSON.value,
-                        base.c.adult_from.is_not(None),
-                        base.c.start < base.c.adult_from,
-                    )
-                )
+                not_(and_(base.c.adult_from.is_not(None), base.c.start < base.c.adult_from))
             )
         own = [
             (column, "record_ended" if column.key in ("end_0", _RETAINED) else "removed")
