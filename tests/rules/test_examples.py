@@ -316,6 +316,11 @@ UNLESS = [
         (customs("advanced_certified"), customs_penalty("2023-03-02")),
     ),
     Example(
+        "a serious penalty on the day of the certification",
+        AEO,
+        (customs("advanced_certified"), customs_penalty("2024-03-01")),
+    ),
+    Example(
         "a serious penalty exactly 12 months before",
         AEO,
         (customs("advanced_certified"), customs_penalty("2023-03-01")),

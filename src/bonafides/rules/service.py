@@ -633,12 +633,13 @@ def _write_entries(
     staging = _staging("rule_staging")
     _create_temporary(conn, staging)
     try:
-        source = (
-            sql_evaluator_for(rules, zone).entries(only=only)
+        sources = (
+            sql_evaluator_for(rules, zone).lines(only=only)
             if computed is None
-            else select(*(computed.c[name] for name in ENTRY_COLUMNS))
+            else [select(*(computed.c[name] for name in ENTRY_COLUMNS))]
         )
-        conn.execute(insert(staging).from_select(list(ENTRY_COLUMNS), source))
+        for source in sources:
+            conn.execute(insert(staging).from_select(list(ENTRY_COLUMNS), source))
         Index("ix_rule_staging", staging.c.subject_id, staging.c.list_code).create(
             conn, checkfirst=True
         )

@@ -34,35 +34,47 @@ def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> li
 
 
 class add_months(_Fn):  # noqa: N801 - reads as the SQL function it is
-    """``day`` plus ``months`` (may be negative), clamped to the end of the month."""
+    """``day`` plus ``months`` (may be negative), clamped to the end of the month, plus
+    ``days``: a term's last day is one call, not two."""
 
     type = Date()
     name = "add_months"
     inherit_cache = True
 
 
-def months_after(day: ColumnElement[Any], months: int) -> ColumnElement[dt.date]:
-    return add_months(day, cast(literal(months, Integer), Integer))
+def months_after(day: ColumnElement[Any], months: int, days: int = 0) -> ColumnElement[dt.date]:
+    """``day`` plus ``months`` (clamped to the month's end), then plus ``days``."""
+    return add_months(
+        day, cast(literal(months, Integer), Integer), cast(literal(days, Integer), Integer)
+    )
 
 
 @compiles(add_months)
 @compiles(add_months, "postgresql")
 def _add_months_pg(element: add_months, compiler: SQLCompiler, **kw: Any) -> str:
-    day, months = _args(element, compiler, **kw)
-    return f"CAST(CAST({day} AS DATE) + make_interval(0, {months}) AS DATE)"
+    day, months, days = _args(element, compiler, **kw)
+    return f"CAST(CAST(CAST({day} AS DATE) + make_interval(0, {months}) AS DATE) + {days} AS DATE)"
 
 
 @compiles(add_months, "sqlite")
 def _add_months_sqlite(element: add_months, compiler: SQLCompiler, **kw: Any) -> str:
-    day, months = _args(element, compiler, **kw)
+    """Days 1 to 28 exist in every month, so SQLite's own ``+N months`` (which overflows
+    into the next month rather than clamping) is exact for them: one ``date()`` call. The
+    other days take the clamping form, four calls that each parse the text again."""
+    day, months, days = _args(element, compiler, **kw)
     last = (
         f"CAST(strftime('%d', date({day}, 'start of month', "
         f"(({months}) + 1) || ' months', '-1 day')) AS INTEGER)"
     )
     keep = f"CAST(strftime('%d', {day}) AS INTEGER)"
-    return (
+    clamped = (
         f"date({day}, 'start of month', ({months}) || ' months', "
-        f"'+' || (min({keep}, {last}) - 1) || ' days')"
+        f"(min({keep}, {last}) - 1 + ({days})) || ' days')"
+    )
+    return (
+        f"CASE WHEN substr({day}, 9, 2) BETWEEN '01' AND '28' "
+        f"THEN date({day}, ({months}) || ' months', ({days}) || ' days') "
+        f"ELSE {clamped} END"
     )
 
 
