@@ -10,11 +10,20 @@ from typing import TYPE_CHECKING, Any
 from bonafides.catalogue import ContentField, FieldType, RecordType
 from bonafides.codes import make_resident_id, make_uscc, parse_resident_id
 from bonafides.records import RecordInput, RecordStatus, SubjectKind, SubjectRef
+from bonafides.security.clock import SystemClock, office_day
+from bonafides.settings import Settings
 
 if TYPE_CHECKING:
     from bonafides.security.anchor import Anchor
 
 _seq = itertools.count(1)
+
+
+def office_today() -> dt.date:
+    """The credit office's day, as the platform counts it (``Context.today``): from 16:00
+    UTC Beijing is on the next day, and a test that dates its data or its expectations
+    by the machine's date fails there (export names, same-day ends)."""
+    return office_day(SystemClock(), Settings.model_fields["timezone"].default)
 
 
 def org(region: str = "110105", name: str | None = None, **kw: Any) -> SubjectRef:

@@ -42,11 +42,12 @@ from bonafides.codes import (
     uscc_check_char,
     uscc_valid_expr,
 )
+from tests import factories
 
 FAST = settings(max_examples=30, deadline=None)
 SLOWER = settings(max_examples=60, deadline=None)
 
-TODAY = date.today()
+TODAY = factories.office_today()
 REGIONS = known_regions()
 AUTHORITIES = "123456789ANY"
 INSTITUTION_TYPES = USCC_ALPHABET[1:]

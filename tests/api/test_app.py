@@ -19,7 +19,7 @@ from bonafides.settings import InsecureSettingsError, Settings
 from tests import factories
 from tests.api.conftest import Store
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 
 
 def test_health(client: TestClient) -> None:

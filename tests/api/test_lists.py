@@ -25,7 +25,7 @@ from tests import factories
 from tests.api.conftest import Store
 from tests.security.world import record_of
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 DEFAULTERS = "/api/v1/lists/courts.defaulters"
 MINOR_NAME = "李小明"
 

@@ -21,7 +21,7 @@ from tests import factories
 from tests.api.conftest import Store
 from tests.security.world import record_of
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 DEFAULTERS = "/api/v1/lists/courts.defaulters"
 NAME = "周少年"
 

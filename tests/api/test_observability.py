@@ -165,7 +165,7 @@ def test_ingested_rows_are_counted(via_proxy: TestClient) -> None:
         return float(lines[0].removeprefix(prefix)) if lines else 0.0
 
     before = via_proxy.get("/metrics").text
-    recent = dt.date.today() - dt.timedelta(days=3)
+    recent = factories.office_today() - dt.timedelta(days=3)
     good = factories.content_row(PENALTY, factories.org(), decision_date=recent)
     bad = factories.content_row(PENALTY, factories.org(), decision_date=recent)
     code = PENALTY.content_field("uscc").column_zh

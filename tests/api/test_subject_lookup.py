@@ -21,7 +21,7 @@ from tests import factories
 from tests.api.conftest import SECRET, Store
 from tests.web.server import running_portal
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 
 
 def _published(store: Store) -> tuple[SubjectRef, SubjectRef]:

@@ -16,7 +16,7 @@ from tests.api.conftest import MEE_KEY, SAMR_KEY
 
 PENALTY = load_catalogue().type("market.penalty")
 CODE_COLUMN = PENALTY.content_field("uscc").column_zh
-RECENT = dt.date.today() - dt.timedelta(days=3)
+RECENT = factories.office_today() - dt.timedelta(days=3)
 
 
 def _rows(good: int, bad: int) -> list[dict[str, str]]:

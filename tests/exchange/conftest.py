@@ -19,7 +19,7 @@ from bonafides.store.tables import ListEntry, Record, RecordVersion, Subject
 from tests import factories
 from tests.security.world import record_of
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 SECRET = "export-test-secret-0123456789"
 MINOR_NAME = "李小明"
 ADULT_NAME = "张三丰"

@@ -7,7 +7,6 @@ parts, by the ``db_url`` parameter).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import signal
@@ -212,7 +211,7 @@ def test_a_list_entry_decided_at_the_nation_reaches_the_province_and_nothing_goe
     province, nation = pair
     numbers = _submit(province, 2)
     firm = factories.org(region="110105")
-    decision = record_of("courts.defaulter", firm, source="spc", decided=dt.date.today())
+    decision = record_of("courts.defaulter", firm, source="spc", decided=factories.office_today())
     with running_portal(province.env()) as url:
         _pull(nation, url, _operator_key(province))
     with nation.context() as ctx, ctx.sessions.begin() as session:
@@ -317,7 +316,7 @@ def test_a_persons_record_reaches_the_nation_sealed_and_is_repaired_there_never_
     person = factories.person(region="440106")
     # A court's list of defaulters is public about persons too (masked): the public
     # feed tells of it, and must not carry the number.
-    decision = record_of("courts.defaulter", person, source="spc", decided=dt.date.today())
+    decision = record_of("courts.defaulter", person, source="spc", decided=factories.office_today())
     with province.context() as ctx, ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [decision], actor="test")
     key = _operator_key(province)

@@ -32,7 +32,7 @@ def client(settings: Settings, ctx: Context) -> Iterator[TestClient]:
 @pytest.fixture
 def firm(ctx: Context) -> str:
     subject = factories.org()
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

@@ -49,7 +49,7 @@ def client(settings: Settings, env: Context) -> Iterator[TestClient]:
 def _clear_firm(ctx: Context) -> str:
     """A firm in the store with a penalty that puts it on no list: its check is clear."""
     firm = factories.org(name="北京清白测试有限公司")
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

@@ -31,7 +31,7 @@ from tests.reports.conftest import pdf_with_full_ua_sheet, put, record, same_ren
 
 def _defaulter(ctx: Context) -> str:
     firm = factories.org(name="北京失信测试有限公司")
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

@@ -23,7 +23,7 @@ runner = CliRunner()
 
 def _firm(ctx: Context) -> str:
     firm = factories.org()
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

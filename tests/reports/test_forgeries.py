@@ -38,7 +38,7 @@ def client(settings: Settings, ctx: Context) -> Iterator[TestClient]:
 def _busy_firm(ctx: Context) -> str:
     """A firm with enough public penalties for a report of several pages."""
     firm = factories.org(name="北京伪造测试有限公司")
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         *(
@@ -59,7 +59,7 @@ def _busy_firm(ctx: Context) -> str:
 
 def _defaulter_check(ctx: Context) -> str:
     firm = factories.org(name="北京失信伪造测试有限公司")
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

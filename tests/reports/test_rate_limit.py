@@ -27,7 +27,7 @@ def limited(settings: Settings) -> Settings:
 @pytest.fixture
 def firm(ctx: Context) -> str:
     subject = factories.org()
-    today = dt.date.today()
+    today = factories.office_today()
     put(
         ctx,
         record(

@@ -26,7 +26,7 @@ def client(settings: Settings, ctx: Context) -> Iterator[TestClient]:
 
 
 def _penalty(code_of: SubjectRef, days_ago: int, number: str) -> RecordInput:
-    today = dt.date.today()
+    today = factories.office_today()
     return record(
         code_of,
         "market.penalty",

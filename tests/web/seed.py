@@ -104,7 +104,7 @@ def _record(
 
 def seed(ctx: Context, *, today: dt.date | None = None) -> dict[str, str]:
     """Fill an empty store; returns the codes the tests need."""
-    today = today or dt.date.today()
+    today = today or factories.office_today()
     rnd = random.Random(5)
     migrate(ctx.engine)
     target = factories.org(region="330106", name=TARGET_NAME, name_en=TARGET_NAME_EN)

@@ -201,7 +201,7 @@ def test_a_list_from_the_subject_page_and_its_csv(site: Site, page: Page) -> Non
 def _penalty_file(tmp_path: Path) -> Path:
     """Three penalties: one good, one with an impossible date, one with a wrong check digit."""
     penalty = load_catalogue().type("market.penalty")
-    recent = dt.date.today() - dt.timedelta(days=3)
+    recent = factories.office_today() - dt.timedelta(days=3)
     rows = [factories.content_row(penalty, factories.org(), decision_date=recent) for _ in range(3)]
     rows[1]["处罚决定日期"] = "2026-02-30"
     code = rows[2]["统一社会信用代码"]
@@ -281,7 +281,7 @@ def test_statistics_for_a_chosen_period_show_each_chart_with_its_table(
     site: Site, page: Page
 ) -> None:
     # The seed spreads decisions over the months before today.
-    month = (dt.date.today().replace(day=1) - dt.timedelta(days=40)).strftime("%Y-%m")
+    month = (factories.office_today().replace(day=1) - dt.timedelta(days=40)).strftime("%Y-%m")
     page.goto(site.url + "/statistics")
     page.fill("#period-input", month)
     page.get_by_role("button", name="查看").click()

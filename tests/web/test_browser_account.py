@@ -50,7 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     firm = factories.org(name="诚信示范有限公司")
     with ctx.sessions.begin() as session:
         sync_catalogue(session, ctx.catalogue)
-        decided = dt.date.today() - dt.timedelta(days=20)
+        decided = factories.office_today() - dt.timedelta(days=20)
         written = write_records(
             session, ctx.keys, [factories.penalty(firm, decision_date=decided)], actor="test"
         )

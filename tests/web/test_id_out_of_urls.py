@@ -19,7 +19,7 @@ from tests import factories
 from tests.api.conftest import Store
 from tests.web import structure
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 URL_ATTRS = ("href", "action", "src", "formaction", "hx-get", "hx-post", "hx-push-url")
 
 

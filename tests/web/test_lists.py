@@ -16,7 +16,7 @@ from tests.api.test_lists import MINOR_NAME, minor_entry
 from tests.security.world import record_of
 from tests.web import structure
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 
 
 def _english(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from tests import factories
 from tests.api.conftest import SAMR_KEY, Store
 from tests.web import structure
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 PENALTY = load_catalogue().type("market.penalty")
 
 

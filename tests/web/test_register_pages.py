@@ -3,7 +3,6 @@ API's search and profile (issue 15, item 1)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -11,13 +10,14 @@ from fastapi.testclient import TestClient
 from bonafides.app.register import load_register
 from bonafides.context import Context
 from bonafides.settings import Settings
+from tests import factories
 from tests.ingest.test_register import company, write_csv
 
 
 def _load(settings: Settings, path: Path) -> None:
     ctx = Context(settings)
     try:
-        load_register(ctx, path, source="samr", actor="test", today=dt.date.today())
+        load_register(ctx, path, source="samr", actor="test", today=factories.office_today())
     finally:
         ctx.close()
 

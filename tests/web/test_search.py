@@ -32,7 +32,7 @@ from bonafides.store.subjects import add_former_names
 from bonafides.store.tables import Subject, SubjectName
 from tests import factories
 
-TODAY = dt.date.today()
+TODAY = factories.office_today()
 
 
 @pytest.fixture
