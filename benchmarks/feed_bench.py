@@ -237,8 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             ratio = "" if base else f"{rate / base_rate:.2f}"
             ratio_cpu = "" if base else f"{count / cpu / base_cpu:.2f}"
             target = "" if label.startswith("plain") else "≥ 0.5"
-            row = (store, label, f"{count:,}", f"{seconds:.2f}", f"{rate:,.0f}", ratio)
-            row = (*row, f"{cpu:.2f}", ratio_cpu, target)
+            row = [store, label, f"{count:,}", f"{seconds:.2f}", f"{rate:,.0f}", ratio]
+            row += [f"{cpu:.2f}", ratio_cpu, target]
             table.add_row(*row)
             lines.append("| " + " | ".join(row) + " |")
     console.print(table)

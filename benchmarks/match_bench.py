@@ -38,7 +38,8 @@ from rich.table import Table
 from bonafides.catalogue.models import ORGANISATION_KINDS
 from bonafides.codes import make_uscc
 from bonafides.matching import names
-from bonafides.matching.model import _LOOKALIKE, ALGORITHM, MATCH_AT, V1, Matcher, Query
+from bonafides.matching.model import ALGORITHM, MATCH_AT, V1, Matcher, Query
+from bonafides.matching.names import LOOKALIKE
 from bonafides.matching.register import RegisterEntry, RegisterIndex
 from bonafides.synth.industries import ENTERPRISE_SECTIONS
 from bonafides.synth.names import TRADE_CHARS, trade_name
@@ -220,7 +221,7 @@ def _variant(entry: RegisterEntry, place: Place, kind: str, rng: random.Random) 
         return name[:at] + swapped + name[at + 2 :] if swapped else None
     if kind == "look-alike":
         at = name.find(parsed.core)
-        swapped = _swap_one(parsed.core, rng, _LOOKALIKE) if at >= 0 else None
+        swapped = _swap_one(parsed.core, rng, LOOKALIKE) if at >= 0 else None
         return name[:at] + swapped + name[at + len(parsed.core) :] if swapped else None
     if kind == "former name":
         return rng.choice(entry.former_names) if entry.former_names else None
