@@ -10,6 +10,11 @@ fallback when HarfBuzz's subsetter is missing) instead of HarfBuzz::
 
     .venv/bin/python benchmarks/reports_bench.py --rounds 30
 
+Two rows are a new report of data unchanged since the last one (two reports of the same
+data, in turn): its pages are not laid out again but stamped with its own number, id,
+code, times and QR code (``bonafides.reports.stamp``), then drawn; the first as the
+unsigned render, the second as handed out (stamped, signed, registered).
+
 Two more rows are the PDF as the platform hands it out (``issue_pdf``: rendered,
 PDF-signed by pyHanko, its SHA-256 registered): the first download of a report, whose
 render is made (the kept renders are emptied before each call), and a download again,
@@ -53,6 +58,7 @@ from bonafides.reports.model import ReportRequest
 from bonafides.reports.pades import sign_pdf
 from bonafides.reports.render import pdf_of, render_html, render_pdf
 from bonafides.reports.rendered import RENDERED
+from bonafides.reports.stamp import LAID_OUT, LaidOutReports
 from bonafides.rules.records import write_records
 from bonafides.settings import Settings
 from bonafides.store.db import migrate
@@ -163,7 +169,33 @@ def issue(ctx: Context, code: str) -> SignedReport:
 def first_download(ctx: Context, signed: SignedReport, lang: str) -> bytes:
     """A report's PDF as handed out the first time: rendered, signed, registered."""
     RENDERED.clear()
+    LAID_OUT.clear()
     return issue_pdf(ctx, signed, lang)
+
+
+def stamped(reports: tuple[SignedReport, SignedReport], lang: str) -> Callable[[], bytes]:
+    """PDFs of two reports of the same data in turn, each stamped on the pages laid out
+    for the other (``bonafides.reports.stamp``): a new report of unchanged data."""
+    laid = LaidOutReports()
+    turn = [0]
+
+    def run() -> bytes:
+        turn[0] += 1
+        return laid.pdf(reports[turn[0] % 2], lang)
+
+    return run
+
+
+def download_new(ctx: Context, reports: tuple[SignedReport, SignedReport]) -> Callable[[], bytes]:
+    """A new report of unchanged data handed out: stamped, signed, registered."""
+    turn = [0]
+
+    def run() -> bytes:
+        turn[0] += 1
+        RENDERED.clear()
+        return issue_pdf(ctx, reports[turn[0] % 2], "zh")
+
+    return run
 
 
 def download_again(ctx: Context, signed: SignedReport, lang: str) -> bytes:
@@ -390,6 +422,7 @@ def main() -> None:
         console.print(f"store: {others:,} other subjects; {described}")
         ctx, signed = build_store(url, Path(tmp) / "var", others)
         code = signed.document["subject"]["code"]
+        pair = (signed, issue(ctx, code))
         try:
             records = sum(len(s["records"]) for s in signed.document["sections"])
             console.print(f"report {signed.document['number']}: {records} records")
@@ -408,6 +441,16 @@ def main() -> None:
                 measure("HTML report, zh", args.rounds, lambda: render_html(signed, "zh")),
                 measure("PDF report, zh", args.rounds, lambda: render_pdf(signed, "zh")),
                 measure("PDF report, en", args.rounds, lambda: render_pdf(signed, "en")),
+                measure(
+                    "PDF report, zh, new report of unchanged data (stamped)",
+                    args.rounds,
+                    stamped(pair, "zh"),
+                ),
+                measure(
+                    "PDF issued, zh, new report of unchanged data (stamped, sign, register)",
+                    args.rounds,
+                    download_new(ctx, pair),
+                ),
                 measure(
                     "PDF issued, zh (render, sign, register)",
                     args.rounds,

@@ -71,7 +71,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+    env.filters["when"] = when
     return env
 
 
@@ -80,7 +80,7 @@ def _static_css() -> str:
     return (TEMPLATES / "report.css").read_text("utf-8")
 
 
-def _when(value: str) -> str:
+def when(value: str) -> str:
     """An ISO timestamp as a reader wants it: local time with its offset, to the second."""
     moment = dt.datetime.fromisoformat(value)
     offset = moment.strftime("%z")
@@ -140,6 +140,14 @@ def qr_png(url: str) -> bytes:
 
 def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode()
+
+
+def verify_base(doc: dict[str, Any]) -> str:
+    """The verification page's address without the document's id: the page tells the
+    reader to enter the id and code there, and the printed text stays the same for every
+    report of the same data (``bonafides.reports.stamp``); the QR code carries the id."""
+    url: str = doc["verify_url"]
+    return url.removesuffix(f"?report={doc.get('id')}")
 
 
 def _counts(document: dict[str, Any]) -> dict[str, int]:
@@ -209,6 +217,7 @@ def _page(report: SignedReport, lang: str, css: str) -> str:
         "doc": doc,
         "code": report.printed_code,
         "qr": qr_data_uri(doc["verify_url"]),
+        "verify_base": verify_base(doc),
         # Our own style sheet, with no input in it.
         "css": Markup(css),  # noqa: S704
         "html_lang": HTML_LANG[lang],
@@ -386,8 +395,13 @@ def deflate_streams_once(_document: Any, pdf: Any) -> None:
 
 def render_pdf(report: SignedReport, lang: str) -> bytes:
     """A4 PDF with the signed envelope attached; no URL is fetched while rendering."""
+    return pdf_of(report_page(report, lang), report)
+
+
+def report_page(report: SignedReport, lang: str) -> str:
+    """The page the PDF lays out: the static style sheet comes apart, already parsed."""
     check_lang(lang)
-    return pdf_of(_page(report, lang, _footer_css(report, lang)), report)
+    return _page(report, lang, _footer_css(report, lang))
 
 
 def pdf_of(html: str, report: SignedReport) -> bytes:
@@ -396,6 +410,28 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
     The static style sheet comes parsed (``_static_stylesheet``); a page that carries it
     inline as well (``render_html``'s) draws the same, its own rules coming after.
     """
+    with _collector_paused():
+        return write_pdf(lay_out(html), report)
+
+
+def fetcher() -> Any:
+    """Inline data only: a report must not reach out while it renders."""
+    import weasyprint
+
+    return weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+
+
+def lay_out(html: str) -> Any:
+    """WeasyPrint's laid-out ``Document`` of a report page: styles, boxes and pages."""
+    with _collector_paused():
+        return _document(html, fetcher()).render(
+            stylesheets=[_static_stylesheet()], font_config=_font_config()
+        )
+
+
+def write_pdf(document: Any, report: SignedReport) -> bytes:
+    """The PDF of a laid-out ``document`` (drawn, its font subset), ``report``'s envelope
+    attached and its digest as the file identifier."""
     import weasyprint
 
     attachment = weasyprint.Attachment(
@@ -404,15 +440,13 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
         description="bonafides signed credit report (Ed25519)",
         relationship="Source",
     )
-    # Inline data only: a report must not reach out while it renders.
-    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    font_config = _font_config()
+    # The fonts a write collects (and subsets) are kept on the document: a document
+    # written again must collect only the glyphs its pages draw now.
+    document.fonts = {}
     with _collector_paused():
-        pdf = _document(html, fetcher).write_pdf(
-            stylesheets=[_static_stylesheet()],
+        pdf = document.write_pdf(
             attachments=[attachment],
             pdf_identifier=report.digest[:32].encode(),
-            font_config=font_config,
             finisher=deflate_streams_once,
         )
     assert isinstance(pdf, bytes)

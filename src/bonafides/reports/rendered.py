@@ -37,7 +37,11 @@ def template_version() -> str:
     import weasyprint
 
     digest = hashlib.sha256(weasyprint.__version__.encode())
-    sources = [*sorted(render.TEMPLATES.iterdir()), Path(render.__file__)]
+    sources = [
+        *sorted(render.TEMPLATES.iterdir()),
+        Path(render.__file__),
+        Path(render.__file__).with_name("stamp.py"),
+    ]
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(repr(sorted(MESSAGES.items())).encode())
@@ -73,7 +77,9 @@ class RenderedPdfs:
             self.misses += 1
         # Rendering takes the lock for no one: two threads asking for the same new
         # document both render it, and the second keeps what the first stored.
-        pdf = render.render_pdf(signed, lang)
+        from bonafides.reports.stamp import LAID_OUT
+
+        pdf = LAID_OUT.pdf(signed, lang)
         self._keep(key, pdf)
         return pdf
 
