@@ -255,6 +255,8 @@ class LaidOutReports:
         if key is None:
             self.laid_out += 1
             return render.write_pdf(render.lay_out(render.report_page(signed, lang)), signed)
+        # A thread's id may be reused once it has ended: the pages it left are then used
+        # by one thread at a time still, which is all WeasyPrint's font handling needs.
         slot = (threading.get_ident(), key)
         keep = True
         # Taken out while in use: no other call can reach these pages meanwhile.
