@@ -5,7 +5,7 @@ Spark reads the store's records, record types, subjects and current list entries
 JDBC from PostgreSQL, from a Parquet snapshot for SQLite or when a snapshot directory is
 given), joins them and keeps what the public may see. What is public is the one rule,
 ``bonafides.disclosure.PUBLIC_RULE``, compiled from its SQL spelling to a Spark SQL
-expression (``public``), never restated; a list entry is public when its deciding record
+expression (``spark.disclosure``), never restated; a list entry is public when its deciding record
 is and so is every record behind it, as ``store.disclosure.entry_is_public`` says. The
 rows come back to the driver in id order and are shaped and written exactly as the store
 engine shapes and writes them (``exchange.export``: content cut to its public fields, a
@@ -26,14 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as fn
-from sqlalchemy import Text, cast, column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
-from bonafides.disclosure import PUBLIC_RULE, RecordColumns
 from bonafides.exchange.export import (
     ENTRIES,
     MEASURES,
@@ -49,6 +47,7 @@ from bonafides.exchange.export import (
 from bonafides.exchange.sinks import ExportFormat, Scope, Written
 from bonafides.rules.model import Rules
 from bonafides.rules.service import CURRENT
+from bonafides.spark.disclosure import public
 from bonafides.spark.sources import from_parquet_table, jdbc_table, snapshot_table
 from bonafides.store.lists import EntryRow
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
@@ -161,17 +160,6 @@ class Tables:
     record_types: DataFrame
     subjects: DataFrame
     entries: DataFrame
-
-
-def public(today: dt.date) -> Column:
-    """``PUBLIC_RULE`` on ``today`` as a Spark expression over columns named as the
-    rule reads them (disclosure, status, published_until, adult_from, decision_date,
-    retention_until): its SQL spelling, compiled with the day as a literal."""
-    columns = RecordColumns(*(column(name) for name in RecordColumns._fields))
-    clause = PUBLIC_RULE.clause(columns, today)
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    text = str(clause.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    return fn.expr(text)
 
 
 @contextmanager

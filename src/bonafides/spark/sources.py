@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,6 +195,7 @@ def snapshot_table(
         "string": pa.string(),
         "date": pa.date32(),
         "timestamp": pa.timestamp("us", tz="UTC"),
+        "boolean": pa.bool_(),
     }
     schema = pa.schema([(name, types[kind]) for name, kind in columns])
     target.mkdir(parents=True, exist_ok=True)
@@ -221,3 +225,33 @@ def from_parquet_table(
 ) -> DataFrame:
     """One table written by ``snapshot_table`` (or any Parquet files of those columns)."""
     return spark.read.schema(schema_of(columns)).parquet(str(directory))
+
+
+@contextmanager
+def read_store(
+    spark: SparkSession,
+    session: Session,
+    db_url: str,
+    tables: dict[str, tuple[Any, tuple[tuple[str, str], ...], str | None]],
+    *,
+    snapshot_dir: Path | None = None,
+    partitions: int = 8,
+) -> Iterator[dict[str, DataFrame]]:
+    """Whole tables for a job, by name: ``tables`` gives each one's model, columns (name,
+    Spark SQL type) and the integer column its JDBC reads are split on (None: one read).
+    Over JDBC from PostgreSQL unless ``snapshot_dir`` is given; otherwise, and always for
+    SQLite, a Parquet snapshot (in ``snapshot_dir``, or a temporary directory)."""
+    if snapshot_dir is None and session.connection().dialect.name == "postgresql":
+        yield {
+            name: jdbc_table(spark, db_url, name, columns, key=key, partitions=partitions)
+            for name, (_, columns, key) in tables.items()
+        }
+        return
+    with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
+        directory = snapshot_dir or Path(tmp)
+        frames = {}
+        for name, (model, columns, _) in tables.items():
+            statement = select(*(model.__table__.c[column] for column, _ in columns))
+            target = snapshot_table(session, directory / f"job_{name}", statement, columns)
+            frames[name] = from_parquet_table(spark, target, columns)
+        yield frames
