@@ -403,8 +403,8 @@ def stats_delay(
         )
 
 
-@stats_app.command("public")
-def stats_public(
+@stats_app.command("figures")
+def stats_figures(
     months: Annotated[
         int, typer.Option("--months", min=1, max=120, help="Months of decisions to count.")
     ] = 12,

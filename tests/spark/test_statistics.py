@@ -51,7 +51,7 @@ def test_the_command_prints_the_same_figures_on_both_engines(
     url = _over_tcp(ctx.settings.db)
     env = {"BONAFIDES_SECRET_KEY": SECRET}
     runs = [
-        CliRunner().invoke(app, ["stats", "public", "--engine", engine, "--db", url], env=env)
+        CliRunner().invoke(app, ["stats", "figures", "--engine", engine, "--db", url], env=env)
         for engine in ("sql", "spark")
     ]
     assert [r.exit_code for r in runs] == [0, 0], [r.output for r in runs]
