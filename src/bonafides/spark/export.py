@@ -19,7 +19,6 @@ Only the application layer imports this module, after ``spark.session.require``.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as fn
-from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bonafides.catalogue import Catalogue
@@ -48,7 +46,7 @@ from bonafides.exchange.sinks import ExportFormat, Scope, Written
 from bonafides.rules.model import Rules
 from bonafides.rules.service import CURRENT
 from bonafides.spark.disclosure import public
-from bonafides.spark.sources import from_parquet_table, jdbc_table, snapshot_table
+from bonafides.spark.sources import Read, read_store
 from bonafides.store.lists import EntryRow
 from bonafides.store.tables import ListEntry, Record, RecordType, Subject
 
@@ -171,42 +169,19 @@ def read_tables(
     snapshot_dir: Path | None = None,
     partitions: int = 8,
 ) -> Iterator[Tables]:
-    """The four tables: over JDBC from PostgreSQL unless ``snapshot_dir`` is given;
-    otherwise, and always for SQLite, a Parquet snapshot. Only current entries."""
-    where = {"list_entries": f"status = '{CURRENT}'"}
-    if snapshot_dir is None and session.connection().dialect.name == "postgresql":
-        frames = {}
-        for table, columns in COLUMNS.items():
-            frames[table] = jdbc_table(
-                spark,
-                db_url,
-                table,
-                columns,
-                key=_SPLIT.get(table),
-                partitions=partitions,
-                where=where.get(table, ""),
-            )
-        yield Tables(
-            frames["records"], frames["record_types"], frames["subjects"], frames["list_entries"]
+    """The four tables (``spark.sources.read_store``), only current entries."""
+    reads = {
+        name: Read(
+            _MODELS[name],
+            columns,
+            _SPLIT.get(name),
+            ("status", CURRENT) if name == "list_entries" else None,
         )
-        return
-    with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
-        directory = snapshot_dir or Path(tmp)
-        frames = {}
-        for table, columns in COLUMNS.items():
-            model = _MODELS[table]
-            statement = select(
-                *(
-                    cast(model.__table__.c[name], Text)
-                    if name == "content"
-                    else model.__table__.c[name]
-                    for name, _ in columns
-                )
-            )
-            if table == "list_entries":
-                statement = statement.where(ListEntry.status == CURRENT)
-            target = snapshot_table(session, directory / f"export_{table}", statement, columns)
-            frames[table] = from_parquet_table(spark, target, columns)
+        for name, columns in COLUMNS.items()
+    }
+    with read_store(
+        spark, session, db_url, reads, snapshot_dir=snapshot_dir, partitions=partitions
+    ) as frames:
         yield Tables(
             frames["records"], frames["record_types"], frames["subjects"], frames["list_entries"]
         )

@@ -27,14 +27,14 @@ from sqlalchemy.orm import Session
 from bonafides.records import RecordStatus
 from bonafides.spark.disclosure import public
 from bonafides.spark.jobs import drop, stage
-from bonafides.spark.sources import read_store
+from bonafides.spark.sources import Read, read_store
 from bonafides.store.tables import FeedEvent, Record, RecordType, Subject
 from bonafides.workflows.retention import ExpiryResult, expire_records
 
 #: A revoked decision never existed and stays revoked; an expired one has ended already.
 _FINAL = [RecordStatus.EXPIRED.value, RecordStatus.REVOKED.value]
-TABLES = {
-    "records": (
+TABLES: dict[str, Read] = {
+    "records": Read(
         Record,
         (
             ("id", "bigint"),
@@ -47,9 +47,9 @@ TABLES = {
         ),
         "subject_id",
     ),
-    "record_types": (RecordType, (("code", "string"), ("disclosure", "string")), None),
-    "subjects": (Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
-    "feed_events": (
+    "record_types": Read(RecordType, (("code", "string"), ("disclosure", "string")), None),
+    "subjects": Read(Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
+    "feed_events": Read(
         FeedEvent,
         (
             ("id", "bigint"),

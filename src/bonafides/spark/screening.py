@@ -15,26 +15,18 @@ Only the application layer imports this module, after ``spark.session.require``.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as fn
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bonafides.rules.model import Rules
 from bonafides.rules.service import CURRENT
 from bonafides.screening.batch import Found, Keyed, Lookup, collect
-from bonafides.spark.sources import (
-    from_parquet_table,
-    jdbc_table,
-    snapshot_table,
-)
+from bonafides.spark.sources import Read, read_store
 from bonafides.store.tables import ListEntry, Subject
 
 #: The columns of the two tables a screening reads, as (name, Spark SQL type).
@@ -65,51 +57,11 @@ _JOINED = (
 )
 
 
-@contextmanager
-def read_tables(
-    spark: SparkSession,
-    session: Session,
-    db_url: str,
-    *,
-    snapshot_dir: Path | None = None,
-    partitions: int = 8,
-) -> Iterator[tuple[DataFrame, DataFrame]]:
-    """The subjects and the current list entries: over JDBC from PostgreSQL unless
-    ``snapshot_dir`` is given; otherwise, and always for SQLite, a Parquet snapshot."""
-    if snapshot_dir is None and session.connection().dialect.name == "postgresql":
-        yield (
-            jdbc_table(spark, db_url, "subjects", SUBJECTS, key="id", partitions=partitions),
-            jdbc_table(
-                spark,
-                db_url,
-                "list_entries",
-                ENTRIES,
-                key="subject_id",
-                partitions=partitions,
-                where=f"status = '{CURRENT}'",
-            ),
-        )
-        return
-    with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
-        directory = snapshot_dir or Path(tmp)
-        subjects = snapshot_table(
-            session,
-            directory / "screen_subjects",
-            select(*(Subject.__table__.c[name] for name, _ in SUBJECTS)),
-            SUBJECTS,
-        )
-        entries = snapshot_table(
-            session,
-            directory / "screen_entries",
-            select(*(ListEntry.__table__.c[name] for name, _ in ENTRIES)).where(
-                ListEntry.status == CURRENT
-            ),
-            ENTRIES,
-        )
-        yield (
-            from_parquet_table(spark, subjects, SUBJECTS),
-            from_parquet_table(spark, entries, ENTRIES),
-        )
+#: The tables a screening reads: every subject, and the current list entries.
+TABLES = {
+    "subjects": Read(Subject, SUBJECTS, "id"),
+    "list_entries": Read(ListEntry, ENTRIES, "subject_id", ("status", CURRENT)),
+}
 
 
 def joined(
@@ -156,11 +108,15 @@ def lookup(
                 }
             )
         )
-        with read_tables(
-            spark, session, db_url, snapshot_dir=snapshot_dir, partitions=partitions
-        ) as (subjects, entries):
+        with read_store(
+            spark, session, db_url, TABLES, snapshot_dir=snapshot_dir, partitions=partitions
+        ) as frames:
             matched, listed = joined(
-                inputs, subjects, entries, list(rules.lists_for(action)) or [""], as_of
+                inputs,
+                frames["subjects"],
+                frames["list_entries"],
+                list(rules.lists_for(action)) or [""],
+                as_of,
             )
             rows = listed.toArrow()
             found = collect(zip(*(c.to_pylist() for c in rows.columns), strict=True), len(keyed))

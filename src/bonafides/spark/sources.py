@@ -9,10 +9,11 @@ import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -227,31 +228,58 @@ def from_parquet_table(
     return spark.read.schema(schema_of(columns)).parquet(str(directory))
 
 
+@dataclass(frozen=True)
+class Read:
+    """One table a job reads: its model, its columns (name, Spark SQL type), the integer
+    column its JDBC reads are split on (None: one read, a small table), and ``equal``,
+    (column, value) of this package's constants, to read only the rows with that value."""
+
+    model: Any
+    columns: tuple[tuple[str, str], ...]
+    key: str | None = None
+    equal: tuple[str, str] | None = None
+
+
 @contextmanager
 def read_store(
     spark: SparkSession,
     session: Session,
     db_url: str,
-    tables: dict[str, tuple[Any, tuple[tuple[str, str], ...], str | None]],
+    tables: dict[str, Read],
     *,
     snapshot_dir: Path | None = None,
     partitions: int = 8,
 ) -> Iterator[dict[str, DataFrame]]:
-    """Whole tables for a job, by name: ``tables`` gives each one's model, columns (name,
-    Spark SQL type) and the integer column its JDBC reads are split on (None: one read).
-    Over JDBC from PostgreSQL unless ``snapshot_dir`` is given; otherwise, and always for
-    SQLite, a Parquet snapshot (in ``snapshot_dir``, or a temporary directory)."""
+    """Whole tables for a job, by name. Over JDBC from PostgreSQL unless ``snapshot_dir``
+    is given; otherwise, and always for SQLite, a Parquet snapshot (in ``snapshot_dir``,
+    or a temporary directory removed after the job). JSON columns come as text."""
     if snapshot_dir is None and session.connection().dialect.name == "postgresql":
         yield {
-            name: jdbc_table(spark, db_url, name, columns, key=key, partitions=partitions)
-            for name, (_, columns, key) in tables.items()
+            name: jdbc_table(
+                spark,
+                db_url,
+                name,
+                read.columns,
+                key=read.key,
+                partitions=partitions,
+                where="" if read.equal is None else f"{read.equal[0]} = '{read.equal[1]}'",
+            )
+            for name, read in tables.items()
         }
         return
     with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
         directory = snapshot_dir or Path(tmp)
         frames = {}
-        for name, (model, columns, _) in tables.items():
-            statement = select(*(model.__table__.c[column] for column, _ in columns))
-            target = snapshot_table(session, directory / f"job_{name}", statement, columns)
-            frames[name] = from_parquet_table(spark, target, columns)
+        for name, read in tables.items():
+            table = read.model.__table__
+            statement = select(
+                *(
+                    cast(table.c[column], Text) if column == "content" else table.c[column]
+                    for column, _ in read.columns
+                )
+            )
+            if read.equal is not None:
+                statement = statement.where(table.c[read.equal[0]] == read.equal[1])
+            target = snapshot_table(session, directory / f"job_{name}", statement, read.columns)
+            frames[name] = from_parquet_table(spark, target, read.columns)
         yield frames

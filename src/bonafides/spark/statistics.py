@@ -21,11 +21,11 @@ from pyspark.sql import functions as fn
 from sqlalchemy.orm import Session
 
 from bonafides.spark.disclosure import counted, public
-from bonafides.spark.sources import read_store
+from bonafides.spark.sources import Read, read_store
 from bonafides.store.tables import Record, RecordType, Subject
 
-TABLES = {
-    "records": (
+TABLES: dict[str, Read] = {
+    "records": Read(
         Record,
         (
             ("id", "bigint"),
@@ -38,12 +38,12 @@ TABLES = {
         ),
         "subject_id",
     ),
-    "record_types": (
+    "record_types": Read(
         RecordType,
         (("code", "string"), ("field", "string"), ("disclosure", "string")),
         None,
     ),
-    "subjects": (Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
+    "subjects": Read(Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
 }
 
 
