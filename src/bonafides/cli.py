@@ -21,6 +21,7 @@ from bonafides.commands.common import DbOption, OutputFormat, err, fail, out
 from bonafides.commands.common import date_option as _date_option
 from bonafides.commands.common import operator as _operator
 from bonafides.commands.common import settings_for as _settings
+from bonafides.commands.engines import Engine, Snapshot, check_engine
 from bonafides.errors import EXIT_REFUSED, BonafidesError
 from bonafides.settings import Settings, get_settings
 
@@ -400,6 +401,38 @@ def stats_delay(
             f"not cover {named}; add the holiday arrangement to BONAFIDES_HOLIDAYS "
             "(docs/configuration.md)"
         )
+
+
+@stats_app.command("figures")
+def stats_figures(
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=120, help="Months of decisions to count.")
+    ] = 12,
+    engine: Engine = "sql",
+    snapshot: Snapshot = None,
+    db: DbOption = None,
+) -> None:
+    """The public figures as of today: subjects, public records, and decisions per field
+    and month by the disclosure rule that counts public figures (as the statistics page)."""
+    from bonafides.app.statistics import public_figures
+    from bonafides.context import Context
+
+    check_engine(engine)
+    ctx = Context(_settings(db))
+    try:
+        found = public_figures(ctx, months=months, engine=engine, snapshot_dir=snapshot)
+    finally:
+        ctx.close()
+    out.print(
+        f"as of {found.as_of}: {found.subjects:,} subjects, "
+        f"{found.public_records:,} public records",
+        markup=False,
+        highlight=False,
+    )
+    table = Table("month", "field", "decisions", title="decisions per field and month")
+    for field, month, count in found.by_field_month:
+        table.add_row(month, field, f"{count:,}")
+    out.print(table)
 
 
 @stats_app.command("report")

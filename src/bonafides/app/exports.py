@@ -17,6 +17,7 @@ from bonafides.context import Context
 from bonafides.digests import sha256_of
 from bonafides.exchange.export import (
     ExportError,
+    TablesWriter,
     list_exports,
     read_manifest,
     write_export,
@@ -39,13 +40,32 @@ def make_export(
     *,
     out: Path | None = None,
     since: dt.date | None = None,
+    engine: str = "sql",
+    snapshot_dir: Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write a snapshot (``since`` None) or a delta under ``out`` (default: the data
     directory's exports, which the API serves) and return its directory and manifest.
 
-    Reads only: public data, one transaction, nothing changed in the store.
+    Reads only: public data, one transaction, nothing changed in the store. ``engine``
+    "spark" selects a snapshot's rows on Spark (``spark.export``; a ``snapshot_dir``
+    keeps the Parquet snapshot it reads); the files are the same.
     """
     scope = Scope(today=ctx.today(), zone=ctx.settings.timezone, since=since)
+    tables: TablesWriter | None = None
+    if engine == "spark":
+        if since is not None or fmt is ExportFormat.FTM:
+            raise ExportError(
+                "--engine spark writes snapshots as csv, jsonl or parquet; "
+                "deltas (--since) and ftm are the store engine's"
+            )
+        from bonafides.spark.session import job_session
+
+        spark = job_session()
+        from bonafides.spark.export import tables_writer
+
+        tables = tables_writer(spark, ctx.settings.db, snapshot_dir=snapshot_dir)
+    elif engine != "sql":
+        raise ValueError(f"unknown engine {engine!r}: sql or spark")
     with ctx.sessions() as session:
         return write_export(
             session,
@@ -55,6 +75,7 @@ def make_export(
             catalogue=ctx.catalogue,
             rules=rules_for(ctx.catalogue),
             generated_at=ctx.clock.now(),
+            tables=tables,
         )
 
 

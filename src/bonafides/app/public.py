@@ -254,7 +254,8 @@ class Statistics(BaseModel):
     )
 
 
-def _month_starts(today: dt.date, months: int) -> list[dt.date]:
+def month_starts(today: dt.date, months: int) -> list[dt.date]:
+    """The first days of the ``months`` months up to ``today``'s, oldest first."""
     index = today.year * 12 + today.month - 1
     return [dt.date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
 
@@ -285,7 +286,7 @@ def statistics(session: Session, ctx: Context, *, today: dt.date, months: int = 
     Only aggregates: no figure names a subject, and the monthly counts cover the
     decisions ``bonafides.disclosure.COUNTED_RULE`` counts (public types, never a minor's).
     """
-    starts = _month_starts(today, months)
+    starts = month_starts(today, months)
     since = starts[0]
     if session.get_bind().dialect.name == "sqlite":
         month = func.strftime("%Y-%m", Record.decision_date)

@@ -8,6 +8,7 @@ which the CLI prints as one line with exit code 2.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
@@ -63,10 +64,38 @@ def revoke(
     return record
 
 
-def expire(ctx: Context, *, as_of: dt.date, actor: str) -> ExpiryResult:
-    """Expire every record whose retention ended before ``as_of``; safe to repeat."""
+def expire(
+    ctx: Context,
+    *,
+    as_of: dt.date,
+    actor: str,
+    engine: str = "sql",
+    snapshot_dir: Path | None = None,
+) -> ExpiryResult:
+    """Expire every record whose retention ended before ``as_of``; safe to repeat.
+
+    ``engine`` "spark" searches the whole tables on Spark (``spark.retention``; a
+    ``snapshot_dir`` keeps the Parquet snapshot it reads); the writes are the same, in
+    the same one transaction."""
+    if engine not in ("sql", "spark"):
+        raise ValueError(f"unknown engine {engine!r}: sql or spark")
     with UnitOfWork(ctx.sessions) as unit:
-        result = expire_records(unit.session, as_of=as_of, actor=actor)
+        if engine == "spark":
+            from bonafides.spark.session import job_session
+
+            spark = job_session()
+            from bonafides.spark.retention import expire as expire_on_spark
+
+            result = expire_on_spark(
+                spark,
+                unit.session,
+                ctx.settings.db,
+                as_of=as_of,
+                actor=actor,
+                snapshot_dir=snapshot_dir,
+            )
+        else:
+            result = expire_records(unit.session, as_of=as_of, actor=actor)
         unit.commit()
     return result
 

@@ -89,10 +89,30 @@ def check_for(
     )
 
 
-def screen_file(ctx: Context, path: Path, **options: Any) -> ScreenReport:
+def screen_file(
+    ctx: Context,
+    path: Path,
+    *,
+    engine: str = "sql",
+    snapshot_dir: Path | None = None,
+    **options: Any,
+) -> ScreenReport:
     """Screen every code of a file for one action (the options of
     ``screening.batch.screen_file``): the answers are committed in one unit of work, and
-    only then is the answer file (``out``) put in place."""
+    only then is the answer file (``out``) put in place.
+
+    ``engine`` "spark" finds the lines' subjects and entries on Spark
+    (``spark.screening``; a ``snapshot_dir`` keeps the Parquet snapshot it reads), the
+    answers being made and stored as the store's own engine makes them."""
+    if engine == "spark":
+        from bonafides.spark.session import job_session
+
+        spark = job_session()
+        from bonafides.spark.screening import lookup
+
+        options["lookup"] = lookup(spark, ctx.settings.db, snapshot_dir=snapshot_dir)
+    elif engine != "sql":
+        raise ValueError(f"unknown engine {engine!r}: sql or spark")
     answers: AnswerFile | None = None
     try:
         with UnitOfWork(ctx.sessions) as unit:

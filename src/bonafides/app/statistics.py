@@ -6,10 +6,14 @@ rule counts; the report an office sends up counts every record, for the level ab
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from bonafides.app.public import month_starts, statistics
 from bonafides.context import Context
 from bonafides.periods import Period
 from bonafides.reports.periodic import OfficeStatistics, Scope, build, render_pdf, render_xlsx
@@ -40,3 +44,47 @@ def periodic_report(
     with ctx.sessions() as session:
         figures = office_statistics(session, ctx, period, scope=scope)
     return render_pdf(figures, lang) if fmt == "pdf" else render_xlsx(figures, lang)
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    as_of: dt.date
+    subjects: int
+    public_records: int
+    #: (field, "YYYY-MM", decisions), by month then field.
+    by_field_month: list[tuple[str, str, int]]
+
+
+def public_figures(
+    ctx: Context, *, months: int = 12, engine: str = "sql", snapshot_dir: Path | None = None
+) -> PublicFigures:
+    """The headline counts and decisions per field and month of the public statistics,
+    as of today: in the store's SQL, or with ``engine`` "spark" over whole tables on
+    Spark (``spark.statistics``; a ``snapshot_dir`` keeps the Parquet snapshot it reads)."""
+    today = ctx.today()
+    if engine == "spark":
+        from bonafides.spark.session import job_session
+
+        spark = job_session()
+        from bonafides.spark.statistics import figures
+
+        with ctx.sessions() as session:
+            found = figures(
+                spark,
+                session,
+                ctx.settings.db,
+                today=today,
+                since=month_starts(today, months)[0],
+                snapshot_dir=snapshot_dir,
+            )
+        return PublicFigures(today, found.subjects, found.public_records, found.by_field_month)
+    if engine != "sql":
+        raise ValueError(f"unknown engine {engine!r}: sql or spark")
+    with ctx.sessions() as session:
+        stats = statistics(session, ctx, today=today, months=months)
+    return PublicFigures(
+        today,
+        stats.headline.subjects,
+        stats.headline.public_records,
+        [(row.field, row.month, row.records) for row in stats.by_field_month],
+    )

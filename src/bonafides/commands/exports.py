@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bonafides.commands.engines import Engine, Snapshot, check_engine
 from bonafides.exchange.sinks import ExportFormat
 
 DbOption = Annotated[
@@ -42,6 +43,8 @@ def export(
             "tombstones for what is no longer public. Default: a full snapshot.",
         ),
     ] = None,
+    engine: Engine = "sql",
+    snapshot: Snapshot = None,
     db: DbOption = None,
 ) -> None:
     """Export all public records, public list entries in force and the joint measures,
@@ -54,10 +57,16 @@ def export(
     from bonafides.context import Context
     from bonafides.exchange.export import ExportError
 
+    check_engine(engine)
     ctx = Context(_settings(db))
     try:
         directory, manifest = make_export(
-            ctx, fmt, out=out, since=None if since is None else since.date()
+            ctx,
+            fmt,
+            out=out,
+            since=None if since is None else since.date(),
+            engine=engine,
+            snapshot_dir=snapshot,
         )
     except (ExportError, OSError) as exc:
         fail(str(exc))

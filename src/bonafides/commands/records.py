@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from bonafides.commands.engines import Engine, Snapshot, check_engine
 from bonafides.commands.rules import DbOption, _date_option, _operator, _settings, out
 
 records_app = typer.Typer(help="Records: the end of their retention.", no_args_is_help=True)
@@ -17,6 +18,8 @@ def records_expire(
         str | None,
         typer.Option("--as-of", help="Day to expire as of (YYYY-MM-DD); default today."),
     ] = None,
+    engine: Engine = "sql",
+    snapshot: Snapshot = None,
     db: DbOption = None,
 ) -> None:
     """Set records whose retention ended before a day to 'expired' (run daily; safe to
@@ -26,9 +29,10 @@ def records_expire(
     from bonafides.context import Context
 
     day = _date_option(as_of, "--as-of")
+    check_engine(engine)
     ctx = Context(_settings(db))
     try:
-        result = expire(ctx, as_of=day, actor=_operator())
+        result = expire(ctx, as_of=day, actor=_operator(), engine=engine, snapshot_dir=snapshot)
     finally:
         ctx.close()
     noun = "record" if result.records == 1 else "records"

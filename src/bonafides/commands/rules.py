@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bonafides.commands.engines import Engine, Snapshot, check_engine
+
 if TYPE_CHECKING:
     from bonafides.settings import Settings
 
@@ -110,6 +112,8 @@ def screen(
     fmt: Annotated[
         InFormat | None, typer.Option("--format", help="Input format, if the name does not say.")
     ] = None,
+    engine: Engine = "sql",
+    snapshot: Snapshot = None,
     db: DbOption = None,
 ) -> None:
     """Screen every code of a file for one action; every line gets an answer and a certificate."""
@@ -117,11 +121,12 @@ def screen(
     from bonafides.context import Context
     from bonafides.ingest.readers import UnusableInputError
     from bonafides.progress import watch
-    from bonafides.screening.batch import results_text
+    from bonafides.screening.batch import EntriesNotCurrentError, results_text
     from bonafides.screening.service import UnknownActionError
 
     day = _date_option(as_of, "--as-of") if as_of else None
     department = _department(inquirer)
+    check_engine(engine)
     ctx = Context(_settings(db))
     try:
         with watch(err, f"screen {file.name}", unit="lines") as progress:
@@ -137,8 +142,10 @@ def screen(
                 column=column,
                 fmt=fmt.value if fmt else None,
                 progress=progress,
+                engine=engine,
+                snapshot_dir=snapshot,
             )
-    except (UnusableInputError, UnknownActionError) as exc:
+    except (UnusableInputError, UnknownActionError, EntriesNotCurrentError) as exc:
         fail(str(exc))
     finally:
         ctx.close()
@@ -380,22 +387,8 @@ def lists_recompute(
             help="Evaluate every subject, not only those with records changed since the last run.",
         ),
     ] = False,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="sql (the store's own, the default) or spark (every subject on Spark; "
-            "needs bonafides[spark] and Java).",
-        ),
-    ] = "sql",
-    snapshot: Annotated[
-        Path | None,
-        typer.Option(
-            "--snapshot",
-            help="With --engine spark: write the Parquet snapshot Spark reads here "
-            "(default: JDBC on PostgreSQL, a temporary snapshot on SQLite).",
-        ),
-    ] = None,
+    engine: Engine = "sql",
+    snapshot: Snapshot = None,
     db: DbOption = None,
 ) -> None:
     """Recompute every list for every subject in SQL, and the grades as of a day."""
@@ -405,15 +398,7 @@ def lists_recompute(
     from bonafides.rules.loader import rules_for
 
     day = _date_option(as_of, "--as-of")
-    if engine not in ("sql", "spark"):
-        fail(f"--engine must be sql or spark, not {engine!r}")
-    if engine == "spark":
-        from bonafides.spark.session import SparkUnavailableError, require
-
-        try:
-            require()
-        except SparkUnavailableError as exc:
-            fail(str(exc))
+    check_engine(engine)
     with (
         unit_of_work(db) as (ctx, unit),
         watch(err, "lists recompute", unit="steps") as progress,

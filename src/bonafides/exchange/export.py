@@ -447,13 +447,14 @@ def measure_columns(rules: Rules) -> Columns:
     return cols
 
 
-def _table(
+def write_table(
     written: Written,
     fmt: ExportFormat,
     stem: str,
     schema: pa.Schema,
     batches: Iterable[Columns] | Iterable[pa.RecordBatch],
 ) -> None:
+    """Write one file of the export from ``batches`` and add it to ``written``."""
     file_name = f"{stem}.{_SUFFIX[fmt]}"
     sink = _SINKS[fmt](written.directory / file_name, schema)
     try:
@@ -472,6 +473,11 @@ def _entry_batches(session: Session, scope: Scope, among: Any) -> Iterator[list[
     return entries_in_force_public(session, scope.today, among=among)
 
 
+#: Writes an export's tables (``write_tables``'s signature): the store's own, or another
+#: engine's (``spark.export``).
+TablesWriter = Callable[..., None]
+
+
 def write_tables(
     session: Session,
     written: Written,
@@ -487,9 +493,11 @@ def write_tables(
     records_among = None if since is None else store.changed_records(since, scope.today, scope.zone)
     entries_among = None if since is None else store.changed_entries(since, scope.today, scope.zone)
     if fmt is ExportFormat.PARQUET and since is None and _postgres(session):
-        _table(written, fmt, "records", RECORDS, records_by_copy(session, scope.today, catalogue))
+        write_table(
+            written, fmt, "records", RECORDS, records_by_copy(session, scope.today, catalogue)
+        )
     else:
-        _table(
+        write_table(
             written,
             fmt,
             "records",
@@ -499,7 +507,7 @@ def write_tables(
                 for rows in store.record_batches(session, scope.today, among=records_among)
             ),
         )
-    _table(
+    write_table(
         written,
         fmt,
         "entries",
@@ -507,16 +515,16 @@ def write_tables(
         (entry_columns(rows) for rows in _entry_batches(session, scope, entries_among)),
     )
     if since is None:
-        _table(written, fmt, "measures", MEASURES, [measure_columns(rules)])
+        write_table(written, fmt, "measures", MEASURES, [measure_columns(rules)])
         return
-    _table(
+    write_table(
         written,
         fmt,
         "removed_records",
         REMOVED_RECORDS,
         ({"id": ids} for ids in store.removed_records(session, since, scope.today, scope.zone)),
     )
-    _table(
+    write_table(
         written,
         fmt,
         "removed_entries",
@@ -605,12 +613,14 @@ def write_export(
     catalogue: Catalogue,
     rules: Rules,
     generated_at: dt.datetime,
+    tables: TablesWriter | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write one export under ``root`` and return its directory and manifest.
 
     The files go to a hidden directory first and are renamed into place with the
     manifest last, so a reader (the API, a mirror) never sees half an export; an export
-    of the same name made again replaces the old one whole.
+    of the same name made again replaces the old one whole. ``tables`` writes the
+    tables of a CSV, JSON lines or Parquet export in place of ``write_tables``.
     """
     if scope.since is not None and scope.since > scope.today:
         raise ExportError(f"--since {scope.since} is after today ({scope.today})")
@@ -628,7 +638,7 @@ def write_export(
         if fmt is ExportFormat.FTM:
             write_entities(session, written, scope, catalogue=catalogue, rules=rules)
         else:
-            write_tables(session, written, fmt, scope, catalogue=catalogue, rules=rules)
+            (tables or write_tables)(session, written, fmt, scope, catalogue=catalogue, rules=rules)
         manifest = manifest_of(
             written,
             fmt,

@@ -20,7 +20,7 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +58,7 @@ from bonafides.codes import (
 )
 from bonafides.context import Context
 from bonafides.csvcells import csv_cell
+from bonafides.errors import Conflict
 from bonafides.ingest.readers import UnusableInputError, open_table
 from bonafides.partials import clear_killed, partial_name
 from bonafides.progress import ProgressFn
@@ -65,7 +66,7 @@ from bonafides.records import canonical_json, digest
 from bonafides.rules.facts import Entry, parse_ids
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import EVALUATOR, Rules
-from bonafides.rules.service import CURRENT, ensure_current, no_jit
+from bonafides.rules.service import CURRENT, ensure_current, entries_current, no_jit
 from bonafides.screening.answer import (
     CLEAR,
     INVALID,
@@ -348,7 +349,10 @@ def _copy_rows(
 
 
 @dataclass
-class _Found:
+class Found:
+    """Each valid line's subject (0 when unknown), and for the lines with entries in
+    force for the action's lists, those entries and the subject's details."""
+
     subjects: list[int]
     entries: dict[int, list[Entry]]
     info: dict[int, SubjectInfo]
@@ -421,7 +425,10 @@ def _joined(
         cursor.close()
 
 
-def _collect(rows: Iterator[tuple[Any, ...]], lines: int) -> _Found:
+def collect(rows: Iterable[tuple[Any, ...]], lines: int) -> Found:
+    """``Found`` from rows of (position, subject id, kind, name, then the entry's
+    list code, line, trigger record, valid from, valid until, until basis, record ids,
+    all None when the line has no entry), as the lookup's join gives them."""
     subjects = [0] * lines
     entries: dict[int, list[Entry]] = {}
     info: dict[int, SubjectInfo] = {}
@@ -434,15 +441,45 @@ def _collect(rows: Iterator[tuple[Any, ...]], lines: int) -> _Found:
                 Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
             )
             info[pos] = SubjectInfo(sid, kind, name)
-    return _Found(subjects, entries, info)
+    return Found(subjects, entries, info)
 
 
-def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> _Found:
+def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> Found:
     """Subjects for the keys, and their entries in force for the action's lists, in SQL."""
     no_jit(session)
     table = _load_input(session, keyed)
     try:
-        return _collect(_joined(session, table, rules, action, as_of, listed=False), len(keyed))
+        return collect(_joined(session, table, rules, action, as_of, listed=False), len(keyed))
+    finally:
+        table.drop(session.connection())
+
+
+#: Finds the subjects and entries of a batch's valid lines for an action on a day: the
+#: lines' ``Found`` and a frame of (pos, subject_id) for every line whose subject is stored.
+Lookup = Callable[[Session, Rules, str, dt.date, Keyed], tuple[Found, pl.DataFrame]]
+
+
+class EntriesNotCurrentError(Conflict):
+    """The stored list entries were not made by the current rules, and the engine asked
+    for reads only what is committed, so it cannot recompute them in its transaction."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the list entries were not recomputed with the current rules: "
+            "run `bonafides lists recompute --engine spark` first"
+        )
+
+
+def sql_lookup(
+    session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed
+) -> tuple[Found, pl.DataFrame]:
+    """The store's own ``Lookup``, in the session's transaction (so it sees entries the
+    transaction recomputed)."""
+    no_jit(session)
+    table = _load_input(session, keyed)
+    try:
+        found = collect(_joined(session, table, rules, action, as_of, listed=True), len(keyed))
+        return found, _subjects_of(session, table)
     finally:
         table.drop(session.connection())
 
@@ -589,6 +626,7 @@ def screen_file(
     encoding: str | None = None,
     rules: Rules | None = None,
     progress: ProgressFn | None = None,
+    lookup: Lookup | None = None,
 ) -> tuple[ScreenReport, AnswerFile | None]:
     """Screen every code of a file for one action; raises UnusableInputError before any write.
 
@@ -596,6 +634,11 @@ def screen_file(
     it: the caller commits the session, then publishes the file (``AnswerFile.commit``)
     or drops it (``abort``), so no file ever lists answers that were not stored.
     ``progress`` hears the lines answered after each stored chunk, out of the file's lines.
+
+    ``lookup`` finds the lines' subjects and entries elsewhere than in this session (the
+    Spark engine, ``spark.screening``); it reads only committed entries, so they must
+    already come from these rules (``EntriesNotCurrentError`` if not), where the store's
+    own lookup recomputes them first in this transaction.
     """
     started = time.perf_counter()
     rules = rules or rules_for(ctx.catalogue)
@@ -611,28 +654,29 @@ def screen_file(
     keyed = classify(lines, raws, ctx.vault, today(ctx), broken)
     writer = AnswerFile(out, out_format or "csv") if out is not None else None
     try:
-        recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
-        no_jit(session)
-        table = _load_input(session, keyed)
-        try:
-            found = _collect(_joined(session, table, rules, action, day, listed=True), len(keyed))
-            report = _answer_all(
-                session,
-                rules,
-                keyed,
-                found,
-                table,
-                writer,
-                path,
-                action,
-                day,
-                inquirer,
-                purpose,
-                department,
-                progress,
-            )
-        finally:
-            table.drop(session.connection())
+        if lookup is None:
+            recomputed = ensure_current(session, rules, zone=ctx.settings.timezone, actor=inquirer)
+            found, subjects = sql_lookup(session, rules, action, day, keyed)
+        else:
+            if not entries_current(session, rules):
+                raise EntriesNotCurrentError
+            recomputed = None
+            found, subjects = lookup(session, rules, action, day, keyed)
+        report = _answer_all(
+            session,
+            rules,
+            keyed,
+            found,
+            subjects,
+            writer,
+            path,
+            action,
+            day,
+            inquirer,
+            purpose,
+            department,
+            progress,
+        )
         report.recomputed = recomputed is not None
     except BaseException:
         if writer is not None:
@@ -647,8 +691,8 @@ def _answer_all(
     session: Session,
     rules: Rules,
     keyed: Keyed,
-    found: _Found,
-    table: Table,
+    found: Found,
+    subjects: pl.DataFrame,
     writer: AnswerFile | None,
     path: Path,
     action: str,
@@ -726,7 +770,7 @@ def _answer_all(
                 None if writer is None else writer.text(f"{cert}.{line}", answer, kept),
             )
         )
-    lines = _plain_lines(keyed, _subjects_of(session, table), answered, cert, writer)
+    lines = _plain_lines(keyed, subjects, answered, cert, writer)
     counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update(lines["status"].value_counts().iter_rows())
     trail = hashlib.sha256()
@@ -1008,11 +1052,16 @@ def results_text(report: ScreenReport) -> str:
 __all__ = [
     "CODE_COLUMNS",
     "MEASURES_APPLY",
+    "EntriesNotCurrentError",
+    "Found",
     "Keyed",
+    "Lookup",
     "ScreenReport",
     "classify",
+    "collect",
     "read_codes",
     "rescreen",
     "results_text",
     "screen_file",
+    "sql_lookup",
 ]

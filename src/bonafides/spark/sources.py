@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -17,7 +21,7 @@ from bonafides.spark.evaluate import Tables
 from bonafides.store.tables import Record, RecordVersion, Subject
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 #: Per table, the columns the rules read, as (name, Spark SQL type).
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -44,7 +48,12 @@ _MODELS: dict[str, Any] = {"subjects": Subject, "records": Record, "record_versi
 
 
 def _schema(table: str) -> str:
-    return ", ".join(f"{name} {kind}" for name, kind in COLUMNS[table])
+    return schema_of(COLUMNS[table])
+
+
+def schema_of(columns: tuple[tuple[str, str], ...]) -> str:
+    """Spark's DDL schema of (name, Spark SQL type) columns."""
+    return ", ".join(f"{name} {kind}" for name, kind in columns)
 
 
 def _tables(frames: dict[str, Any]) -> Tables:
@@ -92,12 +101,8 @@ def jdbc_options(db_url: str) -> dict[str, str]:
 def from_jdbc(spark: SparkSession, db_url: str, *, partitions: int = 8) -> Tables:
     """Read the tables from PostgreSQL over JDBC, each split into ``partitions`` reads by
     ranges of its subject (records, versions) or id (subjects)."""
-    options = jdbc_options(db_url)
     frames = {}
     for table, columns in COLUMNS.items():
-        names = ", ".join(
-            f"CAST({name} AS TEXT) AS {name}" if name == "content" else name for name, _ in columns
-        )
         key = (
             "id"
             if table == "subjects"
@@ -105,37 +110,83 @@ def from_jdbc(spark: SparkSession, db_url: str, *, partitions: int = 8) -> Table
             if table == "record_versions"
             else "subject_id"
         )
-        # Names from COLUMNS above, never from input.
-        query = f"(SELECT {names} FROM {table}) AS t"  # noqa: S608
-        bounds = (
-            spark.read.format("jdbc")
-            .options(**options)
-            .option(
-                "dbtable",
-                f"(SELECT COALESCE(MIN({key}), 0) AS lo, "  # noqa: S608
-                f"COALESCE(MAX({key}), 0) AS hi FROM {table}) AS b",
-            )
-            .load()
-            .first()
-        )
-        assert bounds is not None
-        frames[table] = (
-            spark.read.format("jdbc")
-            .options(**options)
-            .option("dbtable", query)
-            .option("partitionColumn", key)
-            .option("lowerBound", str(bounds["lo"]))
-            .option("upperBound", str(bounds["hi"] + 1))
-            .option("numPartitions", str(partitions))
-            .option("fetchsize", "10000")
-            .load()
-        )
+        frames[table] = jdbc_table(spark, db_url, table, columns, key=key, partitions=partitions)
     return _tables(frames)
+
+
+def jdbc_table(
+    spark: SparkSession,
+    db_url: str,
+    table: str,
+    columns: tuple[tuple[str, str], ...],
+    *,
+    key: str | None,
+    partitions: int = 8,
+    where: str = "",
+) -> DataFrame:
+    """One table's ``columns`` (name, Spark SQL type) over JDBC, split into ``partitions``
+    reads by ranges of the integer column ``key`` (one read without a key: a small
+    table); ``where`` (SQL of this package's constants, never input) keeps only some
+    rows. JSON columns come as text."""
+    options = jdbc_options(db_url)
+    names = ", ".join(
+        f"CAST({name} AS TEXT) AS {name}" if name == "content" else name for name, _ in columns
+    )
+    condition = f" WHERE {where}" if where else ""
+    # Names from this package's column lists, never from input.
+    query = f"(SELECT {names} FROM {table}{condition}) AS t"  # noqa: S608
+    if key is None:
+        return spark.read.format("jdbc").options(**options).option("dbtable", query).load()
+    bounds = (
+        spark.read.format("jdbc")
+        .options(**options)
+        .option(
+            "dbtable",
+            f"(SELECT COALESCE(MIN({key}), 0) AS lo, "  # noqa: S608
+            f"COALESCE(MAX({key}), 0) AS hi FROM {table}{condition}) AS b",
+        )
+        .load()
+        .first()
+    )
+    assert bounds is not None
+    return (
+        spark.read.format("jdbc")
+        .options(**options)
+        .option("dbtable", query)
+        .option("partitionColumn", key)
+        .option("lowerBound", str(bounds["lo"]))
+        .option("upperBound", str(bounds["hi"] + 1))
+        .option("numPartitions", str(partitions))
+        .option("fetchsize", "10000")
+        .load()
+    )
 
 
 def snapshot(session: Session, directory: Path, *, batch: int = 50_000) -> Path:
     """Write the tables the rules read as Parquet files (one directory per table), read
     in batches so a large store never sits in memory whole."""
+    for table, columns in COLUMNS.items():
+        model = _MODELS[table]
+        snapshot_table(
+            session,
+            directory / table,
+            select(*(getattr(model, name) for name, _ in columns)),
+            columns,
+            batch=batch,
+        )
+    return directory
+
+
+def snapshot_table(
+    session: Session,
+    target: Path,
+    statement: Select[Any],
+    columns: tuple[tuple[str, str], ...],
+    *,
+    batch: int = 50_000,
+) -> Path:
+    """Write the rows of ``statement`` (whose columns are ``columns``, as (name, Spark
+    SQL type)) as a Parquet file in the directory ``target``, a batch at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -145,23 +196,20 @@ def snapshot(session: Session, directory: Path, *, batch: int = 50_000) -> Path:
         "string": pa.string(),
         "date": pa.date32(),
         "timestamp": pa.timestamp("us", tz="UTC"),
+        "boolean": pa.bool_(),
     }
-    for table, columns in COLUMNS.items():
-        schema = pa.schema([(name, types[kind]) for name, kind in columns])
-        model = _MODELS[table]
-        target = directory / table
-        target.mkdir(parents=True, exist_ok=True)
-        stmt = select(*(getattr(model, name) for name, _ in columns))
-        with pq.ParquetWriter(target / "part-0.parquet", schema) as writer:
-            result = session.execute(stmt.execution_options(yield_per=batch))
-            for rows in result.partitions(batch):
-                data = [[_value(v) for v in row] for row in rows]
-                arrays = [
-                    pa.array([row[i] for row in data], type=schema.field(i).type)
-                    for i in range(len(columns))
-                ]
-                writer.write_batch(pa.record_batch(arrays, schema=schema))
-    return directory
+    schema = pa.schema([(name, types[kind]) for name, kind in columns])
+    target.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(target / "part-0.parquet", schema) as writer:
+        result = session.execute(statement.execution_options(yield_per=batch))
+        for rows in result.partitions(batch):
+            data = [[_value(v) for v in row] for row in rows]
+            arrays = [
+                pa.array([row[i] for row in data], type=schema.field(i).type)
+                for i in range(len(columns))
+            ]
+            writer.write_batch(pa.record_batch(arrays, schema=schema))
+    return target
 
 
 def from_parquet(spark: SparkSession, directory: Path) -> Tables:
@@ -171,3 +219,67 @@ def from_parquet(spark: SparkSession, directory: Path) -> Tables:
         for table in COLUMNS
     }
     return _tables(frames)
+
+
+def from_parquet_table(
+    spark: SparkSession, directory: Path, columns: tuple[tuple[str, str], ...]
+) -> DataFrame:
+    """One table written by ``snapshot_table`` (or any Parquet files of those columns)."""
+    return spark.read.schema(schema_of(columns)).parquet(str(directory))
+
+
+@dataclass(frozen=True)
+class Read:
+    """One table a job reads: its model, its columns (name, Spark SQL type), the integer
+    column its JDBC reads are split on (None: one read, a small table), and ``equal``,
+    (column, value) of this package's constants, to read only the rows with that value."""
+
+    model: Any
+    columns: tuple[tuple[str, str], ...]
+    key: str | None = None
+    equal: tuple[str, str] | None = None
+
+
+@contextmanager
+def read_store(
+    spark: SparkSession,
+    session: Session,
+    db_url: str,
+    tables: dict[str, Read],
+    *,
+    snapshot_dir: Path | None = None,
+    partitions: int = 8,
+) -> Iterator[dict[str, DataFrame]]:
+    """Whole tables for a job, by name. Over JDBC from PostgreSQL unless ``snapshot_dir``
+    is given; otherwise, and always for SQLite, a Parquet snapshot (in ``snapshot_dir``,
+    or a temporary directory removed after the job). JSON columns come as text."""
+    if snapshot_dir is None and session.connection().dialect.name == "postgresql":
+        yield {
+            name: jdbc_table(
+                spark,
+                db_url,
+                name,
+                read.columns,
+                key=read.key,
+                partitions=partitions,
+                where="" if read.equal is None else f"{read.equal[0]} = '{read.equal[1]}'",
+            )
+            for name, read in tables.items()
+        }
+        return
+    with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
+        directory = snapshot_dir or Path(tmp)
+        frames = {}
+        for name, read in tables.items():
+            table = read.model.__table__
+            statement = select(
+                *(
+                    cast(table.c[column], Text) if column == "content" else table.c[column]
+                    for column, _ in read.columns
+                )
+            )
+            if read.equal is not None:
+                statement = statement.where(table.c[read.equal[0]] == read.equal[1])
+            target = snapshot_table(session, directory / f"job_{name}", statement, read.columns)
+            frames[name] = from_parquet_table(spark, target, read.columns)
+        yield frames

@@ -500,14 +500,19 @@ def emit_subject(
 
 
 def end_publications(
-    session: Session, *, today: dt.date | None = None, at: dt.datetime | None = None
+    session: Session,
+    *,
+    today: dt.date | None = None,
+    at: dt.datetime | None = None,
+    among: Select[tuple[int]] | None = None,
 ) -> int:
     """Tombstones for records the public was shown and may see no more, though no status
     change said so: the publication period ran out, or an amendment ended it.
 
     Safe to repeat: a record gets one such tombstone per stretch of being public (an
     event shown to the public after its last tombstone). Run daily (``bonafides records
-    expire`` does).
+    expire`` does). ``among`` narrows the search to the record ids another engine found
+    (``spark.retention``); each is checked here again, in this transaction.
     """
     at = at or utcnow()
     today = today or office_day(at)
@@ -528,6 +533,7 @@ def end_publications(
     )
     which = and_(
         Record.id.in_(candidates),
+        true() if among is None else Record.id.in_(among),
         last_shown > last_dropped,
         not_(record_is_public(today)),
     )

@@ -15,7 +15,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Insert, String, and_, cast, insert, literal, select, update
+from sqlalchemy import Insert, Select, String, and_, cast, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from bonafides.records import RecordStatus
@@ -86,22 +86,34 @@ def _versions(ids: list[int], actor: str, at: dt.datetime) -> Insert:
 
 
 def expire_records(
-    session: Session, *, as_of: dt.date, actor: str, at: dt.datetime | None = None
+    session: Session,
+    *,
+    as_of: dt.date,
+    actor: str,
+    at: dt.datetime | None = None,
+    among: Select[tuple[int]] | None = None,
+    ended_among: Select[tuple[int]] | None = None,
 ) -> ExpiryResult:
     """Set every record whose retention ended before ``as_of`` to ``expired``.
 
     In the caller's transaction (services never commit). ``at`` is the moment the
     versions are stamped with; list entries do not depend on it, since they already end
-    on the record's retention date.
+    on the record's retention date. ``among`` and ``ended_among`` narrow the search for
+    expired records and for ended publications to the ids another engine found (the
+    whole-table scans, ``spark.retention``); each is checked again here.
     """
     from bonafides.rules.service import refresh_subjects
 
     at = at or utcnow()
     # Publication ends before retention does: the public's copies are told first.
-    feed.end_publications(session, today=as_of, at=at)
+    feed.end_publications(session, today=as_of, at=at, among=ended_among)
     due = session.execute(
         select(Record.id, Record.subject_id)
-        .where(Record.retention_until < as_of, Record.status.not_in(_FINAL))
+        .where(
+            Record.retention_until < as_of,
+            Record.status.not_in(_FINAL),
+            true() if among is None else Record.id.in_(among),
+        )
         .order_by(Record.id)
         .with_for_update()
     ).all()
