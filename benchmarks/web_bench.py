@@ -211,7 +211,9 @@ def prewarm(url: str, console: Console) -> None:
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND ("
             "c.relname IN ('subjects', 'subject_names', 'records', 'record_types') "
             "OR c.relname LIKE 'ix_subject%' OR c.relname LIKE 'uq_subject%' "
-            "OR c.relname LIKE 'ix_records%' OR c.relname LIKE 'pk_subject%')"
+            "OR c.relname LIKE 'ix_records%' OR c.relname LIKE 'pk_subject%' "
+            # A partitioned store's records are in its partitions and their indexes.
+            "OR c.relname ~ '^records_p[0-9]+(_subject_id_type_code_idx)?$')"
         ).fetchall()
         for (relation,) in relations:
             conn.execute("SELECT pg_prewarm(%s, 'read')", (relation,))
