@@ -333,10 +333,10 @@ def load(engine: Engine, subjects: Subjects, seed: int, vault: IdentifierVault) 
     return records
 
 
-def prepare(url: str, subjects: Subjects, seed: int) -> tuple[Context, int]:
+def prepare(url: str, subjects: Subjects, seed: int, partitions: int = 0) -> tuple[Context, int]:
     """A migrated store holding exactly this data set, loaded now or reused."""
     engine = make_engine(url)
-    migrate(engine)
+    migrate(engine, partitions=partitions)
     with engine.begin() as conn:
         have = conn.execute(text("SELECT count(*) FROM subjects")).scalar_one()
         records = conn.execute(text("SELECT count(*) FROM records")).scalar_one()
@@ -607,7 +607,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--checks", type=int, default=2_000, help="Single checks to time.")
-    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument(
+        "--stores",
+        default="sqlite,postgresql",
+        help="Of sqlite, postgresql and partitioned (PostgreSQL hash-partitioned by subject).",
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=16, help="Partitions of the partitioned store."
+    )
+    parser.add_argument(
+        "--pg-prefix", default="bonafides_rules_bench", help="Names of the PostgreSQL stores."
+    )
     parser.add_argument("--pg", default="postgresql+psycopg:///postgres", help="Admin URL.")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "bonafides-bench"
@@ -623,7 +633,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if store == "sqlite":
             url = f"sqlite:///{args.data_dir / f'rules-{args.subjects}-{args.seed}.db'}"
         else:
-            name = f"bonafides_rules_bench_{args.subjects}_{args.seed}"
+            name = f"{args.pg_prefix}_{args.subjects}_{args.seed}"
+            if store == "partitioned":
+                name += f"_p{args.partitions}"
             admin = make_engine(args.pg).execution_options(isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 if not conn.execute(
@@ -632,7 +644,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
             url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
-        ctx, records[store] = prepare(url, subjects, args.seed)
+        partitions = args.partitions if store == "partitioned" else 0
+        ctx, records[store] = prepare(url, subjects, args.seed, partitions)
         try:
             with tempfile.TemporaryDirectory(dir=args.data_dir) as work:
                 part = bench_recompute(ctx, store)
@@ -646,7 +659,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows += part
     console.print(table(rows, "rules_bench"))
     if not args.no_results:
-        command = f"benchmarks/rules_bench.py --subjects {args.subjects} --checks {args.checks}"
+        command = (
+            f"benchmarks/rules_bench.py --subjects {args.subjects} --checks {args.checks} "
+            f"--stores {args.stores}"
+            + (f" --partitions {args.partitions}" if "partitioned" in args.stores else "")
+        )
         end = os.getloadavg()[1]
         write_results(rows, args.subjects, records, command, f"{start:.1f}–{end:.1f}")
 

@@ -116,12 +116,14 @@ def _rows(rows: Iterator[tuple[object, ...]]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def load(url: str, subjects: int, records_per_subject: int, console: Console) -> None:
+def load(
+    url: str, subjects: int, records_per_subject: int, console: Console, partitions: int = 0
+) -> None:
     """Subjects with a current and a former name and their records, by COPY."""
     started = time.perf_counter()
     settings = Settings(db=url, secret_key=SECRET)
     ctx = Context(settings)
-    migrate(ctx.engine)
+    migrate(ctx.engine, partitions=partitions)
     with ctx.sessions.begin() as session:
         sync_catalogue(session, ctx.catalogue)
     ctx.close()
@@ -209,7 +211,9 @@ def prewarm(url: str, console: Console) -> None:
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND ("
             "c.relname IN ('subjects', 'subject_names', 'records', 'record_types') "
             "OR c.relname LIKE 'ix_subject%' OR c.relname LIKE 'uq_subject%' "
-            "OR c.relname LIKE 'ix_records%' OR c.relname LIKE 'pk_subject%')"
+            "OR c.relname LIKE 'ix_records%' OR c.relname LIKE 'pk_subject%' "
+            # A partitioned store's records are in its partitions and their indexes.
+            "OR c.relname ~ '^records_p[0-9]+(_subject_id_type_code_idx)?$')"
         ).fetchall()
         for (relation,) in relations:
             conn.execute("SELECT pg_prewarm(%s, 'read')", (relation,))
@@ -445,6 +449,12 @@ def main() -> None:
     # without letting queueing alone decide the p99 that the target pairs with the rate.
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        help="hash-partition the new store by subject (BONAFIDES_PG_PARTITIONS)",
+    )
     parser.add_argument("--no-results", action="store_true", help="do not append RESULTS.md")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -457,7 +467,7 @@ def main() -> None:
     _ensure_database(args.db)
     have = _loaded(args.db) if _has_schema(args.db) else 0
     if have != args.subjects:
-        load(args.db, args.subjects, args.records_per_subject, console)
+        load(args.db, args.subjects, args.records_per_subject, console, args.partitions)
     else:
         console.print(f"reusing the store with {have:,} subjects")
     prewarm(args.db, console)
@@ -568,7 +578,9 @@ def _append_results(args: argparse.Namespace, runs: list[Run]) -> None:
     description = (
         f"`benchmarks/web_bench.py --subjects {args.subjects} --records-per-subject "
         f"{args.records_per_subject} --seconds {args.seconds:g} --connections "
-        f"{args.connections}`: {args.subjects:,} subjects "
+        f"{args.connections}"
+        + (f" --partitions {args.partitions}" if args.partitions else "")
+        + f"`: {args.subjects:,} subjects "
         f"({args.subjects // 5:,} with a former name), "
         f"{args.subjects * args.records_per_subject:,} records, PostgreSQL "
         f"(shared_buffers {_setting(args.db, 'shared_buffers')}), uvicorn with "

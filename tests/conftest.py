@@ -4,6 +4,10 @@ Every test that touches storage takes ``db_url`` (or something built on it) and 
 twice: on SQLite and on PostgreSQL. Each test gets an empty, migrated store: SQLite
 copies a migrated template file, PostgreSQL truncates its per-run database afterwards.
 Under CI a PostgreSQL that cannot be reached fails the run instead of skipping.
+
+A test module marked ``pytest.mark.partitioned`` runs a third time, on a PostgreSQL
+database whose records, versions, list entries and check lines are hash-partitioned by
+subject (``BONAFIDES_PG_PARTITIONS``, migration 0030).
 """
 
 from __future__ import annotations
@@ -25,6 +29,30 @@ from bonafides.store.tables import Base
 
 PG_ADMIN_URL = os.environ.get("BONAFIDES_TEST_PG", "postgresql+psycopg:///postgres")
 IN_CI = os.environ.get("CI") == "true"
+#: Partitions of the partitioned test database: few, so each holds rows of several subjects.
+TEST_PARTITIONS = 4
+STORES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "partitioned: also run on PostgreSQL hash-partitioned by subject (migration 0030)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes ``db_url`` runs on each store, unless it names its own."""
+    if "db_url" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "db_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    stores = list(STORES)
+    if metafunc.definition.get_closest_marker("partitioned"):
+        stores.append("partitioned")
+    metafunc.parametrize("db_url", stores, indirect=True)
 
 
 class SqlOnTheEventLoopError(AssertionError):
@@ -66,24 +94,34 @@ def pg_admin_url() -> str | None:
     return PG_ADMIN_URL
 
 
-@pytest.fixture(scope="session")
-def pg_database(pg_admin_url: str | None, worker_id: str) -> Iterator[str | None]:
+def _database(pg_admin_url: str | None, prefix: str, partitions: int) -> Iterator[str | None]:
     """One database per test run (and per xdist worker), dropped at the end."""
     if pg_admin_url is None:
         yield None
         return
-    name = f"bonafides_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
-    migrate(engine)
+    migrate(engine, partitions=partitions)
     engine.dispose()
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_admin_url: str | None, worker_id: str) -> Iterator[str | None]:
+    yield from _database(pg_admin_url, f"bonafides_test_{worker_id}", 0)
+
+
+@pytest.fixture(scope="session")
+def pg_partitioned_database(pg_admin_url: str | None, worker_id: str) -> Iterator[str | None]:
+    """Made only when a ``partitioned`` test first asks for it."""
+    yield from _database(pg_admin_url, f"bonafides_parts_{worker_id}", TEST_PARTITIONS)
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +141,7 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def db_url(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -115,9 +153,14 @@ def db_url(
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    if pg_database is None:
+    url = (
+        request.getfixturevalue("pg_partitioned_database")
+        if request.param == "partitioned"
+        else pg_database
+    )
+    if url is None:
         pytest.skip("PostgreSQL is not running here (scripts/postgres.sh starts it)")
     try:
-        yield pg_database
+        yield url
     finally:
-        _truncate_all(pg_database)
+        _truncate_all(url)

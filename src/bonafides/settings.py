@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         description="PostgreSQL connections per worker for public profile reads on the "
         "event loop; a worker is busy in Python most of a read, so a few suffice.",
     )
+    pg_partitions: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="PostgreSQL only, read once by the migration that builds the tables: "
+        "hash-partition records, versions, list entries and check lines by subject into "
+        "this many partitions (0: plain tables).",
+    )
     db_pool_size: int = Field(
         default=10,
         gt=0,

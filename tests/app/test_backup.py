@@ -39,6 +39,10 @@ from tests.security.world import SECRET, World, cheap_passwords, ctx, settings, 
 
 __all__ = ["cheap_passwords", "ctx", "settings", "world"]
 
+#: Also on PostgreSQL partitioned by subject (migration 0030): pg_dump and pg_restore
+#: carry the partitions, ``record_keys`` and its triggers.
+pytestmark = pytest.mark.partitioned
+
 runner = CliRunner()
 RECEIPT = attachments.Upload("receipt.pdf", "application/pdf", b"%PDF-1.7\nreceipt\n%%EOF\n")
 

@@ -35,6 +35,9 @@ from bonafides.workflows.common import ConflictError, ForbiddenError, InvalidErr
 from tests import factories
 from tests.ingest.test_service import PENALTY, TODAY, write_csv
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 OPERATOR = Principal(
     role=Role.OPERATOR, username="desk", scopes=ROLE_SCOPES[Role.OPERATOR], via="session"
 )

@@ -33,6 +33,9 @@ from bonafides.store.tables import (
 )
 from tests import factories
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 TODAY = dt.date(2026, 11, 27)
 PENALTY = "market.penalty"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -23,6 +24,9 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, S
 from bonafides.workflows.retention import expire_records
 from tests import factories
 from tests.rules.fixtures import decision
+
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
 
 TODAY = dt.date(2026, 12, 6)
 DECIDED = dt.date(2020, 12, 10)

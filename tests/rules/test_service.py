@@ -36,6 +36,9 @@ from tests import factories
 from tests.rules.fixtures import Write, decision
 from tests.rules.generate import feature_rules
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 
 def _entries(ctx: Context) -> list[tuple[str, str, dt.date, str]]:
     with ctx.sessions() as session:

@@ -22,6 +22,9 @@ from bonafides.store.tables import AuditEvent, Check, ListEntry
 from tests import factories
 from tests.rules.fixtures import Write
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 LISTED = dt.date(2025, 6, 1)
 DAY = dt.date(2026, 1, 15)
 

@@ -181,3 +181,81 @@ def test_every_migration_downgrades_and_upgrades_on_a_populated_store(
     finally:
         engine.dispose()
         ctx.close()
+
+
+_PARTITIONED = ("records", "record_versions", "list_entries", "check_lines")
+
+
+def _shape(engine: Engine) -> dict[str, list[str]]:
+    """Constraints, indexes and partition keys of the tables 0030 rebuilds, and of those
+    holding a foreign key to a record, as PostgreSQL spells them."""
+    names = (*_PARTITIONED, "match_links", "objections", "repair_applications")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, 'constraint ' || k.conname || ' ' || "
+                "pg_get_constraintdef(k.oid) FROM pg_constraint k "
+                "JOIN pg_class c ON c.oid = k.conrelid WHERE c.relname = ANY(:names) "
+                "UNION ALL SELECT tablename, 'index ' || indexdef FROM pg_indexes "
+                "WHERE tablename = ANY(:names) "
+                "UNION ALL SELECT c.relname, 'partitioned ' || pg_get_partkeydef(c.oid) "
+                "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+                "WHERE c.relname = ANY(:names)"
+            ),
+            {"names": list(names)},
+        ).all()
+    shape: dict[str, list[str]] = {}
+    for name, line in rows:
+        shape.setdefault(name, []).append(line)
+    return {name: sorted(lines) for name, lines in shape.items()}
+
+
+def _digests(engine: Engine) -> dict[str, str]:
+    """Every row of the four tables, ids included, as one digest per table."""
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(
+                text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {name} t")
+            ).scalar_one()
+            for name in _PARTITIONED
+        }
+
+
+def test_partitioned_store_downgrades_to_plain_tables_and_back(
+    scratch_url: str, tmp_path: Path, pg_database: str | None
+) -> None:
+    """0030 with ``BONAFIDES_PG_PARTITIONS``: down to the plain tables of a store never
+    partitioned, then partitioned again, every row and id kept, the chain intact."""
+    if not scratch_url.startswith("postgresql") or pg_database is None:
+        pytest.skip("partitioning is PostgreSQL's")
+    settings = Settings(
+        db=scratch_url, secret_key=SECRET, data_dir=tmp_path / "var", pg_partitions=4
+    )
+    ctx = Context(settings)
+    engine = make_engine(scratch_url)
+    plain = make_engine(pg_database)
+    try:
+        _populate(ctx, tmp_path)
+        full, rows, partitioned = _counts(engine), _digests(engine), _shape(engine)
+        assert all(full[name] for name in _PARTITIONED if name != "list_entries")
+        for name in _PARTITIONED:
+            assert "partitioned HASH (subject_id)" in partitioned[name]
+        assert partitioned != _shape(plain)
+        command.downgrade(alembic_config(engine), "0029_match_look_keys")
+        assert _shape(engine) == _shape(plain), "the tables of a store never partitioned"
+        assert _counts(engine) == full
+        assert _digests(engine) == rows
+        assert "record_keys" not in inspect(engine).get_table_names()
+        assert _chain_ok(ctx).ok
+        command.upgrade(alembic_config(engine, partitions=4), "heads")
+        assert _shape(engine) == partitioned
+        assert _counts(engine) == full
+        assert _digests(engine) == rows
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT count(*) FROM record_keys")).scalar_one()
+        assert keys == full["records"]
+        assert _chain_ok(ctx).ok
+    finally:
+        plain.dispose()
+        engine.dispose()
+        ctx.close()

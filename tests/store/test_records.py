@@ -24,6 +24,9 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, S
 from tests import factories
 from tests.store.seed import seed_reference_data
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 KEYS = SubjectKeys(IdentifierVault("test-secret"))
 
 

@@ -47,6 +47,9 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, ReviewItem
 from tests import factories
 from tests.ingest.test_hostile_text import TODAY
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 BEFORE = "0014_audit_anchor"
 PENALTY: RecordType = load_catalogue().type("market.penalty")
 DEFAULTER: RecordType = load_catalogue().type("courts.defaulter")

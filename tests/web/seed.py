@@ -106,7 +106,7 @@ def seed(ctx: Context, *, today: dt.date | None = None) -> dict[str, str]:
     """Fill an empty store; returns the codes the tests need."""
     today = today or factories.office_today()
     rnd = random.Random(5)
-    migrate(ctx.engine)
+    migrate(ctx.engine, partitions=ctx.settings.pg_partitions)
     target = factories.org(region="330106", name=TARGET_NAME, name_en=TARGET_NAME_EN)
     minor = factories.person(birth=today - dt.timedelta(days=365 * 14), name=MINOR_NAME)
     others = [factories.org(name=zh, name_en=en) for zh, en in _NAMES]

@@ -23,6 +23,9 @@ from bonafides.workflows.objections import ObjectionOutcome
 from tests import factories
 from tests.security.world import World
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 GROUNDS = "The fine was paid in full before the decision was published."
 PDF = attachments.Upload("receipt.pdf", "application/pdf", b"%PDF-1.7\nreceipt\n%%EOF\n")
 

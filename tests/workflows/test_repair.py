@@ -25,6 +25,9 @@ from bonafides.workflows.common import (
 from tests import factories
 from tests.security.world import World, record_of
 
+#: Also on PostgreSQL partitioned by subject (migration 0030).
+pytestmark = pytest.mark.partitioned
+
 CATALOGUE = load_catalogue()
 RECEIPT = attachments.Upload("paid.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
 COMMITMENT = "本单位承诺依法诚信经营，按时履行行政处罚决定，如有违反愿承担相应责任。"

@@ -411,7 +411,12 @@ def _verify(
             )
         migrated_to = None
         if behind:
-            migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
+            migrate(
+                ctx.engine,
+                vault=ctx.vault,
+                anchor=ctx.audit_anchor,
+                partitions=ctx.settings.pg_partitions,
+            )
             with ctx.engine.connect() as conn:
                 migrated_to = summary(conn)["revision"]
             with ctx.sessions() as session:

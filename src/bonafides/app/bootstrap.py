@@ -42,7 +42,12 @@ def initialise(
     ctx = Context(settings)
     try:
         started = time.perf_counter()
-        migrate(ctx.engine, vault=ctx.vault, anchor=ctx.audit_anchor)
+        migrate(
+            ctx.engine,
+            vault=ctx.vault,
+            anchor=ctx.audit_anchor,
+            partitions=ctx.settings.pg_partitions,
+        )
         with UnitOfWork(ctx.sessions) as unit:
             changed = sync_catalogue(unit.session, ctx.catalogue)
             unit.commit()

@@ -56,16 +56,21 @@ def checkpointer_for(engine: Engine) -> WalCheckpointer | None:
 
 
 def alembic_config(
-    engine: Engine, vault: IdentifierVault | None = None, anchor: Anchor | None = None
+    engine: Engine,
+    vault: IdentifierVault | None = None,
+    anchor: Anchor | None = None,
+    partitions: int = 0,
 ) -> Config:
     """``vault`` and ``anchor`` reach data migrations: the identifier key for those that
     read persons' ID numbers (``cfg.attributes["vault"]``), the audit key for those that
-    append to the chain (``cfg.attributes["audit_anchor"]``)."""
+    append to the chain (``cfg.attributes["audit_anchor"]``). ``partitions`` is
+    ``BONAFIDES_PG_PARTITIONS``, which 0030 reads when it partitions PostgreSQL's tables."""
     cfg = Config()
     cfg.set_main_option("script_location", "bonafides.store:migrations")
     cfg.attributes["engine"] = engine
     cfg.attributes["vault"] = vault
     cfg.attributes["audit_anchor"] = anchor
+    cfg.attributes["pg_partitions"] = partitions
     return cfg
 
 
@@ -75,6 +80,7 @@ def migrate(
     *,
     vault: IdentifierVault | None = None,
     anchor: Anchor | None = None,
+    partitions: int = 0,
 ) -> None:
     """Upgrade to every head: areas of the platform may add migrations on their own branch.
 
@@ -82,7 +88,7 @@ def migrate(
     persons' ID numbers (0015 re-digests records), ``anchor`` for one that appends to the
     audit chain (its session gets ``anchor.info()``).
     """
-    command.upgrade(alembic_config(engine, vault, anchor), revision)
+    command.upgrade(alembic_config(engine, vault, anchor, partitions), revision)
 
 
 def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
