@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from bonafides.exchange.sync import Applier, federation_vault, seal_identifiers
 from bonafides.rules.records import write_records
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.security.roles import ROLE_SCOPES, Principal, Role
+from bonafides.store.feed import fill_public_payloads
 from bonafides.store.subjects import SubjectKeys
-from bonafides.store.tables import AuditEvent, Record, Subject
+from bonafides.store.tables import AuditEvent, FeedEvent, Record, Subject
 from tests import factories
 
 OPERATOR = Principal(
@@ -169,3 +171,45 @@ def test_a_persons_number_sealed_for_the_peer_keys_the_person_as_the_register_he
         assert subject.key == elsewhere.key(code, "natural_person")
         assert subject.code_cipher is not None
         assert elsewhere.vault.decrypt(subject.code_cipher) == code
+
+
+def test_a_new_copys_public_payload_is_what_its_payload_gives(ctx: Context) -> None:
+    """A new copy's events get their origin's version after they are written; the public
+    payload must say that version too, as building it again from the event says (an
+    organisation's and a person's, whose name is masked in it)."""
+    _, about_person = _person_event(ctx, "a" * 32)
+    about_person["record_version"] = about_person["payload"]["record"]["version"] = 7
+    _, sent = _held_and_event(ctx)
+    assert sent["kind"] == "record.published"
+    assert sent["payload"]["subject"]["kind"] == "legal_person"
+    sent["payload"]["record"]["decision_no"] = "粤市监罚〔2026〕5号"
+    sent["record_version"] = sent["payload"]["record"]["version"] = 4
+    today = factories.office_today()
+    for event in (sent, about_person):  # public today: in its publication period
+        event["payload"]["record"]["decision_date"] = str(today - dt.timedelta(days=3))
+        event["payload"]["record"]["published_until"] = str(today + dt.timedelta(days=300))
+    with ctx.sessions() as session:
+        mark = feed_app.read(session, ctx.catalogue, OPERATOR, after=0, limit=50).next_cursor
+    with ctx.sessions.begin() as session:
+        done = Applier(
+            session,
+            ctx.catalogue,
+            ctx.keys,
+            here="local",
+            actor="test",
+            federation=federation_vault("a" * 32),
+        ).apply([sent, about_person])
+    assert done.applied == 2
+    with ctx.sessions() as session:
+        conn = session.connection()
+        read = select(FeedEvent.id, FeedEvent.public_payload).order_by(FeedEvent.id)
+        kept = list(conn.execute(read))
+        fill_public_payloads(conn, after=0)
+        assert list(conn.execute(read)) == kept
+        session.rollback()
+    versions = sorted(
+        json.loads(text)["record"]["version"]
+        for cursor, text in kept
+        if cursor > mark and text is not None and json.loads(text).get("record")
+    )
+    assert versions == [4, 7]

@@ -236,27 +236,48 @@ _COPY_TYPES = {
 
 
 class _CopyStream(io.RawIOBase):
-    """The bytes of a psycopg ``COPY ... TO STDOUT`` as a file, for PyArrow's CSV reader."""
+    """The bytes of a psycopg ``COPY ... TO STDOUT`` as a file, for PyArrow's CSV reader.
+
+    The driver hands over one row per ``read()``; PyArrow asks for blocks of megabytes.
+    Each block is the rows appended to one buffer, not a row per call through a buffered
+    reader, which cost the client as much again as reading the rows (and joining the
+    driver's row buffers cost more than appending them).
+    """
 
     def __init__(self, copy: Any) -> None:
         self.copy = copy
-        self.pending = memoryview(b"")
+        self.pending = bytearray()
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        """Slices of the driver's buffer, not copies: each chunk is used up before the
-        next is asked for."""
-        while not self.pending:
-            chunk = self.copy.read()
+    def read(self, size: int | None = -1) -> bytes:
+        """``size`` bytes, or what is left when the rows run out first (all of it when
+        ``size`` is negative)."""
+        buffer = self.pending
+        read = self.copy.read
+        while size is None or size < 0 or len(buffer) < size:
+            chunk = read()
             if not chunk:
-                return 0
-            self.pending = memoryview(chunk)
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
+                break
+            buffer += chunk
+        if size is None or size < 0 or len(buffer) <= size:
+            self.pending = bytearray()
+            return bytes(buffer)
+        data = bytes(buffer[:size])
+        del buffer[:size]
+        return data
+
+    def peek(self) -> bool:
+        """Whether there is a row (read ahead, kept for the next ``read``)."""
+        if not self.pending:
+            self.pending += self.copy.read()
+        return bool(self.pending)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 #: What a backslash stands for in COPY's text format (any other character: itself).
@@ -369,8 +390,8 @@ def records_by_copy(
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
-        stream = io.BufferedReader(_CopyStream(copy), 1 << 20)
-        if not stream.peek(1):
+        stream = _CopyStream(copy)
+        if not stream.peek():
             return  # no public record: PyArrow refuses an empty CSV, an empty export is fine
         # COPY's text format (cheaper on the server than CSV, which costs it 40% more):
         # tab-separated, one line a row (a line break in a value is escaped), null as

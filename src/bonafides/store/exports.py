@@ -250,6 +250,11 @@ def records_copy_sql(
     ``exported`` for its type (as it does in most records, so the export passes it on as
     it came, never parsed).
 
+    The rows come in no particular order: the same rows as ``record_batches``, as a set.
+    Ordered by id, a million rows made the server sort 830 MB on disk after a parallel
+    hash join (and JIT-compile the sort), which the plain ``COPY`` of the same rows never
+    does; unordered, it streams them from a merge join as they are found.
+
     The public rule is the same ``record_is_public`` clause, compiled with its values (only
     dates and the field names) inline, since COPY takes no parameters. The update time goes
     out in PostgreSQL's own text form (cheaper than ``to_char``), in UTC. The content goes
@@ -277,9 +282,5 @@ def records_copy_sql(
         )
     else:
         whole = literal(False)
-    query = (
-        query.add_columns(*columns, whole.label("whole"))
-        .where(record_is_public(today))
-        .order_by(Record.id)
-    )
+    query = query.add_columns(*columns, whole.label("whole")).where(record_is_public(today))
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

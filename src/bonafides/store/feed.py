@@ -58,7 +58,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Select
@@ -349,17 +349,27 @@ def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> 
     name each record's origin and its version there (``Record.origin``), as
     ``emit_records`` would have had the records known them when it wrote: a copy stored
     through the submission path learns its origin only after its events are written.
+
+    The version is set in the public payload too, in the same statement, not by building
+    the public payload again (``fill_public_payloads``, the costliest statement of a
+    sync's batch): the version is the only part of it that changes, and setting a key
+    gives the text building it would (PostgreSQL's ``jsonb`` text, SQLite's minified
+    JSON with the key where it was).
     """
     postgres = session.connection().dialect.name == "postgresql"
     version = _version()
+    path = literal(["record", "version"], ARRAY(String()))
     payload = (
-        func.jsonb_set(
-            FeedEvent.payload,
-            literal(["record", "version"], ARRAY(String())),
-            func.to_jsonb(version),
-        )
+        func.jsonb_set(FeedEvent.payload, path, func.to_jsonb(version))
         if postgres
         else func.json_set(FeedEvent.payload, literal("$.record.version"), version)
+    )
+    public = (
+        func.jsonb_set(FeedEvent.public_payload.cast(JSONB), path, func.to_jsonb(version)).cast(
+            Text
+        )
+        if postgres
+        else func.json_set(FeedEvent.public_payload, literal("$.record.version"), version)
     )
     session.connection().execute(
         update(FeedEvent)
@@ -370,9 +380,10 @@ def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> 
             Record.id.in_(list(record_ids)),
             Record.origin.is_not(None),
         )
-        .values(origin=Record.origin, record_version=version, payload=payload)
+        .values(
+            origin=Record.origin, record_version=version, payload=payload, public_payload=public
+        )
     )
-    fill_public_payloads(session.connection(), after=after, record_ids=record_ids)
 
 
 #: Whitespace ``str.strip`` takes off a name before it is masked, for the store to do
@@ -409,13 +420,11 @@ def public_fields(conn: Connection) -> dict[str, list[str]]:
 _PUBLIC_FIELDS: dict[tuple[Any, ...], dict[str, list[str]]] = {}
 
 
-def fill_public_payloads(
-    conn: Connection, *, after: int, record_ids: Sequence[int] | None = None
-) -> None:
-    """Write ``public_payload`` for the public events after the cursor ``after`` (those
-    about ``record_ids`` only, if given): the payload as ``bonafides.exchange.feed``
-    shows it to the public, built in the database in one statement. Every writer of
-    ``feed_events`` goes through here (``_insert``, ``name_origins``)."""
+def fill_public_payloads(conn: Connection, *, after: int) -> None:
+    """Write ``public_payload`` for the public events after the cursor ``after``: the
+    payload as ``bonafides.exchange.feed`` shows it to the public, built in the database
+    in one statement. Every writer of ``feed_events`` goes through here (``_insert``;
+    ``name_origins`` only sets the version in what it built)."""
     postgres = conn.dialect.name == "postgresql"
     shown = _cut_sql(postgres, empty_tombstones=True)
     masked = text(f"({_masked_sql(postgres, shown)})").bindparams(
@@ -424,8 +433,6 @@ def fill_public_payloads(
         bindparam("person", SubjectKind.NATURAL_PERSON.value, String()),
     )
     which = [FeedEvent.id > after, FeedEvent.is_public.is_(True)]
-    if record_ids is not None:
-        which.append(FeedEvent.record_id.in_(list(record_ids)))
     conn.execute(update(FeedEvent).where(*which).values(public_payload=masked))
 
 
