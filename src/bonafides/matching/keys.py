@@ -52,8 +52,8 @@ from bonafides.matching.register import (
     entry_keys,
     masks,
 )
-from bonafides.matching.store import in_size, load_entries, one_of
-from bonafides.store.subjects import chunks
+from bonafides.matching.store import load_entries
+from bonafides.store.subjects import chunks, in_size, one_of
 from bonafides.store.tables import MatchKey, MatchKeyState, Subject, SubjectEvent, SubjectName
 from bonafides.store.types import utcnow
 

@@ -10,37 +10,21 @@ guessed from a name (principle 7).
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import TypeVar
 
-from sqlalchemy import ARRAY, ColumnElement, and_, any_, bindparam, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
 
 from bonafides.catalogue.models import SubjectKind
 from bonafides.matching.register import RegisterEntry, RegisterIndex
-from bonafides.store.subjects import chunks
+from bonafides.store.subjects import chunks, in_size, one_of
 from bonafides.store.tables import Subject, SubjectEvent, SubjectName, SubjectRegister
 
 T = TypeVar("T")
 
 #: Rows fetched per round trip while the register is read.
 BATCH_ROWS = 10_000
-
-
-def in_size(session: Session) -> int:
-    """Values one ``one_of`` may take: PostgreSQL takes one array, others one parameter
-    a value."""
-    return 20_000 if session.get_bind().dialect.name == "postgresql" else 500
-
-
-def one_of(
-    session: Session, column: InstrumentedAttribute[T], values: Sequence[T]
-) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter however many
-    values (binding and converting hundreds of parameters costs more than the query)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return column.in_(values)
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def load_register(session: Session) -> list[RegisterEntry]:

@@ -25,7 +25,7 @@ from bonafides.records import RecordInput, RecordStatus
 from bonafides.security import audit
 from bonafides.store import feed, staging
 from bonafides.store.access import link_each, subjects_digest
-from bonafides.store.subjects import SubjectKeys, chunks, resolve_sourced
+from bonafides.store.subjects import SubjectKeys, chunks, in_size, one_of, resolve_sourced
 from bonafides.store.tables import Record, RecordVersion
 from bonafides.store.types import UTCDateTime, utcnow
 
@@ -69,7 +69,8 @@ def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]
     """The stored records some keys name, looked up by decision number per department.
 
     One list of numbers per query, not of (source, number, party) triples: a triple list
-    binds three parameters a key and costs more to compile than the lookup itself.
+    binds three parameters a key and costs more to compile than the lookup itself. On
+    PostgreSQL the list is one array parameter (``one_of``).
     """
     numbers: dict[str, set[str]] = {}
     for source, number, _ in wanted:
@@ -77,7 +78,7 @@ def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]
     keys = set(wanted)
     found: dict[Key, Stored] = {}
     for source, group in numbers.items():
-        for chunk in chunks(sorted(group), 1000):
+        for chunk in chunks(sorted(group), in_size(session)):
             rows = session.execute(
                 select(
                     Record.decision_no,
@@ -86,7 +87,7 @@ def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]
                     Record.subject_id,
                     Record.content_digest,
                     Record.status,
-                ).where(Record.source == source, Record.decision_no.in_(chunk))
+                ).where(Record.source == source, one_of(session, Record.decision_no, chunk))
             )
             for no, party, rid, sid, dig, status in rows:
                 if (source, no, party) in keys:

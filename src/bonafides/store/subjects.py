@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, insert, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bonafides.codes import CodeError, ResidentId, Uscc, mask_id, parse_subject_code
 from bonafides.records import SubjectKind, SubjectRef
@@ -24,6 +24,22 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Slices small enough for an ``IN (...)`` list on every store."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def in_size(session: Session) -> int:
+    """Values one ``one_of`` may take: PostgreSQL takes one array, others one parameter
+    a value."""
+    return 20_000 if session.get_bind().dialect.name == "postgresql" else 500
+
+
+def one_of(
+    session: Session, column: InstrumentedAttribute[T], values: Sequence[T]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter however many
+    values (binding and converting hundreds of parameters costs more than the query)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 @dataclass(frozen=True, slots=True)
