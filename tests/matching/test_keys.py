@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -287,6 +288,30 @@ def test_candidates_are_read_as_packed_beside_the_keys(ctx: Context, tmp_path: P
     # Only the rows' own names were parsed.
     assert names.parse.cache_info().misses <= len({q.name for q in queries})
     _compare(ctx, queries)
+
+
+def test_matching_a_chunk_holds_the_collector_off(ctx: Context, tmp_path: Path) -> None:
+    """A chunk's candidates live until it is decided: full collections triggered while
+    they are built would walk them (and every table of the process) again and again."""
+    rng = Random(20)
+    path, known = _register(tmp_path, rng)
+    load_register_file(ctx, path, source=None, actor="test")
+    store = keys.StoreMatcher.open(ctx.sessions)
+    assert store is not None
+    seen: list[bool] = []
+
+    def record(*_: object) -> None:
+        seen.append(gc.isenabled())
+
+    gc.enable()
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        store.candidates_for(_queries(rng, known))
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
 
 
 def test_migration_0030_keys_a_store_keyed_before_again_with_its_entries(

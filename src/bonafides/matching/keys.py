@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue.models import SubjectKind
-from bonafides.matching import names, packed
+from bonafides.matching import collector, names, packed
 from bonafides.matching.model import (
     MATCH_AT,
     MAX_PREFIX_POSTINGS,
@@ -285,6 +285,10 @@ class StoreMatcher(Matcher):
         return self.candidates_for([query])[0]
 
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
+        with collector.paused():
+            return self._candidates_for(queries)
+
+    def _candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         parsed = [names.parse(q.name) for q in queries]
         with self._sessions() as session:
             ranked = self._candidates(session, queries, parsed)
@@ -313,8 +317,12 @@ class StoreMatcher(Matcher):
         for (kind, _), cap in wanted.items():
             known = caps.get(kind, cap)
             caps[kind] = None if cap is None or known is None else max(cap, known)
-        found: dict[Key, list[Posting]] = {key: self._delta.postings(*key) for key in wanted}
-        counts: dict[Key, int] = {key: len(postings) for key, postings in found.items()}
+        if self._delta.ids:
+            found = {key: self._delta.postings(*key) for key in wanted}
+        else:
+            found = {key: [] for key in wanted}
+        in_delta = {key: len(postings) for key, postings in found.items()}
+        counts = dict(in_delta)
         stale = sorted(self._changed)
         for part in chunks(sorted({text for _, text in wanted}), in_size(session)):
             inner = select(
@@ -339,7 +347,7 @@ class StoreMatcher(Matcher):
                 key = (kind, text)
                 if key in found:
                     found[key].append((sid, variant))
-                    counts[key] = len(self._delta.postings(*key)) + int(n)
+                    counts[key] = in_delta[key] + int(n)
         for key, cap in wanted.items():
             if cap is not None and counts[key] > cap:
                 found[key] = []

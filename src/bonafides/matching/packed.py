@@ -52,8 +52,10 @@ def pack(entry: RegisterEntry, parsed: Parsed | None = None) -> str:
 
 
 def unpack_all(texts: Iterable[str]) -> list[tuple[RegisterEntry, Parsed]]:
-    """Packed entries back, decoded in one call (a chunk's candidates at once)."""
-    return [_unpack(item) for item in json.loads("[" + ",".join(texts) + "]")]
+    """Packed entries back. Each is decoded on its own: the decoded lists are then freed
+    as soon as read, where one decode of them all would keep a chunk's hundreds of
+    thousands alive at once, and the garbage collector walk them again and again."""
+    return [_unpack(json.loads(text)) for text in texts]
 
 
 def _unpack(item: list[Any]) -> tuple[RegisterEntry, Parsed]:
