@@ -168,9 +168,9 @@ def sync(session: Session) -> int:
     else:
         upto = _upto(state)
         changed = _changed(session, upto)
-        for part in chunks(sorted(changed), 1000):
-            session.execute(delete(MatchKey).where(MatchKey.subject_id.in_(part)))
-            session.execute(delete(MatchEntry).where(MatchEntry.subject_id.in_(part)))
+        for part in chunks(sorted(changed), in_size(session)):
+            session.execute(delete(MatchKey).where(one_of(session, MatchKey.subject_id, part)))
+            session.execute(delete(MatchEntry).where(one_of(session, MatchEntry.subject_id, part)))
         for part in chunks(sorted(changed), _SYNC_ROUND):
             found = load_entries(session, ids=part)
             _write(session, found)
