@@ -6,7 +6,7 @@ copied into a fresh PostgreSQL store with COPY, then keyed for matching once
 process, the same ``--rows`` penalties are ingested twice: once with their codes, once
 without (名称 only: as registered, the place dropped, in traditional characters,
 有限责任公司 for 有限公司, or a name nobody registered), so every row of the second file
-is matched by bonafides-names-v1 through the keys in the store. The difference is the
+is matched by bonafides-names (v2) through the keys in the store. The difference is the
 cost of matching; "matching rows/s" is rows over the extra time.
 
 Also measured: what a new process pays before its first match (``StoreMatcher.open``)
