@@ -35,7 +35,7 @@ from bonafides.store.db import alembic_config
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names, find
-from bonafides.store.tables import MatchEntry, MatchKey, MatchKeyState, Subject
+from bonafides.store.tables import MatchEntry, MatchKey, MatchKeyState, Subject, SubjectName
 from bonafides.synth.industries import ENTERPRISE_SECTIONS
 from bonafides.synth.names import trade_name
 from bonafides.synth.orgnames import enterprise
@@ -344,3 +344,55 @@ def test_migration_0030_keys_a_store_keyed_before_again_with_its_entries(
     store = keys.StoreMatcher.open(ctx.sessions)
     assert store is not None
     assert [store.decide(found) for found in store.candidates_for(queries)] == before
+
+
+def _stored_keys(ctx: Context) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with ctx.sessions() as session:
+        keyed = session.execute(
+            select(MatchKey.kind, MatchKey.key, MatchKey.subject_id, MatchKey.variant)
+        )
+        entries = session.execute(select(MatchEntry.subject_id, MatchEntry.data))
+        return sorted(tuple(r) for r in keyed), sorted(tuple(r) for r in entries)
+
+
+def test_a_subject_given_a_name_keeps_its_keys_and_gains_the_new_names(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """A matched row's name kept as an alias changes the subject for the keys: the sync
+    adds the new name's keys and leaves the others (at a million subjects an ingest run
+    matched thousands and re-keyed each). What it leaves equals a full re-keying; a
+    rename keys the subject again."""
+    rng = Random(21)
+    path, known = _register(tmp_path, rng)
+    load_register_file(ctx, path, source=None, actor="test")
+    with ctx.sessions.begin() as session:
+        grown = session.scalar(select(Subject.id).where(Subject.name == "华信甲贸易有限公司"))
+        same = session.scalar(select(Subject.id).where(Subject.name == "华信乙贸易有限公司"))
+        assert grown is not None
+        assert same is not None
+        add_former_names(session, grown, [("上海申远物流有限公司", dt.date(2023, 1, 1))])
+        # A name it had already: nothing changes.
+        add_former_names(session, same, [("华信乙贸易有限公司", dt.date(2023, 1, 1))])
+        renamed = session.get(Subject, same + 1)
+        assert renamed is not None
+        renamed.name = "杭州新名字科技有限公司"
+        session.add(SubjectName(subject_id=renamed.id, name=renamed.name, lang="zh", current=True))
+    kept = select(MatchKey.id).where(MatchKey.subject_id.in_([grown, same]))
+    with ctx.sessions() as session:
+        before = set(session.scalars(kept))
+    assert _sync(ctx) == 2  # the one given a name, the one renamed
+    with ctx.sessions() as session:
+        after = set(session.scalars(kept))
+        renamed_keys = set(
+            session.scalars(select(MatchKey.key).where(MatchKey.subject_id == same + 1))
+        )
+    assert before < after  # the old keys kept, the new name's added
+    assert "新名字科技" in renamed_keys
+    incremental = _stored_keys(ctx)
+    with ctx.sessions.begin() as session:
+        state = session.get(MatchKeyState, keys.STATE_ID)
+        assert state is not None
+        session.delete(state)
+    _sync(ctx)
+    assert _stored_keys(ctx) == incremental
+    _compare(ctx, [*_queries(rng, known), Query("上海申远物流有限公司")])

@@ -123,10 +123,24 @@ def _rows(entries: Iterable[tuple[int, RegisterEntry]]) -> list[tuple[int, str, 
     ]
 
 
-def _write(session: Session, found: Sequence[tuple[int, RegisterEntry]]) -> None:
+def _write(
+    session: Session,
+    found: Sequence[tuple[int, RegisterEntry]],
+    keyed: dict[int, int] | None = None,
+) -> None:
     """The keys and the packed entries of ``found``: COPY on PostgreSQL (ten keys a
-    subject: millions for a national register), executemany elsewhere."""
-    rows = _rows(found)
+    subject: millions for a national register), executemany elsewhere. A subject in
+    ``keyed`` has the keys of that many of its names already: only its later names'
+    are written."""
+    if keyed:
+        rows = [
+            (kind, key, sid, variant)
+            for sid, entry in found
+            for kind, key, variant in entry_keys(entry)
+            if sid not in keyed or variant >= keyed[sid]
+        ]
+    else:
+        rows = _rows(found)
     entries = [(sid, packed.pack(entry)) for sid, entry in found]
     if not entries:
         return
@@ -167,13 +181,17 @@ def sync(session: Session) -> int:
         upto: Upto = (0, 0, 0)
     else:
         upto = _upto(state)
-        changed = _changed(session, upto)
-        for part in chunks(sorted(changed), in_size(session)):
-            session.execute(delete(MatchKey).where(one_of(session, MatchKey.subject_id, part)))
-            session.execute(delete(MatchEntry).where(one_of(session, MatchEntry.subject_id, part)))
-        for part in chunks(sorted(changed), _SYNC_ROUND):
+        for part in chunks(sorted(_changed(session, upto)), _SYNC_ROUND):
             found = load_entries(session, ids=part)
-            _write(session, found)
+            grown = _grown(session, found)
+            again = [sid for sid in part if sid not in grown]
+            for few in chunks(again, in_size(session)):
+                session.execute(delete(MatchKey).where(one_of(session, MatchKey.subject_id, few)))
+            for few in chunks(part, in_size(session)):
+                session.execute(
+                    delete(MatchEntry).where(one_of(session, MatchEntry.subject_id, few))
+                )
+            _write(session, found, grown)
             keyed += len(found)
     start = upto[0]
     while start < maxima[0]:
@@ -188,6 +206,42 @@ def sync(session: Session) -> int:
     state.synced_at = utcnow()
     session.flush()
     return keyed
+
+
+def _grown(session: Session, found: Sequence[tuple[int, RegisterEntry]]) -> dict[int, int]:
+    """The subjects whose stored keys still hold, names only added after them (a matched
+    row's name kept as an alias, a former name the register reports), with how many of
+    their names are keyed: their keys are kept and the new names' added. Any other
+    change (a rename, another identifier) keys the subject again."""
+    stored = _stored(session, [sid for sid, _ in found])
+    grown: dict[int, int] = {}
+    for sid, entry in found:
+        if sid not in stored:
+            continue
+        before, parsed = stored[sid]
+        if _identifiers(before) == _identifiers(entry) and (
+            variants_of(entry)[: len(parsed)] == parsed
+        ):
+            grown[sid] = len(parsed)
+    return grown
+
+
+def _stored(session: Session, ids: Sequence[int]) -> dict[int, tuple[RegisterEntry, packed.Parsed]]:
+    """The packed entries of these subjects that the store holds, unpacked."""
+    found: dict[int, tuple[RegisterEntry, packed.Parsed]] = {}
+    for part in chunks(ids, in_size(session)):
+        rows = session.execute(
+            select(MatchEntry.subject_id, MatchEntry.data).where(
+                one_of(session, MatchEntry.subject_id, part)
+            )
+        ).all()
+        unpacked = packed.unpack_all(data for _, data in rows)
+        found.update(zip((sid for sid, _ in rows), unpacked, strict=True))
+    return found
+
+
+def _identifiers(entry: RegisterEntry) -> tuple[str, str]:
+    return clean_identifier(entry.reg_no), clean_identifier(entry.org_code)
 
 
 def sync_due(session: Session, *, matched: bool) -> bool:
@@ -364,14 +418,7 @@ class StoreMatcher(Matcher):
         delta = dict(zip(self._delta.ids, self._delta.index.entries, strict=True))
         entries = {sid: (delta[sid], variants_of(delta[sid])) for sid in needed if sid in delta}
         wanted = sorted(needed - set(entries))
-        for part in chunks(wanted, in_size(session)):
-            rows = session.execute(
-                select(MatchEntry.subject_id, MatchEntry.data).where(
-                    one_of(session, MatchEntry.subject_id, part)
-                )
-            ).all()
-            unpacked = packed.unpack_all(data for _, data in rows)
-            entries.update(zip((sid for sid, _ in rows), unpacked, strict=True))
+        entries.update(_stored(session, wanted))
         missing = [sid for sid in wanted if sid not in entries]
         if missing:
             for sid, entry in load_entries(session, ids=missing):
