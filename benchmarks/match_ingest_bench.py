@@ -6,7 +6,7 @@ copied into a fresh PostgreSQL store with COPY, then keyed for matching once
 process, the same ``--rows`` penalties are ingested twice: once with their codes, once
 without (名称 only: as registered, the place dropped, in traditional characters,
 有限责任公司 for 有限公司, or a name nobody registered), so every row of the second file
-is matched by bonafides-names-v1 through the keys in the store. The difference is the
+is matched by bonafides-names (v2) through the keys in the store. The difference is the
 cost of matching; "matching rows/s" is rows over the extra time.
 
 Also measured: what a new process pays before its first match (``StoreMatcher.open``)
@@ -38,6 +38,7 @@ import opencc
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import event
 
 from bonafides.app.ingest import ingest_file
 from bonafides.app.unit import UnitOfWork
@@ -183,6 +184,28 @@ def timed(action: Callable[[], T]) -> tuple[T, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def server_cpu(url: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving ``url``'s database, read from
+    /proc (the server runs on this machine): a step's difference is the server's share
+    of its work, as long as the step's connections stay open (the pool keeps them)."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_psycopg_url(url.rsplit("/", 1)[0] + "/postgres")) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+        ]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, default=100_000)
@@ -197,6 +220,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
     console = Console(width=200)
+    started_load = os.getloadavg()[0]
     url = args.pg.rsplit("/", 1)[0] + f"/match_ingest_bench_{uuid.uuid4().hex[:6]}"
     if args.template:
         copied, wall, _ = timed(lambda: _from_template(url, args.template))
@@ -207,12 +231,42 @@ def main() -> None:
     with ctx.sessions.begin() as session:
         sync_catalogue(session, ctx.catalogue)
     results: list[list[str]] = []
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    event.listen(ctx.engine, "before_cursor_execute", count)
+    #: (server CPU s, statements) of the last ``measured`` step.
+    last: list[tuple[float, int]] = [(0.0, 0)]
+
+    def measured(action: Callable[[], T]) -> tuple[T, float, float]:
+        """``timed``, also noting the server's CPU and the statements sent (``last``)."""
+        server, sent = server_cpu(url), statements[0]
+        result, wall, cpu = timed(action)
+        last[0] = (server_cpu(url) - server, statements[0] - sent)
+        return result, wall, cpu
 
     def row(
-        what: str, n: int | str, wall: float, cpu: float, rate: str = "", note: str = ""
+        what: str,
+        n: int | str,
+        wall: float,
+        cpu: float,
+        rate: str = "",
+        note: str = "",
+        server: tuple[float, int] | None = None,
     ) -> None:
         results.append(
-            [what, f"{n:,}" if isinstance(n, int) else n, f"{wall:.1f}", f"{cpu:.1f}", rate, note]
+            [
+                what,
+                f"{n:,}" if isinstance(n, int) else n,
+                f"{wall:.1f}",
+                f"{cpu:.1f}",
+                f"{server[0]:.1f}" if server else "",
+                f"{server[1]:,}" if server else "",
+                rate,
+                note,
+            ]
         )
         console.print(results[-1], f"load {os.getloadavg()[0]:.1f}")
 
@@ -278,13 +332,15 @@ def main() -> None:
     write_rows(without, named, with_code=False, tag="B")
 
     queries = [Query(name) for _, name in named]
-    _, wall, cpu = timed(lambda: opened.candidates_for(queries))
+    _, wall, cpu = measured(lambda: opened.candidates_for(queries))
     row(
         "matching alone: candidates_for over the rows",
         args.rows,
         wall,
         cpu,
-        f"{args.rows / wall:,.0f} wall, {args.rows / cpu:,.0f} per CPU s",
+        f"{args.rows / wall:,.0f} wall, {args.rows / cpu:,.0f} per CPU s, "
+        f"{args.rows / (cpu + last[0][0]):,.0f} per CPU s with the server's",
+        server=last[0],
     )
 
     def ingest(path: Path) -> dict[str, int]:
@@ -292,7 +348,8 @@ def main() -> None:
             ctx, path, type_code=TYPE, source=SOURCE, actor="bench", today=TODAY
         ).counts
 
-    counts, wall_a, cpu_a = timed(lambda: ingest(with_codes))
+    counts, wall_a, cpu_a = measured(lambda: ingest(with_codes))
+    server_a = last[0]
     row(
         "ingest with codes (baseline)",
         args.rows,
@@ -300,8 +357,10 @@ def main() -> None:
         cpu_a,
         f"{args.rows / wall_a:,.0f}",
         str(counts),
+        server=server_a,
     )
-    counts, wall_b, cpu_b = timed(lambda: ingest(without))
+    counts, wall_b, cpu_b = measured(lambda: ingest(without))
+    server_b = last[0]
     assert isinstance(counts, dict)
     row(
         "ingest without codes (every row matched)",
@@ -310,18 +369,32 @@ def main() -> None:
         cpu_b,
         f"{args.rows / wall_b:,.0f}",
         f"matched {counts.get('matched', 0):,}, review {counts.get('review', 0):,}",
+        server=server_b,
     )
     extra_wall, extra_cpu = max(wall_b - wall_a, 1e-9), max(cpu_b - cpu_a, 1e-9)
+    extra_server = (server_b[0] - server_a[0], server_b[1] - server_a[1])
     row(
         "matching during ingest (the difference)",
         args.rows,
         extra_wall,
         extra_cpu,
-        f"{args.rows / extra_wall:,.0f} wall, {args.rows / extra_cpu:,.0f} per CPU s",
+        f"{args.rows / extra_wall:,.0f} wall, {args.rows / extra_cpu:,.0f} per CPU s, "
+        f"{args.rows / max(extra_cpu + extra_server[0], 1e-9):,.0f} per CPU s with the "
+        "server's",
         "target ≥ 1,000 rows/s",
+        server=extra_server,
     )
     ctx.close()
-    columns = ("step", "subjects or rows", "wall s", "CPU s (this process)", "rows/s", "note")
+    columns = (
+        "step",
+        "subjects or rows",
+        "wall s",
+        "CPU s (this process)",
+        "server CPU s",
+        "statements",
+        "rows/s",
+        "note",
+    )
     table = Table(*columns)
     for r in results:
         table.add_row(*r)
@@ -331,9 +404,13 @@ def main() -> None:
         append_results(
             "match_ingest_bench",
             f"`benchmarks/match_ingest_bench.py --subjects {args.subjects} --rows {args.rows} "
-            f"--memory {args.memory}`: a generated register copied into PostgreSQL, keyed "
+            f"--memory {args.memory}"
+            + (f" --template {args.template}" if args.template else "")
+            + "`: a generated register copied into PostgreSQL, keyed "
             "once; the same penalties ingested with codes and without (every row matched "
-            "through match_keys). CPU is this process only (PostgreSQL's work is not in it).",
+            "through match_keys). CPU is this process; server CPU the database's backends "
+            f"(from /proc); statements those this process sent. Load average at the start "
+            f"{started_load:.1f}.",
             columns,
             results,
         )

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+import gc
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from random import Random
 
 import opencc
 import pytest
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bonafides.app.register import load_register as load_register_file
 from bonafides.app.unit import UnitOfWork
 from bonafides.codes import make_uscc
 from bonafides.context import Context
-from bonafides.matching import keys
+from bonafides.matching import keys, names
 from bonafides.matching.model import V1, V2, Candidate, Matcher, Query
 from bonafides.matching.register import LOOK, RegisterIndex
 from bonafides.matching.store import load_register
@@ -33,7 +35,7 @@ from bonafides.store.db import alembic_config
 from bonafides.store.records import write_records
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.subjects import add_former_names, find
-from bonafides.store.tables import MatchKey, MatchKeyState, Subject
+from bonafides.store.tables import MatchEntry, MatchKey, MatchKeyState, Subject, SubjectName
 from bonafides.synth.industries import ENTERPRISE_SECTIONS
 from bonafides.synth.names import trade_name
 from bonafides.synth.orgnames import enterprise
@@ -234,8 +236,163 @@ def test_migration_0029_gives_a_store_keyed_by_v1_the_look_alike_keys(
     try:
         with ctx.sessions() as session:
             assert not session.execute(look).first()
+        command.upgrade(cfg, "0029_match_look_keys")
+        with ctx.sessions() as session:
+            assert sorted(tuple(r) for r in session.execute(look)) == synced
     finally:
         command.upgrade(cfg, "heads")
-    with ctx.sessions() as session:
-        assert sorted(tuple(r) for r in session.execute(look)) == synced
+    _sync(ctx)  # 0030 clears the key state: the store is keyed again, entries included
     _compare(ctx, _queries(Random(17), known))
+
+
+def _sync(ctx: Context) -> int:
+    with UnitOfWork(ctx.sessions) as unit:
+        done = keys.sync(unit.session)
+        unit.commit()
+    return done
+
+
+def _tables_read(ctx: Context, action: Callable[[], object]) -> set[str]:
+    """The tables the statements ``action`` sends name after FROM or JOIN."""
+    seen: set[str] = set()
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.update(re.findall(r"(?:FROM|JOIN) (\w+)", statement))
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_candidates_are_read_as_packed_beside_the_keys(ctx: Context, tmp_path: Path) -> None:
+    """After a sync, matching reads keys and packed entries only: no subject, register
+    row or former name is read, and no registered name parsed again (at a million
+    subjects those reads and the parsing were most of the cost of a row)."""
+    rng = Random(18)
+    path, known = _register(tmp_path, rng)
+    load_register_file(ctx, path, source=None, actor="test")
+    with ctx.sessions() as session:
+        subjects = session.scalar(
+            select(func.count()).select_from(Subject).where(Subject.kind != "natural_person")
+        )
+        assert session.scalar(select(func.count()).select_from(MatchEntry)) == subjects
+    store = keys.StoreMatcher.open(ctx.sessions)
+    assert store is not None
+    queries = _queries(rng, known)
+    names.parse.cache_clear()
+    tables = _tables_read(ctx, lambda: store.candidates_for(queries))
+    assert tables == {"match_keys", "match_entries"}
+    # Only the rows' own names were parsed.
+    assert names.parse.cache_info().misses <= len({q.name for q in queries})
+    _compare(ctx, queries)
+
+
+def test_matching_a_chunk_holds_the_collector_off(ctx: Context, tmp_path: Path) -> None:
+    """A chunk's candidates live until it is decided: full collections triggered while
+    they are built would walk them (and every table of the process) again and again."""
+    rng = Random(20)
+    path, known = _register(tmp_path, rng)
+    load_register_file(ctx, path, source=None, actor="test")
+    store = keys.StoreMatcher.open(ctx.sessions)
+    assert store is not None
+    seen: list[bool] = []
+
+    def record(*_: object) -> None:
+        seen.append(gc.isenabled())
+
+    gc.enable()
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        store.candidates_for(_queries(rng, known))
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
+
+
+def test_migration_0030_keys_a_store_keyed_before_again_with_its_entries(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """A store keyed before entries were kept matches from memory until the next sync,
+    which writes keys and entries again: the same answers all along."""
+    path, known = _register(tmp_path, Random(19))
+    load_register_file(ctx, path, source=None, actor="test")
+    queries = _queries(Random(19), known)
+    with ctx.sessions() as session:
+        packed_before = sorted(
+            tuple(r) for r in session.execute(select(MatchEntry.subject_id, MatchEntry.data))
+        )
+    cfg = alembic_config(ctx.engine)
+    command.downgrade(cfg, "0029_match_look_keys")
+    command.upgrade(cfg, "heads")
+    assert keys.StoreMatcher.open(ctx.sessions) is None
+    with ctx.sessions() as session:
+        memory = Matcher(RegisterIndex.build(load_register(session)))
+    before = [memory.decide(memory.candidates(q)) for q in queries]
+    assert _sync(ctx) == len(packed_before)
+    with ctx.sessions() as session:
+        assert (
+            sorted(
+                tuple(r) for r in session.execute(select(MatchEntry.subject_id, MatchEntry.data))
+            )
+            == packed_before
+        )
+    store = keys.StoreMatcher.open(ctx.sessions)
+    assert store is not None
+    assert [store.decide(found) for found in store.candidates_for(queries)] == before
+
+
+def _stored_keys(ctx: Context) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with ctx.sessions() as session:
+        keyed = session.execute(
+            select(MatchKey.kind, MatchKey.key, MatchKey.subject_id, MatchKey.variant)
+        )
+        entries = session.execute(select(MatchEntry.subject_id, MatchEntry.data))
+        return sorted(tuple(r) for r in keyed), sorted(tuple(r) for r in entries)
+
+
+def test_a_subject_given_a_name_keeps_its_keys_and_gains_the_new_names(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """A matched row's name kept as an alias changes the subject for the keys: the sync
+    adds the new name's keys and leaves the others (at a million subjects an ingest run
+    matched thousands and re-keyed each). What it leaves equals a full re-keying; a
+    rename keys the subject again."""
+    rng = Random(21)
+    path, known = _register(tmp_path, rng)
+    load_register_file(ctx, path, source=None, actor="test")
+    with ctx.sessions.begin() as session:
+        grown = session.scalar(select(Subject.id).where(Subject.name == "华信甲贸易有限公司"))
+        same = session.scalar(select(Subject.id).where(Subject.name == "华信乙贸易有限公司"))
+        assert grown is not None
+        assert same is not None
+        add_former_names(session, grown, [("上海申远物流有限公司", dt.date(2023, 1, 1))])
+        # A name it had already: nothing changes.
+        add_former_names(session, same, [("华信乙贸易有限公司", dt.date(2023, 1, 1))])
+        renamed = session.get(Subject, same + 1)
+        assert renamed is not None
+        renamed.name = "杭州新名字科技有限公司"
+        session.add(SubjectName(subject_id=renamed.id, name=renamed.name, lang="zh", current=True))
+    kept = select(MatchKey.id).where(MatchKey.subject_id.in_([grown, same]))
+    with ctx.sessions() as session:
+        before = set(session.scalars(kept))
+    assert _sync(ctx) == 2  # the one given a name, the one renamed
+    with ctx.sessions() as session:
+        after = set(session.scalars(kept))
+        renamed_keys = set(
+            session.scalars(select(MatchKey.key).where(MatchKey.subject_id == same + 1))
+        )
+    assert before < after  # the old keys kept, the new name's added
+    assert "新名字科技" in renamed_keys
+    incremental = _stored_keys(ctx)
+    with ctx.sessions.begin() as session:
+        state = session.get(MatchKeyState, keys.STATE_ID)
+        assert state is not None
+        session.delete(state)
+    _sync(ctx)
+    assert _stored_keys(ctx) == incremental
+    _compare(ctx, [*_queries(rng, known), Query("上海申远物流有限公司")])

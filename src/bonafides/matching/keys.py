@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.catalogue.models import SubjectKind
-from bonafides.matching import names
+from bonafides.matching import collector, names, packed
 from bonafides.matching.model import (
     MATCH_AT,
     MAX_PREFIX_POSTINGS,
@@ -51,10 +51,18 @@ from bonafides.matching.register import (
     clean_identifier,
     entry_keys,
     masks,
+    variants_of,
 )
 from bonafides.matching.store import load_entries
 from bonafides.store.subjects import chunks, in_size, one_of
-from bonafides.store.tables import MatchKey, MatchKeyState, Subject, SubjectEvent, SubjectName
+from bonafides.store.tables import (
+    MatchEntry,
+    MatchKey,
+    MatchKeyState,
+    Subject,
+    SubjectEvent,
+    SubjectName,
+)
 from bonafides.store.types import utcnow
 
 STATE_ID = 1
@@ -115,24 +123,46 @@ def _rows(entries: Iterable[tuple[int, RegisterEntry]]) -> list[tuple[int, str, 
     ]
 
 
-def _write(session: Session, rows: Sequence[tuple[int, str, int, int]]) -> None:
-    """COPY on PostgreSQL (ten keys a subject: millions for a national register),
-    executemany elsewhere."""
-    if not rows:
+def _write(
+    session: Session,
+    found: Sequence[tuple[int, RegisterEntry]],
+    keyed: dict[int, int] | None = None,
+) -> None:
+    """The keys and the packed entries of ``found``: COPY on PostgreSQL (ten keys a
+    subject: millions for a national register), executemany elsewhere. A subject in
+    ``keyed`` has the keys of that many of its names already: only its later names'
+    are written."""
+    if keyed:
+        rows = [
+            (kind, key, sid, variant)
+            for sid, entry in found
+            for kind, key, variant in entry_keys(entry)
+            if sid not in keyed or variant >= keyed[sid]
+        ]
+    else:
+        rows = _rows(found)
+    entries = [(sid, packed.pack(entry)) for sid, entry in found]
+    if not entries:
         return
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        conn.execute(
-            insert(MatchKey),
-            [{"kind": k, "key": key, "subject_id": s, "variant": v} for k, key, s, v in rows],
-        )
+        if rows:
+            conn.execute(
+                insert(MatchKey),
+                [{"kind": k, "key": key, "subject_id": s, "variant": v} for k, key, s, v in rows],
+            )
+        conn.execute(insert(MatchEntry), [{"subject_id": s, "data": d} for s, d in entries])
         return
     driver = conn.connection.driver_connection
     assert driver is not None
-    statement = "COPY match_keys (kind, key, subject_id, variant) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with driver.cursor() as cursor:
+        statement = "COPY match_keys (kind, key, subject_id, variant) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        with cursor.copy("COPY match_entries (subject_id, data) FROM STDIN") as copy:
+            for entry_row in entries:
+                copy.write_row(entry_row)
 
 
 def sync(session: Session) -> int:
@@ -147,20 +177,26 @@ def sync(session: Session) -> int:
     keyed = 0
     if state is None:
         session.execute(delete(MatchKey))
+        session.execute(delete(MatchEntry))
         upto: Upto = (0, 0, 0)
     else:
         upto = _upto(state)
-        changed = _changed(session, upto)
-        for part in chunks(sorted(changed), 1000):
-            session.execute(delete(MatchKey).where(MatchKey.subject_id.in_(part)))
-        for part in chunks(sorted(changed), _SYNC_ROUND):
+        for part in chunks(sorted(_changed(session, upto)), _SYNC_ROUND):
             found = load_entries(session, ids=part)
-            _write(session, _rows(found))
+            grown = _grown(session, found)
+            again = [sid for sid in part if sid not in grown]
+            for few in chunks(again, in_size(session)):
+                session.execute(delete(MatchKey).where(one_of(session, MatchKey.subject_id, few)))
+            for few in chunks(part, in_size(session)):
+                session.execute(
+                    delete(MatchEntry).where(one_of(session, MatchEntry.subject_id, few))
+                )
+            _write(session, found, grown)
             keyed += len(found)
     start = upto[0]
     while start < maxima[0]:
         found = load_entries(session, after=start, upto=start + _SYNC_ROUND)
-        _write(session, _rows(found))
+        _write(session, found)
         keyed += len(found)
         start += _SYNC_ROUND
     if state is None:
@@ -170,6 +206,42 @@ def sync(session: Session) -> int:
     state.synced_at = utcnow()
     session.flush()
     return keyed
+
+
+def _grown(session: Session, found: Sequence[tuple[int, RegisterEntry]]) -> dict[int, int]:
+    """The subjects whose stored keys still hold, names only added after them (a matched
+    row's name kept as an alias, a former name the register reports), with how many of
+    their names are keyed: their keys are kept and the new names' added. Any other
+    change (a rename, another identifier) keys the subject again."""
+    stored = _stored(session, [sid for sid, _ in found])
+    grown: dict[int, int] = {}
+    for sid, entry in found:
+        if sid not in stored:
+            continue
+        before, parsed = stored[sid]
+        if _identifiers(before) == _identifiers(entry) and (
+            variants_of(entry)[: len(parsed)] == parsed
+        ):
+            grown[sid] = len(parsed)
+    return grown
+
+
+def _stored(session: Session, ids: Sequence[int]) -> dict[int, tuple[RegisterEntry, packed.Parsed]]:
+    """The packed entries of these subjects that the store holds, unpacked."""
+    found: dict[int, tuple[RegisterEntry, packed.Parsed]] = {}
+    for part in chunks(ids, in_size(session)):
+        rows = session.execute(
+            select(MatchEntry.subject_id, MatchEntry.data).where(
+                one_of(session, MatchEntry.subject_id, part)
+            )
+        ).all()
+        unpacked = packed.unpack_all(data for _, data in rows)
+        found.update(zip((sid for sid, _ in rows), unpacked, strict=True))
+    return found
+
+
+def _identifiers(entry: RegisterEntry) -> tuple[str, str]:
+    return clean_identifier(entry.reg_no), clean_identifier(entry.org_code)
 
 
 def sync_due(session: Session, *, matched: bool) -> bool:
@@ -267,6 +339,10 @@ class StoreMatcher(Matcher):
         return self.candidates_for([query])[0]
 
     def candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
+        with collector.paused():
+            return self._candidates_for(queries)
+
+    def _candidates_for(self, queries: Sequence[Query]) -> list[list[Candidate]]:
         parsed = [names.parse(q.name) for q in queries]
         with self._sessions() as session:
             ranked = self._candidates(session, queries, parsed)
@@ -295,8 +371,12 @@ class StoreMatcher(Matcher):
         for (kind, _), cap in wanted.items():
             known = caps.get(kind, cap)
             caps[kind] = None if cap is None or known is None else max(cap, known)
-        found: dict[Key, list[Posting]] = {key: self._delta.postings(*key) for key in wanted}
-        counts: dict[Key, int] = {key: len(postings) for key, postings in found.items()}
+        if self._delta.ids:
+            found = {key: self._delta.postings(*key) for key in wanted}
+        else:
+            found = {key: [] for key in wanted}
+        in_delta = {key: len(postings) for key, postings in found.items()}
+        counts = dict(in_delta)
         stale = sorted(self._changed)
         for part in chunks(sorted({text for _, text in wanted}), in_size(session)):
             inner = select(
@@ -321,13 +401,29 @@ class StoreMatcher(Matcher):
                 key = (kind, text)
                 if key in found:
                     found[key].append((sid, variant))
-                    counts[key] = len(self._delta.postings(*key)) + int(n)
+                    counts[key] = in_delta[key] + int(n)
         for key, cap in wanted.items():
             if cap is not None and counts[key] > cap:
                 found[key] = []
             else:
                 found[key].sort()
         return found
+
+    def _entries(
+        self, session: Session, needed: set[int]
+    ) -> dict[int, tuple[RegisterEntry, packed.Parsed]]:
+        """Each candidate with its parsed names: those keyed in memory from the delta,
+        the rest as the sync packed them (one primary-key read each); a subject whose
+        entry is missing (a store keyed before entries were kept) read and parsed."""
+        delta = dict(zip(self._delta.ids, self._delta.index.entries, strict=True))
+        entries = {sid: (delta[sid], variants_of(delta[sid])) for sid in needed if sid in delta}
+        wanted = sorted(needed - set(entries))
+        entries.update(_stored(session, wanted))
+        missing = [sid for sid in wanted if sid not in entries]
+        if missing:
+            for sid, entry in load_entries(session, ids=missing):
+                entries[sid] = (entry, variants_of(entry))
+        return entries
 
     def _plan(
         self, name: names.ParsedName, query: Query, wide: bool
@@ -394,14 +490,14 @@ class StoreMatcher(Matcher):
             if not sids and len(name.core) >= 2:
                 prefixes[(PREFIX, name.core[:2])] = MAX_PREFIX_POSTINGS
         by_prefix = self._postings(session, prefixes) if prefixes else {}
-        delta = dict(zip(self._delta.ids, self._delta.index.entries, strict=True))
         needed = {sid for sids in found for sid in sids} | {
             sid for ps in by_prefix.values() for sid, _ in ps
         }
-        entries = {sid: delta[sid] for sid in needed if sid in delta}
-        entries.update(load_entries(session, ids=needed - set(entries)))
+        entries = self._entries(session, needed)
         order = sorted(entries)
-        mini = RegisterIndex.build((entries[sid] for sid in order), keyed=False)
+        mini = RegisterIndex()
+        for sid in order:
+            mini.add_parsed(*entries[sid], keyed=False)
         number = {sid: n for n, sid in enumerate(order)}
         scorer = Matcher(
             mini, match_at=self.match_at, review_at=self.review_at, version=self.version

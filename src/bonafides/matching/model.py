@@ -19,6 +19,7 @@ v1 stays reproducible: ``Matcher(index, version=V1)``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -371,7 +372,7 @@ def _name_features(
 
 def _region_features(
     ours: names.ParsedName, query: Query, theirs: names.ParsedName, code_region: str | None
-) -> list[Contribution]:
+) -> Sequence[Contribution]:
     """The query's places against the candidate's.
 
     A place in the name is compared with the candidate's code region, except for a branch:
@@ -380,23 +381,40 @@ def _region_features(
     """
     given = bool(query.region and query.region.strip())
     if not ours.regions and not given:
-        return [_UNPLACED_ROW]
+        return (_UNPLACED_ROW,)
     if code_region is not None and code_region.startswith("10"):
         code_region = None  # registered nationally: the code says nothing of the place
-    named = {code for constraint in theirs.regions for code in constraint}
-    by_name = named if theirs.branch and named else ({code_region} if code_region else named)
-    checks: list[tuple[frozenset[str], set[str]]] = [(c, by_name) for c in ours.regions]
-    if given and query.region:
-        wanted = frozenset({code_prefix(query.region)})
+    # The candidate's own places count only for a branch or when its code says none.
+    theirs_regions = theirs.regions if theirs.branch or not code_region else ()
+    return _places_compared(
+        ours.regions, query.region if given else None, theirs_regions, theirs.branch, code_region
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _places_compared(
+    ours: tuple[frozenset[str], ...],
+    region: str | None,
+    theirs_regions: tuple[frozenset[str], ...],
+    branch: bool,
+    code_region: str | None,
+) -> tuple[Contribution, ...]:
+    """``_region_features`` of a placed row, remembered: a chunk's rows and candidates
+    name a few hundred places, so most comparisons were made before."""
+    named = {code for constraint in theirs_regions for code in constraint}
+    by_name = named if branch and named else ({code_region} if code_region else named)
+    checks: list[tuple[frozenset[str], set[str]]] = [(c, by_name) for c in ours]
+    if region is not None:
+        wanted = frozenset({code_prefix(region)})
         checks.append((wanted, {code_region} if code_region else named))
     if not all(places for _, places in checks):
-        return [_feature("region_unknown", "the candidate names no place")]
+        return (_feature("region_unknown", "the candidate names no place"),)
     for constraint, places in checks:
         if not any(a.startswith(b) or b.startswith(a) for a in constraint for b in places):
             shown, theirs_shown = "/".join(sorted(constraint)), "/".join(sorted(places))
-            return [_feature("other_region", f"place {shown} is not {theirs_shown}")]
+            return (_feature("other_region", f"place {shown} is not {theirs_shown}"),)
     agreed = "/".join(sorted({p for _, places in checks for p in places}))
-    return [_feature("same_region", f"place agrees ({agreed})")]
+    return (_feature("same_region", f"place agrees ({agreed})"),)
 
 
 _UNPLACED_ROW: Final = Contribution(

@@ -96,12 +96,23 @@ class RegisterIndex:
     def add(self, entry: RegisterEntry, *, keyed: bool = True) -> None:
         """Add an entry; ``keyed`` False leaves the key tables alone, for an index that
         only scores candidates found elsewhere (``bonafides.matching.keys``)."""
+        self.add_parsed(entry, variants_of(entry), keyed=keyed)
+
+    def add_parsed(
+        self,
+        entry: RegisterEntry,
+        parsed_names: list[tuple[names.ParsedName, bool]],
+        *,
+        keyed: bool = True,
+    ) -> None:
+        """Add an entry whose names were parsed before (``variants_of``, as the store
+        keeps them beside the keys): parsing is most of the cost of a candidate."""
         number = len(self.entries)
         self.entries.append(entry)
         self.regions.append(code_prefix(entry.region) if entry.region else None)
         own: list[int] = []
         self.names_of.append(own)
-        for parsed, former in variants_of(entry):
+        for parsed, former in parsed_names:
             variant = len(self.variants)
             self.variants.append(Variant(number, parsed, former))
             own.append(variant)

@@ -1130,6 +1130,21 @@ class MatchKey(Base):
     __table_args__ = (Index("ix_match_keys_postings", "key", "kind", "subject_id", "variant"),)
 
 
+class MatchEntry(Base):
+    """A keyed organisation as the matcher scores it: its code, names, register details
+    and every name already parsed (``bonafides.matching.packed``), one JSON text.
+
+    Written by ``bonafides.matching.keys.sync`` with the subject's keys, so a candidate
+    the keys find is one primary-key read, not a join of subjects, register rows and
+    names followed by parsing every name. Derived data, like ``match_keys``.
+    """
+
+    __tablename__ = "match_entries"
+
+    subject_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    data: Mapped[str] = mapped_column(Text)
+
+
 class MatchKeyState(Base):
     """How far ``match_keys`` has read: the newest subject, name and register event keyed.
 
