@@ -7,7 +7,7 @@ Under CI a PostgreSQL that cannot be reached fails the run instead of skipping.
 
 A test module marked ``pytest.mark.partitioned`` runs a third time, on a PostgreSQL
 database whose records, versions, list entries and check lines are hash-partitioned by
-subject (``BONAFIDES_PG_PARTITIONS``, migration 0030).
+subject (``BONAFIDES_PG_PARTITIONS``, migration 0031).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ STORES = ("sqlite", "postgresql")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "partitioned: also run on PostgreSQL hash-partitioned by subject (migration 0030)",
+        "partitioned: also run on PostgreSQL hash-partitioned by subject (migration 0031)",
     )
 
 

@@ -39,7 +39,7 @@ from tests.security.world import SECRET, World, cheap_passwords, ctx, settings, 
 
 __all__ = ["cheap_passwords", "ctx", "settings", "world"]
 
-#: Also on PostgreSQL partitioned by subject (migration 0030): pg_dump and pg_restore
+#: Also on PostgreSQL partitioned by subject (migration 0031): pg_dump and pg_restore
 #: carry the partitions, ``record_keys`` and its triggers.
 pytestmark = pytest.mark.partitioned
 

@@ -35,7 +35,7 @@ from bonafides.workflows.common import ConflictError, ForbiddenError, InvalidErr
 from tests import factories
 from tests.ingest.test_service import PENALTY, TODAY, write_csv
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 OPERATOR = Principal(

@@ -33,7 +33,7 @@ from bonafides.store.tables import (
 )
 from tests import factories
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 TODAY = dt.date(2026, 11, 27)

@@ -25,7 +25,7 @@ from bonafides.workflows.retention import expire_records
 from tests import factories
 from tests.rules.fixtures import decision
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 TODAY = dt.date(2026, 12, 6)

@@ -36,7 +36,7 @@ from tests import factories
 from tests.rules.fixtures import Write, decision
 from tests.rules.generate import feature_rules
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 

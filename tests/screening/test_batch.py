@@ -30,7 +30,7 @@ from bonafides.store.tables import AuditEvent, Check, CheckLine, RuleRun
 from tests import factories
 from tests.rules.fixtures import Write
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 DAY = dt.date(2026, 1, 15)

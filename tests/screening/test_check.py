@@ -22,7 +22,7 @@ from bonafides.store.tables import AuditEvent, Check, ListEntry
 from tests import factories
 from tests.rules.fixtures import Write
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 LISTED = dt.date(2025, 6, 1)

@@ -187,7 +187,7 @@ _PARTITIONED = ("records", "record_versions", "list_entries", "check_lines")
 
 
 def _shape(engine: Engine) -> dict[str, list[str]]:
-    """Constraints, indexes and partition keys of the tables 0030 rebuilds, and of those
+    """Constraints, indexes and partition keys of the tables 0031 rebuilds, and of those
     holding a foreign key to a record, as PostgreSQL spells them."""
     names = (*_PARTITIONED, "match_links", "objections", "repair_applications")
     with engine.connect() as conn:
@@ -224,7 +224,7 @@ def _digests(engine: Engine) -> dict[str, str]:
 def test_partitioned_store_downgrades_to_plain_tables_and_back(
     scratch_url: str, tmp_path: Path, pg_database: str | None
 ) -> None:
-    """0030 with ``BONAFIDES_PG_PARTITIONS``: down to the plain tables of a store never
+    """0031 with ``BONAFIDES_PG_PARTITIONS``: down to the plain tables of a store never
     partitioned, then partitioned again, every row and id kept, the chain intact."""
     if not scratch_url.startswith("postgresql") or pg_database is None:
         pytest.skip("partitioning is PostgreSQL's")
@@ -241,7 +241,7 @@ def test_partitioned_store_downgrades_to_plain_tables_and_back(
         for name in _PARTITIONED:
             assert "partitioned HASH (subject_id)" in partitioned[name]
         assert partitioned != _shape(plain)
-        command.downgrade(alembic_config(engine), "0029_match_look_keys")
+        command.downgrade(alembic_config(engine), "0030_match_entries")
         assert _shape(engine) == _shape(plain), "the tables of a store never partitioned"
         assert _counts(engine) == full
         assert _digests(engine) == rows

@@ -1,4 +1,4 @@
-"""PostgreSQL hash-partitioned by subject (``BONAFIDES_PG_PARTITIONS``, migration 0030).
+"""PostgreSQL hash-partitioned by subject (``BONAFIDES_PG_PARTITIONS``, migration 0031).
 
 The serving side's reads of one subject touch one partition of each partitioned table
 (read from ``EXPLAIN ANALYZE`` of the statements the services really run), and the

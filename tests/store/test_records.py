@@ -24,7 +24,7 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, Subject, S
 from tests import factories
 from tests.store.seed import seed_reference_data
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 KEYS = SubjectKeys(IdentifierVault("test-secret"))

@@ -47,7 +47,7 @@ from bonafides.store.tables import AuditEvent, Record, RecordVersion, ReviewItem
 from tests import factories
 from tests.ingest.test_hostile_text import TODAY
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 BEFORE = "0014_audit_anchor"

@@ -23,7 +23,7 @@ from bonafides.workflows.objections import ObjectionOutcome
 from tests import factories
 from tests.security.world import World
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 GROUNDS = "The fine was paid in full before the decision was published."

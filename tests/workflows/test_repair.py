@@ -25,7 +25,7 @@ from bonafides.workflows.common import (
 from tests import factories
 from tests.security.world import World, record_of
 
-#: Also on PostgreSQL partitioned by subject (migration 0030).
+#: Also on PostgreSQL partitioned by subject (migration 0031).
 pytestmark = pytest.mark.partitioned
 
 CATALOGUE = load_catalogue()

@@ -64,7 +64,7 @@ def alembic_config(
     """``vault`` and ``anchor`` reach data migrations: the identifier key for those that
     read persons' ID numbers (``cfg.attributes["vault"]``), the audit key for those that
     append to the chain (``cfg.attributes["audit_anchor"]``). ``partitions`` is
-    ``BONAFIDES_PG_PARTITIONS``, which 0030 reads when it partitions PostgreSQL's tables."""
+    ``BONAFIDES_PG_PARTITIONS``, which 0031 reads when it partitions PostgreSQL's tables."""
     cfg = Config()
     cfg.set_main_option("script_location", "bonafides.store:migrations")
     cfg.attributes["engine"] = engine

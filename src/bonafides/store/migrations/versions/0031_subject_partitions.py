@@ -26,8 +26,8 @@ Ids keep their sequences (PostgreSQL 15 has no identity columns on partitioned t
 the schema uses sequences already). The rows are copied, so on a large store run it in a
 maintenance window. Downgrade rebuilds the plain tables whatever the setting says now.
 
-Revision ID: 0030_p_subject_partitions
-Revises: 0029_match_look_keys
+Revision ID: 0031_subject_partitions
+Revises: 0030_match_entries
 Create Date: 2026-12-06 18:10:00
 """
 
@@ -38,8 +38,8 @@ from collections.abc import Sequence
 from alembic import context, op
 from sqlalchemy import text
 
-revision: str = "0030_p_subject_partitions"
-down_revision: str | None = "0029_match_look_keys"
+revision: str = "0031_subject_partitions"
+down_revision: str | None = "0030_match_entries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ A store keyed before has no entries; its key state is cleared here, so the next 
 again, entries included. Until then matching reads the register into memory, as it did
 before any sync: the same candidates and decisions either way.
 
-Revision ID: 0030_e_match_entries
+Revision ID: 0030_match_entries
 Revises: 0029_match_look_keys
 Create Date: 2026-12-06 18:20:00
 """
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030_e_match_entries"
+revision: str = "0030_match_entries"
 down_revision: str | None = "0029_match_look_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
