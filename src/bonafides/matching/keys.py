@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bonafides import collector
 from bonafides.catalogue.models import SubjectKind
-from bonafides.matching import collector, names, packed
+from bonafides.matching import names, packed
 from bonafides.matching.model import (
     MATCH_AT,
     MAX_PREFIX_POSTINGS,

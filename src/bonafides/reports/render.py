@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gc
 import hashlib
 import io
 import threading
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from qrcode.image.pil import PilImage
 
+from bonafides import collector
 from bonafides.reports.envelope import ATTACHMENT_NAME, EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES, translate
 
@@ -287,40 +286,6 @@ def _ua_sheet_covers(root: ElementTree.Element) -> bool:
     )
 
 
-class _CollectorPause:
-    """Holds the cyclic garbage collector off while any render runs.
-
-    A render allocates a few hundred thousand objects (styles, boxes, line layouts) and
-    keeps most of them until it ends, so the collections their allocation triggers walk
-    them again and again for nothing: about a tenth of a render's time. The collector is
-    turned off by the first render to start and on again (if it was on) by the last to
-    end; the cycles a render leaves go in the next collection after it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._was_enabled = False
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._running == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0 and self._was_enabled:
-                    gc.enable()
-
-
-_collector_paused = _CollectorPause()
-
-
 @cache
 def _report_page_class() -> Any:
     import weasyprint
@@ -410,7 +375,7 @@ def pdf_of(html: str, report: SignedReport) -> bytes:
     The static style sheet comes parsed (``_static_stylesheet``); a page that carries it
     inline as well (``render_html``'s) draws the same, its own rules coming after.
     """
-    with _collector_paused():
+    with collector.paused():
         return write_pdf(lay_out(html), report)
 
 
@@ -423,7 +388,7 @@ def fetcher() -> Any:
 
 def lay_out(html: str) -> Any:
     """WeasyPrint's laid-out ``Document`` of a report page: styles, boxes and pages."""
-    with _collector_paused():
+    with collector.paused():
         return _document(html, fetcher()).render(
             stylesheets=[_static_stylesheet()], font_config=_font_config()
         )
@@ -443,7 +408,7 @@ def write_pdf(document: Any, report: SignedReport) -> bytes:
     # The fonts a write collects (and subsets) are kept on the document: a document
     # written again must collect only the glyphs its pages draw now.
     document.fonts = {}
-    with _collector_paused():
+    with collector.paused():
         pdf = document.write_pdf(
             attachments=[attachment],
             pdf_identifier=report.digest[:32].encode(),

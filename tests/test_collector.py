@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bonafides.matching.collector import paused
+from bonafides.collector import paused
 
 
 @pytest.fixture(autouse=True)
