@@ -421,11 +421,17 @@ class SparkEvaluator:
 
     def grades(self, as_of: dt.date, schemes: Sequence[str] | None = None) -> DataFrame:
         """Every organisation's grade in each scheme as of ``as_of``: GRADE_COLUMNS."""
+        return self.grades_on([as_of], schemes).drop("as_of")
+
+    def grades_on(self, days: Sequence[dt.date], schemes: Sequence[str] | None = None) -> DataFrame:
+        """The grades as of each of ``days``, in one job: ``as_of`` and GRADE_COLUMNS."""
         codes = tuple(self.rules.grades) if schemes is None else tuple(schemes)
         if not codes:
             raise ValueError("the rule set has no grade schemes")
-        day = _date(as_of)
-        ctes: list[tuple[str, str]] = []
+        if not days:
+            raise ValueError("no day to grade on")
+        asked = f"SELECT explode(array({', '.join(_date(d) for d in sorted(set(days)))})) AS day"
+        ctes: list[tuple[str, str]] = [("asked", asked)]
         selects = []
         for i, code in enumerate(codes, 1):
             scheme = self.rules.grades[code]
@@ -434,15 +440,17 @@ class SparkEvaluator:
             ctes.append(
                 (
                     f"s{i}_keys",
-                    f"SELECT DISTINCT subject_id, {day} AS day, kind FROM {self._records} "
-                    f"WHERE {_in('type_code', types)} AND {_in('status', _EFFECTIVE)} "
-                    f"AND decision_date <= {day} AND decision_date > add_months({day}, -{longest})",
+                    f"SELECT DISTINCT r.subject_id, a.day, r.kind "
+                    f"FROM {self._records} r JOIN asked a ON r.decision_date <= a.day "
+                    f"AND r.decision_date > add_months(a.day, -{longest}) "
+                    f"WHERE {_in('r.type_code', types)} AND {_in('r.status', _EFFECTIVE)}",
                 )
             )
             ctes.extend(self._grade_ctes(scheme, f"s{i}_keys", f"s{i}"))
             selects.append(
-                f"SELECT {_quote(code)} AS scheme, CAST(subject_id AS BIGINT) AS subject_id, "
-                f"grade, CAST(line AS INT) AS line, record_ids FROM s{i}_grade"
+                f"SELECT day AS as_of, {_quote(code)} AS scheme, "
+                "CAST(subject_id AS BIGINT) AS subject_id, grade, CAST(line AS INT) AS line, "
+                f"record_ids FROM s{i}_grade"
             )
         return self.spark.sql(_query(ctes, selects))
 
