@@ -27,28 +27,16 @@ from sqlalchemy.orm import Session
 from bonafides.records import RecordStatus
 from bonafides.spark.disclosure import public
 from bonafides.spark.jobs import drop, stage
-from bonafides.spark.sources import Read, read_store
-from bonafides.store.tables import FeedEvent, Record, RecordType, Subject
+from bonafides.spark.sources import RECORD_PERIODS, SUBJECT_AGES, Read, read_store
+from bonafides.store.tables import FeedEvent, RecordType
 from bonafides.workflows.retention import ExpiryResult, expire_records
 
 #: A revoked decision never existed and stays revoked; an expired one has ended already.
 _FINAL = [RecordStatus.EXPIRED.value, RecordStatus.REVOKED.value]
 TABLES: dict[str, Read] = {
-    "records": Read(
-        Record,
-        (
-            ("id", "bigint"),
-            ("subject_id", "bigint"),
-            ("type_code", "string"),
-            ("status", "string"),
-            ("decision_date", "date"),
-            ("published_until", "date"),
-            ("retention_until", "date"),
-        ),
-        "subject_id",
-    ),
+    "records": RECORD_PERIODS,
     "record_types": Read(RecordType, (("code", "string"), ("disclosure", "string")), None),
-    "subjects": Read(Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
+    "subjects": SUBJECT_AGES,
     "feed_events": Read(
         FeedEvent,
         (

@@ -240,6 +240,25 @@ class Read:
     equal: tuple[str, str] | None = None
 
 
+#: Records with the dates their publication and retention periods end, read in parts by
+#: subject; and subjects with the day they come of age: what the jobs over periods and
+#: public figures read (``spark.retention``, ``spark.statistics``).
+RECORD_PERIODS = Read(
+    Record,
+    (
+        ("id", "bigint"),
+        ("subject_id", "bigint"),
+        ("type_code", "string"),
+        ("status", "string"),
+        ("decision_date", "date"),
+        ("published_until", "date"),
+        ("retention_until", "date"),
+    ),
+    "subject_id",
+)
+SUBJECT_AGES = Read(Subject, (("id", "bigint"), ("adult_from", "date")), "id")
+
+
 @contextmanager
 def read_store(
     spark: SparkSession,

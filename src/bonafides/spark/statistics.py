@@ -21,29 +21,17 @@ from pyspark.sql import functions as fn
 from sqlalchemy.orm import Session
 
 from bonafides.spark.disclosure import counted, public
-from bonafides.spark.sources import Read, read_store
-from bonafides.store.tables import Record, RecordType, Subject
+from bonafides.spark.sources import RECORD_PERIODS, SUBJECT_AGES, Read, read_store
+from bonafides.store.tables import RecordType
 
 TABLES: dict[str, Read] = {
-    "records": Read(
-        Record,
-        (
-            ("id", "bigint"),
-            ("subject_id", "bigint"),
-            ("type_code", "string"),
-            ("status", "string"),
-            ("decision_date", "date"),
-            ("published_until", "date"),
-            ("retention_until", "date"),
-        ),
-        "subject_id",
-    ),
+    "records": RECORD_PERIODS,
     "record_types": Read(
         RecordType,
         (("code", "string"), ("field", "string"), ("disclosure", "string")),
         None,
     ),
-    "subjects": Read(Subject, (("id", "bigint"), ("adult_from", "date")), "id"),
+    "subjects": SUBJECT_AGES,
 }
 
 
