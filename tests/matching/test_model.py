@@ -6,7 +6,7 @@ from random import Random
 
 import opencc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bonafides.codes import make_uscc
@@ -180,6 +180,8 @@ def test_one_character_off_is_no_link_when_another_firm_has_the_exact_trade_name
 
 @settings(max_examples=150, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
+# 遂宁越隆…: OpenCC writes 遂甯越隆 in traditional (the phrase 甯越), and its t2s keeps 甯.
+@example(seed=5718)
 def test_spellings_of_one_name_read_the_same(seed: int) -> None:
     """Spaces, full- or half-width brackets, traditional characters and 有限责任公司 change
     nothing the matcher compares, for any name the generator makes."""

@@ -50,13 +50,16 @@ _DROP: Final = re.compile(r"[\s\u3000·・.,，、\"'“”‘’]+")
 _BRACKETS: Final = str.maketrans({"[": "(", "]": ")", "〔": "(", "〕": ")", "【": "(", "】": ")"})
 
 _T2S: Final = opencc.OpenCC("t2s")
+#: Characters OpenCC's t2s leaves as they are inside a phrase it knows (甯越, a person's
+#: name), where a company's name means the common simplified form: 遂宁 written 遂甯.
+_SIMPLIFIED: Final = str.maketrans({"甯": "宁"})
 
 
 def canonical(raw: str) -> str:
     """One spelling: half-width, simplified, round brackets, no spaces or stray dots,
     Latin letters in capitals (ABC科技 and abc科技 are one name)."""
     text = unicodedata.normalize("NFKC", raw).translate(_BRACKETS).upper()
-    return _DROP.sub("", _T2S.convert(text))
+    return _DROP.sub("", _T2S.convert(text).translate(_SIMPLIFIED))
 
 
 def judgement_key(raw: str) -> str:
