@@ -106,8 +106,10 @@ def fill(ctx: Context, events: int, written: int) -> int:
     with ctx.engine.begin() as conn:
         have = conn.execute(select(func.count()).select_from(FeedEvent)).scalar_one()
         names = {c["name"] for c in inspect(conn).get_columns("feed_events")}
-        # Every column the write path fills (the public payload, where the code keeps it).
-        columns = COPY_COLUMNS + (", public_payload" if "public_payload" in names else "")
+        # Every column the write path fills (the public payload and the head, where the
+        # code keeps them).
+        kept = [name for name in ("public_payload", "head_text") if name in names]
+        columns = ", ".join([COPY_COLUMNS, *kept])
         while have < events:
             copied = f"INSERT INTO feed_events ({columns}) SELECT {columns} FROM feed_events ORDER BY id LIMIT {events - have}"  # noqa: E501
             conn.execute(text(copied))

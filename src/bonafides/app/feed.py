@@ -102,6 +102,16 @@ class ShownEvent:
             decoded=not stored,
         )
 
+    @classmethod
+    def headed(cls, cursor: int, head: str, payload: dict[str, Any] | StoredJSON) -> ShownEvent:
+        """An event from its head as the store keeps it (``FeedEvent.head_text``)."""
+        shown = payload.text if isinstance(payload, StoredJSON) else _dumps(payload)
+        return cls(
+            cursor,
+            f'{{"cursor":{cursor}{head}{shown}}}',
+            decoded=not isinstance(payload, StoredJSON),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON object (decoded afresh: the caller may change it)."""
         found: dict[str, Any] = json.loads(self.text)
@@ -259,19 +269,23 @@ def _built(
     ids: list[int],
 ) -> dict[int, ShownEvent]:
     """The events the store gave no text for, built here: a subject's own events (its
-    audience is not the page's), or events without the payload text the page shows."""
+    audience is not the page's), or events without the payload text the page shows;
+    each with its head as kept, built here only for an event kept without one."""
     audience = main_audience(scope)
     known: Allowed = {}
     built = {}
     for event in feed.read_events_by_id(session, wanted, ids):
         (cursor, kind, at, origin, _, code, record_id, version, entry_id, _, disclosure,
-         _, tombstone, stored, text) = tuple(event)  # fmt: skip
+         _, tombstone, head, stored, text) = tuple(event)  # fmt: skip
         own = audience_of(scope, event) if wanted.mixed else audience
         payload: dict[str, Any] | StoredJSON
         if text is not None and own is audience:
             payload = StoredJSON(text)
         else:
             payload = shown_payload(catalogue, _Decoded(json.loads(stored), tombstone), own, known)
+        if head is not None:
+            built[cursor] = ShownEvent.headed(cursor, head, payload)
+            continue
         built[cursor] = ShownEvent.of(
             cursor, kind, at, origin, tombstone, disclosure, code, record_id, version, entry_id,
             payload,

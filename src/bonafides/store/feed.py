@@ -334,31 +334,38 @@ def emit_entries(
 
 
 def _insert(session: Session, rows: Select[Any], order: str | None = None) -> int:
-    """Append the rows (``_COLUMNS``, in order of the column ``order``), each public one
-    with its public payload; the count is the growth of the highest id, since writers
-    hold the lock (``_serialise``) and the ids they draw follow each other (PostgreSQL
-    does not report the rows of an ``INSERT ... SELECT`` through every driver).
+    """Append the rows (``_COLUMNS``, in order of the column ``order``), each with its
+    head as text (``head_text``) and each public one with its public payload. Returns
+    the rows written (not the growth of the highest id: a sequence has gaps).
 
-    The public payload is cut in the same statement, from the event's columns under the
-    name ``feed_events`` (what ``fill_public_payloads`` reads): written afterwards by an
-    ``UPDATE``, every new row was written twice, with its indexes. The subquery has an
-    ``OFFSET``, so that neither store merges it into the outer query: merged, each of
-    the cut's dozen mentions of ``payload`` built the payload again (three times the
-    database's CPU for 5,000 public events).
+    The head and the public payload are made in the same statement, from the event's
+    columns under the name ``feed_events`` (what ``fill_heads`` and
+    ``fill_public_payloads`` read): written afterwards by an ``UPDATE``, every new row
+    was written twice, with its indexes; built when read, the head cost more than the
+    read itself. The subquery has an ``OFFSET``, so that neither store merges it into
+    the outer query: merged, each of the cut's dozen mentions of ``payload`` built the
+    payload again (three times the database's CPU for 5,000 public events).
     """
     conn = session.connection()
-    before = last_id(session)
     named = zip(rows.selected_columns, _COLUMNS, strict=True)
     event = (
         rows.with_only_columns(*(c.label(name) for c, name in named))
         .offset(0)
         .subquery("feed_events")
     )
-    written = select(*(event.c[name] for name in _COLUMNS), _public_payload(conn, ifpublic=True))
+    postgres = conn.dialect.name == "postgresql"
+    written = select(
+        *(event.c[name] for name in _COLUMNS),
+        literal_column(head_text(postgres)),
+        _public_payload(conn, ifpublic=True),
+    )
     if order is not None:
         written = written.order_by(event.c[order])
-    conn.execute(insert(FeedEvent).from_select([*_COLUMNS, "public_payload"], written))
-    return last_id(session) - before
+    result = conn.execute(
+        insert(FeedEvent).from_select([*_COLUMNS, "head_text", "public_payload"], written),
+        execution_options={"preserve_rowcount": True},
+    )
+    return int(result.rowcount)
 
 
 def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> None:
@@ -388,6 +395,12 @@ def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> 
         if postgres
         else func.json_set(FeedEvent.public_payload, literal("$.record.version"), version)
     )
+    # The head names the origin and the version: made again from the values set here.
+    head = head_text(
+        postgres,
+        origin="records.origin",
+        record_version="coalesce(records.origin_version, records.version)",
+    )
     session.connection().execute(
         update(FeedEvent)
         .where(
@@ -398,7 +411,11 @@ def name_origins(session: Session, record_ids: Sequence[int], *, after: int) -> 
             Record.origin.is_not(None),
         )
         .values(
-            origin=Record.origin, record_version=version, payload=payload, public_payload=public
+            origin=Record.origin,
+            record_version=version,
+            payload=payload,
+            public_payload=public,
+            head_text=literal_column(head),
         )
     )
 
@@ -444,6 +461,18 @@ def fill_public_payloads(conn: Connection, *, after: int) -> None:
     ``name_origins`` only sets the version in what it built; this fills the rest."""
     which = [FeedEvent.id > after, FeedEvent.is_public.is_(True)]
     conn.execute(update(FeedEvent).where(*which).values(public_payload=_public_payload(conn)))
+
+
+def fill_heads(conn: Connection, *, after: int) -> None:
+    """Write ``head_text`` for the events after the cursor ``after`` from their columns,
+    as ``_insert`` writes it with each event (for a store whose events came before it
+    was kept: migration ``0032``)."""
+    postgres = conn.dialect.name == "postgresql"
+    conn.execute(
+        update(FeedEvent)
+        .where(FeedEvent.id > after)
+        .values(head_text=literal_column(head_text(postgres)))
+    )
 
 
 def _public_payload(conn: Connection, ifpublic: bool = False) -> Any:
@@ -663,20 +692,20 @@ def read_events_text(
 ) -> list[TextRow]:
     """Up to ``limit`` events after ``after`` (and up to ``upto``) that ``scope`` may
     see, in order, each as ``(id, subject_id, is_public, event_text)``: the event as
-    JSON text, built in the database (``_event_text``) with its payload as ``shown``
-    says (the stored text, the public payload written with the event, or the content
+    JSON text, its head as kept when it was written (``_event_text``) with its payload
+    as ``shown`` says (the stored text, the public payload written with the event, or the content
     cut to the fields allowed per type), never decoded.
 
     ``event_text`` is ``None`` where the reader builds the event itself
     (``read_events_by_id``): a ``mixed`` audience's events of the subject it reads for,
-    a public event with no public payload (written before it was kept), a time not
-    stored in the form the text is made from.
+    a public event with no public payload (written before it was kept), an event with
+    no head text (a time not stored in the form the text is made from).
     """
     bounds = [FeedEvent.id > after]
     if upto is not None:
         bounds.append(FeedEvent.id <= upto)
     postgres = session.connection().dialect.name == "postgresql"
-    event: Any = _event_text(postgres, _shown_column(postgres, shown))
+    event: Any = _event_text(_shown_column(postgres, shown))
     if shown.mixed and scope.subject_id is not None:
         event = case((FeedEvent.subject_id == scope.subject_id, null()), else_=event)
     query = (
@@ -719,13 +748,19 @@ _FIRST_TO_LAST = func.substr(
 
 def read_events_by_id(session: Session, shown: ShownText, ids: Sequence[int]) -> list[Row[Any]]:
     """The events ``ids`` for a reader to build itself (``read_events_text`` gave no
-    text): the columns of ``read_events`` with the payload as text (``payload_text``)
-    and, last, the payload as ``shown`` says (``None`` where there is none)."""
+    text): the columns of ``read_events`` with the head as kept (``head_text``), the
+    payload as text (``payload_text``) and, last, the payload as ``shown`` says
+    (``None`` where there is none)."""
     postgres = session.connection().dialect.name == "postgresql"
     columns = [c for c in EVENT_COLUMNS if c is not FeedEvent.payload]
     as_text = literal_column("feed_events.payload").cast(Text)
     query = (
-        select(*columns, as_text.label("payload_text"), _shown_column(postgres, shown))
+        select(
+            *columns,
+            FeedEvent.head_text,
+            as_text.label("payload_text"),
+            _shown_column(postgres, shown),
+        )
         .where(FeedEvent.id.in_(list(ids)))
         .order_by(FeedEvent.id)
     )
@@ -741,17 +776,32 @@ def _shown_column(postgres: bool, shown: ShownText) -> Any:
     return literal_column("feed_events.payload").cast(Text).label("shown_text")
 
 
-def _event_text(postgres: bool, payload: Any) -> Any:
-    """SQL for an event as JSON text, as ``json.dumps(..., ensure_ascii=False,
-    separators=(",", ":"))`` writes its head (``bonafides.app.feed.ShownEvent``), with
-    ``payload`` (text) spliced in last; ``NULL`` where ``payload`` is, or where the
-    time is not stored in the form turned here into ``datetime.isoformat``'s (UTC,
-    the microseconds left out when they are naught).
+def head_text(postgres: bool, **columns: str) -> str:
+    """SQL for an event's head as JSON text (``FeedEvent.head_text``), every key after
+    ``cursor`` as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes
+    them (``bonafides.app.feed.ShownEvent``), from ``,"kind":`` to ``,"payload":``;
+    ``NULL`` where the time is not stored in the form turned here into
+    ``datetime.isoformat``'s (UTC, the microseconds left out when they are naught).
+    The columns are ``feed_events``'; ``columns`` puts other SQL in the place of some
+    (``name_origins`` sets the origin and the version in the same statement).
 
-    The head is one ``format``/``printf`` call: on SQLite a chain of ``||`` costs a
-    string per step, which made the head cost more than reading the payload.
+    One ``format``/``printf`` call: on SQLite a chain of ``||`` costs a string per step.
     """
-    stored = "feed_events.occurred_at"
+    value = {
+        name: columns.get(name, f"feed_events.{name}")
+        for name in (
+            "kind",
+            "occurred_at",
+            "origin",
+            "tombstone",
+            "disclosure",
+            "subject_code",
+            "record_id",
+            "record_version",
+            "list_entry_id",
+        )
+    }
+    stored = value["occurred_at"]
     if postgres:
         quote, build = "to_json(CAST({} AS text))::text", "format"
         stamp = f"to_char({stored} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
@@ -765,26 +815,34 @@ def _event_text(postgres: bool, payload: Any) -> Any:
         )
         at_known = f"length({stored}) = 26 AND substr({stored}, 11, 1) = ' '"
     fields = {
-        "cursor": "feed_events.id",
-        "kind": quote.format("feed_events.kind"),
+        "kind": quote.format(value["kind"]),
         "occurred_at": at,
-        "origin": quote.format("feed_events.origin"),
-        "tombstone": "CASE WHEN feed_events.tombstone THEN 'true' ELSE 'false' END",
-        "disclosure": quote.format("feed_events.disclosure"),
-        "subject_code": f"coalesce({quote.format('feed_events.subject_code')}, 'null')",
+        "origin": quote.format(value["origin"]),
+        "tombstone": f"CASE WHEN {value['tombstone']} THEN 'true' ELSE 'false' END",
+        "disclosure": quote.format(value["disclosure"]),
+        "subject_code": f"coalesce({quote.format(value['subject_code'])}, 'null')",
         **{
-            name: f"coalesce(CAST(feed_events.{name} AS text), 'null')"
+            name: f"coalesce(CAST({value[name]} AS text), 'null')"
             for name in ("record_id", "record_version", "list_entry_id")
         },
     }
-    template = ",".join(
-        f'"{name}":"%s"' if name == "occurred_at" else f'"{name}":%s' for name in fields
+    template = "".join(
+        f',"{name}":"%s"' if name == "occurred_at" else f',"{name}":%s' for name in fields
     )
-    head = (
-        f"CASE WHEN {at_known} THEN {build}('{{{template},\"payload\":', "
+    return (
+        f"CASE WHEN {at_known} THEN {build}('{template},\"payload\":', "
         f"{', '.join(fields.values())}) END"
     )
-    return literal_column(head).op("||")(payload).op("||")(literal_column("'}'"))
+
+
+def _event_text(payload: Any) -> Any:
+    """SQL for an event as JSON text: its cursor, its head as kept (``head_text``) and
+    ``payload`` (text); ``NULL`` where the head or the payload is."""
+    return (
+        literal_column("'{\"cursor\":' || feed_events.id || feed_events.head_text")
+        .op("||")(payload)
+        .op("||")(literal_column("'}'"))
+    )
 
 
 @dataclass(frozen=True)

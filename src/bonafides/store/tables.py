@@ -982,6 +982,10 @@ class FeedEvent(Base):
     #: event is written (``store.feed.fill_public_payloads``): the public feed passes it
     #: on without decoding it. Empty for events the public does not see.
     public_payload: Mapped[str | None] = mapped_column(Text)
+    #: The event's head as JSON text, every key after ``cursor`` up to ``"payload":``
+    #: (``store.feed.head_text``), written with the event: a read only puts the id
+    #: before it and the payload after it. Empty where the reader builds the head itself.
+    head_text: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_feed_events_is_public_id", "is_public", "id"),)
 
