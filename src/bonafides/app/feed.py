@@ -189,10 +189,17 @@ class FeedPage:
     more: bool
 
     def to_json_text(self) -> str:
-        """The page as ``GET /api/v1/feed`` answers it, assembled from the events' text."""
-        events = ",".join(e.text for e in self.events)
+        """The page as ``GET /api/v1/feed`` answers it, assembled from the events' text
+        in one ``join``: a page is a megabyte or two, and each string built of the
+        whole of it (a ``+`` after the ``join``) cost ten times the ``join``, the memory
+        being fresh every time."""
         rest = _dumps({"next_cursor": self.next_cursor, "more": self.more})[1:]
-        return '{"events":[' + events + "]," + rest
+        texts = [e.text for e in self.events]
+        if not texts:
+            return '{"events":[],' + rest
+        texts[0] = '{"events":[' + texts[0]
+        texts[-1] = texts[-1] + "]," + rest
+        return ",".join(texts)
 
 
 #: A JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it (its C encoder).
@@ -245,14 +252,14 @@ def read(
     else:
         wanted = feed.ShownText(mixed=mixed)
     found = feed.read_events_text(session, scope, wanted, after=after, limit=limit, upto=head)
+    # Comprehensions, not one loop: a page is read per event in Python, and only here.
     missing = [cursor for cursor, _, _, text in found if text is None]
-    built = _built(session, catalogue, scope, wanted, missing) if missing else {}
-    shown = []
-    private: list[int] = []
-    for cursor, subject_id, public, text in found:
-        shown.append(built[cursor] if text is None else ShownEvent(cursor, text))
-        if not public and subject_id is not None:
-            private.append(subject_id)
+    if missing:
+        built = _built(session, catalogue, scope, wanted, missing)
+        shown = [built[c] if t is None else ShownEvent(c, t) for c, _, _, t in found]
+    else:
+        shown = [ShownEvent(c, t) for c, _, _, t in found if t is not None]
+    private = [s for _, s, public, _ in found if not public and s is not None]
     full = len(found) == limit
     next_cursor = found[-1][0] if full else max(after, head)
     if private:

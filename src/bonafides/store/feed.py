@@ -676,9 +676,9 @@ def read_events(
     return list(session.connection().execute(query.limit(limit)).all())
 
 
-#: A row of ``read_events_text`` (a ``Row``, read as this tuple): id, subject_id,
-#: is_public, event_text.
-TextRow = tuple[int, int | None, bool, str | None]
+#: A row of ``read_events_text``: id, subject_id, is_public (a bool, or 0 or 1 on
+#: SQLite), event_text.
+TextRow = tuple[int, int | None, bool | int, str | None]
 
 
 def read_events_text(
@@ -693,8 +693,8 @@ def read_events_text(
     """Up to ``limit`` events after ``after`` (and up to ``upto``) that ``scope`` may
     see, in order, each as ``(id, subject_id, is_public, event_text)``: the event as
     JSON text, its head as kept when it was written (``_event_text``) with its payload
-    as ``shown`` says (the stored text, the public payload written with the event, or the content
-    cut to the fields allowed per type), never decoded.
+    as ``shown`` says (the stored text, the public payload written with the event, or
+    the content cut to the fields allowed per type), never decoded.
 
     ``event_text`` is ``None`` where the reader builds the event itself
     (``read_events_by_id``): a ``mixed`` audience's events of the subject it reads for,
@@ -713,7 +713,13 @@ def read_events_text(
         .where(*bounds, scope.clause())
         .order_by(FeedEvent.id)
     )
-    return cast(list[TextRow], list(session.connection().execute(query.limit(limit)).all()))
+    # The driver's own tuples: building SQLAlchemy's rows cost more than the statement
+    # once the text came ready (SQLite gives ``is_public`` as 0 or 1 this way).
+    result = session.connection().execute(query.limit(limit))
+    try:
+        return cast(list[TextRow], result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def private_subjects(scope: FeedScope, *, after: int, upto: int) -> Select[Any]:
