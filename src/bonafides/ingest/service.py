@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.digests import sha256_of
+from bonafides.ingest.columns import check_chunk
 from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
@@ -145,8 +146,9 @@ class ChunkWriter:
         reviews: list[tuple[int, RowOutcome]] = []
         notes: Counter[str] = Counter()
         rejected_rows = 0
-        for row_no, cells in chunk.rows:
-            outcome = self.validator.check(row_no, cells)
+        for (row_no, _), outcome in zip(
+            chunk.rows, check_chunk(self.validator, chunk.rows), strict=True
+        ):
             if outcome.notes:
                 notes.update(_note_kind(n) for n in outcome.notes)
             if outcome.rejections:
