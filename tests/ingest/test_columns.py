@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from bonafides.catalogue import Catalogue, FieldType, RecordType, load_catalogue
 from bonafides.codes import make_resident_id, make_uscc
-from bonafides.ingest.columns import check_chunk
-from bonafides.ingest.validate import SOURCE_USCC_FIELD, RowValidator
-from bonafides.records import SubjectRef
+from bonafides.ingest.columns import check_chunk, check_columns
+from bonafides.ingest.validate import SOURCE_USCC_FIELD, RowOutcome, RowValidator
+from bonafides.records import SubjectRef, stored_json
 from tests import factories
 
 TODAY = dt.date(2026, 11, 27)
@@ -217,12 +217,29 @@ def _chunks(draw: st.DrawFn) -> tuple[RecordType, list[str], str | None, list[An
     return rtype, header, source, rows
 
 
+def _spelled_as_stored(validator: RowValidator, rows: Any, expected: list[RowOutcome]) -> None:
+    """The clean rows' columns are what the row-by-row path would store: content and raw
+    submission byte for byte as ``stored_json`` spells the reference's record, and its
+    content digest."""
+    checked = check_columns(validator, rows)
+    clean = checked.clean
+    for at, want in zip(checked.clean_at, expected, strict=True):
+        if at < 0:
+            continue
+        assert want.record is not None
+        assert clean.content[at] == stored_json(want.record.content)
+        assert clean.raw[at] == stored_json(want.record.raw)
+        assert clean.digest[at] == want.record.content_digest
+        assert clean.record(at) == want.record
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_chunks())
 def test_chunk_outcomes_equal_row_outcomes(chunk: tuple[RecordType, list[str], str, Any]) -> None:
     rtype, header, source, rows = chunk
     expected = [_validator(rtype, header, source).check(n, cells) for n, cells in rows]
     assert check_chunk(_validator(rtype, header, source), rows) == expected
+    _spelled_as_stored(_validator(rtype, header, source), rows, expected)
 
 
 def test_a_clean_chunk_is_all_records_and_agrees() -> None:
@@ -244,6 +261,8 @@ def test_a_clean_chunk_is_all_records_and_agrees() -> None:
     assert taken == [], "clean rows took the row-by-row path"
     assert all(o.record is not None for o in got)
     assert got == expected
+    _spelled_as_stored(columnar, rows, expected)
+    assert len(check_columns(columnar, rows).clean) == len(rows)
 
 
 def _choices(rtype: RecordType, name: str) -> list[str]:
@@ -281,3 +300,4 @@ def test_every_field_spelled_every_way_agrees() -> None:
             assert sum(o.record is not None for o in got) > len(rows) // 4, rtype.code
             for row, want, have in zip(rows, expected, got, strict=True):
                 assert have == want, (rtype.code, source, row)
+            _spelled_as_stored(_validator(rtype, names, source), rows, expected)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from hashlib import sha256
+from typing import Any, Final, cast
 
 import polars as pl
 
@@ -36,7 +37,13 @@ from bonafides.ingest.validate import (
     _masked,
 )
 from bonafides.normalise import BadValueError
-from bonafides.records import RecordInput, SubjectRef
+from bonafides.records import (
+    RecordColumns,
+    RecordStatus,
+    SubjectRef,
+    canonical_json,
+    stored_json,
+)
 
 Cells = Mapping[str, str | None]
 
@@ -62,8 +69,54 @@ Parsed = tuple[Any, str | None]
 
 def check_chunk(validator: RowValidator, rows: Sequence[tuple[int, Cells]]) -> list[RowOutcome]:
     """``[validator.check(n, cells) for n, cells in rows]``, column by column."""
+    checked = check_columns(validator, rows)
+    outcomes: list[RowOutcome] = []
+    for outcome, at in zip(checked.outcomes, checked.clean_at, strict=True):
+        if outcome is None:
+            outcome = RowOutcome(record=checked.clean.record(at), amends=checked.amends[at])
+            outcome.notes.extend(checked.notes[at])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def check_rows(validator: RowValidator, rows: Sequence[tuple[int, Cells]]) -> Checked:
+    """Every row by ``RowValidator.check`` alone, none left as columns: the reference."""
+    return Checked(
+        [validator.check(row_no, cells) for row_no, cells in rows],
+        [-1] * len(rows),
+        RecordColumns(),
+        [],
+        [],
+        [],
+    )
+
+
+@dataclass(slots=True)
+class Checked:
+    """A chunk checked by column: the reference's outcome of each row that took its path,
+    and the clean rows as columns, spelled as stored (``RecordColumns``)."""
+
+    #: Per row: ``RowValidator.check``'s outcome, or None for a clean row.
+    outcomes: list[RowOutcome | None]
+    #: Per row: its position in ``clean`` (-1 for a row on the reference's path).
+    clean_at: list[int]
+    clean: RecordColumns
+    #: Per clean row: its row number, notes and the case it names as amended.
+    rows: list[int]
+    notes: list[list[str]]
+    amends: list[str | None]
+
+
+def check_columns(validator: RowValidator, rows: Sequence[tuple[int, Cells]]) -> Checked:
+    """Every row as ``RowValidator.check`` would judge it, the clean ones left as columns.
+
+    A clean row's content and raw submission are written as the store spells them
+    (``records.stored_json``) and its content digest (``RecordInput.content_digest``)
+    computed from JSON pieces encoded once per distinct cell, never a dict per row.
+    """
+    checked = Checked([], [], RecordColumns(), [], [], [])
     if not rows:
-        return []
+        return checked
     count = len(rows)
     slow = [False] * count
     keys = rows[0][1].keys()
@@ -121,28 +174,35 @@ def check_chunk(validator: RowValidator, rows: Sequence[tuple[int, Cells]]) -> l
     sources = _sources(validator, by_name.get(SOURCE_USCC_FIELD), count, slow)
     subjects = _subjects(validator, by_name, sources, count, slow)
     amends = _amends(validator, columns, count)
-    content = _content(validator, cells_of, names, parsed, defaults)
-    kept = _kept(validator, columns, count)
-    outcomes: list[RowOutcome] = []
+    content = _content(validator, cells_of, names, parsed, defaults, slow)
+    raw_json = _raw(validator, rows, columns, slow)
+
+    def value_of(name: str) -> list[Any]:
+        """A field's value in each row, its default where empty."""
+        given = by_name.get(name)
+        for default_name, default, empty in defaults:
+            if default_name == name:
+                if given is None:
+                    return [default] * count
+                return [default if e else v for v, e in zip(given, empty, strict=True)]
+        return given if given is not None else [MISSING] * count
+
     rtype = validator.rtype
-    seal, sealed = validator.seal, validator._sealed_columns
     periods = validator._periods
-    severities: dict[str, Severity] = {}
+    severities: dict[Any, Severity | None] = {MISSING: None}
     basis = "；".join(rtype.legal_basis)
-    shared = rtype.shared_decision_no
     type_code = rtype.code
+    numbers, dates = value_of("decision_no"), value_of("decision_date")
+    severity_values, bases = value_of("severity"), value_of("legal_basis")
+    fast: list[int] = []
     for i, (row_no, cells) in enumerate(rows):
         if slow[i]:
-            outcomes.append(validator.check(row_no, cells))
+            checked.outcomes.append(validator.check(row_no, cells))
+            checked.clean_at.append(-1)
             continue
-        row_values = {
-            name: column[i]
-            for name, column in zip(names, parsed, strict=True)
-            if column[i] is not MISSING
-        }
-        row_content = {
-            name: column[i] for name, column in content.columns if column[i] is not MISSING
-        }
+        checked.outcomes.append(None)
+        checked.clean_at.append(len(fast))
+        fast.append(i)
         row_notes: list[str] = []
         for notes_of_column in notes:
             if notes_of_column is not None:
@@ -150,58 +210,84 @@ def check_chunk(validator: RowValidator, rows: Sequence[tuple[int, Cells]]) -> l
                 if note:
                     row_notes.append(note)
         for name, default, empty in defaults:
-            if empty[i]:
-                row_values[name] = default
-                if name in content.defaults:
-                    row_content[name] = content.defaults[name]
-                if name in mapped:
-                    row_notes.append(f"empty {name} read as default {default}")
-        subject = subjects[i]
-        source = sources[i]
-        assert isinstance(subject, SubjectRef)
-        assert isinstance(source, str)
-        if kept[i] and not sealed:
-            raw_cells = dict(cells)
-        else:
-            raw_cells = {
-                column: seal(value) if column in sealed else value
-                for column, value in cells.items()
-                if value is not None and value.strip() not in normalise.EMPTY_MARKERS
-            }
-        severity_value = row_values.get("severity")
-        severity = None
-        if isinstance(severity_value, str):
-            severity = severities.get(severity_value)
-            if severity is None:
-                severity = severities[severity_value] = Severity(severity_value)
-        decided: dt.date = row_values["decision_date"]
-        published_until, retention_until = periods(decided, severity)
-        record = RecordInput(
-            type_code=type_code,
-            source=source,
-            decision_no=str(row_values["decision_no"]),
-            decision_date=decided,
-            subject=subject,
-            content=row_content,
-            raw=raw_cells,
-            severity=severity.value if severity else None,
-            legal_basis=str(row_values.get("legal_basis") or basis) or None,
-            published_until=published_until,
-            retention_until=retention_until,
-            shared_decision_no=shared,
+            if empty[i] and name in mapped:
+                row_notes.append(f"empty {name} read as default {default}")
+        checked.rows.append(row_no)
+        checked.notes.append(row_notes)
+        checked.amends.append(amends[i])
+    severity_of: list[Severity | None] = []
+    for i in fast:
+        value = severity_values[i]
+        severity = severities.get(value, MISSING)
+        if severity is MISSING:
+            severity = severities[value] = Severity(value) if isinstance(value, str) else None
+        assert not isinstance(severity, _Missing)
+        severity_of.append(severity)
+    clean = checked.clean
+    count_fast = len(fast)
+    clean.type_code = [type_code] * count_fast
+    # A row whose source or subject is unknown took the reference path (``_sources``,
+    # ``_subjects``): every clean row has both.
+    clean.source = cast(list[str], [sources[i] for i in fast])
+    clean.decision_no = [str(numbers[i]) for i in fast]
+    clean.decision_date = [dates[i] for i in fast]
+    clean.subject = cast(list[SubjectRef], [subjects[i] for i in fast])
+    clean.severity = [severity.value if severity else None for severity in severity_of]
+    clean.legal_basis = [
+        str((bases[i] if bases[i] is not MISSING else None) or basis) or None for i in fast
+    ]
+    clean.status = [RecordStatus.ACTIVE] * count_fast
+    kept_periods = [
+        periods(day, severity)
+        for day, severity in zip(clean.decision_date, severity_of, strict=True)
+    ]
+    clean.published_until = [until for until, _ in kept_periods]
+    clean.retention_until = [until for _, until in kept_periods]
+    clean.received_at = [None] * count_fast
+    clean.shared_decision_no = [rtype.shared_decision_no] * count_fast
+    clean.content = [content.stored[i] for i in fast]
+    clean.raw = [raw_json[i] for i in fast]
+    clean.digest = _digests(clean, [content.canonical[i] for i in fast])
+    return checked
+
+
+def _digests(clean: RecordColumns, contents: list[str]) -> list[str]:
+    """``RecordInput.content_digest`` of each clean row: ``canonical_json`` of the same
+    object (its keys in sorted order), spelled from pieces encoded once per value."""
+    spelled: dict[Any, str] = {}
+
+    def canon(value: Any) -> str:
+        found = spelled.get(value)
+        if found is None:
+            found = spelled[value] = canonical_json(value)
+        return found
+
+    return [
+        sha256(
+            (
+                f'{{"content":{{{content}}},"decision_date":{canon(day.isoformat())},'
+                f'"legal_basis":{canon(basis)},"severity":{canon(severity)},'
+                f'"subject":{canon(subject.code)},"type":{canon(type_code)}}}'
+            ).encode()
+        ).hexdigest()
+        for content, day, basis, severity, subject, type_code in zip(
+            contents,
+            clean.decision_date,
+            clean.legal_basis,
+            clean.severity,
+            clean.subject,
+            clean.type_code,
+            strict=True,
         )
-        outcome = RowOutcome(record=record, amends=amends[i])
-        outcome.notes.extend(row_notes)
-        outcomes.append(outcome)
-    return outcomes
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class _Content:
-    #: (field, the stored content of each row's value) for the fields content keeps.
-    columns: list[tuple[str, list[Any]]]
-    #: The stored content of each default value.
-    defaults: dict[str, Any]
+    #: Each clean row's content as stored (``stored_json``) and as its digest spells it
+    #: (the inside of ``canonical_json``'s braces); "" for a row on the reference's path.
+    stored: list[str]
+    canonical: list[str]
 
 
 def _content(
@@ -210,38 +296,119 @@ def _content(
     names: list[str],
     parsed: list[list[Any]],
     defaults: list[tuple[str, Any, list[bool]]],
+    slow: list[bool],
 ) -> _Content:
-    """Each value as the record's content stores it (masked when sensitive, text as JSON
-    has it), converted once per distinct cell of a column, as ``_record`` converts it."""
+    """Each row's content as ``RowValidator.check`` builds it (values masked when
+    sensitive, text as JSON has it; the fields in the plan's order, then the defaults of
+    the empty ones), spelled as JSON. Each field's ``"name": value`` piece is encoded once
+    per distinct cell of its column, and a row's JSON joins its pieces."""
     codes, sensitive = validator._code_fields, validator.sensitive
 
     def convert(name: str, value: Any) -> Any:
-        if value is MISSING or value is REFUSED:
-            return MISSING
         if name in sensitive:
             return _masked(value)
         return value if type(value) is str else _jsonable(value)
 
-    columns = []
+    def pieces(name: str, value: Any) -> tuple[str, str]:
+        converted = convert(name, value)
+        return (
+            f"{stored_json(name)}: {stored_json(converted)}",
+            f"{canonical_json(name)}:{canonical_json(converted)}",
+        )
+
+    count = len(slow)
+    #: Per field: each row's (stored, canonical) piece, None where the field is absent.
+    stored_columns: list[list[str | None]] = []
+    canonical_columns: dict[str, list[str | None]] = {}
     for raws, name, values in zip(cells, names, parsed, strict=True):
         if name in codes:
             continue
-        memo: dict[str | None, Any] = {}
-        out: list[Any] = []
-        for raw, value in zip(raws, values, strict=True):
-            if value is REFUSED:
-                # A row on the reference's path: its cell may equal a readable one.
-                out.append(MISSING)
+        memo: dict[str | None, tuple[str, str]] = {}
+        stored_out: list[str | None] = [None] * count
+        canonical_out: list[str | None] = [None] * count
+        for i, (raw, value) in enumerate(zip(raws, values, strict=True)):
+            if slow[i] or value is MISSING:
                 continue
-            found = memo.get(raw, REFUSED)
-            if found is REFUSED:
-                found = memo[raw] = convert(name, value)
-            out.append(found)
-        columns.append((name, out))
-    return _Content(
-        columns,
-        {name: convert(name, default) for name, default, _ in defaults if name not in codes},
-    )
+            found = memo.get(raw)
+            if found is None:
+                found = memo[raw] = pieces(name, value)
+            stored_out[i], canonical_out[i] = found
+        stored_columns.append(stored_out)
+        canonical_columns[name] = canonical_out
+    for name, default, empty in defaults:
+        if name in codes:
+            continue
+        stored_piece, canonical_piece = pieces(name, default)
+        stored_columns.append([stored_piece if e else None for e in empty])
+        given = canonical_columns.get(name)
+        canonical_columns[name] = [
+            canonical_piece if e else (given[i] if given is not None else None)
+            for i, e in enumerate(empty)
+        ]
+    ordered = [canonical_columns[name] for name in sorted(canonical_columns)]
+    stored: list[str] = []
+    canonical: list[str] = []
+    for i, (row_stored, row_canonical) in enumerate(
+        zip(zip(*stored_columns, strict=True), zip(*ordered, strict=True), strict=True)
+    ):
+        if slow[i]:
+            stored.append("")
+            canonical.append("")
+            continue
+        stored.append("{" + ", ".join(filter(None, row_stored)) + "}")
+        canonical.append(",".join(filter(None, row_canonical)))
+    if not stored_columns:
+        stored, canonical = ["{}"] * count, [""] * count
+    return _Content(stored, canonical)
+
+
+def _raw(
+    validator: RowValidator,
+    rows: Sequence[tuple[int, Cells]],
+    columns: dict[str, list[str | None]],
+    slow: list[bool],
+) -> list[str]:
+    """Each clean row's raw submission as stored: every cell as submitted, empty ones left
+    out, sealed where it names a person; a ``"column": value`` piece encoded once per
+    distinct cell (a sealed one each time: sealing is the vault's to decide)."""
+    seal, sealed = validator.seal, validator._sealed_columns
+    count = len(slow)
+    order = tuple(columns)
+    piece_columns: list[list[str | None]] = []
+    for column, values in columns.items():
+        name = stored_json(column)
+        memo: dict[str, str | None] = {}
+        out: list[str | None] = [None] * count
+        for i, value in enumerate(values):
+            if slow[i] or value is None or value.strip() in normalise.EMPTY_MARKERS:
+                continue
+            if column in sealed:
+                out[i] = f"{name}: {stored_json(seal(value))}"
+                continue
+            found = memo.get(value)
+            if found is None:
+                found = memo[value] = f"{name}: {stored_json(value)}"
+            out[i] = found
+        piece_columns.append(out)
+    raw: list[str] = []
+    rows_pieces = zip(*piece_columns, strict=True) if piece_columns else iter([()] * count)
+    for i, pieces in enumerate(rows_pieces):
+        if slow[i]:
+            raw.append("")
+        elif tuple(rows[i][1]) != order:
+            # Cells in another order than the first row's: spelled in their own order.
+            raw.append(
+                stored_json(
+                    {
+                        column: seal(value) if column in sealed else value
+                        for column, value in rows[i][1].items()
+                        if value is not None and value.strip() not in normalise.EMPTY_MARKERS
+                    }
+                )
+            )
+        else:
+            raw.append("{" + ", ".join(filter(None, pieces)) + "}")
+    return raw
 
 
 def _kept(validator: RowValidator, columns: dict[str, list[str | None]], count: int) -> list[bool]:
