@@ -88,8 +88,9 @@ class Measured:
     floor_rate: float | None = None
     rss_mb: float | None = None
     target: str = ""
-    #: CPU seconds of the bonafides process (PostgreSQL's own work is not in it): on a
-    #: shared machine steadier than the wall time.
+    #: CPU seconds of the bonafides process, or of the bench's own for SQLite's raw load
+    #: and floor (PostgreSQL's own work is not in it): on a shared machine steadier than
+    #: the wall time.
     cpu: float | None = None
 
     @property
@@ -173,11 +174,12 @@ def write_file(path: Path, rows: int, subjects: int, seed: int, amend: float = 0
             writer.writerow(out)
 
 
-def raw_sqlite(path: Path, work: Path) -> float:
-    """Seconds to read the file with ``csv`` and insert it with one ``executemany``."""
+def raw_sqlite(path: Path, work: Path) -> tuple[float, float]:
+    """Seconds (and CPU seconds) to read the file with ``csv`` and insert it with one
+    ``executemany``."""
     db = work / "raw.db"
     db.unlink(missing_ok=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn = sqlite3.connect(db)
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
@@ -188,7 +190,7 @@ def raw_sqlite(path: Path, work: Path) -> float:
         with conn:
             conn.executemany(f"INSERT INTO raw VALUES ({marks})", reader)
     conn.close()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def raw_postgres(path: Path, url: str) -> float:
@@ -226,6 +228,8 @@ class Floor:
     and into its bare copy; on PostgreSQL the foreign-key checks' share from EXPLAIN ANALYZE."""
 
     seconds: float = 0.0
+    #: CPU seconds of this process (SQLite's work; 0 on PostgreSQL, whose work is the server's).
+    cpu: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     real: dict[str, float] = field(default_factory=dict)
     bare: dict[str, float] = field(default_factory=dict)
@@ -264,7 +268,7 @@ def floor_sqlite(kept: Path, url: str) -> Floor:
         source = sqlite3.connect(kept)
         for name in FLOOR_TABLES:
             floor.rows[name] = source.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         conn.execute("BEGIN")
         for name in FLOOR_TABLES:
             # CPU seconds: SQLite works in this process, and on a shared machine its CPU
@@ -287,6 +291,7 @@ def floor_sqlite(kept: Path, url: str) -> Floor:
         conn.execute("COMMIT")
         if not bare:
             floor.seconds = time.perf_counter() - started
+            floor.cpu = time.process_time() - cpu
         source.close()
         conn.close()
     return floor
@@ -473,9 +478,11 @@ def main() -> None:
     results: list[Measured] = []
     floors: dict[str, Floor] = {}
     for store in args.stores.split(","):
-        raw = raw_sqlite(first, work) if store == "sqlite" else raw_postgres(first, args.db)
+        raw, raw_cpu = (
+            raw_sqlite(first, work) if store == "sqlite" else (raw_postgres(first, args.db), 0.0)
+        )
         raw_rate = args.rows / raw
-        results.append(Measured(store, "raw load (baseline)", args.rows, raw))
+        results.append(Measured(store, "raw load (baseline)", args.rows, raw, cpu=raw_cpu))
         url = fresh_store(store, work, args.db)
         runs: list[Measured] = []
         kept: Path | None = None
@@ -502,7 +509,14 @@ def main() -> None:
         floor = floor_sqlite(kept, url) if store == "sqlite" else floor_postgres(kept, url)
         floors[store] = floor
         results.append(
-            Measured(store, "schema floor (baseline)", args.rows, floor.seconds, raw_rate)
+            Measured(
+                store,
+                "schema floor (baseline)",
+                args.rows,
+                floor.seconds,
+                raw_rate,
+                cpu=floor.cpu,
+            )
         )
         for measured in runs:
             measured.floor_rate = args.rows / floor.seconds
