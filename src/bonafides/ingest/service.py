@@ -206,9 +206,14 @@ class ChunkWriter:
             ):
                 order[place] = (False, len(records))
                 records.append((checked.rows[at], clean.record(at), checked.amends[at]))
-        # Due process first: a row that would undo a correction or a repair is held.
+        # Due process first: a row that would undo a correction or a repair is held. The
+        # rows in their order (the file's, matched rows last), as the row path holds them.
         applied, held = protection.screen(
-            session, self.ctx.keys, records, zone=self.ctx.settings.timezone, stored=stored
+            session,
+            self.ctx.keys,
+            [records[at] for is_clean, at in order if not is_clean],
+            zone=self.ctx.settings.timezone,
+            stored=stored,
         )
         number_column = self.validator.rtype.content_field("decision_no").column_zh
         rejections.extend(
