@@ -1,10 +1,11 @@
 """Clean rows written as columns store exactly what the row-by-row path stores.
 
-The same files (clean, amended, unchanged, invalid, code-less, a decision twice in one
-file, rows of a subject named again) are ingested into two fresh stores: once as bulk
-ingest runs (``ChunkWriter.by_columns``), once with every row checked and written alone.
-Every stored record, version, digest, feed event, rejection, review item, batch count,
-note and report must be the same; only the moments written differ.
+The same files (clean, amended, unchanged, invalid, code-less, matched by name, a decision
+twice in one file, one meeting a corrected record, rows of a subject named again) are
+ingested into two fresh stores: once as bulk ingest runs (``ChunkWriter.by_columns``), once
+with every row checked and written alone. Every stored record, version, digest, feed
+event, rejection, review item, match, batch count, note, audit detail and report must be
+the same; only the moments written differ.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from bonafides.app.ingest import ingest_file
 from bonafides.catalogue import RecordType, load_catalogue
 from bonafides.context import Context
 from bonafides.ingest.service import ChunkWriter
+from bonafides.records import RecordStatus
 from bonafides.settings import Settings
+from bonafides.store.records import change_status
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import (
     AuditEvent,
+    Base,
     FeedEvent,
     IngestBatch,
     IngestRejection,
@@ -41,8 +45,19 @@ from tests import factories
 from tests.conftest import _truncate_all
 
 PENALTY = "market.penalty"
-TABLES = (Subject, SubjectName, Record, RecordVersion, FeedEvent, IngestRejection, ReviewItem)
-TABLES += (IngestBatch, MatchLink)
+#: Stored by the first file, corrected, then sent again with another fine.
+CORRECTED = "京罚〔2025〕9号"
+TABLES: tuple[type[Base], ...] = (
+    Subject,
+    SubjectName,
+    Record,
+    RecordVersion,
+    FeedEvent,
+    IngestRejection,
+    ReviewItem,
+    IngestBatch,
+    MatchLink,
+)
 
 
 def _context(url: str) -> Context:
@@ -90,6 +105,7 @@ def _files(tmp_path: Path, penalty: RecordType) -> list[Path]:
     second = [dict(row) for row in first]
     second[1][fine] = "7.0"
     second[8][fine] = "9.9"
+    assert second[8][number] == CORRECTED
     fresh = [
         factories.content_row(
             penalty, firms[i], decision_date=day, decision_no=f"京罚〔2026〕{i}号"
@@ -97,7 +113,10 @@ def _files(tmp_path: Path, penalty: RecordType) -> list[Path]:
         for i in range(3)
     ]
     no_number = factories.content_row(penalty, firms[2], decision_date=day, decision_no="")
-    rows_b = [*second[:7], no_number, *fresh, *second[7:], codeless]
+    # Named, not coded: matched to the stored subject of that name.
+    named = factories.content_row(penalty, firms[0], decision_date=day)
+    named[code] = ""
+    rows_b = [*second[:7], no_number, *fresh, named, *second[7:], codeless]
     return [_write(tmp_path / "a.csv", rows_a), _write(tmp_path / "b.csv", rows_b)]
 
 
@@ -135,7 +154,19 @@ def _run(url: str, files: list[Path], by_columns: bool) -> tuple[Any, ...]:
     ctx = _context(url)
     try:
         reports = []
-        for path in files:
+        for n, path in enumerate(files):
+            if n == 1:
+                # Corrected on objection after the first file: the second's other values
+                # for it are held.
+                with ctx.sessions.begin() as session:
+                    change_status(
+                        session,
+                        source="samr",
+                        decision_no=CORRECTED,
+                        status=RecordStatus.CORRECTED,
+                        actor="test",
+                        reason="objection granted",
+                    )
             report = ingest_file(
                 ctx, path, type_code=PENALTY, source="samr", actor="test", chunk_rows=7
             ).to_json()
@@ -168,10 +199,10 @@ def test_columns_store_what_rows_store(db_url: str, fresh_store: Any, tmp_path: 
     reports_by_row, stored_by_row = _run(db_url, files, by_columns=False)
     counts = [r["summary"] for r in reports]
     # Each kind of row is there: created, amended (twice in one file, and again by the
-    # second file), unchanged, rejected, sent to review.
+    # second file), unchanged, rejected, sent to review, matched by name, held.
     assert counts == [
         {**counts[0], "accepted": 13, "amended": 1, "unchanged": 0, "rejected": 2, "review": 1},
-        {**counts[1], "accepted": 3, "amended": 3, "unchanged": 9, "rejected": 1, "review": 1},
+        {**counts[1], "accepted": 4, "amended": 2, "unchanged": 9, "held": 1, "matched": 1},
     ]
     assert stored["feed_events"]
     assert reports == reports_by_row
