@@ -9,7 +9,13 @@ in the same run:
 - ingest: ``bonafides ingest`` (the command a department's clerk types) into a fresh,
   initialised store, in a child process whose peak RSS is read from ``wait4``;
 - resubmission of the same file (every row unchanged);
-- a file with a share of its rows amended (another fine amount, same decision numbers).
+- a file with a share of its rows amended (another fine amount, same decision numbers);
+- the schema floor: the rows the first ingest stored (subjects, their names, records,
+  versions, feed events: ``FLOOR_TABLES``) written again into a fresh, initialised store
+  by the fastest means — SQLite ``executemany`` into a temporary table, PostgreSQL
+  ``COPY`` into one, then ``INSERT ... SELECT`` into the real table with all its indexes,
+  constraints, foreign keys and triggers — and, for the cost of those, into bare copies
+  of the same tables without any. What no ingest design can beat on this schema.
 
 The target (issue 14) is ingest at half the raw load's rows/s or better, the resubmission
 at least as fast as the first load, and peak memory under 1 GiB for 10M rows::
@@ -30,8 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from rich.console import Console
@@ -55,6 +62,7 @@ COLUMNS = (
     "rows/s",
     "raw load rows/s",
     "ingest / raw",
+    "ingest / floor",
     "target",
     "peak RSS MB",
     "CPU s (bonafides)",
@@ -77,10 +85,12 @@ class Measured:
     rows: int
     seconds: float
     raw_rate: float | None = None
+    floor_rate: float | None = None
     rss_mb: float | None = None
     target: str = ""
-    #: CPU seconds of the bonafides process (PostgreSQL's own work is not in it): on a
-    #: shared machine steadier than the wall time.
+    #: CPU seconds of the bonafides process, or of the bench's own for SQLite's raw load
+    #: and floor (PostgreSQL's own work is not in it): on a shared machine steadier than
+    #: the wall time.
     cpu: float | None = None
 
     @property
@@ -97,6 +107,7 @@ class Measured:
             f"{self.rate:,.0f}",
             f"{self.raw_rate:,.0f}" if self.raw_rate else "",
             ratio,
+            f"{self.rate / self.floor_rate:.3f}" if self.floor_rate else "",
             self.target,
             f"{self.rss_mb:,.0f}" if self.rss_mb else "",
             f"{self.cpu:.1f}" if self.cpu else "",
@@ -163,11 +174,12 @@ def write_file(path: Path, rows: int, subjects: int, seed: int, amend: float = 0
             writer.writerow(out)
 
 
-def raw_sqlite(path: Path, work: Path) -> float:
-    """Seconds to read the file with ``csv`` and insert it with one ``executemany``."""
+def raw_sqlite(path: Path, work: Path) -> tuple[float, float]:
+    """Seconds (and CPU seconds) to read the file with ``csv`` and insert it with one
+    ``executemany``."""
     db = work / "raw.db"
     db.unlink(missing_ok=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn = sqlite3.connect(db)
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
@@ -178,7 +190,7 @@ def raw_sqlite(path: Path, work: Path) -> float:
         with conn:
             conn.executemany(f"INSERT INTO raw VALUES ({marks})", reader)
     conn.close()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def raw_postgres(path: Path, url: str) -> float:
@@ -202,6 +214,179 @@ def raw_postgres(path: Path, url: str) -> float:
         seconds = time.perf_counter() - started
         conn.execute("DROP TABLE ingest_bench_raw")
     return seconds
+
+
+#: The tables a clean penalty file's ingest fills, parents first (the FTS index of names
+#: on SQLite follows ``subject_names`` by its triggers). Batches and audit events are a
+#: few rows per chunk, left out.
+FLOOR_TABLES = ("subjects", "subject_names", "records", "record_versions", "feed_events")
+
+
+@dataclass
+class Floor:
+    """Seconds of the schema floor: all, and per table into the real table (stage + insert)
+    and into its bare copy; on PostgreSQL the foreign-key checks' share from EXPLAIN ANALYZE."""
+
+    seconds: float = 0.0
+    #: CPU seconds of this process (SQLite's work; 0 on PostgreSQL, whose work is the server's).
+    cpu: float = 0.0
+    rows: dict[str, int] = field(default_factory=dict)
+    real: dict[str, float] = field(default_factory=dict)
+    bare: dict[str, float] = field(default_factory=dict)
+    fk: dict[str, float] = field(default_factory=dict)
+
+
+def _sqlite_columns(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The columns an INSERT names (generated and hidden ones left out)."""
+    return [row[1] for row in conn.execute(f"PRAGMA table_xinfo({name})") if row[6] == 0]
+
+
+def keep_sqlite(db: Path, work: Path) -> Path:
+    """The rows the ingest stored, copied aside before the next runs add to them."""
+    kept = work / "floor_rows.db"
+    kept.unlink(missing_ok=True)
+    conn = sqlite3.connect(db)
+    conn.execute("ATTACH DATABASE ? AS kept", (str(kept),))
+    for name in FLOOR_TABLES:
+        cols = ", ".join(_sqlite_columns(conn, name))
+        conn.execute(f"CREATE TABLE kept.{name} AS SELECT {cols} FROM main.{name} ORDER BY id")
+    conn.commit()
+    conn.close()
+    return kept
+
+
+def floor_sqlite(kept: Path, url: str) -> Floor:
+    """Each table's rows read from ``kept`` and ``executemany``-d into a temporary table,
+    then one ``INSERT ... SELECT`` into the real table; one transaction, the pragmas the
+    store's engine sets. Then the same into bare copies (no index, key or trigger)."""
+    db = Path(url.removeprefix("sqlite:///"))
+    floor = Floor()
+    for bare in (False, True):
+        conn = sqlite3.connect(db, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        source = sqlite3.connect(kept)
+        for name in FLOOR_TABLES:
+            floor.rows[name] = source.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        started, cpu = time.perf_counter(), time.process_time()
+        conn.execute("BEGIN")
+        for name in FLOOR_TABLES:
+            # CPU seconds: SQLite works in this process, and on a shared machine its CPU
+            # time is steadier than the wall time.
+            begun = time.process_time()
+            cols = _sqlite_columns(source, name)
+            listed = ", ".join(cols)
+            target = f"bare_{name}" if bare else name
+            if bare:
+                conn.execute(f"CREATE TABLE {target} AS SELECT {listed} FROM {name} WHERE 0")
+            conn.execute(f"CREATE TEMP TABLE stage_{name} AS SELECT {listed} FROM {name} WHERE 0")
+            marks = ", ".join("?" * len(cols))
+            conn.executemany(
+                f"INSERT INTO stage_{name} VALUES ({marks})",
+                source.execute(f"SELECT {listed} FROM {name}"),
+            )
+            conn.execute(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM stage_{name}")
+            conn.execute(f"DROP TABLE stage_{name}")
+            (floor.bare if bare else floor.real)[name] = time.process_time() - begun
+        conn.execute("COMMIT")
+        if not bare:
+            floor.seconds = time.perf_counter() - started
+            floor.cpu = time.process_time() - cpu
+        source.close()
+        conn.close()
+    return floor
+
+
+def keep_postgres(url: str, work: Path) -> Path:
+    """The rows the ingest stored, one COPY file a table, before the next runs add to them."""
+    folder = work / "floor_rows"
+    folder.mkdir(exist_ok=True)
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        for name in FLOOR_TABLES:
+            cols = ", ".join(_pg_columns(conn, name))
+            with (
+                conn.cursor().copy(
+                    f"COPY (SELECT {cols} FROM {name} ORDER BY id) TO STDOUT"
+                ) as copy,
+                (folder / f"{name}.copy").open("wb") as handle,
+            ):
+                for block in copy:
+                    handle.write(block)
+    return folder
+
+
+def _pg_columns(conn: psycopg.Connection[Any], name: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        (name,),
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def floor_postgres(folder: Path, url: str) -> Floor:
+    """Each table's rows COPY-ed into a temporary table, then one ``INSERT ... SELECT``
+    into the real table under EXPLAIN ANALYZE (its foreign-key triggers' time); one
+    transaction. Then the same into bare copies (no index, key or trigger)."""
+    floor = Floor()
+    for bare in (False, True):
+        with psycopg.connect(_psycopg_url(url)) as conn:
+            started = time.perf_counter()
+            for name in FLOOR_TABLES:
+                begun = time.perf_counter()
+                cols = ", ".join(_pg_columns(conn, name))
+                target = f"bare_{name}" if bare else name
+                if bare:
+                    conn.execute(f"CREATE TABLE {target} AS SELECT {cols} FROM {name} WITH NO DATA")
+                conn.execute(
+                    f"CREATE TEMP TABLE stage_{name} ON COMMIT DROP AS "
+                    f"SELECT {cols} FROM {name} WITH NO DATA"
+                )
+                with (
+                    conn.cursor().copy(f"COPY stage_{name} FROM STDIN") as copy,
+                    (folder / f"{name}.copy").open("rb") as handle,
+                ):
+                    while block := handle.read(1 << 20):
+                        copy.write(block)
+                plan = conn.execute(
+                    f"EXPLAIN (ANALYZE, FORMAT JSON) INSERT INTO {target} ({cols}) "
+                    f"OVERRIDING SYSTEM VALUE SELECT {cols} FROM stage_{name}"
+                ).fetchone()
+                (floor.bare if bare else floor.real)[name] = time.perf_counter() - begun
+                if not bare and plan is not None:
+                    triggers = plan[0][0].get("Triggers", [])
+                    floor.fk[name] = (
+                        sum(
+                            t["Time"]
+                            for t in triggers
+                            if "RI_Constraint" in t.get("Trigger Name", "")
+                        )
+                        / 1000
+                    )
+                    floor.rows[name] = int(plan[0][0]["Plan"]["Plans"][0]["Actual Rows"])
+            conn.commit()
+            if not bare:
+                floor.seconds = time.perf_counter() - started
+    return floor
+
+
+FLOOR_COLUMNS = ("store", "table", "rows", "real s", "bare s", "real − bare s", "FK checks s")
+
+
+def floor_cells(store: str, floor: Floor) -> list[list[str]]:
+    rows, real, bare, fk = floor.rows, floor.real, floor.bare, floor.fk
+    return [
+        [
+            store,
+            name,
+            f"{rows.get(name, 0):,}",
+            f"{real[name]:.2f}",
+            f"{bare[name]:.2f}",
+            f"{real[name] - bare[name]:.2f}",
+            f"{fk[name]:.2f}" if name in fk else "",
+        ]
+        for name in FLOOR_TABLES
+    ]
 
 
 def _env(url: str, work: Path) -> dict[str, str]:
@@ -291,29 +476,68 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f} s to {work}"
     )
     results: list[Measured] = []
+    floors: dict[str, Floor] = {}
     for store in args.stores.split(","):
-        raw = raw_sqlite(first, work) if store == "sqlite" else raw_postgres(first, args.db)
+        raw, raw_cpu = (
+            raw_sqlite(first, work) if store == "sqlite" else (raw_postgres(first, args.db), 0.0)
+        )
         raw_rate = args.rows / raw
-        results.append(Measured(store, "raw load (baseline)", args.rows, raw))
+        results.append(Measured(store, "raw load (baseline)", args.rows, raw, cpu=raw_cpu))
         url = fresh_store(store, work, args.db)
+        runs: list[Measured] = []
+        kept: Path | None = None
         for run, path, target in (
             ("ingest, new file", first, "≥ 0.5"),
             ("resubmitted, all unchanged", first, "≥ first load"),
             (f"{args.amend:.0%} of rows amended", amended, ""),
         ):
             seconds, rss, counts, cpu = ingest(path, url, work / "report.json")
-            results.append(
+            runs.append(
                 Measured(
                     store, run, args.rows, seconds, raw_rate, rss_mb=rss, target=target, cpu=cpu
                 )
             )
             console.print(f"{store}: {run}: {seconds:.1f} s, {counts}")
+            if kept is None:
+                kept = (
+                    keep_sqlite(work / "ingest.db", work)
+                    if store == "sqlite"
+                    else keep_postgres(url, work)
+                )
+        assert kept is not None
+        url = fresh_store(store, work, args.db)
+        floor = floor_sqlite(kept, url) if store == "sqlite" else floor_postgres(kept, url)
+        floors[store] = floor
+        results.append(
+            Measured(
+                store,
+                "schema floor (baseline)",
+                args.rows,
+                floor.seconds,
+                raw_rate,
+                cpu=floor.cpu,
+            )
+        )
+        for measured in runs:
+            measured.floor_rate = args.rows / floor.seconds
+        results.extend(runs)
+        console.print(f"{store}: schema floor: {floor.seconds:.1f} s")
     table = Table(title=f"ingest_bench: {args.rows:,} penalties over {subjects:,} subjects")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("store", "run") else "right")
     for measured in results:
         table.add_row(*measured.cells())
     console.print(table)
+    parts = Table(
+        title="schema floor by table: seconds into the real table and its bare copy "
+        "(SQLite: CPU s; PostgreSQL: wall s)"
+    )
+    for column in FLOOR_COLUMNS:
+        parts.add_column(column, justify="left" if column in ("store", "table") else "right")
+    part_rows = [row for store, floor in floors.items() for row in floor_cells(store, floor)]
+    for row in part_rows:
+        parts.add_row(*row)
+    console.print(parts)
     if not args.no_results:
         description = (
             f"`benchmarks/ingest_bench.py --rows {args.rows} --subjects {subjects}`: a clean "
@@ -322,6 +546,15 @@ def main() -> None:
             "the raw load of the same file (SQLite executemany, PostgreSQL COPY)."
         )
         append_results("ingest_bench", description, COLUMNS, [m.cells() for m in results])
+        append_results(
+            "ingest_bench schema floor by table",
+            "Each table of the floor (see above): stage + INSERT ... SELECT into the real "
+            "table, and into a bare copy of it (no index, key or trigger); SQLite in CPU "
+            "seconds of this process, PostgreSQL in wall seconds, with the foreign-key "
+            "triggers' time from EXPLAIN ANALYZE of the real INSERT.",
+            FLOOR_COLUMNS,
+            part_rows,
+        )
 
 
 if __name__ == "__main__":

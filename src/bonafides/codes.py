@@ -42,7 +42,9 @@ __all__ = [
     "region_name",
     "ric_check_digit",
     "ric_valid_expr",
+    "uscc_canonical_expr",
     "uscc_check_char",
+    "uscc_of_checked",
     "uscc_valid_expr",
 ]
 
@@ -412,6 +414,17 @@ def parse_uscc(raw: str) -> Uscc:
         raise CodeError(
             raw, f"check character should be {expected!r}, not {code[17]!r}", stage=_STAGE_CHECK
         )
+    return _uscc_of(code)
+
+
+def uscc_of_checked(code: str) -> Uscc:
+    """The parsed form of a canonical code already found valid by :func:`uscc_valid_expr`
+    (and equal to its own normalisation): bulk ingest checks a column at once and then
+    needs only the parts, which :func:`parse_uscc` would check again one code at a time."""
+    return _uscc_of(code)
+
+
+def _uscc_of(code: str) -> Uscc:
     authority, inst_type = code[0], code[1]
     type_entry = _INSTITUTION_TYPES.get((authority, inst_type))
     return Uscc(
@@ -733,6 +746,12 @@ def uscc_valid_expr(col: pl.Expr) -> pl.Expr:
     total = (high % 31) * pow(34, 9, 31) + low % 31 + check
     valid = code.str.contains(_USCC_PATTERN) & (total % 31 == 0).fill_null(False)
     return _null_stays_null(col, valid)
+
+
+def uscc_canonical_expr(col: pl.Expr) -> pl.Expr:
+    """Whether each cell is a valid USCC already written as :func:`normalise` writes it,
+    so that :func:`parse_uscc` would return it unchanged (null for a missing cell)."""
+    return col.str.contains(_USCC_PATTERN) & uscc_valid_expr(col)
 
 
 @functools.cache

@@ -19,14 +19,16 @@ from sqlalchemy.orm import Session
 
 from bonafides.context import Context
 from bonafides.digests import sha256_of
+from bonafides.ingest.columns import check_columns, check_rows
 from bonafides.ingest.linking import Linked, NameLinker, Unlinked, candidates_json
 from bonafides.ingest.readers import Chunk, TableFile
 from bonafides.ingest.validate import Rejection, RowOutcome, RowValidator
 from bonafides.matching.model import ALGORITHM, MatchResult
+from bonafides.records import RecordColumns, RecordInput, RecordStatus
 from bonafides.rules.records import refresh_written_since, write_records
 from bonafides.rules.service import version_mark
 from bonafides.security import audit
-from bonafides.store.records import Outcome, record_key, stored_records
+from bonafides.store.records import Outcome, batch_keys, record_key, stored_records
 from bonafides.store.subjects import chunks as slices
 from bonafides.store.tables import IngestBatch, IngestRejection, MatchLink, Record, ReviewItem
 from bonafides.store.types import utcnow
@@ -139,14 +141,33 @@ class ChunkWriter:
         #: Rows without a code are matched by name (bonafides-names, ``ALGORITHM``) before review.
         self.linker = linker or NameLinker(ctx.sessions)
 
+    #: Clean rows checked and written as columns (``ingest.columns``); False checks and
+    #: writes every row alone, the reference the columns must agree with.
+    by_columns = True
+
     def apply(self, session: Session, chunk: Chunk) -> ChunkCounts:
-        records = []
+        checked = (
+            check_columns(self.validator, chunk.rows)
+            if self.by_columns
+            else check_rows(self.validator, chunk.rows)
+        )
+        clean = checked.clean
+        #: The rows to write, in order: a clean row by its place in ``clean``, any other
+        #: by its place in ``records`` (which the due-process screen sees).
+        order: list[tuple[bool, int]] = []
+        records: list[tuple[int, RecordInput, str | None]] = []
+        links: dict[int, Linked] = {}
         rejections: list[Rejection] = []
         reviews: list[tuple[int, RowOutcome]] = []
         notes: Counter[str] = Counter()
         rejected_rows = 0
-        for row_no, cells in chunk.rows:
-            outcome = self.validator.check(row_no, cells)
+        for (row_no, _), outcome, at in zip(
+            chunk.rows, checked.outcomes, checked.clean_at, strict=True
+        ):
+            if outcome is None:
+                notes.update(_note_kind(n) for n in checked.notes[at])
+                order.append((True, at))
+                continue
             if outcome.notes:
                 notes.update(_note_kind(n) for n in outcome.notes)
             if outcome.rejections:
@@ -155,21 +176,44 @@ class ChunkWriter:
             elif outcome.review is not None:
                 reviews.append((row_no, outcome))
             elif outcome.record is not None:
+                order.append((False, len(records)))
                 records.append((row_no, outcome.record, outcome.amends))
         for row_no, reason in chunk.broken:
             rejected_rows += 1
             rejections.append(Rejection(row_no, "(row)", "", reason))
         linked, unlinked = self.linker.link(self.validator, reviews) if reviews else ([], [])
-        records.extend((link.row, link.record, link.amends) for link in linked)
+        for link in linked:
+            links[len(records)] = link
+            order.append((False, len(records)))
+            records.append((link.row, link.record, link.amends))
         batch = session.get(IngestBatch, self.batch_id, with_for_update=True)
         assert batch is not None
         # Read once: the due-process screen and the write both need the stored records.
+        clean_keys = batch_keys(self.ctx.keys, clean)
         stored = stored_records(
-            session, [record_key(self.ctx.keys, item) for _, item, _ in records]
+            session, [*clean_keys, *(record_key(self.ctx.keys, item) for _, item, _ in records)]
         )
-        # Due process first: a row that would undo a correction or a repair is held.
+        # A clean row that meets a corrected or repaired record with other values is the
+        # screen's to judge, one row at a time like any other.
+        for place, (is_clean, at) in enumerate(order):
+            if not is_clean:
+                continue
+            found = stored.get(clean_keys[at])
+            if (
+                found is not None
+                and RecordStatus(found.status) in protection.PROTECTED
+                and found.digest != clean.digest[at]
+            ):
+                order[place] = (False, len(records))
+                records.append((checked.rows[at], clean.record(at), checked.amends[at]))
+        # Due process first: a row that would undo a correction or a repair is held. The
+        # rows in their order (the file's, matched rows last), as the row path holds them.
         applied, held = protection.screen(
-            session, self.ctx.keys, records, zone=self.ctx.settings.timezone, stored=stored
+            session,
+            self.ctx.keys,
+            [records[at] for is_clean, at in order if not is_clean],
+            zone=self.ctx.settings.timezone,
+            stored=stored,
         )
         number_column = self.validator.rtype.content_field("decision_no").column_zh
         rejections.extend(
@@ -183,10 +227,24 @@ class ChunkWriter:
             actor=self.actor,
             batch=f"batch {self.batch_id}",
         )
+        written_links: list[Linked | None]
+        if not records:
+            written, written_links = clean, [None] * len(clean)
+        else:
+            applying = {id(item) for item in applied}
+            written = RecordColumns()
+            written_links = []
+            for is_clean, at in order:
+                if is_clean:
+                    written.append_row(clean, at)
+                    written_links.append(None)
+                elif id(records[at][1]) in applying:
+                    written.append_input(records[at][1])
+                    written_links.append(links.get(at))
         result = write_records(
             session,
             self.ctx.keys,
-            applied,
+            written,
             actor=self.actor,
             catalogue_version=self.ctx.catalogue.version,
             stored=stored,
@@ -207,7 +265,7 @@ class ChunkWriter:
                     for r in rejections
                 ],
             )
-        matched = _store_links(session, self.batch_id, linked, applied, result.outcomes)
+        matched = _store_links(session, self.batch_id, written_links, result.outcomes)
         if matched:
             audit.append(
                 session,
@@ -242,18 +300,16 @@ class ChunkWriter:
 def _store_links(
     session: Session,
     batch_id: int,
-    linked: list[Linked],
-    applied: list[Any],
+    links: list[Linked | None],
     outcomes: list[tuple[Outcome, int]],
 ) -> list[tuple[int, int]]:
-    """A ``match_links`` row for each record a matched row created or changed: (row, id)."""
-    if not linked:
-        return []
-    by_item = {id(link.record): link for link in linked}
+    """A ``match_links`` row for each record a matched row created or changed: (row, id).
+
+    ``links``: the match of each written row (None for a row that named its subject)."""
     written = [
-        (by_item[id(item)], record_id)
-        for item, (outcome, record_id) in zip(applied, outcomes, strict=True)
-        if id(item) in by_item and outcome is not Outcome.UNCHANGED
+        (link, record_id)
+        for link, (outcome, record_id) in zip(links, outcomes, strict=True)
+        if link is not None and outcome is not Outcome.UNCHANGED
     ]
     if not written:
         return []

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bonafides.records import RecordInput, RecordStatus
+from bonafides.records import RecordColumns, RecordInput, RecordStatus
 from bonafides.rules.service import refresh_subjects, refresh_subjects_in_sql
 from bonafides.store import records as store
 from bonafides.store.records import Key, Stored, WriteResult
@@ -31,7 +31,7 @@ SQL_REFRESH_FROM = 100
 def write_records(
     session: Session,
     keys: SubjectKeys,
-    items: Sequence[RecordInput],
+    items: Sequence[RecordInput] | RecordColumns,
     *,
     actor: str,
     received_at: dt.datetime | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, column, select, table, text
 from sqlalchemy.orm import Session
 
-from bonafides.records import RecordInput, RecordStatus
+from bonafides.records import RecordColumns, RecordInput, RecordStatus, SubjectRef
 from bonafides.security import audit
 from bonafides.store import feed, staging
 from bonafides.store.access import link_each, subjects_digest
@@ -53,6 +52,16 @@ def record_key(keys: SubjectKeys, item: RecordInput) -> Key:
     number names several subjects."""
     party = keys.key(item.subject.code, item.subject.kind) if item.shared_decision_no else ""
     return (item.source, item.decision_no, party)
+
+
+def batch_keys(keys: SubjectKeys, batch: RecordColumns) -> list[Key]:
+    """``record_key`` of every row of a batch."""
+    return [
+        (source, number, keys.key(subject.code, subject.kind) if shared else "")
+        for source, number, subject, shared in zip(
+            batch.source, batch.decision_no, batch.subject, batch.shared_decision_no, strict=True
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def stored_records(session: Session, wanted: Sequence[Key]) -> dict[Key, Stored]
 def write_records(
     session: Session,
     keys: SubjectKeys,
-    items: Sequence[RecordInput],
+    items: Sequence[RecordInput] | RecordColumns,
     *,
     actor: str,
     received_at: dt.datetime | None = None,
@@ -117,16 +126,20 @@ def write_records(
     transaction (``stored_records``), lets a decision named once in the batch and stored
     with the same digest be counted unchanged without being staged: a resubmitted file
     is mostly such rows.
+
+    ``items`` may come as columns (bulk ingest builds them so, spelled as stored); the
+    decisions are written the same either way.
     """
     result = WriteResult()
-    if not items:
+    batch = items if isinstance(items, RecordColumns) else RecordColumns.from_inputs(items)
+    if not len(batch):
         return result
     session.flush()
     at = received_at or utcnow()
-    item_keys = [record_key(keys, i) for i in items]
-    digests = [i.content_digest for i in items]
-    outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(items)
-    item_subjects = [0] * len(items)
+    item_keys = batch_keys(keys, batch)
+    digests = batch.digest
+    outcomes: list[tuple[Outcome, int, int]] = [(Outcome.UNCHANGED, 0, 0)] * len(batch)
+    item_subjects = [0] * len(batch)
     staged: list[int] = []
     named = Counter(item_keys) if stored else Counter()
     for pos, k in enumerate(item_keys):
@@ -141,14 +154,17 @@ def write_records(
     # resolved when it was first stored.
     # Grouped by department as they first appear: which department's name a new subject
     # carries does not depend on how its departments' rows interleave.
-    by_source: dict[str | None, list[RecordInput]] = {}
+    by_source: dict[str | None, list[SubjectRef]] = {}
     for pos in staged:
-        by_source.setdefault(items[pos].source, []).append(items[pos])
+        by_source.setdefault(batch.source[pos], []).append(batch.subject[pos])
     subject_ids = resolve_sourced(
-        session, keys, [(i.subject, source) for source, group in by_source.items() for i in group]
+        session,
+        keys,
+        [(subject, source) for source, group in by_source.items() for subject in group],
     )
     for pos in staged:
-        item_subjects[pos] = subject_ids[keys.key(items[pos].subject.code, items[pos].subject.kind)]
+        subject = batch.subject[pos]
+        item_subjects[pos] = subject_ids[keys.key(subject.code, subject.kind)]
     rounds: list[list[int]] = []
     seen: Counter[Key] = Counter()
     for pos in staged:
@@ -169,7 +185,7 @@ def write_records(
         staging.load(
             conn,
             [
-                _stage_row(pos, items[pos], item_keys[pos][2], item_subjects[pos], digests[pos], at)
+                _stage_row(batch, pos, item_keys[pos][2], item_subjects[pos], at)
                 for pos in positions
             ],
         )
@@ -219,8 +235,8 @@ def write_records(
             # An amendment changes a subject's file: each amended subject's access log
             # shows it (created records are in the file itself).
             sources = {
-                item.source
-                for item, (outcome, _, _) in zip(items, outcomes, strict=True)
+                source
+                for source, (outcome, _, _) in zip(batch.source, outcomes, strict=True)
                 if outcome is Outcome.AMENDED
             }
             detail["department"] = sources.pop() if len(sources) == 1 else None
@@ -238,26 +254,26 @@ def write_records(
 
 
 def _stage_row(
-    pos: int, item: RecordInput, party: str, subject_id: int, digest: str, at: dt.datetime
+    batch: RecordColumns, pos: int, party: str, subject_id: int, at: dt.datetime
 ) -> tuple[Any, ...]:
-    """One decision as ``staging.COLUMNS`` lists them; JSON spelled as the ORM spells it."""
+    """One decision as ``staging.COLUMNS`` lists them; JSON already spelled as stored."""
     return (
         pos,
-        item.source,
-        item.decision_no,
+        batch.source[pos],
+        batch.decision_no[pos],
         party,
         subject_id,
-        item.type_code,
-        item.decision_date,
-        item.received_at or at,
-        item.status.value,
-        item.severity,
-        item.legal_basis,
-        item.published_until,
-        item.retention_until,
-        json.dumps(item.content),
-        json.dumps(item.raw),
-        digest,
+        batch.type_code[pos],
+        batch.decision_date[pos],
+        batch.received_at[pos] or at,
+        batch.status[pos].value,
+        batch.severity[pos],
+        batch.legal_basis[pos],
+        batch.published_until[pos],
+        batch.retention_until[pos],
+        batch.content[pos],
+        batch.raw[pos],
+        batch.digest[pos],
     )
 
 
