@@ -38,9 +38,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    cast,
-    func,
-    literal,
     select,
 )
 from sqlalchemy.orm import Session
@@ -80,7 +77,7 @@ from bonafides.screening.answer import (
 from bonafides.screening.common import new_certificate_id, record_details, require_action, today
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
-from bonafides.store.access import link_subjects, subjects_digest
+from bonafides.store.access import subjects_digest
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Check, CheckLine, ListEntry, Subject
 from bonafides.store.types import utcnow
@@ -824,7 +821,10 @@ def _answer_all(
             "subjects_digest": subjects_digest(screened),
         },
     )
-    _link_screened(session, event.id, stored.id, cert)
+    # The stored lines are the batch's access record: each screened subject's log reads
+    # them through the event named here (``store.access``), and the event's subjects
+    # digest pins them; no row per subject is written.
+    stored.event_id = event.id
     return ScreenReport(
         cert_id=cert,
         action=action,
@@ -887,23 +887,6 @@ def _plain_lines(
         text=pl.lit(None, pl.String) if writer is None else writer.plain_text(cert),
     )
     return pl.concat([plain.select(list(_ANSWERED)), done]).sort("pos")
-
-
-def _link_screened(session: Session, event_id: int, check_id: int, cert: str) -> None:
-    """Put the batch in each screened subject's access log, as the first line naming it.
-
-    One chained event for the batch and a row per subject, from the stored lines in one
-    statement: a million hashed appends would take minutes where this takes seconds.
-    """
-    line = CheckLine.__table__.c
-    first = literal(f"certificate {cert}.", String).concat(cast(func.min(line.line), String))
-    link_subjects(
-        session,
-        event_id,
-        select(line.subject_id, first)
-        .where(line.check_id == check_id, line.subject_id.is_not(None))
-        .group_by(line.subject_id),
-    )
 
 
 def plain_digests(lines: pl.Series, codes: pl.Series, statuses: pl.Series) -> list[str]:
