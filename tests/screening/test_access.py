@@ -129,3 +129,21 @@ def test_the_chain_pins_the_subjects_a_batch_screened(
         event.id,
         "its subject links do not match its subjects digest",
     )
+
+
+def test_a_batch_naming_no_stored_subject_is_in_no_log(ctx: Context, tmp_path: Path) -> None:
+    """Every line unknown or invalid: each is answered, and no subject is linked."""
+    codes = [factories.org().code, factories.org().code, "not a code"]
+    report = screen_file(
+        ctx,
+        codes_file(tmp_path / "a.csv", codes),
+        action="procurement.bid",
+        as_of=DAY,
+        inquirer="u",
+        purpose="p",
+    )
+    assert report.counts == {"measures_apply": 0, "clear": 0, "unknown": 2, "invalid": 1}
+    event = _event(ctx, report.cert_id)
+    assert event.detail["subjects"] == 0
+    with ctx.sessions() as session:
+        assert audit.verify(session).ok
