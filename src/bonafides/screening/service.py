@@ -192,6 +192,7 @@ def check(
         "rules_version": rules.version,
         "rules_digest": rules.digest,
         "created_at": utcnow(),
+        "event_id": None,  # the event names the subject; only a batch's lines need it
     }
     audit.append(
         session,

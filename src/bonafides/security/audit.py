@@ -18,14 +18,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
 from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json
 from bonafides.security.anchor import ChainKey, Checkpoint, anchor_of, signature_ok
-from bonafides.store.tables import AuditCheckpoint, AuditEvent, AuditHead, SubjectAccess
+from bonafides.store.tables import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    Check,
+    CheckLine,
+    SubjectAccess,
+)
 from bonafides.store.types import utcnow
 
 GENESIS = "0" * 64
@@ -231,16 +238,39 @@ def _events(session: Session, batch: int = 5000) -> Iterator[list[AuditEvent]]:
         session.expunge_all()
 
 
-def _links(session: Session, first: int, last: int) -> dict[int, list[int]]:
-    """The subject ids linked to each event of ``first..last``, ascending."""
+def _screened_links(session: Session) -> bool:
+    """Whether batch screenings' check lines are links (migration 0032): verification
+    also runs on a store an older release left, whose batches are linked by rows."""
+    columns = inspect(session.connection()).get_columns(Check.__tablename__)
+    return any(column["name"] == "event_id" for column in columns)
+
+
+def _links(
+    session: Session, first: int, last: int, *, screened: bool = True
+) -> dict[int, list[int]]:
+    """The subject ids linked to each event of ``first..last``, ascending: its
+    ``subject_access`` rows, or for a batch screening the subjects its check lines name
+    (each once; the lines are the batch's access record, ``store.access``)."""
     found: dict[int, list[int]] = {}
-    rows = session.execute(
-        select(SubjectAccess.event_id, SubjectAccess.subject_id)
-        .where(SubjectAccess.event_id >= first, SubjectAccess.event_id <= last)
-        .order_by(SubjectAccess.event_id, SubjectAccess.subject_id)
+    rows: list[Sequence[Any]] = list(
+        session.execute(
+            select(SubjectAccess.event_id, SubjectAccess.subject_id).where(
+                SubjectAccess.event_id >= first, SubjectAccess.event_id <= last
+            )
+        )
     )
+    if screened:
+        rows += session.execute(
+            select(Check.event_id, CheckLine.subject_id)
+            .join(CheckLine, CheckLine.check_id == Check.id)
+            .where(Check.event_id >= first, Check.event_id <= last)
+            .where(CheckLine.subject_id.is_not(None))
+            .distinct()
+        )
     for event_id, subject_id in rows:
         found.setdefault(event_id, []).append(subject_id)
+    for subject_ids in found.values():
+        subject_ids.sort()
     return found
 
 
@@ -317,8 +347,9 @@ def verify(
     checked = 0
     if progress is not None:
         progress(checked, head_state[0] if head_state else None)
+    screened = _screened_links(session)
     for rows in _events(session, batch):
-        links = _links(session, rows[0].id, rows[-1].id)
+        links = _links(session, rows[0].id, rows[-1].id, screened=screened)
         for event in rows:
             if event.id != expected_id:
                 return report(checked, expected_id, f"event {expected_id} is missing")
@@ -355,6 +386,8 @@ def verify(
     orphan = session.scalar(
         select(SubjectAccess.event_id).where(SubjectAccess.event_id > checked).limit(1)
     )
+    if orphan is None and screened:
+        orphan = session.scalar(select(Check.event_id).where(Check.event_id > checked).limit(1))
     if orphan is not None:
         return report(checked, orphan, f"subject links name event {orphan}, which is missing")
     for count, found in sorted(anchors.items()):

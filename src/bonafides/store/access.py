@@ -4,10 +4,13 @@ Reads are audit events (tag ``access:subject:read``) rather than rows of a table
 own, so they are hash-chained like every write and cannot be dropped quietly. A subject
 sees every event about its file: reads, screenings, reports and changes.
 
-An event about many subjects at once (a batch screening, a department's amendments) is
-one event linked to each of them by a ``subject_access`` row (``link_subjects``), written
+An event about many subjects at once (a department's amendments, a feed read) is one
+event linked to each of them by a ``subject_access`` row (``link_subjects``), written
 set-based in the event's transaction; the event's detail counts and digests the subjects,
-so the links are pinned by the chain too. The log is the union of both.
+so the links are pinned by the chain too. A batch screening needs no such rows: its stored
+check lines name each subject already, and its check names its event (``Check.event_id``),
+so its lines are the links (the first line naming a subject is what the log shows). The
+log is the union of the three; the chain's verification reads the same links.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, literal, select, union_all
+from sqlalchemy import Select, String, cast, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bonafides.security import audit
 from bonafides.security.audit import subjects_digest as subjects_digest
-from bonafides.store.tables import AuditEvent, SubjectAccess
+from bonafides.store.tables import AuditEvent, Check, CheckLine, SubjectAccess
 
 READ_TAG = "access:subject:read"
 
@@ -96,8 +99,9 @@ class AccessEntry:
 
 
 def events_about(subject_id: int) -> Select[Any]:
-    """Every audit event about the subject, its own or linked, as (id, at, actor, tag,
-    purpose, detail, what); a linked event says what it did to this subject."""
+    """Every audit event about the subject, its own, linked or a batch screening's, as
+    (id, at, actor, tag, purpose, detail, what); a linked event says what it did to this
+    subject, a batch screening the first of its lines naming the subject."""
     e = AuditEvent
     own = select(e.id, e.at, e.actor, e.tag, e.purpose, e.detail, e.object_ref.label("what"))
     linked = select(
@@ -109,9 +113,34 @@ def events_about(subject_id: int) -> Select[Any]:
         e.detail,
         func.coalesce(SubjectAccess.object_ref, e.object_ref).label("what"),
     ).join(SubjectAccess, SubjectAccess.event_id == e.id)
+    first = (
+        select(CheckLine.check_id, func.min(CheckLine.line).label("line"))
+        .where(CheckLine.subject_id == subject_id)
+        .group_by(CheckLine.check_id)
+        .subquery("first")
+    )
+    screened = (
+        select(
+            e.id,
+            e.at,
+            e.actor,
+            e.tag,
+            e.purpose,
+            e.detail,
+            literal("certificate ", String)
+            .concat(Check.cert_id)
+            .concat(".")
+            .concat(cast(first.c.line, String))
+            .label("what"),
+        )
+        .select_from(first)
+        .join(Check, Check.id == first.c.check_id)
+        .join(e, e.id == Check.event_id)
+    )
     both = union_all(
         own.where(e.subject_id == subject_id),
         linked.where(SubjectAccess.subject_id == subject_id),
+        screened,
     ).subquery("about")
     return select(both)
 

@@ -567,6 +567,11 @@ class Check(Base):
     rules_version: Mapped[str] = mapped_column(String(32))
     rules_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: The chained event of a batch screening: its lines are its access record, each
+    #: screened subject's access log reads them (``store.access``). Null for single
+    #: checks (their event names the subject) and for batches screened before 0032,
+    #: whose subjects are linked by ``subject_access`` rows.
+    event_id: Mapped[int | None] = mapped_column(BigId, index=True)
 
 
 class CheckLine(Base):
@@ -574,10 +579,12 @@ class CheckLine(Base):
 
     Keyed by (check, line) with no foreign key: a batch writes a million of these in the
     transaction that writes their check, and the check's audited ``lines_digest`` pins
-    them (migration 0009 says what that saved).
+    them (migration 0009 says what that saved). Indexed by subject: a batch screening's
+    lines are the screened subjects' access record.
     """
 
     __tablename__ = "check_lines"
+    __table_args__ = (Index("ix_check_lines_subject_id", "subject_id", "check_id", "line"),)
 
     check_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
