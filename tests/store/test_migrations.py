@@ -152,8 +152,8 @@ def test_every_migration_downgrades_and_upgrades_on_a_populated_store(
         assert merge == "0007_merge_areas"
         for revision, parent in steps:
             before = _counts(engine)
-            if revision.startswith("0032_"):
-                # Below 0032 a batch screening's subjects are linked by rows: its
+            if revision.startswith("0033_"):
+                # Below 0033 a batch screening's subjects are linked by rows: its
                 # downgrade writes them (the populated store's batch screened three).
                 before["subject_access"] += 3
             command.downgrade(cfg, parent)
@@ -246,7 +246,7 @@ def test_partitioned_store_downgrades_to_plain_tables_and_back(
             assert "partitioned HASH (subject_id)" in partitioned[name]
         assert partitioned != _shape(plain)
         command.downgrade(alembic_config(engine), "0030_match_entries")
-        # 0032's downgrade links the batch's three screened subjects by rows.
+        # 0033's downgrade links the batch's three screened subjects by rows.
         linked = {**full, "subject_access": full["subject_access"] + 3}
         assert _counts(engine) == linked
         assert _digests(engine) == rows

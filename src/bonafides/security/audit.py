@@ -239,7 +239,7 @@ def _events(session: Session, batch: int = 5000) -> Iterator[list[AuditEvent]]:
 
 
 def _screened_links(session: Session) -> bool:
-    """Whether batch screenings' check lines are links (migration 0032): verification
+    """Whether batch screenings' check lines are links (migration 0033): verification
     also runs on a store an older release left, whose batches are linked by rows."""
     columns = inspect(session.connection()).get_columns(Check.__tablename__)
     return any(column["name"] == "event_id" for column in columns)

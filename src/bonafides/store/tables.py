@@ -569,7 +569,7 @@ class Check(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     #: The chained event of a batch screening: its lines are its access record, each
     #: screened subject's access log reads them (``store.access``). Null for single
-    #: checks (their event names the subject) and for batches screened before 0032,
+    #: checks (their event names the subject) and for batches screened before 0033,
     #: whose subjects are linked by ``subject_access`` rows.
     event_id: Mapped[int | None] = mapped_column(BigId, index=True)
 

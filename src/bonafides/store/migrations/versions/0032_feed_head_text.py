@@ -5,7 +5,7 @@ payload) as the JSON text the feed sends, so a read puts the cursor before it an
 payload after it instead of building it for every event read (issue 16). Existing
 events are filled here from their columns, as the write path fills new ones.
 
-Revision ID: 0032_a_feed_head_text
+Revision ID: 0032_feed_head_text
 Revises: 0031_subject_partitions
 Create Date: 2026-12-06 21:00:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032_a_feed_head_text"
+revision: str = "0032_feed_head_text"
 down_revision: str | None = "0031_subject_partitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -11,8 +11,8 @@ them), so nothing is shown twice and nothing is lost. The downgrade writes the r
 batches screened since (the first line naming each subject, as the log shows it), so an
 older release shows them and its chain verification finds the links the events pin.
 
-Revision ID: 0032_c_batch_access
-Revises: 0031_subject_partitions
+Revision ID: 0033_batch_access
+Revises: 0032_feed_head_text
 Create Date: 2026-12-06 21:00:00
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032_c_batch_access"
-down_revision: str | None = "0031_subject_partitions"
+revision: str = "0033_batch_access"
+down_revision: str | None = "0032_feed_head_text"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
