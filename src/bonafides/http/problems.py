@@ -144,8 +144,10 @@ def problem_openapi(schema: dict[str, Any], api_prefix: str) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses.setdefault("422", {"description": _TITLES[422]})
             if "requestBody" in operation:
-                # A body that cannot even be parsed (broken JSON, multipart) is a 400.
+                # A body that cannot even be parsed (broken JSON, multipart) is a 400; one
+                # over the body limit is a 413, answered by the middleware before any route.
                 responses.setdefault("400", {"description": _TITLES[400]})
+                responses.setdefault("413", {"description": _TITLES[413]})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": ref}}
