@@ -126,7 +126,7 @@ def _recompute_on_spark(
 ) -> tuple[RecomputeResult, GradesResult]:
     from bonafides.spark.session import job_session
 
-    spark = job_session()
+    spark = job_session(ctx.settings.spark_driver_memory)
     from bonafides.spark import jobs
 
     zone = ctx.settings.timezone
