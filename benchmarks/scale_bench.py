@@ -189,15 +189,24 @@ def _screen(ctx: Context, source: Path, engine: str) -> tuple[float, float, dict
 def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
     ctx, records = prepare(_store(admin_url, size), Subjects(size), seed)
     source = _codes(Subjects(size), work)
+
+    def heard(step: str, seconds: float) -> None:
+        """Each step as it ends: a point cut short by a deadline still tells something."""
+        console.print(f"{size:,} subjects: {step} {seconds:.1f} s; load {os.getloadavg()[0]:.1f}")
+
     try:
         sql_s, _ = _run(ctx, "sql")
+        heard("recompute SQL", sql_s)
         by_sql = _stored(ctx)
         spark_s, spark_cpu = _run(ctx, "spark")
+        heard(f"recompute Spark (JVM CPU {spark_cpu:.0f} s)", spark_s)
         by_spark = _stored(ctx)
         # The entries in force are Spark's now, and equal to SQL's (checked below):
         # both screenings read the same current entries, and neither recomputes.
         screen_sql_s, _, screened, sql_digest = _screen(ctx, source, "sql")
+        heard("screen SQL", screen_sql_s)
         screen_spark_s, screen_cpu, spark_counts, spark_digest = _screen(ctx, source, "spark")
+        heard(f"screen Spark (JVM CPU {screen_cpu:.0f} s)", screen_spark_s)
         _clear(ctx)
     finally:
         ctx.close()
