@@ -11,8 +11,10 @@ PostgreSQL store of its own:
 - batch screening of a file of every subject's code (all N of them, no sample) for one
   action (``screen``, procurement.bid), by the store's SQL and then with ``--engine
   spark`` (subjects and entries joined on Spark over JDBC, the answers made and stored by
-  the store path's code): the two answer files are checked byte-identical but for the
-  certificate id, and the two batches' counts equal.
+  the store path's code), both over the SQL engine's entries: the two answer files are
+  checked byte-identical but for the certificate id, and the two batches' counts equal.
+
+The Spark recompute runs last (it is the longest), so a point cut short has the rest.
 
 It prints seconds and microseconds per subject for each job and size, the JVM's CPU
 seconds for each Spark job, and each step's growth against the previous size (linear
@@ -195,18 +197,18 @@ def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
         console.print(f"{size:,} subjects: {step} {seconds:.1f} s; load {os.getloadavg()[0]:.1f}")
 
     try:
+        # The longest job last, so that a point cut short has the others.
         sql_s, _ = _run(ctx, "sql")
         heard("recompute SQL", sql_s)
         by_sql = _stored(ctx)
-        spark_s, spark_cpu = _run(ctx, "spark")
-        heard(f"recompute Spark (JVM CPU {spark_cpu:.0f} s)", spark_s)
-        by_spark = _stored(ctx)
-        # The entries in force are Spark's now, and equal to SQL's (checked below):
-        # both screenings read the same current entries, and neither recomputes.
+        # Both screenings read the SQL engine's entries, current, so neither recomputes.
         screen_sql_s, _, screened, sql_digest = _screen(ctx, source, "sql")
         heard("screen SQL", screen_sql_s)
         screen_spark_s, screen_cpu, spark_counts, spark_digest = _screen(ctx, source, "spark")
         heard(f"screen Spark (JVM CPU {screen_cpu:.0f} s)", screen_spark_s)
+        spark_s, spark_cpu = _run(ctx, "spark")
+        heard(f"recompute Spark (JVM CPU {spark_cpu:.0f} s)", spark_s)
+        by_spark = _stored(ctx)
         _clear(ctx)
     finally:
         ctx.close()
