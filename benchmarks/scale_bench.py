@@ -7,28 +7,39 @@ PostgreSQL store of its own:
   empty entry table;
 - the same by the Spark engine (``lists recompute --engine spark``: the tables read over
   JDBC, evaluated on Spark ``local[2]``, staged over JDBC, one swap) into an empty entry
-  table again; the entries and grades it writes are checked equal to the SQL engine's.
+  table again; the entries and grades it writes are checked equal to the SQL engine's;
+- batch screening of a file of every subject's code (all N of them, no sample) for one
+  action (``screen``, procurement.bid), by the store's SQL and then with ``--engine
+  spark`` (subjects and entries joined on Spark over JDBC, the answers made and stored by
+  the store path's code), both over the SQL engine's entries: the two answer files are
+  checked byte-identical but for the certificate id, and the two batches' counts equal.
 
-It prints seconds and microseconds per subject for each size, and each step's growth
-against the previous size (linear means about the size ratio; the issue allows 2.2x per
-doubling)::
+The Spark recompute runs last (it is the longest), so a point cut short has the rest.
+
+It prints seconds and microseconds per subject for each job and size, the JVM's CPU
+seconds for each Spark job, and each step's growth against the previous size (linear
+means about the size ratio; the issue allows 2.2x per doubling)::
 
     .venv/bin/python benchmarks/scale_bench.py --sizes 100000,200000,400000
 
-Stores are kept (``bonafides_scale_bench_<N>``) and reused by later runs; loading is not
-timed. Batch screening is not part of the curve yet: ``screen`` has no Spark engine.
+Stores are kept (``bonafides_scale_bench_<N>``) and reused by later runs unless
+``--drop`` is given; loading is not timed. One size per process keeps each point's JVM
+fresh: ``--curve FILE`` keeps the points of earlier processes, so the growth is shown
+against them.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import resource
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +51,22 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bonafides.app.rules import recompute
+from bonafides.app.screening import screen_file
 from bonafides.app.unit import UnitOfWork
 from bonafides.context import Context
 from bonafides.rules.compile import ENTRY_COLUMNS
 from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import CURRENT
+from bonafides.settings import Settings
 from bonafides.store.db import make_engine
 from bonafides.store.tables import Grade, ListEntry
-from rules_bench import TODAY, Subjects, machine, prepare
+from rules_bench import ACTION, TODAY, Subjects, machine, prepare
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-console = Console()
+#: The Spark JVM's heap unless BONAFIDES_SPARK_DRIVER_MEMORY says otherwise: the default
+#: 1 GB ran out at 400,000 subjects.
+DRIVER_MEMORY = "6g"
+console = Console(width=200)
 
 
 @dataclass
@@ -61,7 +77,15 @@ class Point:
     grades: int
     sql_s: float
     spark_s: float
+    #: CPU seconds of the Spark JVM during the Spark recompute and the Spark screening.
+    spark_cpu: float
     same: bool
+    #: The screening's counts (listed, clear, unknown, ...) by the SQL engine.
+    screened: dict[str, int]
+    screen_sql_s: float
+    screen_spark_s: float
+    screen_cpu: float
+    screen_same: bool
 
 
 ROLE = "bonafides_scale_bench"
@@ -88,8 +112,18 @@ def _store(admin_url: str, subjects: int) -> str:
 
 def _clear(ctx: Context) -> None:
     with ctx.engine.begin() as conn:
-        for table in ("grades", "list_entries", "rule_runs"):
+        for table in ("check_lines", "checks", "grades", "list_entries", "rule_runs"):
             conn.execute(text(f"DELETE FROM {table}"))
+
+
+def _drop(admin_url: str, subjects: int) -> None:
+    """Drop a size's store after its point (a 1M store takes about 11 GB)."""
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(f'DROP DATABASE IF EXISTS "bonafides_scale_bench_{subjects}" WITH (FORCE)')
+        )
+    admin.dispose()
 
 
 def _stored(ctx: Context) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
@@ -112,23 +146,73 @@ def _stored(ctx: Context) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     return entries, grades
 
 
-def _run(ctx: Context, engine: str) -> float:
+def _run(ctx: Context, engine: str) -> tuple[float, float]:
+    """Seconds of one recompute into empty tables, and the JVM's CPU seconds in it."""
     _clear(ctx)
+    cpu = _children_cpu(os.getpid())
     started = time.perf_counter()
     with UnitOfWork(ctx.sessions) as unit:
         recompute(unit, ctx, packaged_rules(), as_of=TODAY, full=True, actor="bench", engine=engine)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu(os.getpid()) - cpu
 
 
-def measure(admin_url: str, size: int, seed: int) -> Point:
+def _codes(subjects: Subjects, work: Path) -> Path:
+    """A file of every subject's code, as an inquirer would send it."""
+    source = work / f"codes-{subjects.count}.csv"
+    with source.open("w", encoding="utf-8") as handle:
+        handle.write("code\n")
+        handle.writelines(f"{subjects.code(i)}\n" for i in range(1, subjects.count + 1))
+    return source
+
+
+def _screen(ctx: Context, source: Path, engine: str) -> tuple[float, float, dict[str, int], str]:
+    """Seconds and JVM CPU seconds of one batch screening, its counts, and the digest of
+    its answer file with the certificate id taken out (the one thing that differs)."""
+    out = source.with_name(f"answers-{engine}.csv")
+    cpu = _children_cpu(os.getpid())
+    started = time.perf_counter()
+    report = screen_file(
+        ctx,
+        source,
+        action=ACTION,
+        inquirer="bench",
+        purpose="benchmark",
+        as_of=TODAY,
+        out=out,
+        engine=engine,
+    )
+    seconds = time.perf_counter() - started
+    jvm = _children_cpu(os.getpid()) - cpu
+    digest = hashlib.sha256(out.read_bytes().replace(report.cert_id.encode(), b"CERT"))
+    out.unlink()
+    return seconds, jvm, dict(report.counts), digest.hexdigest()
+
+
+def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
     ctx, records = prepare(_store(admin_url, size), Subjects(size), seed)
+    source = _codes(Subjects(size), work)
+
+    def heard(step: str, seconds: float) -> None:
+        """Each step as it ends: a point cut short by a deadline still tells something."""
+        console.print(f"{size:,} subjects: {step} {seconds:.1f} s; load {os.getloadavg()[0]:.1f}")
+
     try:
-        sql_s = _run(ctx, "sql")
+        # The longest job last, so that a point cut short has the others.
+        sql_s, _ = _run(ctx, "sql")
+        heard("recompute SQL", sql_s)
         by_sql = _stored(ctx)
-        spark_s = _run(ctx, "spark")
+        # Both screenings read the SQL engine's entries, current, so neither recomputes.
+        screen_sql_s, _, screened, sql_digest = _screen(ctx, source, "sql")
+        heard("screen SQL", screen_sql_s)
+        screen_spark_s, screen_cpu, spark_counts, spark_digest = _screen(ctx, source, "spark")
+        heard(f"screen Spark (JVM CPU {screen_cpu:.0f} s)", screen_spark_s)
+        spark_s, spark_cpu = _run(ctx, "spark")
+        heard(f"recompute Spark (JVM CPU {spark_cpu:.0f} s)", spark_s)
         by_spark = _stored(ctx)
+        _clear(ctx)
     finally:
         ctx.close()
+        source.unlink()
     return Point(
         size,
         records,
@@ -136,7 +220,13 @@ def measure(admin_url: str, size: int, seed: int) -> Point:
         len(by_sql[1]),
         sql_s,
         spark_s,
+        spark_cpu,
         by_sql == by_spark,
+        screened,
+        screen_sql_s,
+        screen_spark_s,
+        screen_cpu,
+        (screened, sql_digest) == (spark_counts, spark_digest),
     )
 
 
@@ -148,37 +238,54 @@ def _growth(points: list[Point], i: int, attr: str) -> str:
     return f"{ratio:.2f}x for {now.subjects / before.subjects:.1f}x"
 
 
+def _per_subject(seconds: float, subjects: int) -> str:
+    return f"{seconds / subjects * 1e6:.0f} µs"
+
+
 def rows(points: list[Point]) -> list[tuple[str, ...]]:
+    """Two rows per size: the recompute and the batch screening."""
     out: list[tuple[str, ...]] = []
     for i, p in enumerate(points):
-        out.append(
-            (
-                f"{p.subjects:,}",
-                f"{p.records:,}",
-                f"{p.entries:,} / {p.grades:,}",
-                f"{p.sql_s:.1f} s",
-                f"{p.sql_s / p.subjects * 1e6:.0f} µs",
-                _growth(points, i, "sql_s"),
-                f"{p.spark_s:.1f} s",
-                f"{p.spark_s / p.subjects * 1e6:.0f} µs",
-                _growth(points, i, "spark_s"),
-                f"{p.spark_s / p.sql_s:.2f}",
-                "yes" if p.same else "NO",
+        listed = p.screened.get("measures_apply", 0)
+        for job, result, sql, spark, cpu, same in (
+            ("recompute", f"{p.entries:,} entries / {p.grades:,} grades", "sql_s", "spark_s",
+             p.spark_cpu, p.same),
+            ("screen", f"{p.subjects:,} lines, {listed:,} listed", "screen_sql_s",
+             "screen_spark_s", p.screen_cpu, p.screen_same),
+        ):  # fmt: skip
+            sql_s, spark_s = getattr(p, sql), getattr(p, spark)
+            out.append(
+                (
+                    job,
+                    f"{p.subjects:,}",
+                    f"{p.records:,}",
+                    result,
+                    f"{sql_s:.1f} s",
+                    _per_subject(sql_s, p.subjects),
+                    _growth(points, i, sql),
+                    f"{spark_s:.1f} s",
+                    _per_subject(spark_s, p.subjects),
+                    _growth(points, i, spark),
+                    f"{cpu:.0f} s",
+                    f"{spark_s / sql_s:.2f}",
+                    "yes" if same else "NO",
+                )
             )
-        )
     return out
 
 
 HEADERS = (
+    "job",
     "subjects",
     "records",
-    "entries / grades",
+    "result",
     "PostgreSQL",
     "per subject",
     "growth",
     "Spark local[2]",
     "per subject",
     "growth",
+    "JVM CPU",
     "Spark / PG",
     "equal",
 )
@@ -187,11 +294,13 @@ HEADERS = (
 def write_results(points: list[Point], command: str, load: str, cpu: str) -> None:
     lines = [
         "",
-        f"## scale_bench: lists and grades, PostgreSQL and Spark ({dt.date.today().isoformat()})",
+        f"## scale_bench: lists, grades and batch screening, PostgreSQL and Spark "
+        f"({dt.date.today().isoformat()})",
         "",
         f"`{command}`. Machine: {machine()}; Spark local[2] on the same cores. Load average "
         f"{load} during the run (other processes shared the cores). CPU seconds of this "
-        f"process and its children (the JVM): {cpu}.",
+        f"process and its children (the JVM): {cpu}. JVM CPU: the Spark JVM's CPU seconds "
+        "during that job alone.",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---:|" * len(HEADERS),
@@ -216,6 +325,12 @@ def _children_cpu(pid: int) -> float:
     return total
 
 
+def _load_curve(path: Path | None) -> list[Point]:
+    if path is None or not path.exists():
+        return []
+    return [Point(**point) for point in json.loads(path.read_text(encoding="utf-8"))]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -224,20 +339,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pg", default="postgresql+psycopg:///postgres", help="Admin URL.")
     parser.add_argument("--no-results", action="store_true", help="Do not append to RESULTS.md.")
+    parser.add_argument(
+        "--drop", action="store_true", help="Drop each size's store after its point."
+    )
+    parser.add_argument(
+        "--curve",
+        type=Path,
+        help="JSON file of earlier points (one size per process): read, extended, rewritten.",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path("/tmp"), help="Directory for the codes and answers."
+    )
     args = parser.parse_args(argv)
     from bonafides.spark.session import local_session
 
-    local_session("local[2]", app="scale-bench", partitions=8)
+    memory = Settings().spark_driver_memory or DRIVER_MEMORY
+    local_session("local[2]", app="scale-bench", partitions=8, driver_memory=memory)
     start = os.getloadavg()[1]
-    points: list[Point] = []
+    points = _load_curve(args.curve)
     for size in (int(s) for s in args.sizes.split(",")):
-        points.append(measure(args.pg, size, args.seed))
-        point = points[-1]
+        point = measure(args.pg, size, args.seed, args.work)
+        points.append(point)
+        if args.curve is not None:
+            args.curve.write_text(json.dumps([asdict(p) for p in points], indent=1))
+        if args.drop:
+            _drop(args.pg, size)
         console.print(
-            f"{size:,} subjects: SQL {point.sql_s:.1f} s, Spark {point.spark_s:.1f} s, "
-            f"{point.entries:,} entries, {point.grades:,} grades, "
-            f"equal: {'yes' if point.same else 'NO'}; load {os.getloadavg()[0]:.1f}, "
-            f"JVM CPU so far {_children_cpu(os.getpid()):.0f} s"
+            f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark {point.spark_s:.1f} s "
+            f"(JVM CPU {point.spark_cpu:.0f} s), {point.entries:,} entries, {point.grades:,} "
+            f"grades, equal: {'yes' if point.same else 'NO'}; screen SQL "
+            f"{point.screen_sql_s:.1f} s, Spark {point.screen_spark_s:.1f} s (JVM CPU "
+            f"{point.screen_cpu:.0f} s), {point.screened}, equal: "
+            f"{'yes' if point.screen_same else 'NO'}; load {os.getloadavg()[0]:.1f}, "
+            f"JVM CPU so far {_children_cpu(os.getpid()):.0f} s (heap {memory})"
         )
     out = Table(title="scale_bench")
     for header in HEADERS:

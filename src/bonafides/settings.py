@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         "hash-partition records, versions, list entries and check lines by subject into "
         "this many partitions (0: plain tables).",
     )
+    spark_driver_memory: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+([kKmMgGtTpP][bB]?)?$",
+        description="Heap of the Spark JVM that `--engine spark` starts on this machine "
+        "(local mode, where the driver is also the executor), as Spark writes sizes: "
+        "512m, 6g. Unset: Spark's default (1g). Ignored under spark-submit.",
+    )
     db_pool_size: int = Field(
         default=10,
         gt=0,

@@ -92,6 +92,13 @@ def _stored(ctx: Context) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     return entries, grades
 
 
+def _held(spark: Any) -> tuple[set[str], int]:
+    """The session's temporary views and the number of cached datasets: what a
+    long-lived session (a service, a notebook running job after job) would accumulate."""
+    views = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+    return views, spark.sparkContext._jsc.getPersistentRDDs().size()
+
+
 def test_spark_recompute_writes_what_sql_writes(spark: object, ctx: Context) -> None:
     rules = packaged_rules()
     with ctx.sessions.begin() as session:
@@ -103,10 +110,12 @@ def test_spark_recompute_writes_what_sql_writes(spark: object, ctx: Context) -> 
         with spark_ctx.engine.begin() as conn:
             conn.execute(text("CREATE TABLE spark_staged_entries (list_code TEXT)"))
             conn.execute(text("INSERT INTO spark_staged_entries VALUES ('junk')"))
+    views, kept = _held(spark)
     try:
         added, superseded = _run(spark_ctx, "spark")
     finally:
         spark_ctx.close()
+    assert _held(spark) == (views, kept), "the job left views or cached tables in the session"
     assert added > 10
     assert superseded == 0
     by_spark = _stored(ctx)

@@ -60,7 +60,7 @@ def make_export(
             )
         from bonafides.spark.session import job_session
 
-        spark = job_session()
+        spark = job_session(ctx.settings.spark_driver_memory)
         from bonafides.spark.export import tables_writer
 
         tables = tables_writer(spark, ctx.settings.db, snapshot_dir=snapshot_dir)

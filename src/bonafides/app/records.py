@@ -83,7 +83,7 @@ def expire(
         if engine == "spark":
             from bonafides.spark.session import job_session
 
-            spark = job_session()
+            spark = job_session(ctx.settings.spark_driver_memory)
             from bonafides.spark.retention import expire as expire_on_spark
 
             result = expire_on_spark(

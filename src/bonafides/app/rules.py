@@ -126,7 +126,7 @@ def _recompute_on_spark(
 ) -> tuple[RecomputeResult, GradesResult]:
     from bonafides.spark.session import job_session
 
-    spark = job_session()
+    spark = job_session(ctx.settings.spark_driver_memory)
     from bonafides.spark import jobs
 
     zone = ctx.settings.timezone
@@ -134,8 +134,10 @@ def _recompute_on_spark(
 
     def act(session: Session) -> tuple[RecomputeResult, GradesResult]:
         entries_table, grades_table = jobs.staging_tables(session)
-        with jobs.read_tables(spark, session, db_url, snapshot_dir=snapshot_dir) as tables:
-            entries, grades = jobs.evaluate(spark, rules, tables, zone=zone, as_of=as_of)
+        with (
+            jobs.read_tables(spark, session, db_url, snapshot_dir=snapshot_dir) as tables,
+            jobs.evaluate(spark, rules, tables, zone=zone, as_of=as_of) as (entries, grades),
+        ):
             staged = jobs.stage(session, db_url, entries, entries_table)
             staged_grades = (
                 None if grades is None else jobs.stage(session, db_url, grades, grades_table)

@@ -107,7 +107,7 @@ def screen_file(
     if engine == "spark":
         from bonafides.spark.session import job_session
 
-        spark = job_session()
+        spark = job_session(ctx.settings.spark_driver_memory)
         from bonafides.spark.screening import lookup
 
         options["lookup"] = lookup(spark, ctx.settings.db, snapshot_dir=snapshot_dir)

@@ -65,7 +65,7 @@ def public_figures(
     if engine == "spark":
         from bonafides.spark.session import job_session
 
-        spark = job_session()
+        spark = job_session(ctx.settings.spark_driver_memory)
         from bonafides.spark.statistics import figures
 
         with ctx.sessions() as session:

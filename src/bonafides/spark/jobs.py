@@ -129,6 +129,7 @@ def stage(session: Session, db_url: str, frame: DataFrame, table: Table) -> Tabl
     return table
 
 
+@contextmanager
 def evaluate(
     spark: SparkSession,
     rules: Rules,
@@ -136,13 +137,19 @@ def evaluate(
     *,
     zone: str,
     as_of: dt.date,
-) -> tuple[DataFrame, DataFrame | None]:
-    """The entries of every list and the grades as of ``as_of`` (None without schemes)."""
+) -> Iterator[tuple[DataFrame, DataFrame | None]]:
+    """The entries of every list and the grades as of ``as_of`` (None without schemes),
+    to be written inside the block: on leaving it the evaluator's cached records and views
+    are released, so a session that runs job after job (a service, a notebook, the tests)
+    does not keep every job's copy of the store in memory."""
     del spark  # the frames carry their session
     evaluator = SparkEvaluator(rules, tables, zone=zone)
-    entries = evaluator.entries().select(*ENTRY_COLUMNS)
-    grades = evaluator.grades(as_of).select(*GRADE_COLUMNS) if rules.grades else None
-    return entries, grades
+    try:
+        entries = evaluator.entries().select(*ENTRY_COLUMNS)
+        grades = evaluator.grades(as_of).select(*GRADE_COLUMNS) if rules.grades else None
+        yield entries, grades
+    finally:
+        evaluator.close()
 
 
 def staging_tables(session: Session) -> tuple[Table, Table]:

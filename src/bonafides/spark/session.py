@@ -37,7 +37,12 @@ def require() -> None:
 
 
 def local_session(
-    master: str = "local[2]", *, app: str = "bonafides", partitions: int = 4, small: bool = False
+    master: str = "local[2]",
+    *,
+    app: str = "bonafides",
+    partitions: int = 4,
+    small: bool = False,
+    driver_memory: str | None = None,
 ) -> SparkSession:
     """A session for one machine (tests, benchmarks, a small office); a cluster's jobs get
     theirs from spark-submit, which sets the master and resources (docs/deployment.md).
@@ -46,7 +51,10 @@ def local_session(
     data, where every piece costs a task's overhead. Time is UTC inside Spark, so a
     timestamp read from the store means the same instant; the credit office's zone is
     applied explicitly where a local day is needed. ``small`` tunes the session for a few
-    thousand rows (``SMALL_DATA``), overriding ``partitions``.
+    thousand rows (``SMALL_DATA``), overriding ``partitions``. ``driver_memory`` is the
+    JVM's heap (``BONAFIDES_SPARK_DRIVER_MEMORY``): in local mode the driver runs the
+    tasks too, and Spark's default 1 GB ran out at 400,000 subjects. It applies when this
+    call starts the JVM; a session already running keeps the heap it started with.
     """
     require()
     from pyspark.sql import SparkSession
@@ -60,6 +68,8 @@ def local_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
     )
+    if driver_memory:
+        builder = builder.config("spark.driver.memory", driver_memory)
     if small:
         for key, value in SMALL_DATA.items():
             builder = builder.config(key, value)
@@ -68,10 +78,10 @@ def local_session(
     return builder.getOrCreate()
 
 
-def job_session() -> SparkSession:
+def job_session(driver_memory: str | None = None) -> SparkSession:
     """The session of a job: the one spark-submit configured (its master, executors and
     jars), one this process already started (tests, a notebook) as it was configured, or
-    else a local one on this machine's cores."""
+    else a local one on this machine's cores with ``driver_memory`` of heap."""
     require()
     import os
 
@@ -83,4 +93,4 @@ def job_session() -> SparkSession:
         return active
     if os.environ.get("PYSPARK_GATEWAY_PORT"):
         return SparkSession.builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
-    return local_session("local[*]", partitions=8)
+    return local_session("local[*]", partitions=8, driver_memory=driver_memory)
