@@ -34,6 +34,9 @@ from tests.rules.generate import (
 from tests.store.seed import seed_reference_data
 
 ZONE = "Asia/Shanghai"
+#: Also on PostgreSQL partitioned by subject (migration 0031), where the whole-table SQL
+#: reads every partition and the Python evaluator one subject's.
+pytestmark = pytest.mark.partitioned
 RULESETS = {"packaged": packaged_rules(), "features": feature_rules()}
 EXAMPLES = settings(
     max_examples=30,

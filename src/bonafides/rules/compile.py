@@ -310,6 +310,11 @@ class SqlEvaluator:
                 *self._kinds(rule, kind),
                 *self._only(r, only),
             )
+            # Fenced too: merged into the next layer, the end of an ending record (a
+            # lookup in its versions) is computed twice, once for the filter below and
+            # once for its column; on a store partitioned by subject each lookup probes
+            # every partition, since versions are found by record, not by subject.
+            .offset(0)
             .subquery("matched")
         )
         ends: list[tuple[ColumnElement[Any], str]] = []
@@ -613,45 +618,93 @@ class SqlEvaluator:
         return select(*(union.c[name] for name in GRADE_COLUMNS))
 
     def _scheme(self, scheme: GradeScheme) -> Select[Any]:
+        """One scheme's grades as one set-based statement: the records each line counts
+        (one arm per line), numbered within each (subject, line) by a single window, then
+        the first line that decides per subject.
+
+        Set-based rather than a lookup per subject and line: on a store partitioned by
+        subject, each correlated lookup is an Append over every partition pruned at run
+        time, once per subject and line; here each partition is scanned once.
+
+        One window order serves both kinds of line: a fixed-grade line orders its records
+        by id (its ids are listed in id order and any row stands for the line), a line
+        that reads its grade from a field by date then id, latest first (its first row is
+        the latest record). ``k1`` is a constant for the former, so ``k2`` orders alone.
+        """
         day = bindparam("as_of", type_=Date())
-        longest = max(gline.within_months for gline in scheme.lines)
-        types = sorted({t for gline in scheme.lines for t in self.rules.types_of(gline.match)})
-        r = self.records.alias("r")
-        s = self.subjects.alias("s")
-        candidates = (
-            select(r.c.subject_id)
-            .select_from(r.join(s, s.c.id == r.c.subject_id))
-            .where(
-                r.c.type_code.in_(types),
-                r.c.status.in_(_EFFECTIVE),
-                r.c.decision_date <= day,
-                r.c.decision_date > months_after(day, -longest),
-                s.c.kind.in_([k.value for k in scheme.subject_kinds]),
+        arms = []
+        for number, gline in enumerate(scheme.lines, 1):
+            o = self.records.alias(f"g{number}")
+            conds = [
+                self.match_clause(o, gline.match, counting=True),
+                o.c.decision_date <= day,
+                o.c.decision_date > months_after(day, -gline.within_months),
+            ]
+            if gline.from_field is not None:
+                value = content(o.c.content, gline.from_field, content_text)
+                conds.append(value.in_(list(scheme.values)))
+                grade: ColumnElement[Any] = value
+                k1: ColumnElement[Any] = o.c.decision_date
+                k2: ColumnElement[Any] = -o.c.id
+                own: ColumnElement[Any] = cast(o.c.id, String())
+            else:
+                grade = typed(gline.grade, String())
+                k1 = _date(FAR_FUTURE)
+                k2 = o.c.id
+                own = typed(None, String())
+            arms.append(
+                select(
+                    o.c.subject_id,
+                    typed(number, Integer()).label("line"),
+                    o.c.id,
+                    k1.label("k1"),
+                    k2.label("k2"),
+                    grade.label("grade"),
+                    own.label("own_ids"),
+                    typed(gline.at_least, Integer()).label("need"),
+                ).where(*conds)
             )
-            .distinct()
-            .subquery("graded")
+        hits = (arms[0] if len(arms) == 1 else union_all(*arms)).subquery("hits")
+        s = self.subjects.alias("s")
+        group = (hits.c.subject_id, hits.c.line)
+        order = (hits.c.k1.desc(), hits.c.k2)
+        counted = (
+            select(
+                hits.c.subject_id,
+                hits.c.line,
+                hits.c.grade,
+                hits.c.own_ids,
+                hits.c.need,
+                func.count().over(partition_by=group).label("n"),
+                concat_ids(hits.c.id)
+                .over(partition_by=group, order_by=order, rows=(None, None))
+                .label("ids"),
+                func.row_number().over(partition_by=group, order_by=order).label("rn"),
+            )
+            .select_from(hits.join(s, s.c.id == hits.c.subject_id))
+            .where(s.c.kind.in_([k.value for k in scheme.subject_kinds]))
+            .subquery("counted")
         )
-        subject = candidates.c.subject_id
-        lines = []
-        for number in range(1, len(scheme.lines) + 1):
-            hit, _, _ = self._grade_line_hit(scheme, number, subject, day)
-            lines.append((hit, typed(number, Integer())))
-        decided = select(
-            subject.label("subject_id"), case(*lines, else_=None).label("line")
-        ).subquery("lines")
-        grade_by_line = []
-        ids_by_line = []
-        for number in range(1, len(scheme.lines) + 1):
-            _, grade, ids = self._grade_line_hit(scheme, number, decided.c.subject_id, day)
-            grade_by_line.append((decided.c.line == number, grade))
-            ids_by_line.append((decided.c.line == number, ids))
+        decided = (
+            select(
+                counted.c.subject_id,
+                counted.c.line,
+                counted.c.grade,
+                func.coalesce(counted.c.own_ids, counted.c.ids).label("record_ids"),
+                func.row_number()
+                .over(partition_by=counted.c.subject_id, order_by=counted.c.line)
+                .label("first"),
+            )
+            .where(counted.c.rn == 1, counted.c.n >= counted.c.need)
+            .subquery("decided")
+        )
         return select(
             typed(scheme.code, String()).label("scheme"),
             decided.c.subject_id,
-            case(*grade_by_line, else_=None).label("grade"),
+            decided.c.grade,
             decided.c.line,
-            case(*ids_by_line, else_=None).label("record_ids"),
-        ).where(decided.c.line.is_not(None))
+            decided.c.record_ids,
+        ).where(decided.c.first == 1)
 
 
 @lru_cache(maxsize=16)

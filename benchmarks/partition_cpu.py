@@ -1,0 +1,105 @@
+"""Server CPU of the whole-table jobs on rules_bench stores, plain beside partitioned.
+
+On a shared two-core machine the wall time of a list recompute moves by a third from run
+to run; the CPU time of the PostgreSQL backend that runs it (read from /proc) moves by a
+few percent, and it is what the partitioned store adds or saves. For each store named
+(``rules_bench`` stores, loaded by it first), interleaved ``--runs`` times: a full list
+recompute into an empty entry table, and the grades of every organisation as of the
+bench's day, each in a transaction rolled back afterwards, so the stores are left as
+found::
+
+    .venv/bin/python benchmarks/partition_cpu.py \\
+        --stores bonafides_rules_bench_100000_1,bonafides_rules_bench_100000_1_p16
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import rules_bench
+from bonafides.context import Context
+from bonafides.rules.service import recompute_grades, recompute_lists
+from bonafides.settings import Settings
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(pid: int) -> float:
+    """User plus system CPU seconds of one PostgreSQL backend (the server runs here)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def lists(session: Session, ctx: Context) -> None:
+    recompute_lists(session, zone=ctx.settings.timezone, full=True)
+
+
+def grades(session: Session, ctx: Context) -> None:
+    recompute_grades(session, as_of=rules_bench.TODAY, zone=ctx.settings.timezone)
+
+
+JOBS: dict[str, Callable[[Session, Context], None]] = {"lists": lists, "grades": grades}
+
+
+def measure(ctx: Context, job: Callable[[Session, Context], None]) -> tuple[float, float]:
+    """(backend CPU s, wall s) of one job, rolled back."""
+    session = ctx.sessions()
+    try:
+        pid = int(session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        if job is lists:
+            # The emptying is not the job's: start the clock after it.
+            session.connection().exec_driver_sql("DELETE FROM list_entries")
+        cpu, started = backend_cpu(pid), time.perf_counter()
+        job(session, ctx)
+        return backend_cpu(pid) - cpu, time.perf_counter() - started
+    finally:
+        session.rollback()
+        session.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stores", required=True, help="Comma-separated database names.")
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args(argv)
+    names = args.stores.split(",")
+    contexts = [
+        Context(Settings(db=f"postgresql+psycopg:///{n}", secret_key=rules_bench.SECRET, demo=True))
+        for n in names
+    ]
+    start = os.getloadavg()[1]
+    found: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    try:
+        for _ in range(args.runs):
+            for name, ctx in zip(names, contexts, strict=True):
+                for job, run in JOBS.items():
+                    found.setdefault((name, job), []).append(measure(ctx, run))
+    finally:
+        for ctx in contexts:
+            ctx.close()
+    table = Table(title=f"backend CPU per job, load {start:.1f}–{os.getloadavg()[1]:.1f}")
+    for column in ("store", "job", "backend CPU s (each run)", "wall s (each run)"):
+        table.add_column(column)
+    for (name, job), runs in found.items():
+        table.add_row(
+            name,
+            job,
+            " / ".join(f"{cpu:.2f}" for cpu, _ in runs),
+            " / ".join(f"{wall:.1f}" for _, wall in runs),
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
