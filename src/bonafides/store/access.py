@@ -103,15 +103,10 @@ def events_about(subject_id: int) -> Select[Any]:
     (id, at, actor, tag, purpose, detail, what); a linked event says what it did to this
     subject, a batch screening the first of its lines naming the subject."""
     e = AuditEvent
-    own = select(e.id, e.at, e.actor, e.tag, e.purpose, e.detail, e.object_ref.label("what"))
+    event = (e.id, e.at, e.actor, e.tag, e.purpose, e.detail)
+    own = select(*event, e.object_ref.label("what"))
     linked = select(
-        e.id,
-        e.at,
-        e.actor,
-        e.tag,
-        e.purpose,
-        e.detail,
-        func.coalesce(SubjectAccess.object_ref, e.object_ref).label("what"),
+        *event, func.coalesce(SubjectAccess.object_ref, e.object_ref).label("what")
     ).join(SubjectAccess, SubjectAccess.event_id == e.id)
     first = (
         select(CheckLine.check_id, func.min(CheckLine.line).label("line"))
@@ -121,12 +116,7 @@ def events_about(subject_id: int) -> Select[Any]:
     )
     screened = (
         select(
-            e.id,
-            e.at,
-            e.actor,
-            e.tag,
-            e.purpose,
-            e.detail,
+            *event,
             literal("certificate ", String)
             .concat(Check.cert_id)
             .concat(".")
