@@ -19,7 +19,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import resource
 import sqlite3
 import tempfile
@@ -44,6 +43,7 @@ from bonafides.store.disclosure import record_is_public
 from bonafides.store.exports import RECORD_COLUMNS
 from bonafides.store.reference import sync_catalogue
 from bonafides.store.tables import Record, RecordType, Subject
+from proc_cpu import backends, process_cpu, spent
 from web_bench import SECRET, _ensure_database, _psycopg_url, append_results
 from web_bench import load as load_postgres
 
@@ -122,29 +122,9 @@ def load_sqlite(path: Path, subjects: int, per_subject: int, console: Console) -
     console.print(f"sqlite store loaded in {time.perf_counter() - started:.0f} s")
 
 
-def _proc_cpu(pid: int) -> float:
-    """User and system CPU seconds of a process so far (Linux ``/proc``); 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _backends(url: str) -> dict[int, float]:
-    """CPU seconds so far of each server process connected to the store's database (the
-    bench's own look-up connection left out). A backend that ends between two looks is
-    missed: parallel workers of a statement, so plans with them are under-counted."""
-    with psycopg.connect(_psycopg_url(url)) as conn:
-        pids = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return {int(pid): _proc_cpu(int(pid)) for (pid,) in pids}
-
-
-def _server_cpu(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    """The store's backends (a floor: parallel workers that end between looks are missed)."""
+    return backends(_psycopg_url(url), [url.rsplit("/", 1)[1]])
 
 
 def _records(url: str) -> int:
@@ -158,14 +138,14 @@ def baseline_postgres(url: str, out: Path) -> tuple[float, int, float]:
     sql = _sql(postgresql.dialect(), TODAY)  # type: ignore[no-untyped-call]
     with psycopg.connect(_psycopg_url(url)) as conn:
         backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
-        started, cpu, server = time.perf_counter(), time.process_time(), _proc_cpu(backend)
+        started, cpu, server = time.perf_counter(), time.process_time(), process_cpu(backend)
         rows = 0
         with out.open("wb") as f, conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
             for block in copy:
                 f.write(block)
                 rows += bytes(block).count(b"\n")
         spent = time.perf_counter() - started
-        cpu = time.process_time() - cpu + _proc_cpu(backend) - server
+        cpu = time.process_time() - cpu + process_cpu(backend) - server
     return spent, rows, cpu
 
 
@@ -190,16 +170,16 @@ def export(url: str, out: Path) -> tuple[float, int, float, float]:
     ctx = Context(Settings(db=url, secret_key=SECRET, data_dir=out))
     rules_for(ctx.catalogue)  # parsed once per process (YAML), not per export: not timed
     postgres = ctx.engine.dialect.name == "postgresql"
-    backends = _backends(url) if postgres else {}
+    server = _backends(url) if postgres else {}
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
     _, manifest = make_export(ctx, ExportFormat.PARQUET, out=out)
-    spent, cpu = time.perf_counter() - started, time.process_time() - cpu
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     if postgres:
-        cpu += _server_cpu(backends, _backends(url))
+        cpu += spent(server, _backends(url))
     ctx.close()
-    return spent, int(manifest["files"]["records.parquet"]["rows"]), grown, cpu
+    return took, int(manifest["files"]["records.parquet"]["rows"]), grown, cpu
 
 
 def main() -> None:

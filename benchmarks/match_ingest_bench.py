@@ -57,6 +57,7 @@ from bonafides.synth.names import trade_name
 from bonafides.synth.orgnames import enterprise
 from bonafides.synth.places import PlaceSampler
 from ingest_bench import _header
+from proc_cpu import backends
 from web_bench import _ensure_database, _psycopg_url, _rows, append_results
 
 TYPE = "market.penalty"
@@ -185,25 +186,11 @@ def timed(action: Callable[[], T]) -> tuple[T, float, float]:
 
 
 def server_cpu(url: str) -> float:
-    """CPU seconds of the PostgreSQL backends serving ``url``'s database, read from
-    /proc (the server runs on this machine): a step's difference is the server's share
-    of its work, as long as the step's connections stay open (the pool keeps them)."""
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(_psycopg_url(url.rsplit("/", 1)[0] + "/postgres")) as conn:
-        pids = [
-            pid
-            for (pid,) in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
-            )
-        ]
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the PostgreSQL backends serving ``url``'s database: a step's
+    difference is the server's share of its work, as long as the step's connections stay
+    open (the pool keeps them)."""
+    base, name = url.rsplit("/", 1)
+    return sum(backends(_psycopg_url(base + "/postgres"), [name]).values())
 
 
 def main() -> None:

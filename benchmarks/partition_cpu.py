@@ -31,14 +31,7 @@ import rules_bench
 from bonafides.context import Context
 from bonafides.rules.service import recompute_grades, recompute_lists
 from bonafides.settings import Settings
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid: int) -> float:
-    """User plus system CPU seconds of one PostgreSQL backend (the server runs here)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from proc_cpu import process_cpu
 
 
 def lists(session: Session, ctx: Context) -> None:
@@ -60,9 +53,9 @@ def measure(ctx: Context, job: Callable[[Session, Context], None]) -> tuple[floa
         if job is lists:
             # The emptying is not the job's: start the clock after it.
             session.connection().exec_driver_sql("DELETE FROM list_entries")
-        cpu, started = backend_cpu(pid), time.perf_counter()
+        cpu, started = process_cpu(pid), time.perf_counter()
         job(session, ctx)
-        return backend_cpu(pid) - cpu, time.perf_counter() - started
+        return process_cpu(pid) - cpu, time.perf_counter() - started
     finally:
         session.rollback()
         session.close()

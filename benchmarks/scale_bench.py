@@ -16,9 +16,11 @@ PostgreSQL store of its own:
 
 The Spark recompute runs last (it is the longest), so a point cut short has the rest.
 
-It prints seconds and microseconds per subject for each job and size, the JVM's CPU
-seconds for each Spark job, and each step's growth against the previous size (linear
-means about the size ratio; the issue allows 2.2x per doubling)::
+It prints seconds and microseconds per subject for each job and size, the CPU seconds each
+job cost (this process, the store's PostgreSQL backends, and for Spark the JVM), and each
+step's growth against the previous size in both (linear means about the size ratio; the
+issue allows 2.2x per doubling). On a shared machine the wall time also measures the
+queue for the cores; the CPU seconds are the work::
 
     .venv/bin/python benchmarks/scale_bench.py --sizes 100000,200000,400000
 
@@ -60,6 +62,7 @@ from bonafides.rules.service import CURRENT
 from bonafides.settings import Settings
 from bonafides.store.db import make_engine
 from bonafides.store.tables import Grade, ListEntry
+from proc_cpu import BackendSampler, children_cpu
 from rules_bench import ACTION, TODAY, Subjects, machine, prepare
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -86,6 +89,12 @@ class Point:
     screen_spark_s: float
     screen_cpu: float
     screen_same: bool
+    #: CPU seconds of each job: this process plus the store's backends (plus the JVM for
+    #: Spark). Points measured before these were kept have none.
+    sql_total_cpu: float | None = None
+    spark_total_cpu: float | None = None
+    screen_sql_total_cpu: float | None = None
+    screen_spark_total_cpu: float | None = None
 
 
 ROLE = "bonafides_scale_bench"
@@ -146,14 +155,45 @@ def _stored(ctx: Context) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     return entries, grades
 
 
-def _run(ctx: Context, engine: str) -> tuple[float, float]:
-    """Seconds of one recompute into empty tables, and the JVM's CPU seconds in it."""
+@dataclass
+class Cost:
+    seconds: float
+    #: The Spark JVM's CPU seconds.
+    jvm: float
+    #: This process, the store's backends and the JVM.
+    cpu: float
+
+
+class _Meter:
+    """Wall and CPU seconds of one job: this process, its JVM, the store's backends."""
+
+    def __init__(self, ctx: Context) -> None:
+        url = ctx.engine.url
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._backends = BackendSampler(conninfo, str(url.database))
+
+    def __enter__(self) -> _Meter:
+        self._jvm, self._own = children_cpu(os.getpid()), time.process_time()
+        self._backends.__enter__()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._started
+        self._backends.__exit__(None, None, None)
+        self.jvm = children_cpu(os.getpid()) - self._jvm
+        self.cpu = time.process_time() - self._own + self.jvm + self._backends.seconds
+
+    def cost(self) -> Cost:
+        return Cost(self.seconds, self.jvm, self.cpu)
+
+
+def _run(ctx: Context, engine: str) -> Cost:
+    """One recompute into empty tables."""
     _clear(ctx)
-    cpu = _children_cpu(os.getpid())
-    started = time.perf_counter()
-    with UnitOfWork(ctx.sessions) as unit:
+    with _Meter(ctx) as meter, UnitOfWork(ctx.sessions) as unit:
         recompute(unit, ctx, packaged_rules(), as_of=TODAY, full=True, actor="bench", engine=engine)
-    return time.perf_counter() - started, _children_cpu(os.getpid()) - cpu
+    return meter.cost()
 
 
 def _codes(subjects: Subjects, work: Path) -> Path:
@@ -165,27 +205,24 @@ def _codes(subjects: Subjects, work: Path) -> Path:
     return source
 
 
-def _screen(ctx: Context, source: Path, engine: str) -> tuple[float, float, dict[str, int], str]:
-    """Seconds and JVM CPU seconds of one batch screening, its counts, and the digest of
-    its answer file with the certificate id taken out (the one thing that differs)."""
+def _screen(ctx: Context, source: Path, engine: str) -> tuple[Cost, dict[str, int], str]:
+    """One batch screening, its counts, and the digest of its answer file with the
+    certificate id taken out (the one thing that differs)."""
     out = source.with_name(f"answers-{engine}.csv")
-    cpu = _children_cpu(os.getpid())
-    started = time.perf_counter()
-    report = screen_file(
-        ctx,
-        source,
-        action=ACTION,
-        inquirer="bench",
-        purpose="benchmark",
-        as_of=TODAY,
-        out=out,
-        engine=engine,
-    )
-    seconds = time.perf_counter() - started
-    jvm = _children_cpu(os.getpid()) - cpu
+    with _Meter(ctx) as meter:
+        report = screen_file(
+            ctx,
+            source,
+            action=ACTION,
+            inquirer="bench",
+            purpose="benchmark",
+            as_of=TODAY,
+            out=out,
+            engine=engine,
+        )
     digest = hashlib.sha256(out.read_bytes().replace(report.cert_id.encode(), b"CERT"))
     out.unlink()
-    return seconds, jvm, dict(report.counts), digest.hexdigest()
+    return meter.cost(), dict(report.counts), digest.hexdigest()
 
 
 def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
@@ -198,16 +235,19 @@ def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
 
     try:
         # The longest job last, so that a point cut short has the others.
-        sql_s, _ = _run(ctx, "sql")
-        heard("recompute SQL", sql_s)
+        sql = _run(ctx, "sql")
+        heard(f"recompute SQL (CPU {sql.cpu:.0f} s)", sql.seconds)
         by_sql = _stored(ctx)
         # Both screenings read the SQL engine's entries, current, so neither recomputes.
-        screen_sql_s, _, screened, sql_digest = _screen(ctx, source, "sql")
-        heard("screen SQL", screen_sql_s)
-        screen_spark_s, screen_cpu, spark_counts, spark_digest = _screen(ctx, source, "spark")
-        heard(f"screen Spark (JVM CPU {screen_cpu:.0f} s)", screen_spark_s)
-        spark_s, spark_cpu = _run(ctx, "spark")
-        heard(f"recompute Spark (JVM CPU {spark_cpu:.0f} s)", spark_s)
+        screen_sql, screened, sql_digest = _screen(ctx, source, "sql")
+        heard(f"screen SQL (CPU {screen_sql.cpu:.0f} s)", screen_sql.seconds)
+        screen_spark, spark_counts, spark_digest = _screen(ctx, source, "spark")
+        heard(
+            f"screen Spark (CPU {screen_spark.cpu:.0f} s, JVM {screen_spark.jvm:.0f} s)",
+            screen_spark.seconds,
+        )
+        spark = _run(ctx, "spark")
+        heard(f"recompute Spark (CPU {spark.cpu:.0f} s, JVM {spark.jvm:.0f} s)", spark.seconds)
         by_spark = _stored(ctx)
         _clear(ctx)
     finally:
@@ -218,15 +258,19 @@ def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
         records,
         len(by_sql[0]),
         len(by_sql[1]),
-        sql_s,
-        spark_s,
-        spark_cpu,
+        sql.seconds,
+        spark.seconds,
+        spark.jvm,
         by_sql == by_spark,
         screened,
-        screen_sql_s,
-        screen_spark_s,
-        screen_cpu,
+        screen_sql.seconds,
+        screen_spark.seconds,
+        screen_spark.jvm,
         (screened, sql_digest) == (spark_counts, spark_digest),
+        sql.cpu,
+        spark.cpu,
+        screen_sql.cpu,
+        screen_spark.cpu,
     )
 
 
@@ -234,8 +278,14 @@ def _growth(points: list[Point], i: int, attr: str) -> str:
     if i == 0:
         return ""
     before, now = points[i - 1], points[i]
+    if getattr(now, attr) is None or getattr(before, attr) is None:
+        return "–"
     ratio = getattr(now, attr) / getattr(before, attr)
     return f"{ratio:.2f}x for {now.subjects / before.subjects:.1f}x"
+
+
+def _cpu(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.0f} s"
 
 
 def _per_subject(seconds: float, subjects: int) -> str:
@@ -247,13 +297,14 @@ def rows(points: list[Point]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for i, p in enumerate(points):
         listed = p.screened.get("measures_apply", 0)
-        for job, result, sql, spark, cpu, same in (
-            ("recompute", f"{p.entries:,} entries / {p.grades:,} grades", "sql_s", "spark_s",
+        for job, result, sql, spark, jvm, same in (
+            ("recompute", f"{p.entries:,} entries / {p.grades:,} grades", "sql", "spark",
              p.spark_cpu, p.same),
-            ("screen", f"{p.subjects:,} lines, {listed:,} listed", "screen_sql_s",
-             "screen_spark_s", p.screen_cpu, p.screen_same),
+            ("screen", f"{p.subjects:,} lines, {listed:,} listed", "screen_sql",
+             "screen_spark", p.screen_cpu, p.screen_same),
         ):  # fmt: skip
-            sql_s, spark_s = getattr(p, sql), getattr(p, spark)
+            sql_s, spark_s = getattr(p, f"{sql}_s"), getattr(p, f"{spark}_s")
+            sql_cpu, spark_cpu = f"{sql}_total_cpu", f"{spark}_total_cpu"
             out.append(
                 (
                     job,
@@ -262,11 +313,15 @@ def rows(points: list[Point]) -> list[tuple[str, ...]]:
                     result,
                     f"{sql_s:.1f} s",
                     _per_subject(sql_s, p.subjects),
-                    _growth(points, i, sql),
+                    _growth(points, i, f"{sql}_s"),
+                    _cpu(getattr(p, sql_cpu)),
+                    _growth(points, i, sql_cpu),
                     f"{spark_s:.1f} s",
                     _per_subject(spark_s, p.subjects),
-                    _growth(points, i, spark),
-                    f"{cpu:.0f} s",
+                    _growth(points, i, f"{spark}_s"),
+                    f"{jvm:.0f} s",
+                    _cpu(getattr(p, spark_cpu)),
+                    _growth(points, i, spark_cpu),
                     f"{spark_s / sql_s:.2f}",
                     "yes" if same else "NO",
                 )
@@ -282,10 +337,14 @@ HEADERS = (
     "PostgreSQL",
     "per subject",
     "growth",
+    "CPU",
+    "CPU growth",
     "Spark local[2]",
     "per subject",
     "growth",
     "JVM CPU",
+    "CPU",
+    "CPU growth",
     "Spark / PG",
     "equal",
 )
@@ -300,7 +359,8 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
         f"`{command}`. Machine: {machine()}; Spark local[2] on the same cores. Load average "
         f"{load} during the run (other processes shared the cores). CPU seconds of this "
         f"process and its children (the JVM): {cpu}. JVM CPU: the Spark JVM's CPU seconds "
-        "during that job alone.",
+        "during that job alone; CPU: this process, the store's PostgreSQL backends (looked "
+        "at twice a second) and the JVM during that job.",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---:|" * len(HEADERS),
@@ -309,20 +369,6 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
     ]
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
-
-
-def _children_cpu(pid: int) -> float:
-    """CPU seconds of the running child processes (the Spark JVM), from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return total
-    for child in children:
-        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick + _children_cpu(int(child))
-    return total
 
 
 def _load_curve(path: Path | None) -> list[Point]:
@@ -371,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{point.screen_sql_s:.1f} s, Spark {point.screen_spark_s:.1f} s (JVM CPU "
             f"{point.screen_cpu:.0f} s), {point.screened}, equal: "
             f"{'yes' if point.screen_same else 'NO'}; load {os.getloadavg()[0]:.1f}, "
-            f"JVM CPU so far {_children_cpu(os.getpid()):.0f} s (heap {memory})"
+            f"JVM CPU so far {children_cpu(os.getpid()):.0f} s (heap {memory})"
         )
     out = Table(title="scale_bench")
     for header in HEADERS:
@@ -382,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (
         f"{usage.ru_utime + usage.ru_stime:.0f} s in Python, "
-        f"{_children_cpu(os.getpid()):.0f} s in the JVM"
+        f"{children_cpu(os.getpid()):.0f} s in the JVM"
     )
     console.print(cpu)
     if not args.no_results:

@@ -44,6 +44,7 @@ from bonafides.store.tables import Record
 
 sys.path.insert(0, str(Path(__file__).parent))
 from feed_bench import decisions
+from proc_cpu import backends, process_cpu, spent
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECRET = "sync-bench-secret-0123456789abcdef"
@@ -101,26 +102,9 @@ def serving(env: dict[str, str]) -> Iterator[tuple[str, int]]:
 CPU: dict[str, float] = {}
 
 
-def _cpu_of(pid: int) -> float:
-    """User and system CPU seconds of a process so far (Linux ``/proc``); 0 once gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _backends(urls: Sequence[str]) -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL server process connected to the two stores
-    (the look-up's own left out). One that ends between two looks is missed (a parallel
-    worker), so the server's figure is a floor."""
-    names = [make_url(url).database for url in urls]
-    with psycopg.connect(_plain(urls[0])) as conn:
-        pids = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
-            [names],
-        ).fetchall()
-    return {int(pid): _cpu_of(int(pid)) for (pid,) in pids}
+    """The two stores' backends (a floor: one that ends between two looks is missed)."""
+    return backends(_plain(urls[0]), [str(make_url(url).database) for url in urls])
 
 
 def _as(name: str) -> None:
@@ -161,7 +145,7 @@ def copy_baseline(province: str, nation: str) -> tuple[int, float]:
     with psycopg.connect(_plain(province)) as src, psycopg.connect(_plain(nation)) as dst:
         pids = [conn.info.backend_pid for conn in (src, dst)]
         started, cpu = time.perf_counter(), time.process_time()
-        servers = sum(_cpu_of(p) for p in pids)
+        servers = sum(process_cpu(p) for p in pids)
         dst.execute(f"CREATE TABLE bench_records AS SELECT {COLUMNS} FROM records WITH NO DATA")
         with (
             src.cursor().copy(f"COPY (SELECT {COLUMNS} FROM records) TO STDOUT") as out,
@@ -172,7 +156,7 @@ def copy_baseline(province: str, nation: str) -> tuple[int, float]:
         dst.commit()
         moved = int(dst.execute("SELECT count(*) FROM bench_records").fetchone()[0])  # type: ignore[index]
         took = time.perf_counter() - started
-        CPU["baseline"] = time.process_time() - cpu + sum(_cpu_of(p) for p in pids) - servers
+        CPU["baseline"] = time.process_time() - cpu + sum(process_cpu(p) for p in pids) - servers
         dst.execute("DROP TABLE bench_records")
         dst.commit()
     return moved, took
@@ -210,15 +194,13 @@ def run(
         with dst.sessions.begin() as session:
             sync_catalogue(session, dst.catalogue)
         with serving(env) as (url, pid):
-            served, backends = _cpu_of(pid), _backends([province, nation])
+            served, backends_ = process_cpu(pid), _backends([province, nation])
             started, cpu = time.perf_counter(), time.process_time()
             pull(dst, HttpTransport(url, key), url, actor="bench", limit=batch)
             took = time.perf_counter() - started
             CPU["puller"] = time.process_time() - cpu
-            CPU["source"] = _cpu_of(pid) - served
-            CPU["PostgreSQL (both stores)"] = sum(
-                cpu - backends.get(p, 0.0) for p, cpu in _backends([province, nation]).items()
-            )
+            CPU["source"] = process_cpu(pid) - served
+            CPU["PostgreSQL (both stores)"] = spent(backends_, _backends([province, nation]))
         with dst.sessions() as session:
             held = int(session.scalar(select(func.count()).select_from(Record)) or 0)
     finally:
