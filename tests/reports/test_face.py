@@ -108,6 +108,7 @@ def test_the_cut_holds_what_the_whole_face_covers_of_the_repertoire() -> None:
 def monkeypatch_face() -> Iterator[None]:
     yield
     face.cut_face.cache_clear()
+    face._data_url.cache_clear()
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -143,6 +144,7 @@ def test_without_the_whole_face_nothing_is_cut(
     monkeypatch: pytest.MonkeyPatch, monkeypatch_face: None
 ) -> None:
     face.cut_face.cache_clear()
+    face._data_url.cache_clear()
     monkeypatch.setattr(face, "SOURCE_FAMILY", "No Such Face Sans")
 
     assert face.cut_face() is None

@@ -158,12 +158,18 @@ def cut_face() -> bytes | None:
 _lock = threading.Lock()
 
 
+@cache
+def _data_url() -> str | None:
+    data = cut_face()
+    return None if data is None else "data:font/ttf;base64," + base64.b64encode(data).decode()
+
+
 def register(font_config: Any, url_fetcher: Any) -> bool:
-    """Add the cut face to a WeasyPrint font configuration under ``FAMILY``."""
+    """Add the cut face to a WeasyPrint font configuration under ``FAMILY`` (once per
+    thread, about 20 ms: WeasyPrint writes it to a file of its own for fontconfig)."""
     with _lock:
-        data = cut_face()
-    if data is None:
+        url = _data_url()
+    if url is None:
         return False
-    url = "data:font/ttf;base64," + base64.b64encode(data).decode()
     font_config.add_font_face({"src": [("external", url)], "font_family": FAMILY}, url_fetcher)
     return True
