@@ -24,9 +24,12 @@ about a tenth of a second; its functions are declared here on an FFI of cffi's o
 
 from __future__ import annotations
 
+import atexit
 import base64
 import ctypes.util
+import shutil
 import threading
+import weakref
 from functools import cache
 from typing import Any
 
@@ -164,12 +167,31 @@ def _data_url() -> str | None:
     return None if data is None else "data:font/ttf;base64," + base64.b64encode(data).decode()
 
 
+#: The font configurations given the cut face: each holds a temporary folder with its copy.
+_registered: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def register(font_config: Any, url_fetcher: Any) -> bool:
     """Add the cut face to a WeasyPrint font configuration under ``FAMILY`` (once per
-    thread, about 20 ms: WeasyPrint writes it to a file of its own for fontconfig)."""
+    thread, about 20 ms: WeasyPrint writes it to a folder of its own for fontconfig)."""
     with _lock:
         url = _data_url()
     if url is None:
         return False
     font_config.add_font_face({"src": [("external", url)], "font_family": FAMILY}, url_fetcher)
+    _registered.add(font_config)
     return True
+
+
+@atexit.register
+def _remove_copies() -> None:
+    """Remove the face's copies of configurations still alive at exit.
+
+    A configuration removes its folder when collected, but one that lives until the
+    interpreter shuts down is collected after ``shutil`` is gone: its folder would stay in
+    the temporary directory (1.3 MB per process) and Python would print the error.
+    """
+    for config in list(_registered):
+        folder, config._folder = config._folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
