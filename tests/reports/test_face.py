@@ -1,14 +1,16 @@
 """The report face cut to GB 2312 once per process (issue 21, item 3): reports are laid out
 word for word as with the whole face, a character outside the cut is drawn from the whole
-face, and where the whole face is missing nothing is cut.
+face, where the whole face is missing nothing is cut; the cut is kept in one cache file
+per machine, a damaged one is cut again, and no process leaves a file behind.
 """
 
 from __future__ import annotations
 
-import io
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,11 +24,12 @@ from bonafides.reports.envelope import SignedReport
 from bonafides.reports.messages import LANGS
 from bonafides.reports.render import render_pdf
 from bonafides.security.signing import FileKeyStore
+from bonafides.settings import get_settings
 from tests import factories
 from tests.reports.conftest import NOW, issue, put, record
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None or face.cut_face() is None,
+    shutil.which("pdftotext") is None or face.cut_face_file() is None,
     reason="poppler-utils and WenQuanYi Micro Hei (scripts/system-packages.sh)",
 )
 
@@ -96,19 +99,13 @@ def _fonts(pdf: bytes, tmp_path: Path) -> list[str]:
 
 
 def test_the_cut_holds_what_the_whole_face_covers_of_the_repertoire() -> None:
-    cut = face.cut_face()
+    cut = face.cut_face_file()
     assert cut is not None
-    cut_map = TTFont(io.BytesIO(cut)).getBestCmap()
+    font = TTFont(cut)
     whole = TTFont("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", fontNumber=0).getBestCmap()
-    assert set(cut_map) == face.repertoire() & set(whole)
+    assert set(font.getBestCmap()) == face.repertoire() & set(whole)
     assert all(ord(c) not in face.repertoire() and ord(c) in whole for c in RARE)
-
-
-@pytest.fixture
-def monkeypatch_face() -> Iterator[None]:
-    yield
-    face.cut_face.cache_clear()
-    face._data_url.cache_clear()
+    assert font["name"].getDebugName(1) == face.FAMILY
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -140,12 +137,104 @@ def test_a_character_outside_the_cut_is_drawn_from_the_whole_face(
     assert _words(cut, tmp_path) == _words(whole, tmp_path)
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache directory of its own, looked in afresh."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("BONAFIDES_REPORT_FONT_CACHE", str(folder))
+    get_settings.cache_clear()
+    face.forget()
+    yield folder
+    get_settings.cache_clear()
+    face.forget()
+
+
 def test_without_the_whole_face_nothing_is_cut(
-    monkeypatch: pytest.MonkeyPatch, monkeypatch_face: None
+    cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    face.cut_face.cache_clear()
-    face._data_url.cache_clear()
     monkeypatch.setattr(face, "SOURCE_FAMILY", "No Such Face Sans")
 
-    assert face.cut_face() is None
-    assert face.register(object(), None) is False
+    assert face.cut_face_file() is None
+    assert face.register(object()) is False
+    assert not cache.exists()
+
+
+def test_the_cut_is_made_once_and_found_by_the_next_process(cache: Path) -> None:
+    made = face.cut_face_file()
+    assert made is not None
+    assert made.parent == cache
+    face.forget()
+
+    found = face.cut_face_file()
+
+    assert found == made
+    assert [path.name for path in cache.iterdir()] == [made.name]
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _flipped(data: bytes) -> bytes:
+    return data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]
+
+
+@pytest.mark.parametrize("damage", [_truncated, _flipped, lambda _: b""])
+def test_a_damaged_cache_file_is_cut_again(cache: Path, damage: Callable[[bytes], bytes]) -> None:
+    made = face.cut_face_file()
+    assert made is not None
+    data = made.read_bytes()
+    made.write_bytes(damage(data))
+    (cache / f".{face.STEM}-left-by-a-killed-process.tmp").write_bytes(data[:10])
+    face.forget()
+
+    again = face.cut_face_file()
+
+    assert again == made
+    assert again.read_bytes() == data
+
+
+def test_an_unwritable_cache_leaves_reports_in_the_whole_face(cache: Path) -> None:
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_bytes(b"a file where the directory should be")
+
+    assert face.cut_face_file() is None
+    assert face.register(object()) is False
+
+
+#: A process that sets a page with the cut in two threads, writes it to the file it is
+#: given, and says what is in its temporary directory while its font configurations live.
+_PROCESS = """
+import os, sys, tempfile, threading
+from bonafides.reports.render import lay_out
+def page():
+    return lay_out('<html lang="zh"><p>北京字面测试科技有限公司 行政处罚</p></html>').write_pdf()
+worker = threading.Thread(target=page)
+worker.start()
+worker.join()
+open(sys.argv[1], "wb").write(page())
+print(*os.listdir(tempfile.gettempdir()))
+"""
+
+
+def test_processes_leave_no_file_behind_and_print_nothing(tmp_path: Path) -> None:
+    temporary, cache = tmp_path / "tmp", tmp_path / "cache"
+    temporary.mkdir()
+    env = {
+        **os.environ,
+        "TMPDIR": str(temporary),
+        "BONAFIDES_REPORT_FONT_CACHE": str(cache),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    made: list[os.stat_result] = []
+    for run in range(2):
+        pdf = tmp_path / f"page{run}.pdf"
+        done = subprocess.run(
+            [sys.executable, "-c", _PROCESS, str(pdf)], env=env, capture_output=True, text=True
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "\n", "")
+        assert list(temporary.iterdir()) == []
+        assert _fonts(pdf.read_bytes(), tmp_path) == ["WenQuanYi-Micro-Hei-GB2312"]
+        (cut,) = cache.iterdir()
+        made.append(cut.stat())
+    assert (made[1].st_ino, made[1].st_mtime_ns) == (made[0].st_ino, made[0].st_mtime_ns)

@@ -248,7 +248,7 @@ def _font_config() -> Any:
         from weasyprint.text.fonts import FontConfiguration
 
         config = FontConfiguration()
-        face.register(config, fetcher())
+        face.register(config)
         _local.font_config = config
     return config
 
