@@ -80,7 +80,7 @@ MIX = (
     ("courts.defaulter", "spc", 2),
 )
 OUR_FONTS = '"WenQuanYi Micro Hei GB2312", "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'
-#: The stack before the face was cut once per process (``bonafides.reports.face``).
+#: The stack without the face cut to GB 2312 (``bonafides.reports.face``).
 WHOLE_FACE = '"WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'
 
 
