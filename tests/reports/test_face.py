@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+from weasyprint.text.fonts import FontConfiguration
 
 from bonafides.context import Context
 from bonafides.reports import face
@@ -155,7 +156,7 @@ def test_without_the_whole_face_nothing_is_cut(
     monkeypatch.setattr(face, "SOURCE_FAMILY", "No Such Face Sans")
 
     assert face.cut_face_file() is None
-    assert face.register(object()) is False
+    assert face.register(FontConfiguration()) is False
     assert not cache.exists()
 
 
@@ -199,6 +200,11 @@ def test_an_unwritable_cache_leaves_reports_in_the_whole_face(cache: Path) -> No
     cache.write_bytes(b"a file where the directory should be")
 
     assert face.cut_face_file() is None
+    assert face.register(FontConfiguration()) is False
+
+
+def test_a_font_configuration_without_a_fontconfig_configuration_gets_no_cut() -> None:
+    assert face.register(FontConfiguration()) is True
     assert face.register(object()) is False
 
 

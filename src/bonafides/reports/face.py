@@ -290,11 +290,16 @@ def register(font_config: Any) -> bool:
     (once per thread: fontconfig reads the file's tables, a few milliseconds)."""
     from weasyprint.text.ffi import ffi, fontconfig, pangoft2
 
+    # WeasyPrint's FontConfiguration keeps its fontconfig configuration as ``_config``
+    # (version 70); should a later version not, reports are set in the whole face.
+    config = getattr(font_config, "_config", None)
+    if config is None:
+        return False
     for _attempt in range(2):
         path = cut_face_file()
         if path is None:
             return False
-        if fontconfig.FcConfigAppFontAddFile(font_config._config, os.fsencode(path)):
+        if fontconfig.FcConfigAppFontAddFile(config, os.fsencode(path)):
             pangoft2.pango_fc_font_map_config_changed(
                 ffi.cast("PangoFcFontMap *", font_config.font_map)
             )
