@@ -244,3 +244,24 @@ def test_processes_leave_no_file_behind_and_print_nothing(tmp_path: Path) -> Non
         (cut,) = cache.iterdir()
         made.append(cut.stat())
     assert (made[1].st_ino, made[1].st_mtime_ns) == (made[0].st_ino, made[0].st_mtime_ns)
+
+
+def test_processes_cutting_at_once_each_get_the_whole_file(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {
+        **os.environ,
+        "BONAFIDES_REPORT_FONT_CACHE": str(cache),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    code = "from bonafides.reports import face; print(face.cut_face_file())"
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    answers = [process.communicate() for process in started]
+
+    (cut,) = cache.iterdir()
+    assert answers == [(f"{cut}\n".encode(), b"")] * 3
+    assert TTFont(cut)["name"].getDebugName(1) == face.FAMILY
