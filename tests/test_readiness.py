@@ -6,12 +6,14 @@ from pathlib import Path
 
 import bonafides.reports
 from bonafides.readiness import REPORT_FONT, font_failure
+from bonafides.reports import face
 
 CSS = Path(bonafides.reports.__file__).parent / "templates" / "report.css"
 
 
-def test_the_checked_font_is_the_reports_first_face() -> None:
-    assert f'font-family: "{REPORT_FONT}",' in CSS.read_text("utf-8")
+def test_the_checked_font_is_the_reports_face_and_the_source_of_its_cut() -> None:
+    assert f'font-family: "{face.FAMILY}", "{REPORT_FONT}",' in CSS.read_text("utf-8")
+    assert face.SOURCE_FAMILY == REPORT_FONT
 
 
 def test_the_report_font_is_installed() -> None:

@@ -21,9 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bonafides.store.db import alembic_config
 
-#: The face every report is set in (``reports/templates/report.css`` names it first;
-#: docs/reports.md says why this one). A report rendered without it falls back to a
-#: face without CJK glyphs, or takes seconds to subset Noto Sans CJK.
+#: The face every report is set in (``reports/templates/report.css`` names its cut to
+#: GB 2312 first, made from it once per process by ``bonafides.reports.face``, and the
+#: whole face second; docs/reports.md says why this one). A report rendered without it
+#: falls back to a face without CJK glyphs, or takes seconds to subset Noto Sans CJK.
 REPORT_FONT = "WenQuanYi Micro Hei"
 
 

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         description="Public address of the verification page; a report's QR code points here "
         "with ?report=ID.",
     )
+    report_font_cache: Path | None = Field(
+        default=None,
+        description="Directory of the report face cut to GB 2312, made once per machine "
+        "(bonafides.reports.face); default: $XDG_CACHE_HOME/bonafides/fonts or "
+        "~/.cache/bonafides/fonts.",
+    )
 
     audit_checkpoint_events: int = Field(
         default=1000,

@@ -536,3 +536,30 @@ def test_a_page_of_other_elements_gets_weasyprints_whole_user_agent_sheet() -> N
         "<html><body><p hidden=''>a</p></body></html>",
     ):
         assert not render._ua_sheet_covers(ElementTree.fromstring(other)), other
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_text_stands_between_the_blocks_of_a_record(rendered: Rendered, lang: str) -> None:
+    """Text between block elements is a box WeasyPrint makes and then drops; a report has
+    two blocks for each of its dozens of records (and lists and grades)."""
+    page = ElementTree.fromstring(render.report_page(rendered.signed, lang))
+    followed = 0
+    for parent in page.iter():
+        children = list(parent)
+        for block, after in zip(children, [*children[1:], None][: len(children)], strict=True):
+            if "rec" not in block.get("class", "").split():
+                continue
+            assert block.text is None
+            assert [child.tail for child in block] == [None] * len(block)
+            if after is not None and "rec" in after.get("class", "").split():
+                assert block.tail is None
+                followed += 1
+    assert followed > 0
+
+
+def test_the_user_agent_sheet_names_only_the_margin_box_reports_use() -> None:
+    """A margin box a rule names gets a style computed on every page, 16 per page."""
+    sheet = (render.TEMPLATES / "ua.css").read_text("utf-8")
+    named = set(re.findall(r"@((?:top|bottom|left|right)-[a-z-]+)", sheet))
+    assert named == {"bottom-center"}
+    assert "@bottom-center" in render._page_footer("zh", "n", "c")

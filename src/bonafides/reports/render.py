@@ -37,6 +37,7 @@ from markupsafe import Markup
 from qrcode.image.pil import PilImage
 
 from bonafides import collector
+from bonafides.reports import face
 from bonafides.reports.envelope import ATTACHMENT_NAME, EnvelopeError, SignedReport
 from bonafides.reports.messages import LANGS, MESSAGES, translate
 
@@ -240,12 +241,15 @@ _local = threading.local()
 
 def _font_config() -> Any:
     """One font configuration per thread: building it costs about as much as laying out
-    a short page, and WeasyPrint does not promise it is safe to share between threads."""
+    a short page, and WeasyPrint does not promise it is safe to share between threads.
+    It holds the report face cut to the common characters (``bonafides.reports.face``)."""
     config = getattr(_local, "font_config", None)
     if config is None:
         from weasyprint.text.fonts import FontConfiguration
 
-        config = _local.font_config = FontConfiguration()
+        config = FontConfiguration()
+        face.register(config)
+        _local.font_config = config
     return config
 
 

@@ -33,7 +33,8 @@ MAX_BYTES = 32 * 1024 * 1024
 @cache
 def template_version() -> str:
     """What the pages of a document depend on besides the document: the templates and
-    style sheet, the words, the renderer's code and WeasyPrint's version."""
+    style sheet, the words, the renderer's code (the face's cut included) and WeasyPrint's
+    version."""
     import weasyprint
 
     digest = hashlib.sha256(weasyprint.__version__.encode())
@@ -41,6 +42,7 @@ def template_version() -> str:
         *sorted(render.TEMPLATES.iterdir()),
         Path(render.__file__),
         Path(render.__file__).with_name("stamp.py"),
+        Path(render.__file__).with_name("face.py"),
     ]
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
