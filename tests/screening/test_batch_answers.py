@@ -163,6 +163,7 @@ _DETAILS = {
         (2, "market.abnormal_operations", "samr", "-2\r\n3"),
         (3, "tax.major_violation", "sta", "税〔2024〕3号"),
         (4, "market.penalty", "samr", "@SUM(1) 罚,字"),
+        (5, "procuratorate.bribery_record", "spp", "检〔2024〕5号"),
     ]
 }
 
@@ -208,7 +209,7 @@ def test_a_measure_of_a_term_ends_before_its_entry() -> None:
             Entry("market.serious_violation", 1, 7, 1, dt.date(2022, 1, 1), dt.date(2030, 1, 1),
                   "term", (1,)),
             Entry("market.serious_violation", 1, 7, 2, dt.date(2024, 1, 31), dt.date(2030, 1, 1),
-                  "term", (2, 9)),
+                  "term", (2, 5, 9)),
         ],
         1: [
             Entry("market.serious_violation", 1, 8, 3, dt.date(2022, 1, 1), dt.date(2030, 1, 1),
@@ -225,6 +226,7 @@ def test_a_measure_of_a_term_ends_before_its_entry() -> None:
     got = _compare("executive.appointment", day, subjects, entries, rows)
     assert got["status"].to_list() == ["measures_apply", "clear"]
     assert '"until":"2027-01-30"' in got["answer"][0]
+    assert '{"id":5,"title_zh":' in got["answer"][0]
 
 
 def _compare(

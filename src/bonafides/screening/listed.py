@@ -33,7 +33,6 @@ from bonafides.screening.answer import (
     CLEAR,
     MEASURES_APPLY,
     RecordDetail,
-    cited_record,
     static_parts,
 )
 
@@ -221,14 +220,30 @@ class _Shapes:
 
 
 def _records(rules: Rules, details: Mapping[int, RecordDetail], ids: pl.Series) -> pl.DataFrame:
-    """Each cited record's JSON in an answer and its token in the CSV ``records`` cell."""
+    """Each cited record's JSON in an answer (``cited_record`` in canonical JSON, spelled
+    here: a batch cites as many records as it has entries) and its token in the CSV
+    ``records`` cell."""
     static = static_parts(rules)
     wanted = ids.unique().to_list()
     texts, tokens = [], []
     for rid in wanted:
-        cited = cited_record(static, details.get(rid), rid)
-        texts.append(canonical_json(cited))
-        tokens.append(str(cited.get("decision_no", cited["id"])))
+        detail = details.get(rid)
+        if detail is None:
+            texts.append(f'{{"id":{rid}}}')
+            tokens.append(str(rid))
+            continue
+        title, shown = static.record_type(detail.type_code)
+        tail = f'"title_zh":{canonical_json(title)},"type":{canonical_json(detail.type_code)}}}'
+        if shown:
+            texts.append(
+                f'{{"decision_date":"{detail.decision_date.isoformat()}",'
+                f'"decision_no":{canonical_json(detail.decision_no)},"id":{detail.id},'
+                f'"source":{canonical_json(detail.source)},{tail}'
+            )
+            tokens.append(str(detail.decision_no))
+        else:
+            texts.append(f'{{"id":{detail.id},{tail}')
+            tokens.append(str(detail.id))
     return pl.DataFrame(
         {"record_id": wanted, "record_json": texts, "record_token": tokens},
         schema={"record_id": pl.Int64, "record_json": pl.String, "record_token": pl.String},
