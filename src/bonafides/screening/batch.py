@@ -311,39 +311,34 @@ def _input_table() -> Table:
 
 
 def _copy_rows(
-    session: Session,
-    table: str,
-    columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    not_null: Sequence[str] = (),
+    session: Session, table: str, rows: pl.DataFrame, *, not_null: Sequence[str] = ()
 ) -> None:
-    """Bulk insert in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+    """Bulk insert of the frame's columns in the session's transaction: COPY on
+    PostgreSQL, executemany on SQLite.
 
-    COPY takes the rows as one CSV text (None becomes an empty field, which is NULL;
-    ``not_null`` names the text columns whose empty strings must stay empty strings):
-    formatting rows in C is several times faster than handing them over one by one.
+    COPY takes the rows as one CSV text written by polars (a null becomes an empty field,
+    which is NULL; ``not_null`` names the text columns whose empty strings must stay
+    empty strings): formatting rows in C is several times faster than in Python.
     """
-    if not rows:
+    if not rows.height:
         return
     conn = session.connection()
     raw = conn.connection.driver_connection
+    columns = rows.columns
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
         options = "FORMAT csv" + (f", FORCE_NOT_NULL ({', '.join(not_null)})" if not_null else "")
         with (
             raw.cursor() as cursor,  # type: ignore[union-attr]
             cursor.copy(f"COPY {table} ({names}) FROM STDIN ({options})") as copy,
         ):
-            copy.write(buffer.getvalue())
+            copy.write(rows.write_csv(include_header=False))
         return
     marks = ", ".join("?" for _ in columns)
     cursor = raw.cursor()  # type: ignore[union-attr]
     try:
         # Table and column names are this module's constants, never input.
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows.rows())  # noqa: S608
     finally:
         cursor.close()
 
@@ -401,14 +396,15 @@ def _load_input(session: Session, keyed: Keyed) -> Table:
     _copy_rows(
         session,
         "screen_input",
-        ("pos", "line", "key", "shown"),
-        [
-            (pos, line, key, None if shown == key else shown)
-            for pos, (line, key, shown) in enumerate(
-                zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
-            )
-            if key is not None
-        ],
+        _shown(keyed)
+        .with_columns(key=pl.Series(keyed.keys, dtype=pl.String))
+        .filter(pl.col("key").is_not_null())
+        .select(
+            "pos",
+            "line",
+            "key",
+            shown=pl.when(pl.col("code_display") != pl.col("key")).then("code_display"),
+        ),
     )
     if conn.dialect.name == "sqlite":
         # After the rows, so the load is not slowed by it. SQLite joins through it;
@@ -993,7 +989,7 @@ class _LineSink:
         if not rows.height:
             return
         if self._copy is None:
-            _copy_rows(self.session, "check_lines", _LINE_COLUMNS, rows.rows())
+            _copy_rows(self.session, "check_lines", rows)
             return
         # Nulls are empty and unquoted (NULL to COPY); FORCE_NOT_NULL keeps an empty code.
         self._copy.write(rows.write_csv(include_header=False))
