@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from bonafides.app.screening import check, screen_file
 from bonafides.context import Context
@@ -147,3 +147,32 @@ def test_a_batch_naming_no_stored_subject_is_in_no_log(ctx: Context, tmp_path: P
     assert event.detail["subjects"] == 0
     with ctx.sessions() as session:
         assert audit.verify(session).ok
+
+
+def test_only_lines_naming_a_subject_are_indexed_by_subject(ctx: Context) -> None:
+    """A batch's unknown and invalid lines name no subject: the subject index leaves them
+    out (a batch of unknown codes then writes no index entry per line), and a subject's
+    lines are still found through it (on a partitioned store, through each partition's
+    copy of it)."""
+    found = select(CheckLine.check_id, CheckLine.line).where(CheckLine.subject_id == 5)
+    with ctx.sessions.begin() as session:
+        conn = session.connection()
+        query = str(found.compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            definition = session.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'ix_check_lines_subject_id'")
+            )
+            plan = " ".join(
+                str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))
+            )
+        else:
+            definition = session.scalar(
+                text(
+                    "SELECT string_agg(DISTINCT indexdef, ' ') FROM pg_indexes "
+                    "WHERE indexname LIKE 'ix_check_lines_subject_id%'"
+                )
+            )
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(str(row[0]) for row in conn.execute(text(f"EXPLAIN {query}")))
+    assert "subject_id IS NOT NULL" in str(definition).replace("(", "").replace(")", "")
+    assert "ix_check_lines_subject_id" in plan or "_subject_id_check_id_line_idx" in plan

@@ -70,7 +70,7 @@ def applying(
     return out
 
 
-class _Static:
+class StaticParts:
     """The parts of an answer that depend only on the rules, built once per rule set: a
     batch repeats them for every listed subject."""
 
@@ -120,17 +120,19 @@ class _Static:
         return found
 
 
-_STATIC: dict[int, _Static] = {}
+_STATIC: dict[int, StaticParts] = {}
 
 
-def _static(rules: Rules) -> _Static:
+def static_parts(rules: Rules) -> StaticParts:
     found = _STATIC.get(id(rules))
     if found is None or found.rules is not rules:
-        found = _STATIC[id(rules)] = _Static(rules)
+        found = _STATIC[id(rules)] = StaticParts(rules)
     return found
 
 
-def _record(static: _Static, detail: RecordDetail | None, record_id: int) -> dict[str, Any]:
+def cited_record(
+    static: StaticParts, detail: RecordDetail | None, record_id: int
+) -> dict[str, Any]:
     if detail is None:
         return {"id": record_id}
     title, shown = static.record_type(detail.type_code)
@@ -157,7 +159,7 @@ def subject_answer(
     found = applying(rules, action, as_of, entries)
     if not found:
         return {"code": code, "status": CLEAR}
-    static = _static(rules)
+    static = static_parts(rules)
     measures = []
     for memo, measure, behind in found:
         measures.append(
@@ -172,7 +174,7 @@ def subject_answer(
                         "until_basis": entry.until_basis,
                         "reason": explain_entry(rules, entry),
                         "records": [
-                            _record(static, records.get(rid), rid) for rid in entry.record_ids
+                            cited_record(static, records.get(rid), rid) for rid in entry.record_ids
                         ],
                     }
                     for entry in behind

@@ -62,7 +62,7 @@ from bonafides.ingest.readers import UnusableInputError, open_table
 from bonafides.partials import clear_killed, partial_name
 from bonafides.progress import ProgressFn
 from bonafides.records import canonical_json, digest
-from bonafides.rules.facts import Entry, parse_ids
+from bonafides.rules.facts import Entry
 from bonafides.rules.loader import rules_for
 from bonafides.rules.model import EVALUATOR, Rules
 from bonafides.rules.service import CURRENT, ensure_current, entries_current, no_jit
@@ -77,6 +77,7 @@ from bonafides.screening.answer import (
     subject_answer,
 )
 from bonafides.screening.common import new_certificate_id, record_details, require_action, today
+from bonafides.screening.listed import listed_answers
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import subjects_digest
@@ -310,51 +311,81 @@ def _input_table() -> Table:
 
 
 def _copy_rows(
-    session: Session,
-    table: str,
-    columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    not_null: Sequence[str] = (),
+    session: Session, table: str, rows: pl.DataFrame, *, not_null: Sequence[str] = ()
 ) -> None:
-    """Bulk insert in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+    """Bulk insert of the frame's columns in the session's transaction: COPY on
+    PostgreSQL, executemany on SQLite.
 
-    COPY takes the rows as one CSV text (None becomes an empty field, which is NULL;
-    ``not_null`` names the text columns whose empty strings must stay empty strings):
-    formatting rows in C is several times faster than handing them over one by one.
+    COPY takes the rows as one CSV text written by polars (a null becomes an empty field,
+    which is NULL; ``not_null`` names the text columns whose empty strings must stay
+    empty strings): formatting rows in C is several times faster than in Python.
     """
-    if not rows:
+    if not rows.height:
         return
     conn = session.connection()
     raw = conn.connection.driver_connection
+    columns = rows.columns
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
         options = "FORMAT csv" + (f", FORCE_NOT_NULL ({', '.join(not_null)})" if not_null else "")
         with (
             raw.cursor() as cursor,  # type: ignore[union-attr]
             cursor.copy(f"COPY {table} ({names}) FROM STDIN ({options})") as copy,
         ):
-            copy.write(buffer.getvalue())
+            copy.write(rows.write_csv(include_header=False))
         return
     marks = ", ".join("?" for _ in columns)
     cursor = raw.cursor()  # type: ignore[union-attr]
     try:
         # Table and column names are this module's constants, never input.
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows.rows())  # noqa: S608
     finally:
         cursor.close()
+
+
+#: The joined rows ``collect`` takes, and the columns of ``Found.listed``.
+_JOINED: dict[str, pl.DataType] = {
+    "pos": pl.Int64(),
+    "subject_id": pl.Int64(),
+    "kind": pl.String(),
+    "name": pl.String(),
+    "list_code": pl.String(),
+    "rule_line": pl.Int64(),
+    "trigger_record_id": pl.Int64(),
+    "valid_from": pl.Date(),
+    "valid_until": pl.Date(),
+    "until_basis": pl.String(),
+    "record_ids": pl.List(pl.Int64),
+}
 
 
 @dataclass
 class Found:
     """Each valid line's subject (0 when unknown), and for the lines with entries in
-    force for the action's lists, those entries and the subject's details."""
+    force for the action's lists, one row per such entry with the subject's details
+    (the columns of ``_JOINED``): a batch answers them as columns (``screening.listed``)."""
 
     subjects: list[int]
-    entries: dict[int, list[Entry]]
-    info: dict[int, SubjectInfo]
+    listed: pl.DataFrame
+
+    @functools.cached_property
+    def entries(self) -> dict[int, list[Entry]]:
+        """The listed lines' entries as objects, for answers built one by one."""
+        out: dict[int, list[Entry]] = {}
+        for pos, sid, _, _, code, line, trig, start, until, basis, ids in self.listed.iter_rows():
+            out.setdefault(pos, []).append(
+                Entry(code, line, sid, trig, start, until, basis, tuple(ids))
+            )
+        return out
+
+    @functools.cached_property
+    def info(self) -> dict[int, SubjectInfo]:
+        return {
+            pos: SubjectInfo(sid, kind, name)
+            for pos, sid, kind, name in self.listed.select(
+                "pos", "subject_id", "kind", "name"
+            ).iter_rows()
+        }
 
 
 def _load_input(session: Session, keyed: Keyed) -> Table:
@@ -365,14 +396,15 @@ def _load_input(session: Session, keyed: Keyed) -> Table:
     _copy_rows(
         session,
         "screen_input",
-        ("pos", "line", "key", "shown"),
-        [
-            (pos, line, key, None if shown == key else shown)
-            for pos, (line, key, shown) in enumerate(
-                zip(keyed.lines, keyed.keys, keyed.shown, strict=True)
-            )
-            if key is not None
-        ],
+        _shown(keyed)
+        .with_columns(key=pl.Series(keyed.keys, dtype=pl.String))
+        .filter(pl.col("key").is_not_null())
+        .select(
+            "pos",
+            "line",
+            "key",
+            shown=pl.when(pl.col("code_display") != pl.col("key")).then("code_display"),
+        ),
     )
     if conn.dialect.name == "sqlite":
         # After the rows, so the load is not slowed by it. SQLite joins through it;
@@ -427,20 +459,32 @@ def _joined(
 def collect(rows: Iterable[tuple[Any, ...]], lines: int) -> Found:
     """``Found`` from rows of (position, subject id, kind, name, then the entry's
     list code, line, trigger record, valid from, valid until, until basis, record ids,
-    all None when the line has no entry), as the lookup's join gives them."""
+    all None when the line has no entry), as the lookup's join gives them: columns, not
+    an object per entry (dates come as ISO text from SQLite)."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(_JOINED)
     subjects = [0] * lines
-    entries: dict[int, list[Entry]] = {}
-    info: dict[int, SubjectInfo] = {}
-    for pos, sid, kind, name, code, line, trig, start, until, basis, ids in rows:
+    for pos, sid in zip(columns[0], columns[1], strict=True):
         subjects[pos] = sid
-        if code is not None:
-            if isinstance(start, str):
-                start, until = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
-            entries.setdefault(pos, []).append(
-                Entry(code, line, sid, trig, start, until, basis, parse_ids(ids))
-            )
-            info[pos] = SubjectInfo(sid, kind, name)
-    return Found(subjects, entries, info)
+    data: dict[str, pl.Series] = {}
+    for (name, dtype), values in zip(_JOINED.items(), columns, strict=True):
+        if name in ("valid_from", "valid_until", "record_ids"):
+            series = pl.Series(name, values, dtype=pl.String if _textual(values) else None)
+            if series.dtype == pl.String and name == "record_ids":
+                series = series.str.split(",").list.eval(
+                    pl.element().filter(pl.element() != "").cast(pl.Int64)
+                )
+            elif series.dtype == pl.String:
+                series = series.str.to_date()
+            data[name] = series.cast(dtype)
+        else:
+            data[name] = pl.Series(name, values, dtype=dtype)
+    listed = pl.DataFrame(data).filter(pl.col("list_code").is_not_null())
+    return Found(subjects, listed)
+
+
+def _textual(values: Sequence[Any]) -> bool:
+    first = next((value for value in values if value is not None), None)
+    return isinstance(first, str)
 
 
 def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> Found:
@@ -729,47 +773,40 @@ def _answer_all(
     )
     session.add(stored)
     session.flush()
-    details = record_details(
-        session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
-    )
+    details = record_details(session, found.listed["record_ids"].explode().drop_nulls())
     invalid: list[tuple[int, str]] = []
     if progress is not None:
         progress(0, len(keyed))
-    special = sorted([*found.entries, *(pos for pos, key in enumerate(keyed.keys) if key is None)])
     answered: list[tuple[Any, ...]] = []
-    for pos in special:
+    for pos in (pos for pos, key in enumerate(keyed.keys) if key is None):
         line, shown = keyed.lines[pos], keyed.shown[pos]
-        subject_id: int | None = None
-        if keyed.keys[pos] is None:
-            reason = keyed.reasons.get(pos, "invalid code")
-            body = invalid_answer(shown, reason)
-            invalid.append((line, reason))
-        else:
-            subject_id = found.subjects[pos]
-            body = subject_answer(
-                rules,
-                action,
-                day,
-                code=shown,
-                subject=found.info[pos],
-                entries=found.entries[pos],
-                records=details,
-            )
-        answer = {"line": line, **body}
+        reason = keyed.reasons.get(pos, "invalid code")
+        invalid.append((line, reason))
+        answer = {"line": line, **invalid_answer(shown, reason)}
         kept = canonical_json(answer)
         answered.append(
             (
                 pos,
                 line,
                 shown,
-                subject_id,
-                str(body["status"]),
+                None,
+                INVALID,
                 hashlib.sha256(kept.encode()).hexdigest(),
                 kept,
                 None if writer is None else writer.text(f"{cert}.{line}", answer, kept),
             )
         )
-    lines = _plain_lines(keyed, subjects, answered, cert, writer)
+    listed = listed_answers(
+        rules,
+        action,
+        day,
+        found.listed,
+        _shown(keyed).join(found.listed.select("pos").unique(), on="pos", how="semi"),
+        details,
+        cert,
+        None if writer is None else writer.fmt,
+    )
+    lines = _plain_lines(keyed, subjects, answered, listed, cert, writer)
     counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update(lines["status"].value_counts().iter_rows())
     trail = hashlib.sha256()
@@ -853,25 +890,30 @@ _ANSWERED = {
 }
 
 
+def _shown(keyed: Keyed) -> pl.DataFrame:
+    """Each line's position, line number and code as its answer shows it."""
+    return pl.DataFrame(
+        {"line": keyed.lines, "code_display": keyed.shown},
+        schema={"line": pl.Int64, "code_display": pl.String},
+    ).with_columns(pos=pl.int_range(len(keyed), dtype=pl.Int64))
+
+
 def _plain_lines(
     keyed: Keyed,
     subjects: pl.DataFrame,
     answered: list[tuple[Any, ...]],
+    listed: pl.DataFrame,
     cert: str,
     writer: AnswerFile | None,
 ) -> pl.DataFrame:
-    """Every line of the batch in order, as the columns of ``_ANSWERED``: the lines Python
-    ``answered``, and the others answered here as columns, clear when ``subjects`` names
-    their subject and unknown when not, each with its digest and its text in the answer
-    file (none without one)."""
-    done = pl.DataFrame(answered, schema=_ANSWERED, orient="row")
+    """Every line of the batch in order, as the columns of ``_ANSWERED``: the invalid
+    lines Python ``answered``, the ``listed`` ones, and the others answered here as
+    columns, clear when ``subjects`` names their subject and unknown when not, each with
+    its digest and its text in the answer file (none without one)."""
+    done = pl.concat([pl.DataFrame(answered, schema=_ANSWERED, orient="row"), listed])
     plain = (
-        pl.DataFrame(
-            {"line": keyed.lines, "code_display": keyed.shown, "key": keyed.keys},
-            schema={"line": pl.Int64, "code_display": pl.String, "key": pl.String},
-        )
-        .with_row_index("pos")
-        .with_columns(pl.col("pos").cast(pl.Int64))
+        _shown(keyed)
+        .with_columns(key=pl.Series(keyed.keys, dtype=pl.String))
         .filter(pl.col("key").is_not_null())
         .join(done.select("pos"), on="pos", how="anti")
         .join(subjects, on="pos", how="left")
@@ -947,7 +989,7 @@ class _LineSink:
         if not rows.height:
             return
         if self._copy is None:
-            _copy_rows(self.session, "check_lines", _LINE_COLUMNS, rows.rows())
+            _copy_rows(self.session, "check_lines", rows)
             return
         # Nulls are empty and unquoted (NULL to COPY); FORCE_NOT_NULL keeps an empty code.
         self._copy.write(rows.write_csv(include_header=False))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -580,11 +581,20 @@ class CheckLine(Base):
     Keyed by (check, line) with no foreign key: a batch writes a million of these in the
     transaction that writes their check, and the check's audited ``lines_digest`` pins
     them (migration 0009 says what that saved). Indexed by subject: a batch screening's
-    lines are the screened subjects' access record.
+    lines are the screened subjects' access record (only lines naming a subject, 0034).
     """
 
     __tablename__ = "check_lines"
-    __table_args__ = (Index("ix_check_lines_subject_id", "subject_id", "check_id", "line"),)
+    __table_args__ = (
+        Index(
+            "ix_check_lines_subject_id",
+            "subject_id",
+            "check_id",
+            "line",
+            postgresql_where=text("subject_id IS NOT NULL"),
+            sqlite_where=text("subject_id IS NOT NULL"),
+        ),
+    )
 
     check_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -1,0 +1,274 @@
+"""The answers of listed lines, byte for byte: whatever builds them, each stored line and
+each line of the answer file is what ``subject_answer``, ``canonical_json`` and
+``AnswerFile.text`` give for that line, line after line, in both output formats."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bonafides.app.screening import screen_file
+from bonafides.context import Context
+from bonafides.records import canonical_json, digest
+from bonafides.rules.facts import Entry
+from bonafides.rules.loader import packaged_rules, rules_for
+from bonafides.rules.records import write_records
+from bonafides.screening import batch
+from bonafides.screening.answer import MEASURES_APPLY, RecordDetail, SubjectInfo, subject_answer
+from bonafides.screening.common import record_details
+from bonafides.screening.listed import listed_answers
+from bonafides.store.tables import Check, CheckLine
+from tests import factories
+from tests.rules.fixtures import Write, decision
+
+DAY = dt.date(2026, 1, 15)
+ACTIONS = ("procurement.bid", "inspection.frequency", "executive.appointment")
+
+
+@pytest.fixture
+def codes(ctx: Context, write: Write, tmp_path: Path) -> Path:
+    """A batch of listed subjects with several measures and entries each, names and
+    decision numbers that need escaping in JSON and quoting in CSV, a person, a clear,
+    an unknown and an invalid line."""
+    odd = factories.org(name='名称"引号",逗号\n换行\\')
+    two = factories.org()
+    person = factories.person(name="李四")
+    serious = factories.org()
+    write("courts.defaulter", odd, dt.date(2025, 6, 1), performance="none")
+    write("tax.major_violation", odd, dt.date(2025, 3, 1), source="sta", case_nature="other")
+    write("courts.defaulter", two, dt.date(2025, 6, 1), performance="none")
+    write("courts.defaulter", two, dt.date(2025, 8, 1), performance="partial")
+    # A measure ranked before another whose list sorts first (tax before market).
+    write("tax.major_violation", two, dt.date(2025, 4, 1), source="sta", case_nature="other")
+    write("courts.defaulter", person, dt.date(2025, 6, 1), performance="partial")
+    write("market.abnormal_operations", serious, dt.date(2021, 3, 1), source="samr")
+    for number in ('=1,"x"', "-2\r\n3", "@SUM(1) 罚字"):
+        item = dataclasses.replace(
+            decision("market.abnormal_operations", two, dt.date(2024, 3, 1), source="samr"),
+            decision_no=number,
+        )
+        with ctx.sessions.begin() as session:
+            write_records(session, ctx.keys, [item], actor="samr")
+    clean = factories.org()
+    lines = [odd.code, two.code, "bad", person.code, clean.code, factories.org().code]
+    path = tmp_path / "in.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["code"])
+        out.writerows([code] for code in [*lines, serious.code])
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_listed_answers_are_the_canonical_ones_byte_for_byte(
+    ctx: Context, codes: Path, tmp_path: Path, fmt: str
+) -> None:
+    rules = rules_for(ctx.catalogue)
+    listed = 0
+    for action in ACTIONS:
+        out = tmp_path / f"{action}.{fmt}"
+        report = screen_file(
+            ctx, codes, action=action, as_of=DAY, inquirer="t", purpose="p", out=out
+        )
+        expected = batch.AnswerFile(tmp_path / f"expected.{fmt}", fmt)
+        try:
+            with ctx.sessions.begin() as session:
+                rows = session.scalars(
+                    select(CheckLine)
+                    .join(Check, Check.id == CheckLine.check_id)
+                    .where(Check.cert_id == report.cert_id)
+                    .order_by(CheckLine.line)
+                ).all()
+                lines, raws, broken = batch.read_codes(codes, column=None, fmt=None, encoding=None)
+                keyed = batch.classify(lines, raws, ctx.vault, DAY, broken)
+                found = batch.lookup(session, rules, action, DAY, keyed)
+                details = record_details(
+                    session,
+                    (rid for es in found.entries.values() for e in es for rid in e.record_ids),
+                )
+            text = ""
+            for pos, row in enumerate(rows):
+                if row.status == MEASURES_APPLY:
+                    listed += 1
+                    body = subject_answer(
+                        rules,
+                        action,
+                        DAY,
+                        code=row.code_display,
+                        subject=found.info[pos],
+                        entries=found.entries[pos],
+                        records=details,
+                    )
+                    assert row.answer == {"line": row.line, **body}, row.line
+                else:
+                    body = row.answer or {"code": row.code_display, "status": row.status}
+                answer = {**body, "line": row.line}
+                kept = canonical_json(answer)
+                assert row.digest == digest(answer), row.line
+                text += expected.text(f"{report.cert_id}.{row.line}", answer, kept)
+            expected.write(text)
+            expected.commit()
+        except BaseException:
+            expected.abort()
+            raise
+        with expected.out.open("rb") as want, out.open("rb") as got:
+            assert got.read() == want.read(), action
+    assert listed >= 8
+
+
+_RULES = packaged_rules()
+_LINES = sorted(
+    {
+        (code, number)
+        for action in ACTIONS
+        for _, measure in _RULES.measures_for(action)
+        for code in measure.lists
+        for number in range(1, len(_RULES.lists[code].entry) + 1)
+    }
+)
+_BASES = ("term", "decided", "cap", "removed", "record_ended", "unless")
+_DAYS = st.dates(dt.date(2015, 1, 1), dt.date(2030, 12, 31))
+
+
+@st.composite
+def _entry(draw: st.DrawFn, subject: int) -> Entry:
+    code, number = draw(st.sampled_from(_LINES))
+    start = draw(_DAYS)
+    return Entry(
+        code,
+        number,
+        subject,
+        draw(st.integers(1, 50)),
+        start,
+        start + dt.timedelta(days=draw(st.integers(0, 4000))),
+        draw(st.sampled_from(_BASES)),
+        tuple(draw(st.lists(st.integers(1, 50), max_size=3))),
+    )
+
+
+_DETAILS = {
+    rid: RecordDetail(rid, type_code, source, number, dt.date(2024, 1, rid % 28 + 1))
+    for rid, type_code, source, number in [
+        (1, "courts.defaulter", "spc", '=1,"x"'),
+        (2, "market.abnormal_operations", "samr", "-2\r\n3"),
+        (3, "tax.major_violation", "sta", "税〔2024〕3号"),
+        (4, "market.penalty", "samr", "@SUM(1) 罚,字"),
+        (5, "procuratorate.bribery_record", "spp", "检〔2024〕5号"),
+    ]
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    action=st.sampled_from(ACTIONS),
+    day=_DAYS,
+    subjects=st.lists(
+        st.tuples(st.sampled_from(["legal_person", "natural_person"]), st.text(max_size=8)),
+        min_size=1,
+        max_size=4,
+    ),
+    data=st.data(),
+)
+def test_listed_answers_as_columns_are_the_ones_built_one_by_one(
+    action: str,
+    day: dt.date,
+    subjects: list[tuple[str, str]],
+    data: st.DataObject,
+) -> None:
+    """Measures of a term (ending before their entry), entries out of force for every
+    measure, entries sharing a measure, records cited or not stored: the columns give
+    the bytes ``subject_answer``, ``canonical_json`` and ``AnswerFile.text`` give."""
+    rows, entries = [], {}
+    for pos, (kind, name) in enumerate(subjects):
+        found = data.draw(st.lists(_entry(pos + 7), min_size=1, max_size=4, unique=True))
+        entries[pos] = found
+        rows += [
+            (pos, pos + 7, kind, name, e.list_code, e.line, e.trigger_record_id, e.valid_from,
+             e.valid_until, e.until_basis, e.record_ids_text)
+            for e in found
+        ]  # fmt: skip
+    _compare(action, day, subjects, entries, rows)
+
+
+def test_a_measure_of_a_term_ends_before_its_entry() -> None:
+    """market.executive lasts 36 months from the entry's start: an entry from 2022 is out
+    of its reach on the day, one from 2024 in it until 36 months on, not its own end."""
+    day = dt.date(2026, 1, 15)
+    entries = {
+        0: [
+            Entry("market.serious_violation", 1, 7, 1, dt.date(2022, 1, 1), dt.date(2030, 1, 1),
+                  "term", (1,)),
+            Entry("market.serious_violation", 1, 7, 2, dt.date(2024, 1, 31), dt.date(2030, 1, 1),
+                  "term", (2, 5, 9)),
+        ],
+        1: [
+            Entry("market.serious_violation", 1, 8, 3, dt.date(2022, 1, 1), dt.date(2030, 1, 1),
+                  "term", ()),
+        ],
+    }  # fmt: skip
+    subjects = [("legal_person", "甲"), ("legal_person", "乙")]
+    rows = [
+        (pos, e.subject_id, *subjects[pos], e.list_code, e.line, e.trigger_record_id,
+         e.valid_from, e.valid_until, e.until_basis, e.record_ids_text)
+        for pos, found in entries.items()
+        for e in found
+    ]  # fmt: skip
+    got = _compare("executive.appointment", day, subjects, entries, rows)
+    assert got["status"].to_list() == ["measures_apply", "clear"]
+    assert '"until":"2027-01-30"' in got["answer"][0]
+    assert '{"id":5,"title_zh":' in got["answer"][0]
+
+
+def _compare(
+    action: str,
+    day: dt.date,
+    subjects: list[tuple[str, str]],
+    entries: dict[int, list[Entry]],
+    rows: Sequence[tuple[object, ...]],
+) -> pl.DataFrame:
+    """``listed_answers`` of ``rows``, checked line by line against the answers built one
+    by one from ``entries``, in both formats."""
+    listed = batch.collect(rows, len(subjects)).listed
+    shown = pl.DataFrame(
+        {
+            "pos": list(range(len(subjects))),
+            "line": [pos * 3 + 2 for pos in range(len(subjects))],
+            "code_display": [f"91110105{pos:09d}X" for pos in range(len(subjects))],
+        }
+    )
+    with tempfile.TemporaryDirectory() as work:
+        for fmt in ("csv", "jsonl"):
+            writer = batch.AnswerFile(Path(work) / f"out.{fmt}", fmt)
+            try:
+                got = listed_answers(_RULES, action, day, listed, shown, _DETAILS, "C", fmt)
+                for pos, (kind, name) in enumerate(subjects):
+                    code = f"91110105{pos:09d}X"
+                    body = subject_answer(
+                        _RULES,
+                        action,
+                        day,
+                        code=code,
+                        subject=SubjectInfo(pos + 7, kind, name),
+                        entries=entries[pos],
+                        records=_DETAILS,
+                    )
+                    answer = {"line": pos * 3 + 2, **body}
+                    kept = canonical_json(answer)
+                    row = got.row(pos, named=True)
+                    assert (row["pos"], row["status"]) == (pos, body["status"])
+                    assert row["answer"] == kept
+                    assert row["digest"] == digest(answer)
+                    assert row["text"] == writer.text(f"C.{pos * 3 + 2}", answer, kept)
+            finally:
+                writer.abort()
+    return got
