@@ -8,9 +8,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bonafides.records import RecordStatus
@@ -411,3 +412,41 @@ def test_one_batch_naming_a_new_subject_two_ways_keeps_the_first_department_curr
             ("乙公司", "乙公司", True, "spc"),
             ("乙公司", "甲公司", False, "spc"),
         ]
+
+
+def test_a_batch_finds_its_stored_records_by_their_key_not_by_reading_them_all(
+    sessions: sessionmaker[Session], db_url: str
+) -> None:
+    """On PostgreSQL the merge finds the records a staged batch meets through the
+    idempotency key's index: as a plain join it hashed the stage and read every stored
+    record, twice a chunk, so a file's chunks grew slower as the store grew."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the planner that chose to read every record is PostgreSQL's")
+    with sessions.begin() as s:
+        write_records(s, KEYS, [factories.penalty() for _ in range(3000)], actor="samr")
+    with sessions.begin() as s:
+        s.execute(text("ANALYZE records"))
+    batch = [factories.penalty() for _ in range(300)]
+    amended = dataclasses.replace(batch[0], content={**batch[0].content, "note": "changed"})
+    scanning: list[str] = []
+    with sessions.begin() as s:
+        conn = s.connection()
+        scans = text(
+            "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'records' OR relname LIKE 'records\\_p%'"
+        )
+        seen = [conn.execute(scans).scalar_one()]
+
+        @event.listens_for(conn, "after_cursor_execute")
+        def count(*args: Any) -> None:
+            statement = args[2]
+            if "pg_stat_xact_user_tables" in statement:
+                return
+            now = conn.execute(scans).scalar_one()
+            if now != seen[-1] and "ingest_stage" in statement:
+                scanning.append(statement)
+            seen.append(now)
+
+        write_records(s, KEYS, [*batch, amended], actor="samr")
+        event.remove(conn, "after_cursor_execute", count)
+    assert scanning == []

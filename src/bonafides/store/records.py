@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, bindparam, column, select, table, text
+from sqlalchemy import String, TextClause, bindparam, column, select, table, text
 from sqlalchemy.orm import Session
 
 from bonafides.records import RecordColumns, RecordInput, RecordStatus, SubjectRef
@@ -189,7 +189,7 @@ def write_records(
                 for pos in positions
             ],
         )
-        for statement in _MERGE:
+        for statement in _MERGE[conn.dialect.name == "postgresql"]:
             conn.execute(statement, params)
         feed.emit_records(session, feed.Kind.RECORD_PUBLISHED, _STAGED_NEW, at=at)
         feed.emit_records(session, feed.Kind.RECORD_AMENDED, _STAGED_CHANGED, at=at)
@@ -277,63 +277,103 @@ def _stage_row(
     )
 
 
-#: The set-based merge of one round; every staged row meets at most one stored record.
-_MERGE = (
-    # The stored record each row meets, as it stands before this round.
-    text(
-        "UPDATE ingest_stage SET record_id = r.id, cur_version = r.version, "
-        "cur_digest = r.content_digest, cur_status = r.status FROM records AS r "
-        "WHERE r.source = ingest_stage.source AND r.decision_no = ingest_stage.decision_no "
-        "AND r.party = ingest_stage.party"
-    ),
-    # New decisions: the record, in the batch's order.
-    text(
-        "INSERT INTO records (subject_id, type_code, source, decision_no, party, "
-        "decision_date, received_at, status, severity, legal_basis, published_until, "
-        "retention_until, version, content, content_digest, updated_at) "
-        "SELECT subject_id, type_code, source, decision_no, party, decision_date, "
-        "received_at, status, severity, legal_basis, published_until, retention_until, "
-        "1, content, digest, :at FROM ingest_stage WHERE record_id IS NULL ORDER BY pos"
-    ).bindparams(bindparam("at", type_=UTCDateTime())),
-    text(
-        "UPDATE ingest_stage SET record_id = r.id, cur_version = 0 FROM records AS r "
-        "WHERE ingest_stage.record_id IS NULL AND r.source = ingest_stage.source "
-        "AND r.decision_no = ingest_stage.decision_no AND r.party = ingest_stage.party"
-    ),
-    # Changed decisions: the substance, never the state a later decision set.
-    text(
-        "UPDATE records SET subject_id = s.subject_id, type_code = s.type_code, "
-        "decision_date = s.decision_date, severity = s.severity, legal_basis = s.legal_basis, "
-        "published_until = s.published_until, retention_until = s.retention_until, "
-        "version = s.cur_version + 1, content = s.content, content_digest = s.digest, "
-        "updated_at = :at FROM ingest_stage AS s WHERE records.id = s.record_id "
-        "AND s.cur_digest IS NOT NULL AND s.cur_digest <> s.digest"
-    ).bindparams(bindparam("at", type_=UTCDateTime())),
-    # A version with who and why for every new and changed decision.
-    text(
-        "INSERT INTO record_versions (record_id, subject_id, version, status, severity, "
-        "decision_date, legal_basis, content, raw, content_digest, catalogue_version, "
-        "changed_at, changed_by, reason) "
-        "SELECT record_id, subject_id, cur_version + 1, COALESCE(cur_status, status), "
-        "severity, decision_date, legal_basis, content, raw, digest, :catalogue_version, "
-        ":at, :actor, CASE WHEN cur_digest IS NULL THEN 'submitted' ELSE :reason END "
-        "FROM ingest_stage WHERE cur_digest IS NULL OR cur_digest <> digest ORDER BY pos"
-    ).bindparams(
-        bindparam("at", type_=UTCDateTime()),
-        bindparam("catalogue_version", type_=String()),
-        bindparam("actor", type_=String()),
-        bindparam("reason", type_=String()),
-    ),
-)
-_STAGE = table("ingest_stage", column("record_id"), column("cur_digest"), column("digest"))
+def _meets(postgres: bool, columns: str) -> str:
+    """The staged rows (``s``) joined to the stored record each meets (``r``, its
+    ``columns``), by the record's key.
+
+    PostgreSQL is made to probe the key's index row by row (a ``LATERAL`` subquery it
+    cannot flatten): as a plain join it hashed the stage and read the whole of
+    ``records`` once per statement, twice a chunk, a cost that grew with the store.
+    """
+    key = "r.source = s.source AND r.decision_no = s.decision_no AND r.party = s.party"
+    if postgres:
+        return (
+            f"ingest_stage AS s CROSS JOIN LATERAL (SELECT {columns} FROM records AS r "  # noqa: S608
+            f"WHERE {key} OFFSET 0) AS r"
+        )
+    return f"ingest_stage AS s JOIN records AS r ON {key}"
+
+
+def _matched(postgres: bool, where: str) -> str:
+    """The staged rows (``s``) with what they met (``m``) where ``where`` holds, in the
+    stage's order; on PostgreSQL probed row by row from the stage's key, so that the
+    order costs no sort of the wide rows (a hash join did, spilling to disk)."""
+    if postgres:
+        return (
+            "ingest_stage AS s CROSS JOIN LATERAL (SELECT * FROM ingest_match AS m "  # noqa: S608
+            f"WHERE m.pos = s.pos AND ({where}) OFFSET 0) AS m"
+        )
+    return f"ingest_stage AS s JOIN ingest_match AS m ON m.pos = s.pos WHERE {where}"
+
+
+def _merge(postgres: bool) -> tuple[TextClause, ...]:
+    """The set-based merge of one round; every staged row meets at most one stored
+    record. What a row meets goes to the narrow ``ingest_match``, never back into the
+    wide stage."""
+    at = bindparam("at", type_=UTCDateTime())
+    return (
+        # The stored record each row meets, as it stands before this round.
+        text(
+            "INSERT INTO ingest_match (pos, record_id, cur_version, cur_digest, cur_status, "  # noqa: S608
+            "digest) SELECT s.pos, r.id, r.version, r.content_digest, r.status, s.digest "
+            f"FROM {_meets(postgres, 'r.id, r.version, r.content_digest, r.status')}"
+        ),
+        # New decisions: the record, in the batch's order.
+        text(
+            "INSERT INTO records (subject_id, type_code, source, decision_no, party, "
+            "decision_date, received_at, status, severity, legal_basis, published_until, "
+            "retention_until, version, content, content_digest, updated_at) "
+            "SELECT subject_id, type_code, source, decision_no, party, decision_date, "
+            "received_at, status, severity, legal_basis, published_until, retention_until, "
+            "1, content, digest, :at FROM ingest_stage AS s WHERE NOT EXISTS "
+            "(SELECT 1 FROM ingest_match AS m WHERE m.pos = s.pos) ORDER BY pos"
+        ).bindparams(at),
+        text(
+            "INSERT INTO ingest_match (pos, record_id, cur_version, digest) "  # noqa: S608
+            f"SELECT s.pos, r.id, 0, s.digest FROM {_meets(postgres, 'r.id')} "
+            "WHERE NOT EXISTS (SELECT 1 FROM ingest_match AS m WHERE m.pos = s.pos)"
+        ),
+        # Changed decisions: the substance, never the state a later decision set.
+        text(
+            "UPDATE records SET subject_id = s.subject_id, type_code = s.type_code, "
+            "decision_date = s.decision_date, severity = s.severity, "
+            "legal_basis = s.legal_basis, published_until = s.published_until, "
+            "retention_until = s.retention_until, version = m.cur_version + 1, "
+            "content = s.content, content_digest = s.digest, updated_at = :at "
+            "FROM ingest_match AS m JOIN ingest_stage AS s ON s.pos = m.pos "
+            "WHERE records.id = m.record_id AND m.cur_digest IS NOT NULL "
+            "AND m.cur_digest <> m.digest"
+        ).bindparams(at),
+        # A version with who and why for every new and changed decision.
+        text(
+            "INSERT INTO record_versions (record_id, subject_id, version, status, severity, "  # noqa: S608
+            "decision_date, legal_basis, content, raw, content_digest, catalogue_version, "
+            "changed_at, changed_by, reason) "
+            "SELECT m.record_id, s.subject_id, m.cur_version + 1, "
+            "COALESCE(m.cur_status, s.status), s.severity, s.decision_date, s.legal_basis, "
+            "s.content, s.raw, s.digest, :catalogue_version, :at, :actor, "
+            "CASE WHEN m.cur_digest IS NULL THEN 'submitted' ELSE :reason END "
+            f"FROM {_matched(postgres, 'm.cur_digest IS NULL OR m.cur_digest <> m.digest')} "
+            "ORDER BY s.pos"
+        ).bindparams(
+            at,
+            bindparam("catalogue_version", type_=String()),
+            bindparam("actor", type_=String()),
+            bindparam("reason", type_=String()),
+        ),
+    )
+
+
+_MERGE = {True: _merge(True), False: _merge(False)}
+_MATCH = table("ingest_match", column("record_id"), column("cur_digest"), column("digest"))
 #: The records a round created, and those it changed: one feed event each.
-_STAGED_NEW = Record.id.in_(select(_STAGE.c.record_id).where(_STAGE.c.cur_digest.is_(None)))
+_STAGED_NEW = Record.id.in_(select(_MATCH.c.record_id).where(_MATCH.c.cur_digest.is_(None)))
 _STAGED_CHANGED = Record.id.in_(
-    select(_STAGE.c.record_id).where(
-        _STAGE.c.cur_digest.is_not(None), _STAGE.c.cur_digest != _STAGE.c.digest
+    select(_MATCH.c.record_id).where(
+        _MATCH.c.cur_digest.is_not(None), _MATCH.c.cur_digest != _MATCH.c.digest
     )
 )
-_MERGED = text("SELECT pos, record_id, cur_version, cur_digest FROM ingest_stage ORDER BY pos")
+_MERGED = text("SELECT pos, record_id, cur_version, cur_digest FROM ingest_match ORDER BY pos")
 
 
 def access_refs(refs: list[str]) -> str:

@@ -22,8 +22,7 @@ from bonafides.store.types import UTCDateTime
 
 STAGE = "ingest_stage"
 
-#: The columns a caller loads, in order; ``record_id`` and the ``cur_*`` columns are
-#: filled by the merge (the stored record a row meets, and its state before the batch).
+#: The columns a caller loads, in order.
 COLUMNS = (
     "pos",
     "source",
@@ -61,11 +60,7 @@ _DDL = {
             retention_until date,
             content jsonb NOT NULL,
             raw jsonb NOT NULL,
-            digest text NOT NULL,
-            record_id bigint,
-            cur_version integer,
-            cur_digest text,
-            cur_status text
+            digest text NOT NULL
         ) ON COMMIT DELETE ROWS""",
     "sqlite": f"""
         CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (
@@ -84,11 +79,37 @@ _DDL = {
             retention_until DATE,
             content JSON NOT NULL,
             raw JSON NOT NULL,
-            digest TEXT NOT NULL,
-            record_id INTEGER,
-            cur_version INTEGER,
+            digest TEXT NOT NULL
+        )""",
+}
+
+#: The stage's columns the planner keeps statistics of: not the JSON, which no statement
+#: joins or filters on and whose sampling cost an ``ANALYZE`` most of its time.
+_ANALYSED = tuple(c for c in COLUMNS if c not in ("content", "raw"))
+
+#: The stored record each staged row meets (or creates), written by the merge: a narrow
+#: table of its own, so that filling it never rewrites the wide staged rows (an
+#: ``UPDATE`` of the stage copied every row's JSON, and the stage outgrew the temporary
+#: buffers). ``cur_*`` is the record as it stood before the round, NULL for a new one.
+MATCH = "ingest_match"
+_MATCH_DDL = {
+    "postgresql": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH} (
+            pos integer PRIMARY KEY,
+            record_id bigint NOT NULL,
+            cur_version integer NOT NULL,
+            cur_digest text,
+            cur_status text,
+            digest text NOT NULL
+        ) ON COMMIT DELETE ROWS""",
+    "sqlite": f"""
+        CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH} (
+            pos INTEGER PRIMARY KEY,
+            record_id INTEGER NOT NULL,
+            cur_version INTEGER NOT NULL,
             cur_digest TEXT,
-            cur_status TEXT
+            cur_status TEXT,
+            digest TEXT NOT NULL
         )""",
 }
 
@@ -97,9 +118,11 @@ _STAMP = COLUMNS.index("received_at")
 
 
 def load(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Empty the stage and load ``rows`` (tuples in ``COLUMNS`` order, JSON as text)."""
+    """Empty the stage and load ``rows`` (tuples in ``COLUMNS`` order, JSON as text);
+    empty the match table (``MATCH``) the merge fills."""
+    _empty(conn, MATCH, _MATCH_DDL)
     if conn.dialect.name == "postgresql":
-        _load(conn, STAGE, _DDL, COLUMNS, rows)
+        _load(conn, STAGE, _DDL, COLUMNS, rows, analysed=_ANALYSED)
     else:
         _load(conn, STAGE, _DDL, COLUMNS, _sqlite_rows(conn, rows))
 
@@ -193,11 +216,13 @@ def _load(
     ddl: dict[str, str],
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
+    *,
+    analysed: Sequence[str] = (),
 ) -> None:
-    """Create the temporary table if this connection has none yet, empty it, load it."""
+    """Create the temporary table if this connection has none yet, empty it, load it;
+    on PostgreSQL analyse it (the ``analysed`` columns, or all)."""
     dialect = conn.dialect.name
-    conn.exec_driver_sql(ddl[dialect])
-    conn.exec_driver_sql(f"DELETE FROM {name}")  # noqa: S608
+    _empty(conn, name, ddl)
     names = ", ".join(columns)
     if dialect == "postgresql":
         driver = conn.connection.driver_connection
@@ -208,7 +233,8 @@ def _load(
                     copy.write_row(row)
             # A temporary table has no statistics until analysed: without them the
             # planner may scan a whole stored table to join a few thousand staged rows.
-            cursor.execute(f"ANALYZE {name}")
+            listed = f" ({', '.join(analysed)})" if analysed else ""
+            cursor.execute(f"ANALYZE {name}{listed}")
         return
     if not rows:
         return
@@ -217,6 +243,12 @@ def _load(
         f"INSERT INTO {name} ({names}) VALUES ({marks})",  # noqa: S608
         list(rows),
     )
+
+
+def _empty(conn: Connection, name: str, ddl: dict[str, str]) -> None:
+    """Create the temporary table if this connection has none yet, and empty it."""
+    conn.exec_driver_sql(ddl[conn.dialect.name])
+    conn.exec_driver_sql(f"DELETE FROM {name}")  # noqa: S608
 
 
 def _sqlite_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
