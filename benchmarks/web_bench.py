@@ -466,6 +466,13 @@ def main() -> None:
         sys.exit("web_bench: wrk is not installed (scripts/system-packages.sh installs it)")
     _ensure_database(args.db)
     have = _loaded(args.db) if _has_schema(args.db) else 0
+    if have and have != args.subjects:
+        # Loading empties the tables first: a store of other data (another bench's, a
+        # half-finished load) is never overwritten unasked.
+        sys.exit(
+            f"web_bench: {args.db} holds {have:,} subjects, not {args.subjects:,}: "
+            "drop it or name another --db"
+        )
     if have != args.subjects:
         load(args.db, args.subjects, args.records_per_subject, console, args.partitions)
     else:
