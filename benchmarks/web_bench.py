@@ -75,8 +75,9 @@ def _name(rnd: random.Random, city: str) -> str:
 
 
 def _typo(rnd: random.Random, name: str) -> str:
-    """The name with one character replaced, as a clerk might mistype it."""
-    i = rnd.randrange(2, len(name) - 2)
+    """The name with one character replaced, as a clerk might mistype it: inside the name
+    where it is long enough, anywhere in a short one (a person's two or three hanzi)."""
+    i = rnd.randrange(2, len(name) - 2) if len(name) > 4 else rnd.randrange(len(name))
     return name[:i] + rnd.choice(_TRADE) + name[i + 1 :]
 
 
