@@ -160,21 +160,17 @@ class _Shapes:
                 }
             )
             fixed, slots = _split(text)
-            if self.entry_slots not in (None, slots):
-                raise AssertionError(f"{code}#{line}: unexpected shape {slots}")
-            self.entry_slots = slots
+            self.entry_slots = _same_shape(self.entry_slots, slots, f"{code}#{line}")
             rows.append((code, line, basis, reason, *fixed))
-        width = len(rows[0]) - 4 if rows else 0
-        return pl.DataFrame(
+        return _fixed_frame(
             rows,
-            schema={
+            {
                 "list_code": pl.String,
                 "rule_line": pl.Int64,
                 "until_basis": pl.String,
                 "reason": pl.String,
-                **{f"e{i}": pl.String for i in range(width)},
             },
-            orient="row",
+            "e",
         )
 
     def row_frame(self, entries: pl.DataFrame) -> pl.DataFrame:
@@ -201,22 +197,38 @@ class _Shapes:
                 ]
             )
             fixed, slots = _split(text)
-            if self.row_slots not in (None, slots):
-                raise AssertionError(f"{measure.code} {code}#{line}: unexpected shape {slots}")
-            self.row_slots = slots
+            self.row_slots = _same_shape(self.row_slots, slots, f"{measure.code} {code}#{line}")
             rows.append((rank, code, line, reason, *fixed))
-        width = len(rows[0]) - 4 if rows else 0
-        return pl.DataFrame(
+        return _fixed_frame(
             rows,
-            schema={
+            {
                 "rank": pl.Int64,
                 "list_code": pl.String,
                 "rule_line": pl.Int64,
                 "reason": pl.String,
-                **{f"r{i}": pl.String for i in range(width)},
             },
-            orient="row",
+            "r",
         )
+
+
+def _same_shape(seen: list[str] | None, slots: list[str], what: str) -> list[str]:
+    """Every rendering of one part must leave its slots in the same order, or the fixed
+    texts of one row would be spliced with another's values."""
+    if seen not in (None, slots):
+        raise AssertionError(f"{what}: unexpected shape {slots}")
+    return slots
+
+
+def _fixed_frame(
+    rows: list[tuple[Any, ...]], keys: dict[str, type[pl.DataType]], prefix: str
+) -> pl.DataFrame:
+    """Key columns, then the fixed texts between the slots as ``<prefix>0``, ``<prefix>1``..."""
+    width = len(rows[0]) - len(keys) if rows else 0
+    return pl.DataFrame(
+        rows,
+        schema={**keys, **{f"{prefix}{i}": pl.String for i in range(width)}},
+        orient="row",
+    )
 
 
 def _records(rules: Rules, details: Mapping[int, RecordDetail], ids: pl.Series) -> pl.DataFrame:
