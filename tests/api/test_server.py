@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,20 @@ def _until(condition: Callable[[], bool], seconds: float = 60) -> bool:
     return False
 
 
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(child) for child in found.stdout.split()]
+
+
+def _gone(pid: int) -> bool:
+    """Ended (a zombie waiting for its parent has ended too)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = _free_port()
@@ -66,13 +81,23 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         f"run('127.0.0.1', {port}, workers=2, log_level='warning', access_log=False)"
     )
     process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    children: list[int] = []
     try:
         assert _until(lambda: _healthy(port) and _listeners(port) == 2), "server did not start"
+        children = _children(process.pid)
         yield process, port
     finally:
+        # A term, as an operator's service manager sends: killing the supervisor outright
+        # would leave its workers and its resource tracker running, orphaned.
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    left = [pid for pid in children if not _until(partial(_gone, pid), 10)]
+    assert left == [], f"the server left processes running: {left}"
 
 
 def test_each_worker_listens_on_its_own_socket(
