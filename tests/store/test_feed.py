@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
@@ -19,7 +20,7 @@ from bonafides.rules.service import recompute_lists
 from bonafides.store import feed
 from bonafides.store.feed import FeedScope, Kind
 from bonafides.store.reference import sync_catalogue
-from bonafides.store.tables import FeedEvent, ListEntry, Subject
+from bonafides.store.tables import FeedEvent, ListEntry, Record, Subject
 from bonafides.workflows.retention import expire_records
 from tests import factories
 from tests.rules.fixtures import ctx, decision
@@ -351,3 +352,44 @@ def test_a_public_event_keeps_its_public_payload_and_a_new_catalogue_refreshes_i
     content = json.loads(kept)["record"]["content"]
     assert "fine_amount_10k_yuan" not in content
     assert content["decision_no"]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(2026, 6, 2, 11, 4, 5, 678901, tzinfo=ZoneInfo("Asia/Shanghai")),
+        dt.datetime(2026, 6, 2, 3, 4, 5, tzinfo=dt.UTC),
+    ],
+    ids=["shanghai-microseconds", "utc-whole-second"],
+)
+def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
+    ctx: Context, at: dt.datetime
+) -> None:
+    """Each statement spells the keys its events share (kind, time, removal, origin) once
+    (``feed._fixed``): every emitter's heads must read as the heads made from the stored
+    columns (``fill_heads``, what migration 0032 gave older events), for a time given in
+    another zone and one of whole seconds."""
+    firm = factories.org()
+    item = dataclasses.replace(
+        decision("courts.defaulter", firm, RECENT, performance="none"),
+        published_until=RECENT + dt.timedelta(days=3 * 365),
+    )
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="spc")
+        session.execute(delete(FeedEvent))
+        subject_id = session.scalars(select(Subject.id)).one()
+        entry = ListEntry.id.is_not(None)
+        assert feed.emit_records(session, Kind.RECORD_PUBLISHED, Record.id.is_not(None), at=at)
+        assert feed.emit_entries(session, Kind.ENTRY_STARTED, entry, at=at)
+        assert feed.emit_records(session, Kind.RECORD_REVOKED, Record.id.is_not(None), at=at)
+        assert feed.emit_entries(session, Kind.ENTRY_ENDED, entry, at=at)
+        assert feed.emit_subject(session, Kind.SUBJECT_RENAMED, subject_id, {"n": 1}, at=at)
+    with ctx.engine.begin() as conn:
+        written = dict(conn.execute(select(FeedEvent.id, FeedEvent.head_text)).all())
+        feed.fill_heads(conn, after=0)
+        made = dict(conn.execute(select(FeedEvent.id, FeedEvent.head_text)).all())
+    assert len(written) == 5
+    assert all(written.values())
+    assert written == made
+    stamp = at.astimezone(dt.UTC).isoformat()
+    assert all(f'"occurred_at":"{stamp}"' in head for head in written.values())

@@ -233,6 +233,21 @@ def _head(kind: Kind, at: dt.datetime, of_record: bool = False) -> list[Any]:
     ]
 
 
+def _fixed(kind: Kind, at: dt.datetime, of_record: bool = False) -> dict[str, str]:
+    """The head keys every event of one statement shares, as JSON text (``head_text``):
+    its kind, time and removal flag, and its origin unless it is a record's (``_head``).
+    The time is spelt as the reader spells the stored one (``datetime.isoformat`` in
+    UTC); kinds and instance names are plain ASCII (``Settings.instance``)."""
+    fixed = {
+        "kind": json.dumps(kind.value),
+        "occurred_at": json.dumps(at.astimezone(dt.UTC).isoformat()),
+        "tombstone": json.dumps(kind in TOMBSTONES),
+    }
+    if not of_record:
+        fixed["origin"] = json.dumps(origin())
+    return fixed
+
+
 def emit_records(
     session: Session,
     kind: Kind,
@@ -268,7 +283,7 @@ def emit_records(
         .join(Subject, Subject.id == Record.subject_id)
         .where(which)
     )
-    return _insert(session, rows, order="record_id")
+    return _insert(session, rows, _fixed(kind, at, of_record=True), order="record_id")
 
 
 def emit_entries(
@@ -330,13 +345,16 @@ def emit_entries(
         .join(Subject, Subject.id == ListEntry.subject_id)
         .where(which)
     )
-    return _insert(session, rows, order="list_entry_id")
+    return _insert(session, rows, _fixed(kind, at), order="list_entry_id")
 
 
-def _insert(session: Session, rows: Select[Any], order: str | None = None) -> int:
+def _insert(
+    session: Session, rows: Select[Any], fixed: Mapping[str, str], order: str | None = None
+) -> int:
     """Append the rows (``_COLUMNS``, in order of the column ``order``), each with its
-    head as text (``head_text``) and each public one with its public payload. Returns
-    the rows written (not the growth of the highest id: a sequence has gaps).
+    head as text (``head_text``, ``fixed`` its keys shared by every row) and each public
+    one with its public payload. Returns the rows written (not the growth of the highest
+    id: a sequence has gaps).
 
     The head and the public payload are made in the same statement, from the event's
     columns under the name ``feed_events`` (what ``fill_heads`` and
@@ -356,7 +374,7 @@ def _insert(session: Session, rows: Select[Any], order: str | None = None) -> in
     postgres = conn.dialect.name == "postgresql"
     written = select(
         *(event.c[name] for name in _COLUMNS),
-        literal_column(head_text(postgres)),
+        literal_column(head_text(postgres, fixed)),
         _public_payload(conn, ifpublic=True),
     )
     if order is not None:
@@ -556,7 +574,7 @@ def emit_subject(
             ],
         ),
     ).where(Subject.id == subject_id)
-    return _insert(session, rows)
+    return _insert(session, rows, _fixed(kind, at))
 
 
 def end_publications(
@@ -782,7 +800,7 @@ def _shown_column(postgres: bool, shown: ShownText) -> Any:
     return literal_column("feed_events.payload").cast(Text).label("shown_text")
 
 
-def head_text(postgres: bool, **columns: str) -> str:
+def head_text(postgres: bool, fixed: Mapping[str, str] | None = None, **columns: str) -> str:
     """SQL for an event's head as JSON text (``FeedEvent.head_text``), every key after
     ``cursor`` as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes
     them (``bonafides.app.feed.ShownEvent``), from ``,"kind":`` to ``,"payload":``;
@@ -790,6 +808,10 @@ def head_text(postgres: bool, **columns: str) -> str:
     ``datetime.isoformat``'s (UTC, the microseconds left out when they are naught).
     The columns are ``feed_events``'; ``columns`` puts other SQL in the place of some
     (``name_origins`` sets the origin and the version in the same statement).
+
+    ``fixed`` gives the JSON text of keys whose value every row of the statement shares
+    (``_fixed``): it goes into the format once instead of being made again for each row
+    (the time's text alone cost about a third of a head on PostgreSQL).
 
     One ``format``/``printf`` call: on SQLite a chain of ``||`` costs a string per step.
     """
@@ -832,13 +854,23 @@ def head_text(postgres: bool, **columns: str) -> str:
             for name in ("record_id", "record_version", "list_entry_id")
         },
     }
+    fixed = fixed or {}
     template = "".join(
-        f',"{name}":"%s"' if name == "occurred_at" else f',"{name}":%s' for name in fields
+        f',"{name}":'
+        + (
+            fixed[name].replace("%", "%%").replace("'", "''")
+            if name in fixed
+            else '"%s"'
+            if name == "occurred_at"
+            else "%s"
+        )
+        for name in fields
     )
-    return (
-        f"CASE WHEN {at_known} THEN {build}('{template},\"payload\":', "
-        f"{', '.join(fields.values())}) END"
+    made = (
+        f"{build}('{template},\"payload\":', "
+        f"{', '.join(sql for name, sql in fields.items() if name not in fixed)})"
     )
+    return made if "occurred_at" in fixed else f"CASE WHEN {at_known} THEN {made} END"
 
 
 def _event_text(payload: Any) -> Any:
