@@ -7,9 +7,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy
 from sqlalchemy import delete, select
 
 from bonafides.catalogue.models import Disclosure
@@ -393,3 +395,55 @@ def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
     assert written == made
     stamp = at.astimezone(dt.UTC).isoformat()
     assert all(f'"occurred_at":"{stamp}"' in head for head in written.values())
+
+
+def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Context) -> None:
+    """A whole-store recompute's new entries' events take ids in the entries' order. On
+    SQLite the rows come in that order through the entries' key (their ids after the
+    last one before), so the insert sorts nothing (an order outside the fenced subquery
+    sorted every event, payload and all, in a temporary B-tree); on PostgreSQL the one
+    sort is the subquery's."""
+    items = [
+        dataclasses.replace(
+            decision("courts.defaulter", factories.org(), RECENT, performance="none"),
+            published_until=RECENT + dt.timedelta(days=3 * 365),
+        )
+        for _ in range(4)
+    ]
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.startswith("INSERT INTO feed_events") and "list_entries" in statement:
+            seen.append((statement, parameters))
+
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, items, actor="spc")
+        session.execute(delete(FeedEvent))
+        session.execute(delete(ListEntry))
+    sqlalchemy.event.listen(ctx.engine, "before_cursor_execute", keep)
+    try:
+        with ctx.sessions.begin() as session:
+            recompute_lists(session, full=True)
+    finally:
+        sqlalchemy.event.remove(ctx.engine, "before_cursor_execute", keep)
+    with ctx.sessions() as session:
+        entries = [
+            e.list_entry_id
+            for e in session.scalars(
+                select(FeedEvent).where(FeedEvent.list_entry_id.is_not(None)).order_by(FeedEvent.id)
+            )
+        ]
+    assert len(entries) == 4
+    assert entries == sorted(entries)
+    assert len(seen) == 1
+    statement, parameters = seen[0]
+    with ctx.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            plan = [
+                str(r[-1])
+                for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+            assert not [step for step in plan if "TEMP B-TREE" in step], plan
+        else:
+            plan = [str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
+            assert len([step for step in plan if "Sort  " in step]) <= 1, plan
