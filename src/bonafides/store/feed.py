@@ -379,7 +379,9 @@ def _insert(
     event = inner.offset(0).subquery("feed_events")
     written = select(
         *(event.c[name] for name in _COLUMNS),
-        literal_column(head_text(postgres, fixed)),
+        text(head_text(postgres, fixed, bound=True)).bindparams(
+            bindparam("head_template", head_template(fixed), String())
+        ),
         _public_payload(conn, ifpublic=True),
     )
     if order is not None and postgres:
@@ -805,7 +807,23 @@ def _shown_column(postgres: bool, shown: ShownText) -> Any:
     return literal_column("feed_events.payload").cast(Text).label("shown_text")
 
 
-def head_text(postgres: bool, fixed: Mapping[str, str] | None = None, **columns: str) -> str:
+#: The keys of an event's head after its cursor, in the order it is written.
+_HEAD_KEYS = (
+    "kind",
+    "occurred_at",
+    "origin",
+    "tombstone",
+    "disclosure",
+    "subject_code",
+    "record_id",
+    "record_version",
+    "list_entry_id",
+)
+
+
+def head_text(
+    postgres: bool, fixed: Mapping[str, str] | None = None, *, bound: bool = False, **columns: str
+) -> str:
     """SQL for an event's head as JSON text (``FeedEvent.head_text``), every key after
     ``cursor`` as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes
     them (``bonafides.app.feed.ShownEvent``), from ``,"kind":`` to ``,"payload":``;
@@ -815,25 +833,14 @@ def head_text(postgres: bool, fixed: Mapping[str, str] | None = None, **columns:
     (``name_origins`` sets the origin and the version in the same statement).
 
     ``fixed`` gives the JSON text of keys whose value every row of the statement shares
-    (``_fixed``): it goes into the format once instead of being made again for each row
-    (the time's text alone cost about a third of a head on PostgreSQL).
+    (``_fixed``): it goes into the format once instead of being made again for each row.
+    With ``bound`` the format is the parameter ``:head_template`` (``head_template``),
+    so that the statement's text, and its compiled form, stays the same from one
+    statement to the next although the time in it does not.
 
     One ``format``/``printf`` call: on SQLite a chain of ``||`` costs a string per step.
     """
-    value = {
-        name: columns.get(name, f"feed_events.{name}")
-        for name in (
-            "kind",
-            "occurred_at",
-            "origin",
-            "tombstone",
-            "disclosure",
-            "subject_code",
-            "record_id",
-            "record_version",
-            "list_entry_id",
-        )
-    }
+    value = {name: columns.get(name, f"feed_events.{name}") for name in _HEAD_KEYS}
     stored = value["occurred_at"]
     if postgres:
         quote, build = "to_json(CAST({} AS text))::text", "format"
@@ -860,22 +867,28 @@ def head_text(postgres: bool, fixed: Mapping[str, str] | None = None, **columns:
         },
     }
     fixed = fixed or {}
-    template = "".join(
-        f',"{name}":'
-        + (
-            fixed[name].replace("%", "%%").replace("'", "''")
-            if name in fixed
-            else '"%s"'
-            if name == "occurred_at"
-            else "%s"
-        )
-        for name in fields
-    )
-    made = (
-        f"{build}('{template},\"payload\":', "
-        f"{', '.join(sql for name, sql in fields.items() if name not in fixed)})"
-    )
+    form = ":head_template" if bound else "'" + head_template(fixed).replace("'", "''") + "'"
+    made = f"{build}({form}, {', '.join(sql for name, sql in fields.items() if name not in fixed)})"
     return made if "occurred_at" in fixed else f"CASE WHEN {at_known} THEN {made} END"
+
+
+def head_template(fixed: Mapping[str, str]) -> str:
+    """The format ``head_text`` fills: each key's JSON text where ``fixed`` gives it, else
+    a placeholder (the time's within quotes), up to ``,"payload":``."""
+    return (
+        "".join(
+            f',"{name}":'
+            + (
+                fixed[name].replace("%", "%%")
+                if name in fixed
+                else '"%s"'
+                if name == "occurred_at"
+                else "%s"
+            )
+            for name in _HEAD_KEYS
+        )
+        + ',"payload":'
+    )
 
 
 def _event_text(payload: Any) -> Any:
