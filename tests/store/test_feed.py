@@ -47,6 +47,15 @@ def store(ctx: Context, *items: RecordInput) -> None:
         write_records(session, ctx.keys, list(items), actor="samr")
 
 
+def defaulter() -> RecordInput:
+    """A court's defaulter decision about a new firm, public for three years: it puts the
+    firm on the defaulters' list."""
+    return dataclasses.replace(
+        decision("courts.defaulter", factories.org(), RECENT, performance="none"),
+        published_until=RECENT + dt.timedelta(days=3 * 365),
+    )
+
+
 def test_a_new_decision_is_one_event_and_the_same_one_again_none(ctx: Context) -> None:
     item = factories.penalty(decision_date=RECENT)
     store(ctx, item)
@@ -180,11 +189,7 @@ def test_expiry_and_the_end_of_publication_are_tombstones_once(ctx: Context) -> 
 
 
 def test_list_entries_start_and_end_with_their_record(ctx: Context) -> None:
-    firm = factories.org()
-    item = dataclasses.replace(
-        decision("courts.defaulter", firm, RECENT, performance="none"),
-        published_until=RECENT + dt.timedelta(days=3 * 365),
-    )
+    item = defaulter()
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [item], actor="spc")
     with ctx.sessions.begin() as session:
@@ -211,11 +216,7 @@ def test_list_entries_start_and_end_with_their_record(ctx: Context) -> None:
 
 
 def test_a_whole_store_recompute_emits_what_it_changed(ctx: Context) -> None:
-    firm = factories.org()
-    item = dataclasses.replace(
-        decision("courts.defaulter", firm, RECENT, performance="none"),
-        published_until=RECENT + dt.timedelta(days=3 * 365),
-    )
+    item = defaulter()
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [item], actor="spc")
         # Entries written behind the write path's back are caught up by a recompute.
@@ -371,11 +372,7 @@ def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
     (``feed._fixed``): every emitter's heads must read as the heads made from the stored
     columns (``fill_heads``, what migration 0032 gave older events), for a time given in
     another zone and one of whole seconds."""
-    firm = factories.org()
-    item = dataclasses.replace(
-        decision("courts.defaulter", firm, RECENT, performance="none"),
-        published_until=RECENT + dt.timedelta(days=3 * 365),
-    )
+    item = defaulter()
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [item], actor="spc")
         session.execute(delete(FeedEvent))
@@ -403,13 +400,7 @@ def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Contex
     last one before), so the insert sorts nothing (an order outside the fenced subquery
     sorted every event, payload and all, in a temporary B-tree); on PostgreSQL the one
     sort is the subquery's."""
-    items = [
-        dataclasses.replace(
-            decision("courts.defaulter", factories.org(), RECENT, performance="none"),
-            published_until=RECENT + dt.timedelta(days=3 * 365),
-        )
-        for _ in range(4)
-    ]
+    items = [defaulter() for _ in range(4)]
     seen: list[tuple[str, Any]] = []
 
     def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
