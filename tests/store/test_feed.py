@@ -7,8 +7,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy
 from sqlalchemy import delete, select
 
 from bonafides.catalogue.models import Disclosure
@@ -19,7 +22,7 @@ from bonafides.rules.service import recompute_lists
 from bonafides.store import feed
 from bonafides.store.feed import FeedScope, Kind
 from bonafides.store.reference import sync_catalogue
-from bonafides.store.tables import FeedEvent, ListEntry, Subject
+from bonafides.store.tables import FeedEvent, ListEntry, Record, Subject
 from bonafides.workflows.retention import expire_records
 from tests import factories
 from tests.rules.fixtures import ctx, decision
@@ -42,6 +45,15 @@ def events(ctx: Context, scope: FeedScope | None = None) -> list[tuple[str, bool
 def store(ctx: Context, *items: RecordInput) -> None:
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, list(items), actor="samr")
+
+
+def defaulter() -> RecordInput:
+    """A court's defaulter decision about a new firm, public for three years: it puts the
+    firm on the defaulters' list."""
+    return dataclasses.replace(
+        decision("courts.defaulter", factories.org(), RECENT, performance="none"),
+        published_until=RECENT + dt.timedelta(days=3 * 365),
+    )
 
 
 def test_a_new_decision_is_one_event_and_the_same_one_again_none(ctx: Context) -> None:
@@ -177,11 +189,7 @@ def test_expiry_and_the_end_of_publication_are_tombstones_once(ctx: Context) -> 
 
 
 def test_list_entries_start_and_end_with_their_record(ctx: Context) -> None:
-    firm = factories.org()
-    item = dataclasses.replace(
-        decision("courts.defaulter", firm, RECENT, performance="none"),
-        published_until=RECENT + dt.timedelta(days=3 * 365),
-    )
+    item = defaulter()
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [item], actor="spc")
     with ctx.sessions.begin() as session:
@@ -208,11 +216,7 @@ def test_list_entries_start_and_end_with_their_record(ctx: Context) -> None:
 
 
 def test_a_whole_store_recompute_emits_what_it_changed(ctx: Context) -> None:
-    firm = factories.org()
-    item = dataclasses.replace(
-        decision("courts.defaulter", firm, RECENT, performance="none"),
-        published_until=RECENT + dt.timedelta(days=3 * 365),
-    )
+    item = defaulter()
     with ctx.sessions.begin() as session:
         write_records(session, ctx.keys, [item], actor="spc")
         # Entries written behind the write path's back are caught up by a recompute.
@@ -351,3 +355,86 @@ def test_a_public_event_keeps_its_public_payload_and_a_new_catalogue_refreshes_i
     content = json.loads(kept)["record"]["content"]
     assert "fine_amount_10k_yuan" not in content
     assert content["decision_no"]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(2026, 6, 2, 11, 4, 5, 678901, tzinfo=ZoneInfo("Asia/Shanghai")),
+        dt.datetime(2026, 6, 2, 3, 4, 5, tzinfo=dt.UTC),
+    ],
+    ids=["shanghai-microseconds", "utc-whole-second"],
+)
+def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
+    ctx: Context, at: dt.datetime
+) -> None:
+    """Each statement spells the keys its events share (kind, time, removal, origin) once
+    (``feed._fixed``): every emitter's heads must read as the heads made from the stored
+    columns (``fill_heads``, what migration 0032 gave older events), for a time given in
+    another zone and one of whole seconds."""
+    item = defaulter()
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, [item], actor="spc")
+        session.execute(delete(FeedEvent))
+        subject_id = session.scalars(select(Subject.id)).one()
+        entry = ListEntry.id.is_not(None)
+        assert feed.emit_records(session, Kind.RECORD_PUBLISHED, Record.id.is_not(None), at=at)
+        assert feed.emit_entries(session, Kind.ENTRY_STARTED, entry, at=at)
+        assert feed.emit_records(session, Kind.RECORD_REVOKED, Record.id.is_not(None), at=at)
+        assert feed.emit_entries(session, Kind.ENTRY_ENDED, entry, at=at)
+        assert feed.emit_subject(session, Kind.SUBJECT_RENAMED, subject_id, {"n": 1}, at=at)
+    with ctx.engine.begin() as conn:
+        written = dict(conn.execute(select(FeedEvent.id, FeedEvent.head_text)).all())
+        feed.fill_heads(conn, after=0)
+        made = dict(conn.execute(select(FeedEvent.id, FeedEvent.head_text)).all())
+    assert len(written) == 5
+    assert all(written.values())
+    assert written == made
+    stamp = at.astimezone(dt.UTC).isoformat()
+    assert all(f'"occurred_at":"{stamp}"' in head for head in written.values())
+
+
+def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Context) -> None:
+    """A whole-store recompute's new entries' events take ids in the entries' order. On
+    SQLite the rows come in that order through the entries' key (their ids after the
+    last one before), so the insert sorts nothing (an order outside the fenced subquery
+    sorted every event, payload and all, in a temporary B-tree); on PostgreSQL the one
+    sort is the subquery's."""
+    items = [defaulter() for _ in range(4)]
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.startswith("INSERT INTO feed_events") and "list_entries" in statement:
+            seen.append((statement, parameters))
+
+    with ctx.sessions.begin() as session:
+        write_records(session, ctx.keys, items, actor="spc")
+        session.execute(delete(FeedEvent))
+        session.execute(delete(ListEntry))
+    sqlalchemy.event.listen(ctx.engine, "before_cursor_execute", keep)
+    try:
+        with ctx.sessions.begin() as session:
+            recompute_lists(session, full=True)
+    finally:
+        sqlalchemy.event.remove(ctx.engine, "before_cursor_execute", keep)
+    with ctx.sessions() as session:
+        entries = [
+            e.list_entry_id
+            for e in session.scalars(
+                select(FeedEvent).where(FeedEvent.list_entry_id.is_not(None)).order_by(FeedEvent.id)
+            )
+        ]
+    assert len(entries) == 4
+    assert entries == sorted(entries)
+    assert len(seen) == 1
+    statement, parameters = seen[0]
+    with ctx.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            plan = [
+                str(r[-1])
+                for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+            assert not [step for step in plan if "TEMP B-TREE" in step], plan
+        else:
+            plan = [str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
+            assert len([step for step in plan if "Sort  " in step]) <= 1, plan

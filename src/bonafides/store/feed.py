@@ -233,6 +233,21 @@ def _head(kind: Kind, at: dt.datetime, of_record: bool = False) -> list[Any]:
     ]
 
 
+def _fixed(kind: Kind, at: dt.datetime, of_record: bool = False) -> dict[str, str]:
+    """The head keys every event of one statement shares, as JSON text (``head_text``):
+    its kind, time and removal flag, and its origin unless it is a record's (``_head``).
+    The time is spelt as the reader spells the stored one (``datetime.isoformat`` in
+    UTC); kinds and instance names are plain ASCII (``Settings.instance``)."""
+    fixed = {
+        "kind": json.dumps(kind.value),
+        "occurred_at": json.dumps(at.astimezone(dt.UTC).isoformat()),
+        "tombstone": json.dumps(kind in TOMBSTONES),
+    }
+    if not of_record:
+        fixed["origin"] = json.dumps(origin())
+    return fixed
+
+
 def emit_records(
     session: Session,
     kind: Kind,
@@ -268,7 +283,7 @@ def emit_records(
         .join(Subject, Subject.id == Record.subject_id)
         .where(which)
     )
-    return _insert(session, rows, order="record_id")
+    return _insert(session, rows, _fixed(kind, at, of_record=True), order="record_id")
 
 
 def emit_entries(
@@ -330,13 +345,16 @@ def emit_entries(
         .join(Subject, Subject.id == ListEntry.subject_id)
         .where(which)
     )
-    return _insert(session, rows, order="list_entry_id")
+    return _insert(session, rows, _fixed(kind, at), order="list_entry_id")
 
 
-def _insert(session: Session, rows: Select[Any], order: str | None = None) -> int:
+def _insert(
+    session: Session, rows: Select[Any], fixed: Mapping[str, str], order: str | None = None
+) -> int:
     """Append the rows (``_COLUMNS``, in order of the column ``order``), each with its
-    head as text (``head_text``) and each public one with its public payload. Returns
-    the rows written (not the growth of the highest id: a sequence has gaps).
+    head as text (``head_text``, ``fixed`` its keys shared by every row) and each public
+    one with its public payload. Returns the rows written (not the growth of the highest
+    id: a sequence has gaps).
 
     The head and the public payload are made in the same statement, from the event's
     columns under the name ``feed_events`` (what ``fill_heads`` and
@@ -345,21 +363,28 @@ def _insert(session: Session, rows: Select[Any], order: str | None = None) -> in
     read itself. The subquery has an ``OFFSET``, so that neither store merges it into
     the outer query: merged, each of the cut's dozen mentions of ``payload`` built the
     payload again (three times the database's CPU for 5,000 public events).
+
+    The subquery is the one ordered: SQLite then reads the rows in that order through
+    the key they are found by (a list's new entries by their id) and inserts them as
+    they come, where an order outside it sorted every event, payload and all, in a
+    temporary B-tree. PostgreSQL keeps the outer order too, which the subquery's
+    sorted rows already meet (one sort, as before).
     """
     conn = session.connection()
-    named = zip(rows.selected_columns, _COLUMNS, strict=True)
-    event = (
-        rows.with_only_columns(*(c.label(name) for c, name in named))
-        .offset(0)
-        .subquery("feed_events")
-    )
     postgres = conn.dialect.name == "postgresql"
+    labelled = [c.label(name) for c, name in zip(rows.selected_columns, _COLUMNS, strict=True)]
+    inner = rows.with_only_columns(*labelled)
+    if order is not None:
+        inner = inner.order_by(labelled[_COLUMNS.index(order)])
+    event = inner.offset(0).subquery("feed_events")
     written = select(
         *(event.c[name] for name in _COLUMNS),
-        literal_column(head_text(postgres)),
+        text(head_text(postgres, fixed, bound=True)).bindparams(
+            bindparam("head_template", head_template(fixed), String())
+        ),
         _public_payload(conn, ifpublic=True),
     )
-    if order is not None:
+    if order is not None and postgres:
         written = written.order_by(event.c[order])
     result = conn.execute(
         insert(FeedEvent).from_select([*_COLUMNS, "head_text", "public_payload"], written),
@@ -556,7 +581,7 @@ def emit_subject(
             ],
         ),
     ).where(Subject.id == subject_id)
-    return _insert(session, rows)
+    return _insert(session, rows, _fixed(kind, at))
 
 
 def end_publications(
@@ -782,7 +807,23 @@ def _shown_column(postgres: bool, shown: ShownText) -> Any:
     return literal_column("feed_events.payload").cast(Text).label("shown_text")
 
 
-def head_text(postgres: bool, **columns: str) -> str:
+#: The keys of an event's head after its cursor, in the order it is written.
+_HEAD_KEYS = (
+    "kind",
+    "occurred_at",
+    "origin",
+    "tombstone",
+    "disclosure",
+    "subject_code",
+    "record_id",
+    "record_version",
+    "list_entry_id",
+)
+
+
+def head_text(
+    postgres: bool, fixed: Mapping[str, str] | None = None, *, bound: bool = False, **columns: str
+) -> str:
     """SQL for an event's head as JSON text (``FeedEvent.head_text``), every key after
     ``cursor`` as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes
     them (``bonafides.app.feed.ShownEvent``), from ``,"kind":`` to ``,"payload":``;
@@ -791,22 +832,15 @@ def head_text(postgres: bool, **columns: str) -> str:
     The columns are ``feed_events``'; ``columns`` puts other SQL in the place of some
     (``name_origins`` sets the origin and the version in the same statement).
 
+    ``fixed`` gives the JSON text of keys whose value every row of the statement shares
+    (``_fixed``): it goes into the format once instead of being made again for each row.
+    With ``bound`` the format is the parameter ``:head_template`` (``head_template``),
+    so that the statement's text, and its compiled form, stays the same from one
+    statement to the next although the time in it does not.
+
     One ``format``/``printf`` call: on SQLite a chain of ``||`` costs a string per step.
     """
-    value = {
-        name: columns.get(name, f"feed_events.{name}")
-        for name in (
-            "kind",
-            "occurred_at",
-            "origin",
-            "tombstone",
-            "disclosure",
-            "subject_code",
-            "record_id",
-            "record_version",
-            "list_entry_id",
-        )
-    }
+    value = {name: columns.get(name, f"feed_events.{name}") for name in _HEAD_KEYS}
     stored = value["occurred_at"]
     if postgres:
         quote, build = "to_json(CAST({} AS text))::text", "format"
@@ -832,12 +866,28 @@ def head_text(postgres: bool, **columns: str) -> str:
             for name in ("record_id", "record_version", "list_entry_id")
         },
     }
-    template = "".join(
-        f',"{name}":"%s"' if name == "occurred_at" else f',"{name}":%s' for name in fields
-    )
+    fixed = fixed or {}
+    form = ":head_template" if bound else "'" + head_template(fixed).replace("'", "''") + "'"
+    made = f"{build}({form}, {', '.join(sql for name, sql in fields.items() if name not in fixed)})"
+    return made if "occurred_at" in fixed else f"CASE WHEN {at_known} THEN {made} END"
+
+
+def head_template(fixed: Mapping[str, str]) -> str:
+    """The format ``head_text`` fills: each key's JSON text where ``fixed`` gives it, else
+    a placeholder (the time's within quotes), up to ``,"payload":``."""
     return (
-        f"CASE WHEN {at_known} THEN {build}('{template},\"payload\":', "
-        f"{', '.join(fields.values())}) END"
+        "".join(
+            f',"{name}":'
+            + (
+                fixed[name].replace("%", "%%")
+                if name in fixed
+                else '"%s"'
+                if name == "occurred_at"
+                else "%s"
+            )
+            for name in _HEAD_KEYS
+        )
+        + ',"payload":'
     )
 
 
