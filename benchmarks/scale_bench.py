@@ -101,21 +101,25 @@ ROLE = "bonafides_scale_bench"
 PASSWORD = "scale-bench-password"
 
 
-def _store(admin_url: str, subjects: int) -> str:
-    """A database of its own, owned by a role with a password: Spark's JDBC driver comes
-    over TCP, as a cluster's executors would (the Unix socket's peer login is not open to
-    it), and both engines use that same URL."""
-    name = f"bonafides_scale_bench_{subjects}"
+def _store(admin_url: str, subjects: int, prefix: str = ROLE) -> str:
+    """A database of its own (``<prefix>_<N>``), owned by a role with a password (named
+    ``prefix``): Spark's JDBC driver comes over TCP, as a cluster's executors would (the
+    Unix socket's peer login is not open to it), and both engines use that same URL."""
+    name = f"{prefix}_{subjects}"
     admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first():
-            conn.execute(text(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'"))
+        if not conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": prefix}
+        ).first():
+            conn.execute(text(f"CREATE ROLE {prefix} LOGIN PASSWORD '{PASSWORD}'"))
         if not conn.execute(
             text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
         ).first():
-            conn.execute(text(f'CREATE DATABASE "{name}" OWNER {ROLE}'))
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER {prefix}'))
     admin.dispose()
-    url = make_url(admin_url).set(database=name, username=ROLE, password=PASSWORD, host="127.0.0.1")
+    url = make_url(admin_url).set(
+        database=name, username=prefix, password=PASSWORD, host="127.0.0.1"
+    )
     return url.render_as_string(hide_password=False)
 
 
@@ -125,13 +129,11 @@ def _clear(ctx: Context) -> None:
             conn.execute(text(f"DELETE FROM {table}"))
 
 
-def _drop(admin_url: str, subjects: int) -> None:
+def _drop(admin_url: str, subjects: int, prefix: str = ROLE) -> None:
     """Drop a size's store after its point (a 1M store takes about 11 GB)."""
     admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(
-            text(f'DROP DATABASE IF EXISTS "bonafides_scale_bench_{subjects}" WITH (FORCE)')
-        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{subjects}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -225,8 +227,8 @@ def _screen(ctx: Context, source: Path, engine: str) -> tuple[Cost, dict[str, in
     return meter.cost(), dict(report.counts), digest.hexdigest()
 
 
-def measure(admin_url: str, size: int, seed: int, work: Path) -> Point:
-    ctx, records = prepare(_store(admin_url, size), Subjects(size), seed)
+def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE) -> Point:
+    ctx, records = prepare(_store(admin_url, size, prefix), Subjects(size), seed)
     source = _codes(Subjects(size), work)
 
     def heard(step: str, seconds: float) -> None:
@@ -394,6 +396,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="JSON file of earlier points (one size per process): read, extended, rewritten.",
     )
     parser.add_argument(
+        "--prefix",
+        default=ROLE,
+        help="Name of the stores (<prefix>_<N>) and of the role that owns them.",
+    )
+    parser.add_argument(
         "--work", type=Path, default=Path("/tmp"), help="Directory for the codes and answers."
     )
     args = parser.parse_args(argv)
@@ -404,12 +411,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     start = os.getloadavg()[1]
     points = _load_curve(args.curve)
     for size in (int(s) for s in args.sizes.split(",")):
-        point = measure(args.pg, size, args.seed, args.work)
+        point = measure(args.pg, size, args.seed, args.work, args.prefix)
         points.append(point)
         if args.curve is not None:
             args.curve.write_text(json.dumps([asdict(p) for p in points], indent=1))
         if args.drop:
-            _drop(args.pg, size)
+            _drop(args.pg, size, args.prefix)
         console.print(
             f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark {point.spark_s:.1f} s "
             f"(JVM CPU {point.spark_cpu:.0f} s), {point.entries:,} entries, {point.grades:,} "

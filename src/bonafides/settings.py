@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         "(local mode, where the driver is also the executor), as Spark writes sizes: "
         "512m, 6g. Unset: Spark's default (1g). Ignored under spark-submit.",
     )
+    spark_bucket_subjects: int = Field(
+        default=100_000,
+        gt=0,
+        description="Subjects per bucket of `lists recompute --engine spark`: the job reads, "
+        "keeps and evaluates one bucket of subjects at a time, so its memory is that of a "
+        "bucket whatever the store's size (docs/deployment.md gives the heap a bucket "
+        "needs).",
+    )
     db_pool_size: int = Field(
         default=10,
         gt=0,

@@ -21,8 +21,9 @@ from bonafides.rules.compile import ENTRY_COLUMNS
 from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import CURRENT
 from bonafides.settings import Settings
+from bonafides.spark.sources import Bucket, buckets
 from bonafides.store.db import make_engine
-from bonafides.store.tables import Grade, ListEntry
+from bonafides.store.tables import Grade, ListEntry, Subject
 from tests.rules.fixtures import ctx as ctx
 from tests.rules.generate import clear_store, store
 from tests.spark.test_agreement import gathered
@@ -122,6 +123,58 @@ def test_spark_recompute_writes_what_sql_writes(spark: object, ctx: Context) -> 
     assert _run(ctx, "sql") == (0, 0)
     assert _stored(ctx) == by_spark
     assert by_spark[1], "no grade as of the day: the comparison proves nothing"
+
+
+def test_buckets_hold_every_subject_once_and_at_most_their_size(ctx: Context) -> None:
+    with ctx.sessions.begin() as session:
+        clear_store(session)
+        store(session, gathered(packaged_rules(), 5))
+        ids = session.scalars(select(Subject.id)).all()
+        assert len(ids) > 7, "too few subjects to split"
+        split = buckets(session, 3)
+        whole = buckets(session, len(ids))
+
+    def held(bucket: Bucket) -> list[int]:
+        return [
+            i
+            for i in ids
+            if (bucket.low is None or i >= bucket.low) and (bucket.high is None or i < bucket.high)
+        ]
+
+    assert sorted(i for bucket in split for i in held(bucket)) == sorted(ids)
+    assert [len(held(bucket)) for bucket in split[:-1]] == [3] * (len(split) - 1)
+    assert 1 <= len(held(split[-1])) <= 3
+    assert whole == [Bucket()]
+
+
+def test_a_recompute_in_buckets_writes_what_one_bucket_and_sql_write(
+    spark: object, ctx: Context
+) -> None:
+    """Every line looks at one subject's records, so splitting the subjects changes
+    nothing: several buckets, staged one after another, give the one bucket's entries
+    and grades, and the store's SQL finds nothing to change after either."""
+    rules = packaged_rules()
+    with ctx.sessions.begin() as session:
+        clear_store(session)
+        store(session, gathered(rules, 20))
+        subjects = len(session.scalars(select(Subject.id)).all())
+        size = -(-subjects // 3)
+        assert len(buckets(session, size)) == 3
+    url = _over_tcp(ctx.settings.db)
+    in_three = Context(Settings(db=url, secret_key=SECRET, demo=True, spark_bucket_subjects=size))
+    in_one = Context(Settings(db=url, secret_key=SECRET, demo=True, spark_bucket_subjects=subjects))
+    try:
+        added, _ = _run(in_three, "spark")
+        by_three = _stored(ctx)
+        assert _run(in_one, "spark") == (0, 0)
+    finally:
+        in_three.close()
+        in_one.close()
+    assert added > 10
+    assert by_three[1], "no grade as of the day: the comparison proves nothing"
+    assert _stored(ctx) == by_three
+    assert _run(ctx, "sql") == (0, 0)
+    assert _stored(ctx) == by_three
 
 
 def test_the_engine_needs_pyspark(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:

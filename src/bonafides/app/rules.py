@@ -127,27 +127,23 @@ def _recompute_on_spark(
     from bonafides.spark.session import job_session
 
     spark = job_session(ctx.settings.spark_driver_memory)
-    from bonafides.spark import jobs
+    from bonafides.spark import jobs, sources
 
     zone = ctx.settings.timezone
     db_url = ctx.settings.db
 
     def act(session: Session) -> tuple[RecomputeResult, GradesResult]:
-        entries_table, grades_table = jobs.staging_tables(session)
-        with (
-            jobs.read_tables(spark, session, db_url, snapshot_dir=snapshot_dir) as tables,
-            jobs.evaluate(spark, rules, tables, zone=zone, as_of=as_of) as (entries, grades),
-        ):
-            staged = jobs.stage(session, db_url, entries, entries_table)
-            staged_grades = (
-                None if grades is None else jobs.stage(session, db_url, grades, grades_table)
+        buckets = sources.buckets(session, ctx.settings.spark_bucket_subjects)
+        with jobs.read_tables(spark, session, db_url, snapshot_dir=snapshot_dir) as read:
+            staged, staged_grades = jobs.stage_buckets(
+                session, db_url, rules, read, buckets, zone=zone, as_of=as_of
             )
         lists = recompute_lists(session, rules, zone=zone, actor=actor, computed=staged)
         graded = recompute_grades(
             session, rules, as_of=as_of, zone=zone, actor=actor, computed=staged_grades
         )
         # Dropped in the swap's transaction; a killed run's leftovers are overwritten.
-        jobs.drop(session, entries_table, grades_table)
+        jobs.drop(session, *jobs.staging_tables(session))
         return lists, graded
 
     return run(unit, act)

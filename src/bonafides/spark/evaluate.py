@@ -55,7 +55,7 @@ class Tables:
 
     subjects: id, kind, adult_from; records: id, subject_id, type_code, source, status,
     severity, decision_date, content (JSON text), retention_until; versions: record_id,
-    version, status, changed_at (a UTC timestamp).
+    version, status, changed_at (a UTC timestamp). Other columns are ignored.
     """
 
     subjects: DataFrame

@@ -2,14 +2,20 @@
 and written back through staging tables and one swap.
 
 A job reads the store's tables (over JDBC from PostgreSQL; from a Parquet snapshot for
-SQLite, or any store when a snapshot is given), evaluates on Spark, and writes the result
-into staging tables: a PostgreSQL store receives them from Spark's executors over JDBC,
-in parallel, into ordinary tables a rerun overwrites; a SQLite store (small by nature)
-receives them through the job's own connection into temporary tables. The swap is then
-the store's own difference step (``rules.service``) inside the caller's one transaction:
-readers see the old entries until it commits and the new ones after, never a mixture. A
-job killed midway leaves at most a staging table, which the rerun overwrites; it starts
-from the start and reaches the same result, since it reads only the committed store.
+SQLite, or any store when a snapshot is given) one bucket of subjects at a time
+(``sources.buckets``: every list line and grade line looks at one subject's records, so
+a bucket's entries and grades are those of its subjects in the whole store), evaluates
+the bucket on Spark, and appends its result to staging tables before the next bucket is
+read: the records Spark keeps are one bucket's, so the memory a job needs is bounded by
+the bucket, not the store (with the whole store kept at once, 4 million subjects outgrew
+a 12 GB driver and spilled every cached partition to disk). A PostgreSQL store receives
+the staged rows from Spark's executors over JDBC, in parallel, into ordinary tables a
+rerun overwrites; a SQLite store (small by nature) receives them through the job's own
+connection into temporary tables. The swap is then the store's own difference step
+(``rules.service``) inside the caller's one transaction: readers see the old entries
+until it commits and the new ones after, never a mixture. A job killed midway leaves at
+most a staging table, which the rerun overwrites; it starts from the start and reaches
+the same result, since it reads only the committed store.
 
 Only the application layer imports this module, after ``spark.session.require``.
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,7 +45,7 @@ from sqlalchemy.orm import Session
 from bonafides.rules.compile import ENTRY_COLUMNS, GRADE_COLUMNS
 from bonafides.rules.model import Rules
 from bonafides.spark.evaluate import SparkEvaluator, Tables
-from bonafides.spark.sources import from_jdbc, from_parquet, jdbc_options, snapshot
+from bonafides.spark.sources import Bucket, from_jdbc, from_parquet, jdbc_options, snapshot
 
 #: Rows per insert when a staging table is filled through the job's own connection.
 BATCH = 5_000
@@ -83,25 +89,27 @@ def read_tables(
     *,
     snapshot_dir: Path | None = None,
     partitions: int = 8,
-) -> Iterator[Tables]:
-    """The store's tables for a job: over JDBC from PostgreSQL unless ``snapshot_dir`` is
-    given; otherwise, and always for SQLite, a Parquet snapshot (written to
-    ``snapshot_dir``, or to a temporary directory removed after the job)."""
+) -> Iterator[Callable[[Bucket], Tables]]:
+    """The store's tables for a job, a bucket of subjects at a time: over JDBC from
+    PostgreSQL unless ``snapshot_dir`` is given; otherwise, and always for SQLite, a
+    Parquet snapshot of the whole store (written to ``snapshot_dir``, or to a temporary
+    directory removed after the job), read with the bucket's filter."""
     if snapshot_dir is None and session.connection().dialect.name == "postgresql":
-        yield from_jdbc(spark, db_url, partitions=partitions)
-        return
-    if snapshot_dir is not None:
-        yield from_parquet(spark, snapshot(session, snapshot_dir))
+        yield lambda bucket: from_jdbc(spark, db_url, partitions=partitions, bucket=bucket)
         return
     with tempfile.TemporaryDirectory(prefix="bonafides-spark-") as tmp:
-        yield from_parquet(spark, snapshot(session, Path(tmp)))
+        directory = snapshot(session, snapshot_dir or Path(tmp))
+        yield lambda bucket: from_parquet(spark, directory, bucket=bucket)
 
 
-def stage(session: Session, db_url: str, frame: DataFrame, table: Table) -> Table:
-    """Write a job's result into a staging table and return it.
+def stage(
+    session: Session, db_url: str, frame: DataFrame, table: Table, *, first: bool = True
+) -> Table:
+    """Write a job's result into a staging table and return it: the ``first`` write
+    replaces what the table held (what a killed run left), the next ones append.
 
-    On PostgreSQL Spark writes it over JDBC (overwriting what a killed run left); on
-    SQLite the rows come through this process into a temporary table of the session.
+    On PostgreSQL Spark writes it over JDBC; on SQLite the rows come through this process
+    into a temporary table of the session.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
@@ -111,12 +119,13 @@ def stage(session: Session, db_url: str, frame: DataFrame, table: Table) -> Tabl
             .options(**options)
             .option("dbtable", table.name)
             .option("batchsize", str(BATCH))
-            .mode("overwrite")
+            .mode("overwrite" if first else "append")
             .save()
         )
         return table
-    table.drop(conn, checkfirst=True)
-    table.create(conn)
+    if first:
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
     names = [c.name for c in table.columns]
     batch: list[dict[str, object]] = []
     for row in frame.select(*names).toLocalIterator():
@@ -129,9 +138,30 @@ def stage(session: Session, db_url: str, frame: DataFrame, table: Table) -> Tabl
     return table
 
 
+def stage_buckets(
+    session: Session,
+    db_url: str,
+    rules: Rules,
+    read: Callable[[Bucket], Tables],
+    buckets: Sequence[Bucket],
+    *,
+    zone: str,
+    as_of: dt.date,
+) -> tuple[Table, Table | None]:
+    """Every list's entries and the grades as of ``as_of``, evaluated a bucket at a time
+    and staged; the staged grades are None without schemes. A bucket's records are
+    released before the next is read."""
+    entries_table, grades_table = staging_tables(session)
+    for number, bucket in enumerate(buckets):
+        with evaluate(rules, read(bucket), zone=zone, as_of=as_of) as (entries, grades):
+            stage(session, db_url, entries, entries_table, first=number == 0)
+            if grades is not None:
+                stage(session, db_url, grades, grades_table, first=number == 0)
+    return entries_table, grades_table if rules.grades else None
+
+
 @contextmanager
 def evaluate(
-    spark: SparkSession,
     rules: Rules,
     tables: Tables,
     *,
@@ -142,7 +172,6 @@ def evaluate(
     to be written inside the block: on leaving it the evaluator's cached records and views
     are released, so a session that runs job after job (a service, a notebook, the tests)
     does not keep every job's copy of the store in memory."""
-    del spark  # the frames carry their session
     evaluator = SparkEvaluator(rules, tables, zone=zone)
     try:
         entries = evaluator.entries().select(*ENTRY_COLUMNS)

@@ -5,6 +5,7 @@ stores and tests, read through the store's own session."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "record_versions": (
         ("record_id", "bigint"),
+        ("subject_id", "bigint"),
         ("version", "int"),
         ("status", "string"),
         ("changed_at", "timestamp"),
@@ -58,6 +60,54 @@ def schema_of(columns: tuple[tuple[str, str], ...]) -> str:
 
 def _tables(frames: dict[str, Any]) -> Tables:
     return Tables(frames["subjects"], frames["records"], frames["record_versions"])
+
+
+#: Per table of ``COLUMNS``, the column that holds the subject's id.
+SUBJECT_OF = {"subjects": "id", "records": "subject_id", "record_versions": "subject_id"}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The subjects whose id is in ``[low, high)``; None is no bound, so the buckets of
+    ``buckets`` cover every id, even one a later write adds between its reads.
+
+    A bucket is a range, not a hash class: a range is read through the subject's index
+    (records) or a partition's key range, so reading all buckets reads each row once,
+    where a hash class (id modulo B) would scan the whole table for each of B buckets."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def sql(self, column: str) -> str:
+        """The condition on ``column`` (a name of this package's, never input)."""
+        conds = [f"{column} >= {self.low}" if self.low is not None else ""]
+        conds.append(f"{column} < {self.high}" if self.high is not None else "")
+        return " AND ".join(c for c in conds if c)
+
+    def keeps(self, frame: DataFrame, column: str) -> DataFrame:
+        from pyspark.sql import functions as fn
+
+        if self.low is not None:
+            frame = frame.where(fn.col(column) >= self.low)
+        if self.high is not None:
+            frame = frame.where(fn.col(column) < self.high)
+        return frame
+
+
+def buckets(session: Session, size: int) -> list[Bucket]:
+    """The subjects in buckets of ``size`` consecutive ids, at least one: the memory a job
+    needs is that of a bucket, whatever the size of the store. The first bucket has no
+    lower bound and the last no upper one."""
+    if size < 1:
+        raise ValueError(f"a bucket holds at least one subject, not {size}")
+    numbered = select(
+        Subject.id.label("id"), func.row_number().over(order_by=Subject.id).label("n")
+    ).subquery()
+    starts = session.scalars(
+        select(numbered.c.id).where((numbered.c.n - 1) % size == 0).order_by(numbered.c.id)
+    ).all()
+    bounds: list[int | None] = [None, *starts[1:], None]
+    return [Bucket(low, high) for low, high in itertools.pairwise(bounds)]
 
 
 def _value(value: Any) -> Any:
@@ -98,19 +148,24 @@ def jdbc_options(db_url: str) -> dict[str, str]:
     return options
 
 
-def from_jdbc(spark: SparkSession, db_url: str, *, partitions: int = 8) -> Tables:
-    """Read the tables from PostgreSQL over JDBC, each split into ``partitions`` reads by
-    ranges of its subject (records, versions) or id (subjects)."""
+def from_jdbc(
+    spark: SparkSession, db_url: str, *, partitions: int = 8, bucket: Bucket = Bucket()
+) -> Tables:
+    """Read the ``bucket``'s rows of the tables from PostgreSQL over JDBC, each split into
+    ``partitions`` reads by ranges of its subject (records), id (subjects) or record
+    (versions, whose index leads with it)."""
     frames = {}
     for table, columns in COLUMNS.items():
-        key = (
-            "id"
-            if table == "subjects"
-            else "record_id"
-            if table == "record_versions"
-            else "subject_id"
+        key = "record_id" if table == "record_versions" else SUBJECT_OF[table]
+        frames[table] = jdbc_table(
+            spark,
+            db_url,
+            table,
+            columns,
+            key=key,
+            partitions=partitions,
+            where=bucket.sql(SUBJECT_OF[table]),
         )
-        frames[table] = jdbc_table(spark, db_url, table, columns, key=key, partitions=partitions)
     return _tables(frames)
 
 
@@ -212,10 +267,13 @@ def snapshot_table(
     return target
 
 
-def from_parquet(spark: SparkSession, directory: Path) -> Tables:
-    """Read a snapshot written by ``snapshot`` (or any Parquet files of those columns)."""
+def from_parquet(spark: SparkSession, directory: Path, *, bucket: Bucket = Bucket()) -> Tables:
+    """Read the ``bucket``'s rows of a snapshot written by ``snapshot`` (or any Parquet
+    files of those columns)."""
     frames = {
-        table: spark.read.schema(_schema(table)).parquet(str(directory / table))
+        table: bucket.keeps(
+            spark.read.schema(_schema(table)).parquet(str(directory / table)), SUBJECT_OF[table]
+        )
         for table in COLUMNS
     }
     return _tables(frames)
