@@ -152,21 +152,65 @@ def from_jdbc(
     spark: SparkSession, db_url: str, *, partitions: int = 8, bucket: Bucket = Bucket()
 ) -> Tables:
     """Read the ``bucket``'s rows of the tables from PostgreSQL over JDBC, each split into
-    ``partitions`` reads by ranges of its subject (records), id (subjects) or record
-    (versions, whose index leads with it)."""
-    frames = {}
-    for table, columns in COLUMNS.items():
-        key = "record_id" if table == "record_versions" else SUBJECT_OF[table]
-        frames[table] = jdbc_table(
-            spark,
-            db_url,
-            table,
-            columns,
-            key=key,
-            partitions=partitions,
-            where=bucket.sql(SUBJECT_OF[table]),
+    ``partitions`` reads.
+
+    The whole store is split by ranges of each table's subject (records), id (subjects)
+    or record (versions, whose index leads with it): one pass over each. A bucket of a
+    store is split by ranges of its subjects in every table, and its versions are read
+    through its records: the store has no index on the versions' subject, so a bucket
+    that filtered the versions by it, or split them by record, read every version of the
+    store once per bucket, and a job of B buckets B times (its cost then grew with the
+    square of the store). Through the records' subject index each read touches its
+    own subjects' rows only."""
+    if bucket.low is None and bucket.high is None:
+        return _tables(
+            {
+                table: jdbc_table(
+                    spark,
+                    db_url,
+                    table,
+                    columns,
+                    key="record_id" if table == "record_versions" else SUBJECT_OF[table],
+                    partitions=partitions,
+                )
+                for table, columns in COLUMNS.items()
+            }
         )
-    return _tables(frames)
+    bounds = subject_bounds(spark, db_url, bucket)
+    return _tables(
+        {
+            table: jdbc_table(
+                spark,
+                db_url,
+                _VERSIONS_OF_RECORDS if table == "record_versions" else table,
+                columns,
+                key=SUBJECT_OF[table],
+                partitions=partitions,
+                where=bucket.sql(SUBJECT_OF[table]),
+                bounds=bounds,
+            )
+            for table, columns in COLUMNS.items()
+        }
+    )
+
+
+#: The versions with their record's subject, as a table to read a bucket's versions
+#: from: the bucket's condition on ``subject_id`` becomes one on the records' subject,
+#: which their index serves.
+_VERSIONS_OF_RECORDS = (
+    "(SELECT "  # noqa: S608 (names from this package's column lists)
+    + ", ".join(
+        "r.subject_id AS subject_id" if name == "subject_id" else f"v.{name} AS {name}"
+        for name, _ in COLUMNS["record_versions"]
+    )
+    + " FROM record_versions v JOIN records r ON r.id = v.record_id) AS record_versions"
+)
+
+
+def subject_bounds(spark: SparkSession, db_url: str, bucket: Bucket) -> tuple[int, int]:
+    """The lowest and highest subject id of ``bucket`` (0, 0 when it holds none), read
+    from the subjects' primary key: the range its reads are split over."""
+    return _bounds(spark, jdbc_options(db_url), "subjects", "id", f" WHERE {bucket.sql('id')}")
 
 
 def jdbc_table(
@@ -178,11 +222,13 @@ def jdbc_table(
     key: str | None,
     partitions: int = 8,
     where: str = "",
+    bounds: tuple[int, int] | None = None,
 ) -> DataFrame:
     """One table's ``columns`` (name, Spark SQL type) over JDBC, split into ``partitions``
     reads by ranges of the integer column ``key`` (one read without a key: a small
-    table); ``where`` (SQL of this package's constants, never input) keeps only some
-    rows. JSON columns come as text."""
+    table) between ``bounds`` (read from the table when not given); ``where`` (SQL of
+    this package's constants, never input) keeps only some rows. ``table`` may be a
+    parenthesised query with an alias. JSON columns come as text."""
     options = jdbc_options(db_url)
     names = ", ".join(
         f"CAST({name} AS TEXT) AS {name}" if name == "content" else name for name, _ in columns
@@ -192,7 +238,25 @@ def jdbc_table(
     query = f"(SELECT {names} FROM {table}{condition}) AS t"  # noqa: S608
     if key is None:
         return spark.read.format("jdbc").options(**options).option("dbtable", query).load()
-    bounds = (
+    if bounds is None:
+        bounds = _bounds(spark, options, table, key, condition)
+    return (
+        spark.read.format("jdbc")
+        .options(**options)
+        .option("dbtable", query)
+        .option("partitionColumn", key)
+        .option("lowerBound", str(bounds[0]))
+        .option("upperBound", str(bounds[1] + 1))
+        .option("numPartitions", str(partitions))
+        .option("fetchsize", "10000")
+        .load()
+    )
+
+
+def _bounds(
+    spark: SparkSession, options: dict[str, str], table: str, key: str, condition: str
+) -> tuple[int, int]:
+    row = (
         spark.read.format("jdbc")
         .options(**options)
         .option(
@@ -203,18 +267,8 @@ def jdbc_table(
         .load()
         .first()
     )
-    assert bounds is not None
-    return (
-        spark.read.format("jdbc")
-        .options(**options)
-        .option("dbtable", query)
-        .option("partitionColumn", key)
-        .option("lowerBound", str(bounds["lo"]))
-        .option("upperBound", str(bounds["hi"] + 1))
-        .option("numPartitions", str(partitions))
-        .option("fetchsize", "10000")
-        .load()
-    )
+    assert row is not None
+    return int(row["lo"]), int(row["hi"])
 
 
 def snapshot(session: Session, directory: Path, *, batch: int = 50_000) -> Path:
