@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bonafides.context import Context
 from bonafides.progress import ProgressFn
@@ -23,8 +23,10 @@ from bonafides.rules.service import (
     recompute_lists,
     refresh_subjects,
 )
+from bonafides.store import feed
 from bonafides.store.tables import (
     AuditEvent,
+    FeedEvent,
     Grade,
     ListEntry,
     Record,
@@ -330,3 +332,36 @@ def test_a_recompute_rolled_back_leaves_nothing_behind_for_the_next_one(
     with ctx.sessions.begin() as session:
         again = recompute_lists(session, full=full)
     assert (again.entries, again.added, again.superseded) == (2, 0, 0)
+
+
+def test_a_full_recompute_announces_each_new_entry_with_its_own_record(
+    ctx: Context, write: Write
+) -> None:
+    """The started events of a whole-store recompute (which, partitioned, find each
+    entry's record by the entry's subject too: ``own_records``): every new entry gets one
+    event, naming the entry's trigger record, its version and the entry's subject."""
+    firms = [factories.org() for _ in range(3)]
+    for day, firm in enumerate(firms, 1):
+        write("courts.defaulter", firm, dt.date(2025, 6, day), performance="none")
+        write("courts.defaulter", firm, dt.date(2025, 7, day), performance="none")
+    with ctx.sessions.begin() as session:
+        session.execute(delete(FeedEvent))
+        session.execute(delete(ListEntry))
+    with ctx.sessions.begin() as session:
+        result = recompute_lists(session, full=True)
+    assert result.added == 6
+    with ctx.sessions() as session:
+        events = {
+            (e.list_entry_id, e.subject_id, e.record_id, e.record_version)
+            for e in session.scalars(
+                select(FeedEvent).where(FeedEvent.kind == feed.Kind.ENTRY_STARTED)
+            )
+        }
+        entries = {
+            (e.id, e.subject_id, e.trigger_record_id, r.version)
+            for e, r in session.execute(
+                select(ListEntry, Record).join(Record, Record.id == ListEntry.trigger_record_id)
+            ).all()
+        }
+    assert len(entries) == 6
+    assert events == entries
