@@ -391,7 +391,7 @@ def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
     assert all(written.values())
     assert written == made
     stamp = at.astimezone(dt.UTC).isoformat()
-    assert all(f'"occurred_at":"{stamp}"' in head for head in written.values())
+    assert all(f'"occurred_at":"{stamp}"' in (head or "") for head in written.values())
 
 
 def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Context) -> None:
@@ -419,7 +419,7 @@ def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Contex
         sqlalchemy.event.remove(ctx.engine, "before_cursor_execute", keep)
     with ctx.sessions() as session:
         entries = [
-            e.list_entry_id
+            e.list_entry_id or 0
             for e in session.scalars(
                 select(FeedEvent).where(FeedEvent.list_entry_id.is_not(None)).order_by(FeedEvent.id)
             )
