@@ -337,9 +337,8 @@ def test_a_recompute_rolled_back_leaves_nothing_behind_for_the_next_one(
 def test_a_full_recompute_announces_each_new_entry_with_its_own_record(
     ctx: Context, write: Write
 ) -> None:
-    """The started events of a whole-store recompute (which, partitioned, find each
-    entry's record by the entry's subject too: ``own_records``): every new entry gets one
-    event, naming the entry's trigger record, its version and the entry's subject."""
+    """The started events of a whole-store recompute: every new entry gets one event,
+    naming the entry's trigger record, its version and the entry's subject."""
     firms = [factories.org() for _ in range(3)]
     for day, firm in enumerate(firms, 1):
         write("courts.defaulter", firm, dt.date(2025, 6, day), performance="none")

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bonafides.app import screening
 from bonafides.context import Context
 from bonafides.disclosure import Audience
-from bonafides.rules.service import load_file_by_key, recompute_lists
+from bonafides.rules.service import load_file_by_key
 from bonafides.settings import Settings
 from bonafides.store.profiles import profile_of, profile_read
 from bonafides.store.subjects import find
@@ -47,16 +47,15 @@ def ctx(db_url: str, tmp_path: Path) -> Iterator[Context]:
 
 
 @contextmanager
-def _statements(engine: Engine, *, writes: bool = False) -> Iterator[list[tuple[str, Any]]]:
-    """The reading statements run through ``engine`` meanwhile, with their parameters;
-    with ``writes``, every statement run once."""
+def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The reading statements run through ``engine`` meanwhile, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def listen(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> None:
         reads = statement.lstrip().upper().startswith(("SELECT", "WITH"))
-        if not many and (writes or (reads and not _WRITES.search(statement))):
+        if reads and not many and not _WRITES.search(statement):
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", listen)
@@ -253,36 +252,3 @@ def test_a_record_moves_renumbers_and_goes_with_its_key(ctx: Context) -> None:
             ),
             {"id": record.id, "sid": record.subject_id, "day": DAY},
         )
-
-
-def _conditions(node: dict[str, Any]) -> list[str]:
-    """Every join, index and filter condition of a plan."""
-    own = [v for k, v in node.items() if k.endswith("Cond") or k in ("Join Filter", "Filter")]
-    return own + [c for child in node.get("Plans", []) for c in _conditions(child)]
-
-
-@pytest.mark.parametrize("db_url", ["partitioned"], indirect=True)
-def test_a_recompute_finds_each_new_entry_s_record_by_the_entry_s_subject(
-    ctx: Context,
-) -> None:
-    """The feed events of a whole-store recompute's new entries find each entry's record
-    by (id, subject), which partition-wise joining (on for the job) pairs partition with
-    partition, instead of by id alone across every partition. Which join the planner
-    picks depends on the sizes (at 200,000 subjects it pairs the partitions; on this
-    handful of rows it probes the entries by subject), so the test asks that the records'
-    subject be a join condition at all."""
-    seed.seed(ctx, today=DAY)
-    with ctx.sessions() as session:
-        session.execute(delete(ListEntry))
-        with _statements(ctx.engine, writes=True) as statements:
-            recompute_lists(session, full=True)
-        [(statement, parameters)] = [
-            (s, p) for s, p in statements if s.lstrip().startswith("INSERT INTO feed_events")
-        ]
-        conn = session.connection()
-        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar_one()
-        assert conn.exec_driver_sql("SHOW enable_partitionwise_join").scalar_one() == "on"
-        session.rollback()
-    # Only the entry's subject relates a record's subject to anything in this statement.
-    by_subject = re.compile(r"\brecords(_\d+)?\.subject_id\b")
-    assert any(by_subject.search(c) for c in _conditions(plan[0]["Plan"]))

@@ -423,37 +423,6 @@ def no_jit(session: Session) -> None:
         conn.execute(text("SET LOCAL jit = off"))
 
 
-def partitionwise(session: Session) -> None:
-    """Let PostgreSQL join partitioned tables partition by partition for this transaction.
-
-    On a store partitioned by subject, the feed events of a recompute's new entries join
-    list entries to records on (id, subject): joined partition to partition, each entry
-    is found in its own partition's key, as on a plain store; joined whole, PostgreSQL
-    hashes every record (10M at a million subjects) or probes every partition per entry.
-    Off by default because planning the pairs costs more on small queries; a whole-table
-    job plans a handful of statements. No effect on a plain store.
-    """
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL enable_partitionwise_join = on"))
-
-
-def _partitioned(conn: Connection) -> bool:
-    """Whether the list entries are partitioned by subject (migration 0031). Only there is
-    a record found by (id, subject) rather than by id: on a plain store the planner then
-    reads the subject's every record through the subject index instead of one key entry,
-    which at a million subjects cost the plain recompute more than it saved."""
-    if conn.dialect.name != "postgresql":
-        return False
-    found = conn.execute(
-        text(
-            "SELECT count(*) FROM pg_partitioned_table "
-            "WHERE partrelid = to_regclass('list_entries')"
-        )
-    ).scalar_one()
-    return bool(found)
-
-
 def _staging(name: str) -> Table:
     return Table(
         name,
@@ -571,7 +540,6 @@ def recompute_lists(
     started = time.perf_counter()
     began = utcnow()
     no_jit(session)
-    partitionwise(session)
     mark = version_mark(session)
     since = (
         None
@@ -712,13 +680,7 @@ def _write_entries(
             )
         )
         if added:
-            feed.emit_entries(
-                session,
-                feed.Kind.ENTRY_STARTED,
-                ListEntry.id > before,
-                at=now,
-                own_records=_partitioned(conn),
-            )
+            feed.emit_entries(session, feed.Kind.ENTRY_STARTED, ListEntry.id > before, at=now)
     finally:
         staging.drop(conn)
     return superseded, added

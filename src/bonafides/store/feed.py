@@ -292,18 +292,9 @@ def emit_entries(
     which: ColumnElement[bool],
     *,
     at: dt.datetime | None = None,
-    own_records: bool = False,
 ) -> int:
     """One ``kind`` event for each list entry matching ``which`` (a condition on
-    ``ListEntry``), public as the entry is on the public list pages.
-
-    ``own_records`` says that every entry's trigger record belongs to the entry's
-    subject, as it does for entries just evaluated from the records (a merger may since
-    have moved an older entry's record): the record is then found by (id, subject), the
-    key of a store partitioned by subject, so each entry reads one partition's index
-    (and, partition-wise, each partition of entries joins its own partition of records),
-    where by id alone every partition is probed or the whole table hashed.
-    """
+    ``ListEntry``), public as the entry is on the public list pages."""
     at = at or utcnow()
     _serialise(session)
     tombstone = kind in TOMBSTONES
@@ -349,13 +340,7 @@ def emit_entries(
             ),
         )
         .select_from(ListEntry)
-        .join(
-            Record,
-            and_(
-                Record.id == ListEntry.trigger_record_id,
-                *([Record.subject_id == ListEntry.subject_id] if own_records else []),
-            ),
-        )
+        .join(Record, Record.id == ListEntry.trigger_record_id)
         .join(RecordType, RecordType.code == Record.type_code)
         .join(Subject, Subject.id == ListEntry.subject_id)
         .where(which)
