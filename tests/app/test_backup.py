@@ -35,6 +35,7 @@ from bonafides.store.db import alembic_config, make_engine, migrate
 from bonafides.store.profiles import load_profile
 from bonafides.workflows import attachments, objections
 from tests import factories
+from tests.conftest import partitions_of
 from tests.security.world import SECRET, World, cheap_passwords, ctx, settings, world
 
 __all__ = ["cheap_passwords", "ctx", "settings", "world"]
@@ -296,6 +297,7 @@ def test_an_older_backup_is_migrated_forward_after_it_verifies(
 ) -> None:
     world.penalty(factories.org())
     world.ctx.close()
+    partitions = partitions_of(world.ctx.engine)
     command.downgrade(alembic_config(world.ctx.engine), "0014_audit_anchor")
     older = Context(settings)
     try:
@@ -303,8 +305,8 @@ def test_an_older_backup_is_migrated_forward_after_it_verifies(
     finally:
         older.close()
         # The PostgreSQL store is shared by the run: later tests need its tables back,
-        # those of migrations after 0014 included.
-        migrate(world.ctx.engine)
+        # those of migrations after 0014 included, partitioned as they were.
+        migrate(world.ctx.engine, partitions=partitions)
         world.ctx.engine.dispose()
     assert manifest["revision"] == ["0014_audit_anchor"]
     target = settings.model_copy(update={"db": target_url, "data_dir": tmp_path / "v"})
