@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +308,21 @@ def test_registration_and_password_change_refuse_common_passwords(
         assert done.status_code == 201, done.text
     with world.ctx.sessions.begin() as session, pytest.raises(WeakPasswordError):
         set_password(session, username="firm", password="qwertyuiop123", actor="test")
+
+
+def test_starting_a_command_computes_no_password_hash() -> None:
+    """Every command imports the password module; an Argon2 hash made at import cost each
+    of them a quarter of a second before it did anything."""
+    probe = (
+        "import argon2\n"
+        "made = []\n"
+        "hash_ = argon2.PasswordHasher.hash\n"
+        "argon2.PasswordHasher.hash = lambda s, *a, **k: made.append(1) or hash_(s, *a, **k)\n"
+        "import bonafides.cli\n"
+        "from bonafides.security import passwords\n"
+        "print(len(made))\n"
+        "passwords.verify_password(None, 'x' * 12)\n"
+        "print(len(made))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "1"]

@@ -50,7 +50,8 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(passwords, "_hasher", cheap)
-    monkeypatch.setattr(passwords, "_DUMMY", cheap.hash("no such user"))
+    dummy = cheap.hash("no such user")
+    monkeypatch.setattr(passwords, "dummy_hash", lambda: dummy)
 
 
 @pytest.fixture

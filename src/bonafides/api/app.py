@@ -27,7 +27,7 @@ from bonafides.http.middleware import BodyLimit, Compression, PublicCaching, Sec
 from bonafides.http.observability import RequestContext, TrustedProxies, metrics_endpoint
 from bonafides.http.routes import Routes
 from bonafides.readiness import failures
-from bonafides.security import logredact
+from bonafides.security import logredact, passwords
 from bonafides.security.clock import SystemClock
 from bonafides.settings import Settings, get_settings
 from bonafides.store.reads import PING, Read, reader_for
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.context = context = Context(settings, clock=clock)
         app.state.reader = reader = reader_for(context.engine, size=settings.read_pool_size)
         await reader.open()
+        passwords.dummy_hash()
         # What start-up built (routes, schemas, the catalogue) lives as long as the
         # process: out of the collector's sight, a full collection stays short.
         gc.freeze()

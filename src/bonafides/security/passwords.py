@@ -28,7 +28,15 @@ MAX_LENGTH = 256
 TIME_COST, MEMORY_KIB, PARALLELISM = 3, 64 * 1024, 4
 
 _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM)
-_DUMMY = _hasher.hash("bonafides-no-such-user-password")
+
+
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """What a login for an unknown account is checked against, so that it costs what a
+    known one costs. Made on first need, not at import: every command and worker imports
+    this module, and one Argon2 hash is a quarter of a second of each one's start. A
+    server makes it as it starts (api.app), so no request pays for it."""
+    return _hasher.hash("bonafides-no-such-user-password")
 
 
 class WeakPasswordError(ValueError):
@@ -95,7 +103,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """True when ``password`` matches; a missing hash costs the same time and fails."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
