@@ -5,6 +5,7 @@ staging tables in one swap; a rerun over a killed run's leftovers gives the same
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from typing import Any
 
@@ -21,6 +22,7 @@ from bonafides.rules.compile import ENTRY_COLUMNS
 from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import CURRENT
 from bonafides.settings import Settings
+from bonafides.spark.jobs import for_writing
 from bonafides.spark.sources import Bucket, buckets
 from bonafides.store.db import make_engine
 from bonafides.store.tables import Grade, ListEntry, Subject
@@ -173,6 +175,18 @@ def test_a_recompute_in_buckets_writes_what_sql_writes(spark: object, ctx: Conte
     assert by_three[1], "no grade as of the day: the comparison proves nothing"
     assert _run(ctx, "sql") == (0, 0)
     assert _stored(ctx) == by_three
+
+
+def test_a_result_is_written_in_at_most_the_shuffles_partitions(spark: Any) -> None:
+    """A union of many lines' rows, each in several partitions, is merged before it is
+    written: a task per partition each deserialised the whole plan and opened its own
+    connection (193 of them per bucket at 8 shuffle partitions)."""
+    lines = [spark.range(line * 10, line * 10 + 10, numPartitions=4) for line in range(24)]
+    union = functools.reduce(lambda a, b: a.unionByName(b), lines)
+    assert union.rdd.getNumPartitions() == 96
+    written = for_writing(union)
+    assert written.rdd.getNumPartitions() <= int(spark.conf.get("spark.sql.shuffle.partitions"))
+    assert sorted(row.id for row in written.collect()) == list(range(240))
 
 
 def test_the_engine_needs_pyspark(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
