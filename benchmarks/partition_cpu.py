@@ -10,6 +10,12 @@ found::
 
     .venv/bin/python benchmarks/partition_cpu.py \\
         --stores bonafides_rules_bench_100000_1,bonafides_rules_bench_100000_1_p16
+
+A rolled-back job leaves its million dead rows behind, and the next run on that store
+pays for them (and for autovacuum beside it): at 1M subjects one tree's runs on one store
+moved by a fifth. With ``--copies`` each run is made on a fresh copy of its store
+(``CREATE DATABASE ... TEMPLATE``, file by file), dropped afterwards, so every run starts
+from the same files.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,6 +38,7 @@ import rules_bench
 from bonafides.context import Context
 from bonafides.rules.service import recompute_grades, recompute_lists
 from bonafides.settings import Settings
+from bonafides.store.db import make_engine
 from proc_cpu import process_cpu
 
 
@@ -42,10 +50,11 @@ def grades(session: Session, ctx: Context) -> None:
     recompute_grades(session, as_of=rules_bench.TODAY, zone=ctx.settings.timezone)
 
 
-JOBS: dict[str, Callable[[Session, Context], None]] = {"lists": lists, "grades": grades}
+Job = Callable[[Session, Context], None]
+JOBS: dict[str, Job] = {"lists": lists, "grades": grades}
 
 
-def measure(ctx: Context, job: Callable[[Session, Context], None]) -> tuple[float, float]:
+def measure(ctx: Context, job: Job) -> tuple[float, float]:
     """(backend CPU s, wall s) of one job, rolled back."""
     session = ctx.sessions()
     try:
@@ -61,26 +70,57 @@ def measure(ctx: Context, job: Callable[[Session, Context], None]) -> tuple[floa
         session.close()
 
 
+def _context(name: str) -> Context:
+    url = f"postgresql+psycopg:///{name}"
+    return Context(Settings(db=url, secret_key=rules_bench.SECRET, demo=True))
+
+
+def _admin(statement: str) -> None:
+    engine = make_engine("postgresql+psycopg:///postgres")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def _on_copy(name: str, runs: dict[str, Job]) -> list[tuple[float, float]]:
+    """Each job once on a fresh copy of ``name``, dropped afterwards."""
+    copy = f"{name}_run"
+    _admin(f'DROP DATABASE IF EXISTS "{copy}"')
+    _admin(f'CREATE DATABASE "{copy}" TEMPLATE "{name}" STRATEGY FILE_COPY')
+    ctx = _context(copy)
+    try:
+        return [measure(ctx, run) for run in runs.values()]
+    finally:
+        ctx.close()
+        _admin(f'DROP DATABASE "{copy}"')
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stores", required=True, help="Comma-separated database names.")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument(
+        "--copies", action="store_true", help="Each run on a fresh copy of its store."
+    )
     args = parser.parse_args(argv)
     names = args.stores.split(",")
-    contexts = [
-        Context(Settings(db=f"postgresql+psycopg:///{n}", secret_key=rules_bench.SECRET, demo=True))
-        for n in names
-    ]
     start = os.getloadavg()[1]
     found: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    try:
+    if args.copies:
         for _ in range(args.runs):
-            for name, ctx in zip(names, contexts, strict=True):
-                for job, run in JOBS.items():
-                    found.setdefault((name, job), []).append(measure(ctx, run))
-    finally:
-        for ctx in contexts:
-            ctx.close()
+            for name in names:
+                for job, cost in zip(JOBS, _on_copy(name, JOBS), strict=True):
+                    found.setdefault((name, job), []).append(cost)
+    else:
+        contexts = [_context(n) for n in names]
+        try:
+            for _ in range(args.runs):
+                for name, ctx in zip(names, contexts, strict=True):
+                    for job, run in JOBS.items():
+                        found.setdefault((name, job), []).append(measure(ctx, run))
+        finally:
+            for ctx in contexts:
+                ctx.close()
     table = Table(title=f"backend CPU per job, load {start:.1f}–{os.getloadavg()[1]:.1f}")
     for column in ("store", "job", "backend CPU s (each run)", "wall s (each run)"):
         table.add_column(column)
