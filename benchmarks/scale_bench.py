@@ -95,6 +95,10 @@ class Point:
     spark_total_cpu: float | None = None
     screen_sql_total_cpu: float | None = None
     screen_spark_total_cpu: float | None = None
+    #: GB the machine read from disk during each recompute (``pgpgin``): whether the store
+    #: still fitted the page cache beside the JVM. Earlier points have none.
+    sql_read_gb: float | None = None
+    spark_read_gb: float | None = None
 
 
 ROLE = "bonafides_scale_bench"
@@ -123,10 +127,32 @@ def _store(admin_url: str, subjects: int, prefix: str = ROLE) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _clear(ctx: Context) -> None:
+#: What a job writes: emptied before each job, so every job of every size starts from the
+#: same state (the feed's events too, which each recompute adds to).
+WRITTEN = ("check_lines", "checks", "grades", "list_entries", "rule_runs", "feed_events")
+
+
+def _clear(ctx: Context, admin_url: str) -> None:
+    """Empty what the jobs write, then vacuum it and checkpoint, untimed: otherwise the next
+    job paid autovacuum's pass over the rows deleted here (its workers serve this database,
+    so their CPU counted) and the flush of the last job's dirty pages."""
     with ctx.engine.begin() as conn:
-        for table in ("check_lines", "checks", "grades", "list_entries", "rule_runs"):
+        for table in WRITTEN:
             conn.execute(text(f"DELETE FROM {table}"))
+    with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM (ANALYZE) {', '.join(WRITTEN)}"))
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    admin.dispose()
+
+
+def _read_gb() -> float:
+    """GB read from disk by the whole machine so far (``pgpgin`` counts KB)."""
+    for line in Path("/proc/vmstat").read_text().splitlines():
+        if line.startswith("pgpgin "):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
 
 
 def _drop(admin_url: str, subjects: int, prefix: str = ROLE) -> None:
@@ -164,6 +190,8 @@ class Cost:
     jvm: float
     #: This process, the store's backends and the JVM.
     cpu: float
+    #: GB read from disk by the machine.
+    read_gb: float
 
 
 class _Meter:
@@ -176,6 +204,7 @@ class _Meter:
 
     def __enter__(self) -> _Meter:
         self._jvm, self._own = children_cpu(os.getpid()), time.process_time()
+        self._read = _read_gb()
         self._backends.__enter__()
         self._started = time.perf_counter()
         return self
@@ -185,14 +214,15 @@ class _Meter:
         self._backends.__exit__(None, None, None)
         self.jvm = children_cpu(os.getpid()) - self._jvm
         self.cpu = time.process_time() - self._own + self.jvm + self._backends.seconds
+        self.read_gb = _read_gb() - self._read
 
     def cost(self) -> Cost:
-        return Cost(self.seconds, self.jvm, self.cpu)
+        return Cost(self.seconds, self.jvm, self.cpu, self.read_gb)
 
 
-def _run(ctx: Context, engine: str) -> Cost:
+def _run(ctx: Context, engine: str, admin_url: str) -> Cost:
     """One recompute into empty tables."""
-    _clear(ctx)
+    _clear(ctx, admin_url)
     with _Meter(ctx) as meter, UnitOfWork(ctx.sessions) as unit:
         recompute(unit, ctx, packaged_rules(), as_of=TODAY, full=True, actor="bench", engine=engine)
     return meter.cost()
@@ -237,8 +267,8 @@ def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE
 
     try:
         # The longest job last, so that a point cut short has the others.
-        sql = _run(ctx, "sql")
-        heard(f"recompute SQL (CPU {sql.cpu:.0f} s)", sql.seconds)
+        sql = _run(ctx, "sql", admin_url)
+        heard(f"recompute SQL (CPU {sql.cpu:.0f} s, read {sql.read_gb:.1f} GB)", sql.seconds)
         by_sql = _stored(ctx)
         # Both screenings read the SQL engine's entries, current, so neither recomputes.
         screen_sql, screened, sql_digest = _screen(ctx, source, "sql")
@@ -248,10 +278,14 @@ def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE
             f"screen Spark (CPU {screen_spark.cpu:.0f} s, JVM {screen_spark.jvm:.0f} s)",
             screen_spark.seconds,
         )
-        spark = _run(ctx, "spark")
-        heard(f"recompute Spark (CPU {spark.cpu:.0f} s, JVM {spark.jvm:.0f} s)", spark.seconds)
+        spark = _run(ctx, "spark", admin_url)
+        heard(
+            f"recompute Spark (CPU {spark.cpu:.0f} s, JVM {spark.jvm:.0f} s, read "
+            f"{spark.read_gb:.1f} GB)",
+            spark.seconds,
+        )
         by_spark = _stored(ctx)
-        _clear(ctx)
+        _clear(ctx, admin_url)
     finally:
         ctx.close()
         source.unlink()
@@ -273,6 +307,8 @@ def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE
         spark.cpu,
         screen_sql.cpu,
         screen_spark.cpu,
+        sql.read_gb,
+        spark.read_gb,
     )
 
 
@@ -368,9 +404,25 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
         "|" + "---:|" * len(HEADERS),
         *("| " + " | ".join(row) + " |" for row in rows(points)),
         "",
+        *_reads(points),
     ]
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
+
+
+def _reads(points: list[Point]) -> list[str]:
+    """What each size's recomputes read from disk, where it was measured."""
+    read = [
+        f"{p.subjects:,}: SQL {p.sql_read_gb:.1f} GB, Spark {p.spark_read_gb:.1f} GB"
+        for p in points
+        if p.sql_read_gb is not None and p.spark_read_gb is not None
+    ]
+    if not read:
+        return []
+    return [
+        "Read from disk (the machine's `pgpgin`) during the recomputes: " + "; ".join(read) + ".",
+        "",
+    ]
 
 
 def _load_curve(path: Path | None) -> list[Point]:

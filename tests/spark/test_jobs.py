@@ -23,7 +23,7 @@ from bonafides.rules.loader import packaged_rules
 from bonafides.rules.service import CURRENT
 from bonafides.settings import Settings
 from bonafides.spark.jobs import for_writing
-from bonafides.spark.sources import Bucket, buckets
+from bonafides.spark.sources import Bucket, buckets, jdbc_table
 from bonafides.store.db import make_engine
 from bonafides.store.tables import Grade, ListEntry, Subject
 from tests.rules.fixtures import ctx as ctx
@@ -187,6 +187,22 @@ def test_a_result_is_written_in_at_most_the_shuffles_partitions(spark: Any) -> N
     written = for_writing(union)
     assert written.rdd.getNumPartitions() <= int(spark.conf.get("spark.sql.shuffle.partitions"))
     assert sorted(row.id for row in written.collect()) == list(range(240))
+
+
+def test_a_read_session_runs_without_jit_or_parallel_workers(spark: Any, db_url: str) -> None:
+    """Spark reads the store in sessions of its own, where the store's no_jit does not
+    reach: JIT compiled every bucket's read of the versions for longer than the read ran."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("JDBC reads a PostgreSQL store")
+    settings = jdbc_table(
+        spark,
+        _over_tcp(db_url),
+        "(SELECT current_setting('jit') AS jit, "
+        "current_setting('max_parallel_workers_per_gather') AS workers) AS s",
+        (("jit", "string"), ("workers", "string")),
+        key=None,
+    ).collect()
+    assert [(row.jit, row.workers) for row in settings] == [("off", "0")]
 
 
 def test_the_engine_needs_pyspark(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
