@@ -3,10 +3,11 @@
 On a shared two-core machine the wall time of a list recompute moves by a third from run
 to run; the CPU time of the PostgreSQL backend that runs it (read from /proc) moves by a
 few percent, and it is what the partitioned store adds or saves. For each store named
-(``rules_bench`` stores, loaded by it first), interleaved ``--runs`` times: a full list
-recompute into an empty entry table, and the grades of every organisation as of the
-bench's day, each in a transaction rolled back afterwards, so the stores are left as
-found::
+(``rules_bench`` stores, loaded by it first), interleaved ``--runs`` times (the order
+reversed every other run): a full list recompute into an empty entry table, and the
+grades of every organisation as of the bench's day, each in a transaction rolled back
+afterwards, so the stores are left as found; then the ratio of each later store's CPU
+to the first's::
 
     .venv/bin/python benchmarks/partition_cpu.py \\
         --stores bonafides_rules_bench_100000_1,bonafides_rules_bench_100000_1_p16
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -95,6 +97,12 @@ def _on_copy(name: str, runs: dict[str, Job]) -> list[tuple[float, float]]:
         _admin(f'DROP DATABASE "{copy}"')
 
 
+def _order(names: list[str], run: int) -> list[str]:
+    """The stores in turn, reversed every other run: neither always runs on a machine
+    that the other has just warmed (or filled with dirty pages)."""
+    return names if run % 2 == 0 else names[::-1]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stores", required=True, help="Comma-separated database names.")
@@ -107,19 +115,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     start = os.getloadavg()[1]
     found: dict[tuple[str, str], list[tuple[float, float]]] = {}
     if args.copies:
-        for _ in range(args.runs):
-            for name in names:
+        for run in range(args.runs):
+            for name in _order(names, run):
                 for job, cost in zip(JOBS, _on_copy(name, JOBS), strict=True):
                     found.setdefault((name, job), []).append(cost)
     else:
-        contexts = [_context(n) for n in names]
+        contexts = dict(zip(names, (_context(n) for n in names), strict=True))
         try:
-            for _ in range(args.runs):
-                for name, ctx in zip(names, contexts, strict=True):
-                    for job, run in JOBS.items():
-                        found.setdefault((name, job), []).append(measure(ctx, run))
+            for run in range(args.runs):
+                for name in _order(names, run):
+                    for job, measured in JOBS.items():
+                        found.setdefault((name, job), []).append(measure(contexts[name], measured))
         finally:
-            for ctx in contexts:
+            for ctx in contexts.values():
                 ctx.close()
     table = Table(title=f"backend CPU per job, load {start:.1f}–{os.getloadavg()[1]:.1f}")
     for column in ("store", "job", "backend CPU s (each run)", "wall s (each run)"):
@@ -132,6 +140,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             " / ".join(f"{wall:.1f}" for _, wall in runs),
         )
     Console().print(table)
+    first = names[0]
+    for name in names[1:]:
+        for job in JOBS:
+            ours = [cpu for cpu, _ in found[(name, job)]]
+            theirs = [cpu for cpu, _ in found[(first, job)]]
+            Console().print(
+                f"{name} / {first}, {job}: {statistics.mean(ours) / statistics.mean(theirs):.3f} "
+                f"on the means, {statistics.median(ours) / statistics.median(theirs):.3f} on "
+                "the medians of backend CPU"
+            )
 
 
 if __name__ == "__main__":

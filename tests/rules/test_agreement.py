@@ -160,8 +160,10 @@ def _reached(rules: Rules) -> tuple[set[tuple[str, int]], set[str]]:
 
     # 200 examples missed market.contract_abiding#1 in a few -n 2 runs of a larger
     # selection (never alone, never with PYTHONHASHSEED varied, cause not found); 400
-    # leave a margin.
-    @settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    # missed environment.good_faith#1 whenever tests/screening/test_counterparties.py was
+    # collected beside this file, even deselected, so its imports alone change what is
+    # generated (cause still not found); 600 reach every line in both selections.
+    @settings(max_examples=600, deadline=None, derandomize=True, database=None)
     @given(generated=subjects(rules, max_subjects=4, max_records=10))
     def collect(generated: list[GenSubject]) -> None:
         for subject_id, subject in enumerate(generated):

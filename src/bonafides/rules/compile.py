@@ -255,27 +255,42 @@ class SqlEvaluator:
             return []
         return [r.c.subject_id.in_(select(only.c.subject_id))]
 
+    def _ended_at(self, r: FromClause) -> ColumnElement[Any]:
+        """When the record ``r`` stopped counting (``facts.ended_on``): the first change
+        into an ending status after the last version in which it still counted.
+
+        One read of the record's versions, the last counting version found beside them by
+        a window: as two nested lookups (the ending versions, then the last counting one
+        of each) the versions were read twice, and on a store partitioned by subject every
+        read probes each partition, since a version is found by its record, not by its
+        subject (a merger moves the record and leaves its versions where they were).
+        """
+        v = self.versions.alias("v")
+        history = (
+            select(
+                v.c.status,
+                v.c.version,
+                v.c.changed_at,
+                func.max(case((v.c.status.in_(_EFFECTIVE), v.c.version)))
+                .over()
+                .label("last_counting"),
+            )
+            .where(v.c.record_id == r.c.id)
+            .correlate(r)
+            .subquery("history")
+        )
+        after = and_(
+            history.c.status.in_(_ENDING),
+            history.c.version > func.coalesce(history.c.last_counting, 0),
+        )
+        return select(func.min(case((after, history.c.changed_at)))).scalar_subquery()
+
     def _single_base(self, rule: ListRule, line: EntryLine, only: Table | None) -> Subquery:
         """Matching records with their start, their own ends and their record ids."""
         r = self.records.alias("r")
         kind = self._of_subject(r.c.subject_id, "kind")
-        v = self.versions.alias("v")
-        v2 = self.versions.alias("v2")
         term = line.term
-        last_counting = (
-            select(func.max(v2.c.version))
-            .where(v2.c.record_id == v.c.record_id, v2.c.status.in_(_EFFECTIVE))
-            .scalar_subquery()
-        )
-        ended_at = (
-            select(func.min(v.c.changed_at))
-            .where(
-                v.c.record_id == r.c.id,
-                v.c.status.in_(_ENDING),
-                v.c.version > func.coalesce(last_counting, 0),
-            )
-            .scalar_subquery()
-        )
+        ended_at = self._ended_at(r)
         ending = r.c.status.in_(_ENDING)
         base_day: ColumnElement[Any] = r.c.decision_date
         if term.start_field is not None:
