@@ -189,20 +189,23 @@ def test_a_result_is_written_in_at_most_the_shuffles_partitions(spark: Any) -> N
     assert sorted(row.id for row in written.collect()) == list(range(240))
 
 
-def test_a_read_session_runs_without_jit_or_parallel_workers(spark: Any, db_url: str) -> None:
+def test_a_read_session_runs_without_jit_parallel_workers_or_whole_table_joins(
+    spark: Any, db_url: str
+) -> None:
     """Spark reads the store in sessions of its own, where the store's no_jit does not
-    reach: JIT compiled every bucket's read of the versions for longer than the read ran."""
+    reach: JIT compiled every bucket's read of the versions for longer than the read ran,
+    and a hash join read every version of the store for each of a bucket's reads."""
     if not db_url.startswith("postgresql"):
         pytest.skip("JDBC reads a PostgreSQL store")
+    names = ("jit", "max_parallel_workers_per_gather", "enable_hashjoin", "enable_mergejoin")
     settings = jdbc_table(
         spark,
         _over_tcp(db_url),
-        "(SELECT current_setting('jit') AS jit, "
-        "current_setting('max_parallel_workers_per_gather') AS workers) AS s",
-        (("jit", "string"), ("workers", "string")),
+        "(SELECT " + ", ".join(f"current_setting('{name}') AS {name}" for name in names) + ") AS s",
+        tuple((name, "string") for name in names),
         key=None,
     ).collect()
-    assert [(row.jit, row.workers) for row in settings] == [("off", "0")]
+    assert [tuple(row) for row in settings] == [("off", "0", "off", "off")]
 
 
 def test_the_engine_needs_pyspark(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:

@@ -132,9 +132,16 @@ def from_session(spark: SparkSession, session: Session) -> Tables:
 
 #: Run first in each of Spark's JDBC read sessions. JIT compiled every bucket's read of
 #: the versions through their records (about 0.15 s a read, and as much again in each
-#: parallel worker) for a scan that runs in 0.2 s; and Spark's partitions are already the
-#: read's parallelism, so the store's parallel workers would only queue for the same cores.
-READ_SESSION = "SET jit = off; SET max_parallel_workers_per_gather = 0"
+#: parallel worker) for a scan that runs in 0.2 s; Spark's partitions are already the
+#: read's parallelism, so the store's parallel workers would only queue for the same
+#: cores; and a bucket's versions must be reached through its records' index, one
+#: lookup per record. Without parallel workers the planner priced a hash join over every
+#: version of the store as cheaper, for each of a bucket's reads: at 1M subjects that
+#: took the recompute from 316 to 383 s, and it grows with the square of the store.
+READ_SESSION = (
+    "SET jit = off; SET max_parallel_workers_per_gather = 0; "
+    "SET enable_hashjoin = off; SET enable_mergejoin = off"
+)
 
 
 def jdbc_options(db_url: str) -> dict[str, str]:
