@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bonafides.rules.compile import sql_evaluator_for
+from bonafides.rules.compile import ENTRY_COLUMNS, sql_evaluator_for
 from bonafides.rules.evaluate import evaluator_for
 from bonafides.rules.facts import UNTIL_BASES, Entry, parse_ids
 from bonafides.rules.loader import packaged_rules
@@ -133,19 +133,14 @@ def test_a_recompute_stores_the_entries_python_gives(
             ids = store(session, generated)
             recompute_lists(session, rules, zone=ZONE, full=True)
         with sessions() as session:
+            entries = ListEntry.__table__.c
+            current = select(*(entries[name] for name in ENTRY_COLUMNS)).where(
+                entries.status == "current"
+            )
             stored = {
                 Entry(code, line, sid, trig, start, until, basis, parse_ids(ids_text))
-                for code, line, sid, trig, start, until, basis, ids_text in session.execute(
-                    select(
-                        ListEntry.list_code,
-                        ListEntry.line,
-                        ListEntry.subject_id,
-                        ListEntry.trigger_record_id,
-                        ListEntry.valid_from,
-                        ListEntry.valid_until,
-                        ListEntry.until_basis,
-                        ListEntry.record_ids,
-                    ).where(ListEntry.status == "current")
+                for code, line, sid, trig, start, until, basis, ids_text, _ in session.execute(
+                    current
                 )
             }
             assert stored == python_entries(session, rules, ids)
