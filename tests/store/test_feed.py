@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -394,6 +395,15 @@ def test_the_head_written_with_an_event_is_the_one_made_from_its_columns(
     assert all(f'"occurred_at":"{stamp}"' in (head or "") for head in written.values())
 
 
+def _event_sorts(plan: list[str]) -> list[str]:
+    """The sort keys that order the events: the entries' ids, or the events' own
+    entry column. A sort the planner adds under a merge join of a few rows orders
+    a join's input, not the events, and the planner chooses it from statistics."""
+    keys = [line.split("Sort Key:", 1)[1].strip() for line in plan if "Sort Key:" in line]
+    events = re.compile(r"list_entries\.id|(\w+\.)?list_entry_id")
+    return [key for key in keys if events.fullmatch(key.split(",")[0])]
+
+
 def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Context) -> None:
     """A whole-store recompute's new entries' events take ids in the entries' order. On
     SQLite the rows come in that order through the entries' key (their ids after the
@@ -437,4 +447,4 @@ def test_entry_events_follow_the_entries_and_are_sorted_at_most_once(ctx: Contex
             assert not [step for step in plan if "TEMP B-TREE" in step], plan
         else:
             plan = [str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
-            assert len([step for step in plan if "Sort  " in step]) <= 1, plan
+            assert len(_event_sorts(plan)) <= 1, plan
