@@ -24,6 +24,11 @@ queue for the cores; the CPU seconds are the work::
 
     .venv/bin/python benchmarks/scale_bench.py --sizes 100000,200000,400000
 
+``--cold`` empties the machine's page cache before each job (it needs root), so every
+size starts from the same state: without it a job reads what the previous one left
+cached, which is all of a store that fits in memory and some of one that does not.
+``--engines sql`` runs the store's own SQL alone, without the JVM.
+
 Stores are kept (``bonafides_scale_bench_<N>``) and reused by later runs unless
 ``--drop`` is given; loading is not timed. One size per process keeps each point's JVM
 fresh: ``--curve FILE`` keeps the points of earlier processes, so the growth is shown
@@ -79,16 +84,18 @@ class Point:
     entries: int
     grades: int
     sql_s: float
-    spark_s: float
+    #: The Spark figures are None where the point ran the store's SQL alone (``--engines``).
+    spark_s: float | None
     #: CPU seconds of the Spark JVM during the Spark recompute and the Spark screening.
-    spark_cpu: float
-    same: bool
+    spark_cpu: float | None
+    #: Whether Spark's results equalled the SQL engine's (None: Spark did not run).
+    same: bool | None
     #: The screening's counts (listed, clear, unknown, ...) by the SQL engine.
     screened: dict[str, int]
     screen_sql_s: float
-    screen_spark_s: float
-    screen_cpu: float
-    screen_same: bool
+    screen_spark_s: float | None
+    screen_cpu: float | None
+    screen_same: bool | None
     #: CPU seconds of each job: this process plus the store's backends (plus the JVM for
     #: Spark). Points measured before these were kept have none.
     sql_total_cpu: float | None = None
@@ -99,6 +106,8 @@ class Point:
     #: still fitted the page cache beside the JVM. Earlier points have none.
     sql_read_gb: float | None = None
     spark_read_gb: float | None = None
+    #: Whether each job started with the machine's page cache emptied (``--cold``).
+    cold: bool = False
 
 
 ROLE = "bonafides_scale_bench"
@@ -145,6 +154,22 @@ def _clear(ctx: Context, admin_url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text("CHECKPOINT"))
     admin.dispose()
+
+
+def _empty_page_cache() -> None:
+    """Write the dirty pages out and drop the machine's page cache (root only), so that a
+    job starts from the same state at every size. Otherwise a job read what the previous
+    one left cached: all of a store that fits in memory, an arbitrary part of one that
+    does not, so the step from the last size that fits to the first that does not
+    measured the machine's memory as much as the job."""
+    os.sync()
+    try:
+        DROP_CACHES.write_text("3\n")
+    except OSError as error:
+        raise SystemExit(f"--cold needs to write {DROP_CACHES} (root): {error}") from error
+
+
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
 
 def _read_gb() -> float:
@@ -220,9 +245,11 @@ class _Meter:
         return Cost(self.seconds, self.jvm, self.cpu, self.read_gb)
 
 
-def _run(ctx: Context, engine: str, admin_url: str) -> Cost:
+def _run(ctx: Context, engine: str, admin_url: str, cold: bool = False) -> Cost:
     """One recompute into empty tables."""
     _clear(ctx, admin_url)
+    if cold:
+        _empty_page_cache()
     with _Meter(ctx) as meter, UnitOfWork(ctx.sessions) as unit:
         recompute(unit, ctx, packaged_rules(), as_of=TODAY, full=True, actor="bench", engine=engine)
     return meter.cost()
@@ -237,10 +264,14 @@ def _codes(subjects: Subjects, work: Path) -> Path:
     return source
 
 
-def _screen(ctx: Context, source: Path, engine: str) -> tuple[Cost, dict[str, int], str]:
+def _screen(
+    ctx: Context, source: Path, engine: str, cold: bool = False
+) -> tuple[Cost, dict[str, int], str]:
     """One batch screening, its counts, and the digest of its answer file with the
     certificate id taken out (the one thing that differs)."""
     out = source.with_name(f"answers-{engine}.csv")
+    if cold:
+        _empty_page_cache()
     with _Meter(ctx) as meter:
         report = screen_file(
             ctx,
@@ -257,7 +288,16 @@ def _screen(ctx: Context, source: Path, engine: str) -> tuple[Cost, dict[str, in
     return meter.cost(), dict(report.counts), digest.hexdigest()
 
 
-def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE) -> Point:
+def measure(
+    admin_url: str,
+    size: int,
+    seed: int,
+    work: Path,
+    prefix: str = ROLE,
+    *,
+    spark: bool = True,
+    cold: bool = False,
+) -> Point:
     ctx, records = prepare(_store(admin_url, size, prefix), Subjects(size), seed)
     source = _codes(Subjects(size), work)
 
@@ -265,26 +305,32 @@ def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE
         """Each step as it ends: a point cut short by a deadline still tells something."""
         console.print(f"{size:,} subjects: {step} {seconds:.1f} s; load {os.getloadavg()[0]:.1f}")
 
+    screen_spark: Cost | None = None
+    spark_run: Cost | None = None
+    same: bool | None = None
+    screen_same: bool | None = None
     try:
         # The longest job last, so that a point cut short has the others.
-        sql = _run(ctx, "sql", admin_url)
+        sql = _run(ctx, "sql", admin_url, cold)
         heard(f"recompute SQL (CPU {sql.cpu:.0f} s, read {sql.read_gb:.1f} GB)", sql.seconds)
         by_sql = _stored(ctx)
         # Both screenings read the SQL engine's entries, current, so neither recomputes.
-        screen_sql, screened, sql_digest = _screen(ctx, source, "sql")
+        screen_sql, screened, sql_digest = _screen(ctx, source, "sql", cold)
         heard(f"screen SQL (CPU {screen_sql.cpu:.0f} s)", screen_sql.seconds)
-        screen_spark, spark_counts, spark_digest = _screen(ctx, source, "spark")
-        heard(
-            f"screen Spark (CPU {screen_spark.cpu:.0f} s, JVM {screen_spark.jvm:.0f} s)",
-            screen_spark.seconds,
-        )
-        spark = _run(ctx, "spark", admin_url)
-        heard(
-            f"recompute Spark (CPU {spark.cpu:.0f} s, JVM {spark.jvm:.0f} s, read "
-            f"{spark.read_gb:.1f} GB)",
-            spark.seconds,
-        )
-        by_spark = _stored(ctx)
+        if spark:
+            screen_spark, spark_counts, spark_digest = _screen(ctx, source, "spark", cold)
+            screen_same = (screened, sql_digest) == (spark_counts, spark_digest)
+            heard(
+                f"screen Spark (CPU {screen_spark.cpu:.0f} s, JVM {screen_spark.jvm:.0f} s)",
+                screen_spark.seconds,
+            )
+            spark_run = _run(ctx, "spark", admin_url, cold)
+            heard(
+                f"recompute Spark (CPU {spark_run.cpu:.0f} s, JVM {spark_run.jvm:.0f} s, read "
+                f"{spark_run.read_gb:.1f} GB)",
+                spark_run.seconds,
+            )
+            same = by_sql == _stored(ctx)
         _clear(ctx, admin_url)
     finally:
         ctx.close()
@@ -295,20 +341,21 @@ def measure(admin_url: str, size: int, seed: int, work: Path, prefix: str = ROLE
         len(by_sql[0]),
         len(by_sql[1]),
         sql.seconds,
-        spark.seconds,
-        spark.jvm,
-        by_sql == by_spark,
+        None if spark_run is None else spark_run.seconds,
+        None if spark_run is None else spark_run.jvm,
+        same,
         screened,
         screen_sql.seconds,
-        screen_spark.seconds,
-        screen_spark.jvm,
-        (screened, sql_digest) == (spark_counts, spark_digest),
+        None if screen_spark is None else screen_spark.seconds,
+        None if screen_spark is None else screen_spark.jvm,
+        screen_same,
         sql.cpu,
-        spark.cpu,
+        None if spark_run is None else spark_run.cpu,
         screen_sql.cpu,
-        screen_spark.cpu,
+        None if screen_spark is None else screen_spark.cpu,
         sql.read_gb,
-        spark.read_gb,
+        None if spark_run is None else spark_run.read_gb,
+        cold,
     )
 
 
@@ -316,7 +363,7 @@ def _growth(points: list[Point], i: int, attr: str) -> str:
     if i == 0:
         return ""
     before, now = points[i - 1], points[i]
-    if getattr(now, attr) is None or getattr(before, attr) is None:
+    if getattr(now, attr) is None or getattr(before, attr) is None or before.cold != now.cold:
         return "–"
     ratio = getattr(now, attr) / getattr(before, attr)
     return f"{ratio:.2f}x for {now.subjects / before.subjects:.1f}x"
@@ -326,8 +373,16 @@ def _cpu(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds:.0f} s"
 
 
-def _per_subject(seconds: float, subjects: int) -> str:
-    return f"{seconds / subjects * 1e6:.0f} µs"
+def _per_subject(seconds: float | None, subjects: int) -> str:
+    return "–" if seconds is None else f"{seconds / subjects * 1e6:.0f} µs"
+
+
+def _seconds(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.1f} s"
+
+
+def _equal(same: bool | None) -> str:
+    return "–" if same is None else "yes" if same else "NO"
 
 
 def rows(points: list[Point]) -> list[tuple[str, ...]]:
@@ -345,7 +400,7 @@ def rows(points: list[Point]) -> list[tuple[str, ...]]:
             sql_cpu, spark_cpu = f"{sql}_total_cpu", f"{spark}_total_cpu"
             out.append(
                 (
-                    job,
+                    f"{job} (cold)" if p.cold else job,
                     f"{p.subjects:,}",
                     f"{p.records:,}",
                     result,
@@ -354,14 +409,14 @@ def rows(points: list[Point]) -> list[tuple[str, ...]]:
                     _growth(points, i, f"{sql}_s"),
                     _cpu(getattr(p, sql_cpu)),
                     _growth(points, i, sql_cpu),
-                    f"{spark_s:.1f} s",
+                    _seconds(spark_s),
                     _per_subject(spark_s, p.subjects),
                     _growth(points, i, f"{spark}_s"),
-                    f"{jvm:.0f} s",
+                    _cpu(jvm),
                     _cpu(getattr(p, spark_cpu)),
                     _growth(points, i, spark_cpu),
-                    f"{spark_s / sql_s:.2f}",
-                    "yes" if same else "NO",
+                    "–" if spark_s is None else f"{spark_s / sql_s:.2f}",
+                    _equal(same),
                 )
             )
     return out
@@ -413,9 +468,10 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
 def _reads(points: list[Point]) -> list[str]:
     """What each size's recomputes read from disk, where it was measured."""
     read = [
-        f"{p.subjects:,}: SQL {p.sql_read_gb:.1f} GB, Spark {p.spark_read_gb:.1f} GB"
+        f"{p.subjects:,}: SQL {p.sql_read_gb:.1f} GB"
+        + ("" if p.spark_read_gb is None else f", Spark {p.spark_read_gb:.1f} GB")
         for p in points
-        if p.sql_read_gb is not None and p.spark_read_gb is not None
+        if p.sql_read_gb is not None
     ]
     if not read:
         return []
@@ -455,27 +511,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--work", type=Path, default=Path("/tmp"), help="Directory for the codes and answers."
     )
+    parser.add_argument(
+        "--engines",
+        choices=("sql,spark", "sql"),
+        default="sql,spark",
+        help="sql: the store's own SQL alone (no JVM), for its curve on its own.",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="Empty the machine's page cache before each job (root): every size starts "
+        "from the same state, whether or not its store fits in memory.",
+    )
     args = parser.parse_args(argv)
-    from bonafides.spark.session import local_session
-
+    spark = args.engines == "sql,spark"
     memory = Settings().spark_driver_memory or DRIVER_MEMORY
-    local_session("local[2]", app="scale-bench", partitions=8, driver_memory=memory)
+    if spark:
+        from bonafides.spark.session import local_session
+
+        local_session("local[2]", app="scale-bench", partitions=8, driver_memory=memory)
     start = os.getloadavg()[1]
     points = _load_curve(args.curve)
     for size in (int(s) for s in args.sizes.split(",")):
-        point = measure(args.pg, size, args.seed, args.work, args.prefix)
+        point = measure(
+            args.pg, size, args.seed, args.work, args.prefix, spark=spark, cold=args.cold
+        )
         points.append(point)
         if args.curve is not None:
             args.curve.write_text(json.dumps([asdict(p) for p in points], indent=1))
         if args.drop:
             _drop(args.pg, size, args.prefix)
         console.print(
-            f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark {point.spark_s:.1f} s "
-            f"(JVM CPU {point.spark_cpu:.0f} s), {point.entries:,} entries, {point.grades:,} "
-            f"grades, equal: {'yes' if point.same else 'NO'}; screen SQL "
-            f"{point.screen_sql_s:.1f} s, Spark {point.screen_spark_s:.1f} s (JVM CPU "
-            f"{point.screen_cpu:.0f} s), {point.screened}, equal: "
-            f"{'yes' if point.screen_same else 'NO'}; load {os.getloadavg()[0]:.1f}, "
+            f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark "
+            f"{_seconds(point.spark_s)} (JVM CPU {_cpu(point.spark_cpu)}), {point.entries:,} "
+            f"entries, {point.grades:,} grades, equal: {_equal(point.same)}; screen SQL "
+            f"{point.screen_sql_s:.1f} s, Spark {_seconds(point.screen_spark_s)} (JVM CPU "
+            f"{_cpu(point.screen_cpu)}), {point.screened}, equal: "
+            f"{_equal(point.screen_same)}; load {os.getloadavg()[0]:.1f}, "
             f"JVM CPU so far {children_cpu(os.getpid()):.0f} s (heap {memory})"
         )
     out = Table(title="scale_bench")
@@ -492,9 +564,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     console.print(cpu)
     if not args.no_results:
         end = os.getloadavg()[1]
-        write_results(
-            points, f"benchmarks/scale_bench.py --sizes {args.sizes}", f"{start:.1f}–{end:.1f}", cpu
-        )
+        flags = ("" if spark else " --engines sql") + (" --cold" if args.cold else "")
+        command = f"benchmarks/scale_bench.py --sizes {args.sizes}{flags}"
+        write_results(points, command, f"{start:.1f}–{end:.1f}", cpu)
 
 
 if __name__ == "__main__":
