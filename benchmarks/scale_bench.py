@@ -449,7 +449,9 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
         f"## scale_bench: lists, grades and batch screening, PostgreSQL and Spark "
         f"({dt.date.today().isoformat()})",
         "",
-        f"`{command}`. Machine: {machine()}; Spark local[2] on the same cores. Load average "
+        f"`{command}`. Machine: {machine()}"
+        f"{'; Spark local[2] on the same cores' if any(p.spark_s for p in points) else ''}. "
+        "Load average "
         f"{load} during the run (other processes shared the cores). CPU seconds of this "
         f"process and its children (the JVM): {cpu}. JVM CPU: the Spark JVM's CPU seconds "
         "during that job alone; CPU: this process, the store's PostgreSQL backends (looked "

@@ -250,7 +250,7 @@ class RecordVersion(Base):
     record: Mapped[Record] = relationship(back_populates="versions")
 
     # On PostgreSQL the key carries what an ended record's history is read for, so that
-    # read never visits the heap (migration 0035); it also adds ix_records_id_details.
+    # read never visits the heap (migration 0035).
     __table_args__ = (
         UniqueConstraint("record_id", "version", postgresql_include=["status", "changed_at"]),
     )

@@ -1,28 +1,24 @@
-"""what whole-store jobs and batch answers read by key comes from an index alone (PostgreSQL)
+"""an ended record's history is read from the versions' key alone (PostgreSQL)
 
-Two reads by key run once per record at national scale, and each went to the table's
-heap for a few narrow columns:
-
-- when an ended record stopped counting (``SqlEvaluator._ended_at``, and Spark's reads
-  of the versions through their records) reads a record's versions by
-  (record_id, version) for their status and time of change;
-- a batch answer cites the decision behind each record of an entry in force
-  (``store.details``), and the change feed's entry events name the trigger record's
-  version, type, source, decision number and date: by record id.
-
-While the store fits in memory a heap fetch costs little. Once it does not (the 4M-subject
-store of ``benchmarks/scale_bench.py`` is 32 GB on a 24 GB machine), each fetch is a
-random read of an 8 kB page for a few dozen bytes, over tables of 12-13 GB. The unique key
-of the versions now carries (status, changed_at), and a new index on the records' id
-carries the decision's columns, so both reads are index-only scans: of indexes of about
-2 and 4 GB at that size, which stay in memory, instead of the heaps. RESULTS.md
-("covered reads") has the before and after.
+When an ended record stopped counting (``SqlEvaluator._ended_at``, and Spark's reads of
+the versions through their records) is read once per ended record in a whole-store
+recompute: its versions by (record_id, version), for their status and time of change.
+While the store fits in memory the heap fetch behind each costs little; once it does
+not (the 4M-subject store of ``benchmarks/scale_bench.py`` is 32 GB on a 24 GB machine),
+each is a random read of an 8 kB page of a 12 GB table for a few dozen bytes. The key
+now carries (status, changed_at), so the read is an index-only scan; measured at 4M with
+the page cache emptied first, the recompute took 271 s against 305 s (RESULTS.md,
+"covered reads").
 
 The key keeps its name, columns and meaning; on a partitioned store (0031) its
 per-subject form is changed the same way. SQLite has no INCLUDE, and its stores stay at
 the scale where the tables are cached: nothing changes there. Rebuilding the key locks
-the versions against writes for the time of one index build: on a large store, run it in
-a maintenance window.
+the versions against writes for the time of one index build (about a minute for 40M
+versions here): on a large store, run it in a maintenance window.
+
+An index on the records' id carrying the decision's columns (what a batch answer cites)
+was tried with it and left out: the planner kept reading through the primary key and
+the heap, whose pages follow the ids, and never took it.
 
 Revision ID: 0035_covered_reads
 Revises: 0034_c2_known_subject_lines
@@ -47,8 +43,6 @@ _KEYS = {
     True: ("uq_record_versions_record_id_version_subject_id", "record_id, version, subject_id"),
 }
 _VERSION_COLUMNS = "status, changed_at"
-_DETAILS = "ix_records_id_details"
-_DETAIL_COLUMNS = "version, type_code, source, decision_no, decision_date"
 
 
 def _partitioned() -> bool:
@@ -71,11 +65,9 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     _key(_VERSION_COLUMNS)
-    op.execute(f"CREATE INDEX {_DETAILS} ON records (id) INCLUDE ({_DETAIL_COLUMNS})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(f"DROP INDEX {_DETAILS}")
     _key(None)
