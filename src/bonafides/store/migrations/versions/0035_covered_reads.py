@@ -13,7 +13,7 @@ the page cache emptied first, the recompute took 271 s against 305 s (RESULTS.md
 The key keeps its name, columns and meaning; on a partitioned store (0031) its
 per-subject form is changed the same way. SQLite has no INCLUDE, and its stores stay at
 the scale where the tables are cached: nothing changes there. Rebuilding the key locks
-the versions against writes for the time of one index build (about a minute for 40M
+the versions against writes for the time of one index build (under a minute for 40M
 versions here): on a large store, run it in a maintenance window.
 
 An index on the records' id carrying the decision's columns (what a batch answer cites)
