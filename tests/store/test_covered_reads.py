@@ -1,6 +1,7 @@
-"""The read by key that a whole-store recompute makes once per ended record can be
-served by an index alone on PostgreSQL (migration 0035): once the store outgrows memory,
-each heap fetch it made was a random read of a page for a few narrow columns.
+"""Reads by key that whole-store jobs make in bulk are served by an index alone on
+PostgreSQL: a recompute's read of each ended record's history (migration 0035) and a
+batch screening's read of every record its answers cite (0037). Once the store outgrows
+memory, each heap fetch they made was a random read of a page for a few narrow columns.
 
 What is checked is that an index leads with the lookup's key and holds every column the
 statements read. Whether the planner then takes it depends on the visibility map, which a
@@ -10,17 +11,19 @@ anywhere holds the horizon back); ``benchmarks/scale_bench.py`` shows it taken a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Connection, Engine, Select, Table, text
+from sqlalchemy import Column, Connection, Engine, Table, text
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Alias
 
 from bonafides.rules.compile import sql_evaluator_for
 from bonafides.rules.loader import packaged_rules
 from bonafides.store.db import make_engine
+from bonafides.store.details import CITED_RECORDS
 
 pytestmark = pytest.mark.partitioned
 
@@ -63,7 +66,7 @@ def _covering(conn: Connection, table: str, key: str, read: set[str]) -> list[st
     ]
 
 
-def _read_from(statements: list[Select[Any]], table: str) -> set[str]:
+def _read_from(statements: Sequence[ClauseElement], table: str) -> set[str]:
     """The columns of ``table`` (through any alias of it) that the statements name."""
     names: set[str] = set()
     for statement in statements:
@@ -85,3 +88,9 @@ def test_when_a_record_stopped_counting_can_be_read_from_the_version_key_alone(
     read = _read_from(lines, "record_versions")
     assert read == {"record_id", "version", "status", "changed_at"}
     assert len(_covering(conn, "record_versions", "record_id", read)) == 1
+
+
+def test_what_an_answer_cites_can_be_read_from_the_records_key_alone(conn: Connection) -> None:
+    read = _read_from([CITED_RECORDS], "records")
+    assert read == {"id", "type_code", "source", "decision_no", "decision_date"}
+    assert _covering(conn, "records", "id", read) == ["pk_records"]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -220,6 +221,11 @@ class Record(Base):
     )
 
     __table_args__ = (
+        # The key carries what an answer cites of a record, so a batch's citations are
+        # read from the key alone on PostgreSQL (migration 0037, ``store.details``).
+        PrimaryKeyConstraint(
+            "id", postgresql_include=["type_code", "source", "decision_no", "decision_date"]
+        ),
         UniqueConstraint("source", "decision_no", "party"),
         Index("ix_records_subject_id_type_code", "subject_id", "type_code"),
         Index("ix_records_type_code_status", "type_code", "status"),
@@ -484,7 +490,8 @@ class ListEntry(Base):
 
     Rows are never deleted: when a record change or a rule change alters an entry, the old
     row becomes ``superseded`` (with when) and a new ``current`` row is written, so what the
-    platform believed on any day stays answerable.
+    platform believed on any day stays answerable. The subject has no foreign key: the
+    rules service derives every row from records that hold one (migration 0036).
     """
 
     __tablename__ = "list_entries"
@@ -492,7 +499,7 @@ class ListEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     list_code: Mapped[str] = mapped_column(String(64))
     line: Mapped[int] = mapped_column(Integer)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    subject_id: Mapped[int] = mapped_column(BigId)
     trigger_record_id: Mapped[int] = mapped_column(BigId)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date)
@@ -512,12 +519,14 @@ class ListEntry(Base):
 
 
 class Grade(Base):
-    """A per-field grade of an organisation as of a day, with the rule line that decided it."""
+    """A per-field grade of an organisation as of a day, with the rule line that decided it.
+
+    Derived by the rules service like list entries, so without a foreign key (0036)."""
 
     __tablename__ = "grades"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    subject_id: Mapped[int] = mapped_column(BigId)
     scheme: Mapped[str] = mapped_column(String(32))
     grade: Mapped[str] = mapped_column(String(32))
     as_of: Mapped[dt.date] = mapped_column(Date)
