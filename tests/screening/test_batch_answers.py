@@ -27,6 +27,7 @@ from bonafides.screening import batch
 from bonafides.screening.answer import MEASURES_APPLY, RecordDetail, SubjectInfo, subject_answer
 from bonafides.screening.common import record_details
 from bonafides.screening.listed import listed_answers
+from bonafides.store.details import CITED_COLUMNS
 from bonafides.store.tables import Check, CheckLine
 from tests import factories
 from tests.rules.fixtures import Write, decision
@@ -166,6 +167,12 @@ _DETAILS = {
         (5, "procuratorate.bribery_record", "spp", "检〔2024〕5号"),
     ]
 }
+#: ``_DETAILS`` as a batch reads them (``store.details.cited_records``).
+_CITED = pl.DataFrame(
+    [dataclasses.astuple(detail) for detail in _DETAILS.values()],
+    schema=CITED_COLUMNS,
+    orient="row",
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -238,7 +245,8 @@ def _compare(
 ) -> pl.DataFrame:
     """``listed_answers`` of ``rows``, checked line by line against the answers built one
     by one from ``entries``, in both formats."""
-    listed = batch.collect(rows, len(subjects)).listed
+    frame = pl.DataFrame(rows, schema=batch._FETCHED, orient="row")
+    listed = batch.collect(frame, len(subjects)).listed
     shown = pl.DataFrame(
         {
             "pos": list(range(len(subjects))),
@@ -250,7 +258,7 @@ def _compare(
         for fmt in ("csv", "jsonl"):
             writer = batch.AnswerFile(Path(work) / f"out.{fmt}", fmt)
             try:
-                got = listed_answers(_RULES, action, day, listed, shown, _DETAILS, "C", fmt)
+                got = listed_answers(_RULES, action, day, listed, shown, _CITED, "C", fmt)
                 for pos, (kind, name) in enumerate(subjects):
                     code = f"91110105{pos:09d}X"
                     body = subject_answer(

@@ -20,7 +20,7 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +38,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    cast,
-    func,
     select,
 )
 from sqlalchemy.orm import Session
@@ -81,6 +79,8 @@ from bonafides.screening.listed import listed_answers
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import subjects_digest
+from bonafides.store.details import cited_records
+from bonafides.store.frames import read_frame
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Check, CheckLine, ListEntry, Subject
 from bonafides.store.types import utcnow
@@ -343,7 +343,7 @@ def _copy_rows(
         cursor.close()
 
 
-#: The joined rows ``collect`` takes, and the columns of ``Found.listed``.
+#: The columns ``collect`` takes, and those of ``Found.listed``.
 _JOINED: dict[str, pl.DataType] = {
     "pos": pl.Int64(),
     "subject_id": pl.Int64(),
@@ -357,6 +357,8 @@ _JOINED: dict[str, pl.DataType] = {
     "until_basis": pl.String(),
     "record_ids": pl.List(pl.Int64),
 }
+#: The columns the store's join reads: the record ids as the entry keeps them.
+_FETCHED: dict[str, pl.DataType] = {**_JOINED, "record_ids": pl.String()}
 
 
 @dataclass
@@ -365,7 +367,7 @@ class Found:
     force for the action's lists, one row per such entry with the subject's details
     (the columns of ``_JOINED``): a batch answers them as columns (``screening.listed``)."""
 
-    subjects: list[int]
+    subjects: pl.Series
     listed: pl.DataFrame
 
     @functools.cached_property
@@ -416,11 +418,11 @@ def _load_input(session: Session, keyed: Keyed) -> Table:
 
 def _joined(
     session: Session, table: Table, rules: Rules, action: str, as_of: dt.date, *, listed: bool
-) -> Iterator[tuple[Any, ...]]:
+) -> pl.DataFrame:
     """Each input line's subject beside its entries in force for the action's lists, as the
-    plain join reads them; with ``listed``, only the lines with such an entry (the rest are
-    answered in the store, ``_answer_plain_lines``), else every line (none: nulls)."""
-    conn = session.connection()
+    plain join reads them (the columns of ``_FETCHED``); with ``listed``, only the lines
+    with such an entry (the rest are answered in the store, ``_answer_plain_lines``), else
+    every line whose subject is stored (none: nulls)."""
     s, e = Subject.__table__, ListEntry.__table__
     in_force = and_(
         e.c.subject_id == s.c.id,
@@ -430,61 +432,38 @@ def _joined(
         e.c.valid_until >= as_of,
     )
     subjects = table.join(s, s.c.key == table.c.key)
-    statement = (
-        select(
-            table.c.pos,
-            s.c.id,
-            s.c.kind,
-            s.c.name,
-            e.c.list_code,
-            e.c.line,
-            e.c.trigger_record_id,
-            e.c.valid_from,
-            e.c.valid_until,
-            e.c.until_basis,
-            e.c.record_ids,
+    statement = select(
+        table.c.pos,
+        s.c.id,
+        s.c.kind,
+        s.c.name,
+        e.c.list_code,
+        e.c.line,
+        e.c.trigger_record_id,
+        e.c.valid_from,
+        e.c.valid_until,
+        e.c.until_basis,
+        e.c.record_ids,
+    ).select_from(subjects.join(e, in_force) if listed else subjects.outerjoin(e, in_force))
+    return read_frame(session, statement, _FETCHED)
+
+
+def collect(rows: pl.DataFrame, lines: int) -> Found:
+    """``Found`` from the columns of ``_JOINED`` (position, subject id, kind, name, then
+    the entry's list code, line, trigger record, valid from, valid until, until basis,
+    record ids, all null when the line has no entry) in that order, as a lookup's join
+    gives them; the record ids may come as the store keeps them, one text of ids joined
+    by commas."""
+    rows = rows.rename(dict(zip(rows.columns, _JOINED, strict=True)))
+    if rows["record_ids"].dtype == pl.String:
+        rows = rows.with_columns(
+            pl.col("record_ids")
+            .str.split(",")
+            .list.eval(pl.element().filter(pl.element() != "").cast(pl.Int64))
         )
-        .select_from(subjects.join(e, in_force) if listed else subjects.outerjoin(e, in_force))
-        .compile(conn, compile_kwargs={"literal_binds": True})
-    )
-    # Driver cursor: wrapping every row costs more than the join.
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(statement))
-        yield from cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def collect(rows: Iterable[tuple[Any, ...]], lines: int) -> Found:
-    """``Found`` from rows of (position, subject id, kind, name, then the entry's
-    list code, line, trigger record, valid from, valid until, until basis, record ids,
-    all None when the line has no entry), as the lookup's join gives them: columns, not
-    an object per entry (dates come as ISO text from SQLite)."""
-    columns = list(zip(*rows, strict=True)) or [()] * len(_JOINED)
-    subjects = [0] * lines
-    for pos, sid in zip(columns[0], columns[1], strict=True):
-        subjects[pos] = sid
-    data: dict[str, pl.Series] = {}
-    for (name, dtype), values in zip(_JOINED.items(), columns, strict=True):
-        if name in ("valid_from", "valid_until", "record_ids"):
-            series = pl.Series(name, values, dtype=pl.String if _textual(values) else None)
-            if series.dtype == pl.String and name == "record_ids":
-                series = series.str.split(",").list.eval(
-                    pl.element().filter(pl.element() != "").cast(pl.Int64)
-                )
-            elif series.dtype == pl.String:
-                series = series.str.to_date()
-            data[name] = series.cast(dtype)
-        else:
-            data[name] = pl.Series(name, values, dtype=dtype)
-    listed = pl.DataFrame(data).filter(pl.col("list_code").is_not_null())
-    return Found(subjects, listed)
-
-
-def _textual(values: Sequence[Any]) -> bool:
-    first = next((value for value in values if value is not None), None)
-    return isinstance(first, str)
+    rows = rows.select(pl.col(name).cast(dtype) for name, dtype in _JOINED.items())
+    subjects = pl.zeros(lines, pl.Int64, eager=True).scatter(rows["pos"], rows["subject_id"])
+    return Found(subjects, rows.filter(pl.col("list_code").is_not_null()))
 
 
 def lookup(session: Session, rules: Rules, action: str, as_of: dt.date, keyed: Keyed) -> Found:
@@ -529,31 +508,10 @@ def sql_lookup(
 
 def _subjects_of(session: Session, table: Table) -> pl.DataFrame:
     """Each valid line's subject, for the lines whose subject is stored (the others are
-    unknown): the plain join itself, fetched as two columns rather than a row object
-    per line (on PostgreSQL one text value, ``pos,id`` lines joined by the server and
-    parsed by polars: a COPY out hands Python a message per row, ten times the CPU)."""
-    conn = session.connection()
+    unknown): the plain join itself, read as columns."""
     s = Subject.__table__
-    joined = table.join(s, s.c.key == table.c.key)
-    schema = {"pos": pl.Int64, "subject_id": pl.Int64}
-    raw = conn.connection.driver_connection
-    if isinstance(raw, psycopg.Connection):
-        pairs = cast(table.c.pos, String).concat(",").concat(cast(s.c.id, String))
-        text = session.scalar(select(func.string_agg(pairs, "\n")).select_from(joined))
-        if not text:
-            return pl.DataFrame(schema=schema)
-        return pl.read_csv(text.encode(), has_header=False, schema=schema)
-    statement = (
-        select(table.c.pos, s.c.id)
-        .select_from(joined)
-        .compile(conn, compile_kwargs={"literal_binds": True})
-    )
-    cursor = raw.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(statement))
-        return pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
-    finally:
-        cursor.close()
+    statement = select(table.c.pos, s.c.id).select_from(table.join(s, s.c.key == table.c.key))
+    return read_frame(session, statement, {"pos": pl.Int64, "subject_id": pl.Int64})
 
 
 # --------------------------------------------------------------------------- output
@@ -773,7 +731,7 @@ def _answer_all(
     )
     session.add(stored)
     session.flush()
-    details = record_details(session, found.listed["record_ids"].explode().drop_nulls())
+    details = cited_records(session, found.listed["record_ids"].explode().drop_nulls())
     invalid: list[tuple[int, str]] = []
     if progress is not None:
         progress(0, len(keyed))
@@ -1038,10 +996,11 @@ def rescreen(session: Session, rules: Rules, stored: Check) -> list[int]:
         session, (rid for es in found.entries.values() for e in es for rid in e.record_ids)
     )
     changed = []
+    subjects = found.subjects.to_list()
     for pos, row in enumerate(lines):
         if row.status == INVALID:
             continue
-        subject_id = found.subjects[pos] or None
+        subject_id = subjects[pos] or None
         if subject_id is None:
             body: dict[str, Any] = {"code": row.code_display, "status": UNKNOWN}
         elif pos not in found.entries:

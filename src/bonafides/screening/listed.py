@@ -32,7 +32,6 @@ from bonafides.rules.model import MonthsDuration, Rules
 from bonafides.screening.answer import (
     CLEAR,
     MEASURES_APPLY,
-    RecordDetail,
     static_parts,
 )
 
@@ -231,33 +230,39 @@ def _fixed_frame(
     )
 
 
-def _records(rules: Rules, details: Mapping[int, RecordDetail], ids: pl.Series) -> pl.DataFrame:
+def _records(rules: Rules, details: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     """Each cited record's JSON in an answer (``cited_record`` in canonical JSON, spelled
     here: a batch cites as many records as it has entries) and its token in the CSV
-    ``records`` cell."""
+    ``records`` cell; ``details`` has the columns of ``store.details.CITED_COLUMNS``."""
     static = static_parts(rules)
-    wanted = ids.unique().to_list()
+    cited = (
+        ids.unique()
+        .to_frame("id")
+        .join(details, on="id", how="left")
+        .with_columns(pl.col("decision_date").dt.to_string("%Y-%m-%d"))
+    )
     texts, tokens = [], []
-    for rid in wanted:
-        detail = details.get(rid)
-        if detail is None:
+    for rid, type_code, source, number, decided in zip(
+        *(cited[name].to_list() for name in cited.columns), strict=True
+    ):
+        if type_code is None:
             texts.append(f'{{"id":{rid}}}')
             tokens.append(str(rid))
             continue
-        title, shown = static.record_type(detail.type_code)
-        tail = f'"title_zh":{canonical_json(title)},"type":{canonical_json(detail.type_code)}}}'
+        title, shown = static.record_type(type_code)
+        tail = f'"title_zh":{canonical_json(title)},"type":{canonical_json(type_code)}}}'
         if shown:
             texts.append(
-                f'{{"decision_date":"{detail.decision_date.isoformat()}",'
-                f'"decision_no":{canonical_json(detail.decision_no)},"id":{detail.id},'
-                f'"source":{canonical_json(detail.source)},{tail}'
+                f'{{"decision_date":"{decided}",'
+                f'"decision_no":{canonical_json(number)},"id":{rid},'
+                f'"source":{canonical_json(source)},{tail}'
             )
-            tokens.append(str(detail.decision_no))
+            tokens.append(str(number))
         else:
-            texts.append(f'{{"id":{detail.id},{tail}')
-            tokens.append(str(detail.id))
+            texts.append(f'{{"id":{rid},{tail}')
+            tokens.append(str(rid))
     return pl.DataFrame(
-        {"record_id": wanted, "record_json": texts, "record_token": tokens},
+        {"record_id": cited["id"], "record_json": texts, "record_token": tokens},
         schema={"record_id": pl.Int64, "record_json": pl.String, "record_token": pl.String},
     )
 
@@ -278,7 +283,7 @@ def listed_answers(
     as_of: dt.date,
     listed: pl.DataFrame,
     shown: pl.DataFrame,
-    details: Mapping[int, RecordDetail],
+    details: pl.DataFrame,
     cert: str,
     fmt: str | None,
 ) -> pl.DataFrame:
@@ -375,7 +380,7 @@ def listed_answers(
 
 
 def _measures(
-    shapes: _Shapes, hits: pl.DataFrame, details: Mapping[int, RecordDetail]
+    shapes: _Shapes, hits: pl.DataFrame, details: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The entries in force behind each measure (``hits``, in answer order) with their
     texts, and each line's measures as the JSON list's inside (``pos``, ``measures_json``)."""

@@ -118,10 +118,11 @@ def lookup(
                 list(rules.lists_for(action)) or [""],
                 as_of,
             )
-            rows = listed.toArrow()
-            found = collect(zip(*(c.to_pylist() for c in rows.columns), strict=True), len(keyed))
+            rows = pl.from_arrow(listed.toArrow())
             frame = pl.from_arrow(matched.toArrow())
+        assert isinstance(rows, pl.DataFrame)
         assert isinstance(frame, pl.DataFrame)
+        found = collect(rows, len(keyed))
         return found, frame.select(pl.col("pos", "subject_id").cast(pl.Int64))
 
     return find

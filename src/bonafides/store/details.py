@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BigInteger, any_, bindparam, select
+import polars as pl
+from sqlalchemy import BigInteger, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from bonafides.store.frames import read_frame
 from bonafides.store.subjects import chunks
 from bonafides.store.tables import Record
 
@@ -34,19 +36,39 @@ CITED_RECORDS = select(*_DETAIL_COLUMNS).where(
     Record.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
 )
 _DETAILS = select(*_DETAIL_COLUMNS).where(Record.id.in_(bindparam("ids", expanding=True)))
+_Cited = Select[int, str, str, str, dt.date]
+#: The columns of ``cited_records``.
+CITED_COLUMNS: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "type_code": pl.String(),
+    "source": pl.String(),
+    "decision_no": pl.String(),
+    "decision_date": pl.Date(),
+}
+
+
+def _parts(session: Session, ids: Iterable[int]) -> tuple[Iterable[Sequence[int]], _Cited]:
+    """The wanted ids, sorted and unique, in as few statements as the store takes."""
+    wanted = sorted(set(ids))
+    if session.connection().dialect.name == "postgresql":
+        return ([wanted] if wanted else []), CITED_RECORDS
+    return chunks(wanted, 900), _DETAILS
 
 
 def record_rows(session: Session, ids: Iterable[int]) -> dict[int, RecordRow]:
     """Each record's decision fields by id; ids of no record are left out."""
-    wanted = sorted(set(ids))
     out: dict[int, RecordRow] = {}
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        parts: Iterable[Sequence[int]] = [wanted] if wanted else []
-        statement = CITED_RECORDS
-    else:
-        parts, statement = chunks(wanted, 900), _DETAILS
+    parts, statement = _parts(session, ids)
     for part in parts:
         for rid, type_code, source, number, decided in conn.execute(statement, {"ids": list(part)}):
             out[rid] = (type_code, source, number, decided)
     return out
+
+
+def cited_records(session: Session, ids: Iterable[int]) -> pl.DataFrame:
+    """``record_rows`` as the columns of ``CITED_COLUMNS``, one row per record found, for
+    a batch that cites too many to hold a Python object each."""
+    parts, statement = _parts(session, ids)
+    frames = [read_frame(session, statement, CITED_COLUMNS, {"ids": list(part)}) for part in parts]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=CITED_COLUMNS)
