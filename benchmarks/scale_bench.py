@@ -111,6 +111,10 @@ class Point:
     #: Wall seconds of each SQL screening when it ran more than once (``--screenings``);
     #: ``screen_sql_s`` and its CPU are then the median run's.
     screen_sql_runs: list[float] = field(default_factory=list)
+    #: Seconds until each SQL job's writes were on disk after it returned (``_flush``);
+    #: earlier points have none.
+    sql_flush_s: float | None = None
+    screen_sql_flush_s: float | None = None
 
 
 ROLE = "bonafides_scale_bench"
@@ -165,6 +169,24 @@ def _clear_screening(ctx: Context, admin_url: str) -> float:
         for table in SCREENING_WRITES:
             conn.execute(text(f"DELETE FROM {table}"))
     _settle(ctx, admin_url)
+    return time.perf_counter() - started
+
+
+def _flush(admin_url: str) -> float:
+    """Checkpoint, then sync the machine's dirty pages; returns the seconds.
+
+    Taken right after a SQL job, which starts from a synced, checkpointed store: what is
+    then left to write is the job's own. A job's figure ends at its commit; a small job's
+    writes mostly wait in the page cache until after it, a large one's pass the kernel's
+    writeback threshold and are paid during it (at 4M the check lines' COPY wrote 3.1 GB
+    while running against 0.9 GB at 2M). The job plus this is what each size costs whole.
+    """
+    started = time.perf_counter()
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    admin.dispose()
+    os.sync()
     return time.perf_counter() - started
 
 
@@ -247,6 +269,8 @@ class Cost:
     cpu: float
     #: GB read from disk by the machine.
     read_gb: float
+    #: Seconds until what the job wrote was on disk, after it returned (``_flush``).
+    flush: float = 0.0
 
 
 class _Meter:
@@ -343,7 +367,12 @@ def measure(
     try:
         # The longest job last, so that a point cut short has the others.
         sql = _run(ctx, "sql", admin_url, cold)
-        heard(f"recompute SQL (CPU {sql.cpu:.0f} s, read {sql.read_gb:.1f} GB)", sql.seconds)
+        sql.flush = _flush(admin_url)
+        heard(
+            f"recompute SQL (CPU {sql.cpu:.0f} s, read {sql.read_gb:.1f} GB; its writes on "
+            f"disk {sql.flush:.1f} s later)",
+            sql.seconds,
+        )
         by_sql = _stored(ctx)
         heard("settle what the recompute wrote (VACUUM, CHECKPOINT)", _settle(ctx, admin_url))
         # Both screenings read the SQL engine's entries, current, so neither recomputes.
@@ -356,7 +385,11 @@ def measure(
             if answered is not None and (screened, sql_digest) != answered:
                 raise SystemExit(f"{size:,} subjects: SQL screening {run + 1} answered otherwise")
             answered = (screened, sql_digest)
-            heard(f"screen SQL (CPU {cost.cpu:.0f} s)", cost.seconds)
+            cost.flush = _flush(admin_url)
+            heard(
+                f"screen SQL (CPU {cost.cpu:.0f} s; its writes on disk {cost.flush:.1f} s later)",
+                cost.seconds,
+            )
             runs.append(cost)
         screen_sql = sorted(runs, key=lambda cost: cost.seconds)[(len(runs) - 1) // 2]
         if spark:
@@ -399,6 +432,8 @@ def measure(
         None if spark_run is None else spark_run.read_gb,
         cold,
         [run.seconds for run in runs] if screenings > 1 else [],
+        sql.flush,
+        screen_sql.flush,
     )
 
 
@@ -506,9 +541,38 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
         "",
         *_reads(points),
         *_screenings(points),
+        *_durable(points),
     ]
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
+
+
+def _durable(points: list[Point]) -> list[str]:
+    """Each SQL job with the time its writes took to reach the disk after it, and that
+    whole's growth from the size before."""
+    shown = [p for p in points if p.sql_flush_s is not None and p.screen_sql_flush_s is not None]
+    if not shown:
+        return []
+    parts = []
+    for i, p in enumerate(shown):
+        whole = (p.sql_s + (p.sql_flush_s or 0), p.screen_sql_s + (p.screen_sql_flush_s or 0))
+        text = (
+            f"{p.subjects:,}: recompute {p.sql_s:.1f} + {p.sql_flush_s:.1f} = {whole[0]:.1f} s, "
+            f"screening {p.screen_sql_s:.1f} + {p.screen_sql_flush_s:.1f} = {whole[1]:.1f} s"
+        )
+        if i:
+            before = shown[i - 1]
+            was = (
+                before.sql_s + (before.sql_flush_s or 0),
+                before.screen_sql_s + (before.screen_sql_flush_s or 0),
+            )
+            text += f" ({whole[0] / was[0]:.2f}x and {whole[1] / was[1]:.2f}x)"
+        parts.append(text)
+    return [
+        "Each SQL job until its writes were on disk (a checkpoint and `sync` right after "
+        f"it, the job first): {'; '.join(parts)}.",
+        "",
+    ]
 
 
 def _screenings(points: list[Point]) -> list[str]:
