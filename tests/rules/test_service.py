@@ -305,7 +305,9 @@ def test_a_large_batch_is_refreshed_in_sql_with_the_entries_of_the_per_subject_r
         # The per-subject evaluator finds nothing to add or end: both wrote the same rows.
         assert refresh_subjects(session, ids) == RefreshResult(len(ids), 0, 0)
         events = session.scalars(
-            select(AuditEvent).where(AuditEvent.tag == "rules:entries:refreshed")
+            select(AuditEvent)
+            .where(AuditEvent.tag == "rules:entries:refreshed")
+            .order_by(AuditEvent.id)
         ).all()
     assert [(e.detail["added"], e.detail["superseded"]) for e in events] == [(3, 0), (2, 2)]
 
