@@ -306,7 +306,8 @@ def _catalogue_counts(metrics_dir: Path) -> dict[str, float]:
     """The catalogue requests each process has counted in its own metric file, by file."""
     counts: dict[str, float] = {}
     for path in metrics_dir.glob("counter_*.db"):
-        for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(path)):
+        values = MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
+        for key, value, _timestamp, _pos in values:
             metric, _name, labels, _help = json.loads(key)
             if metric == "bonafides_http_requests" and labels.get("route") == "/api/v1/catalogue":
                 counts[path.name] = counts.get(path.name, 0.0) + value
