@@ -27,7 +27,13 @@ queue for the cores; the CPU seconds are the work::
 ``--cold`` empties the machine's page cache before each job (it needs root), so every
 size starts from the same state: without it a job reads what the previous one left
 cached, which is all of a store that fits in memory and some of one that does not.
-``--engines sql`` runs the store's own SQL alone, without the JVM.
+``--engines sql`` runs the store's own SQL alone, without the JVM. ``--wal GB`` runs
+the server as docs/deployment.md asks of a node that runs these jobs (``max_wal_size``
+of that many GB, ``checkpoint_timeout`` of 30 minutes; set with ``ALTER SYSTEM`` and a
+reload, and put back as they were after the run): with the default 1 GB a job that writes
+more WAL than about half of it checkpoints while it runs, and a smaller size's does not,
+so the step between them measured the setting. The settings each point ran under are
+kept with it and printed.
 
 Stores are kept (``bonafides_scale_bench_<N>``) and reused by later runs unless
 ``--drop`` is given; loading is not timed. One size per process keeps each point's JVM
@@ -45,7 +51,8 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +125,9 @@ class Point:
     #: Wall seconds of each SQL recompute when it ran more than once (``--recomputes``);
     #: ``sql_s``, its CPU, read and flush are then the median run's.
     sql_runs: list[float] = field(default_factory=list)
+    #: The server's WAL and buffer settings during the point (``_server``); earlier
+    #: points have none.
+    server: str | None = None
 
 
 ROLE = "bonafides_scale_bench"
@@ -209,6 +219,59 @@ def _settle(ctx: Context, admin_url: str) -> float:
         conn.execute(text("CHECKPOINT"))
     admin.dispose()
     return time.perf_counter() - started
+
+
+#: What docs/deployment.md asks of a node running whole-store jobs, less what only a
+#: restart applies (``shared_buffers``): ``--wal`` sets the WAL limit itself.
+JOB_NODE_TIMEOUT = "30min"
+SHOWN_SETTINGS = ("max_wal_size", "checkpoint_timeout", "shared_buffers")
+
+
+def _server(admin_url: str) -> str:
+    """The settings a point ran under, as the server reports them."""
+    admin = make_engine(admin_url)
+    with admin.connect() as conn:
+        shown = [
+            f"{name} {conn.execute(text(f'SHOW {name}')).scalar_one()}" for name in SHOWN_SETTINGS
+        ]
+    admin.dispose()
+    return ", ".join(shown)
+
+
+@contextmanager
+def _job_node(admin_url: str, wal_gb: int | None) -> Iterator[None]:
+    """The server with ``max_wal_size`` of ``wal_gb`` GB and ``checkpoint_timeout`` of
+    ``JOB_NODE_TIMEOUT`` (nothing changed without ``wal_gb``), then as it was: a setting
+    that was in ``postgresql.auto.conf`` gets its value back, any other is reset."""
+    if wal_gb is None:
+        yield
+        return
+    wanted = {"max_wal_size": f"{wal_gb}GB", "checkpoint_timeout": JOB_NODE_TIMEOUT}
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        kept: dict[str, str] = dict(
+            conn.execute(
+                text(
+                    "SELECT name, setting FROM pg_file_settings WHERE applied "
+                    "AND sourcefile LIKE '%postgresql.auto.conf' AND name = ANY(:names)"
+                ),
+                {"names": list(wanted)},
+            ).all()
+        )
+        for name, value in wanted.items():
+            conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            for name in wanted:
+                if name in kept:
+                    conn.execute(text(f"ALTER SYSTEM SET {name} = '{kept[name]}'"))
+                else:
+                    conn.execute(text(f"ALTER SYSTEM RESET {name}"))
+            conn.execute(text("SELECT pg_reload_conf()"))
+        admin.dispose()
 
 
 def _empty_page_cache() -> None:
@@ -359,6 +422,8 @@ def measure(
 ) -> Point:
     ctx, records = prepare(_store(admin_url, size, prefix), Subjects(size), seed)
     source = _codes(Subjects(size), work)
+    server = _server(admin_url)
+    console.print(f"{size:,} subjects: PostgreSQL {server}")
 
     def heard(step: str, seconds: float) -> None:
         """Each step as it ends: a point cut short by a deadline still tells something."""
@@ -447,6 +512,7 @@ def measure(
         sql.flush,
         screen_sql.flush,
         [run.seconds for run in recomputed] if recomputes > 1 else [],
+        server,
     )
 
 
@@ -555,6 +621,7 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
         "during that job alone; CPU: this process, the store's PostgreSQL backends (looked "
         "at twice a second) and the JVM during that job.",
         "",
+        *_settings(points),
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---:|" * len(HEADERS),
         *("| " + " | ".join(row) + " |" for row in rows(points)),
@@ -565,6 +632,16 @@ def write_results(points: list[Point], command: str, load: str, cpu: str) -> Non
     ]
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
+
+
+def _settings(points: list[Point]) -> list[str]:
+    """The server settings the points ran under, where they were kept."""
+    shown = [f"{p.subjects:,}: {p.server}" for p in points if p.server]
+    if not shown:
+        return []
+    if len({p.server for p in points}) == 1 and len(shown) == len(points):
+        return [f"PostgreSQL at every size: {points[0].server}.", ""]
+    return ["PostgreSQL settings: " + "; ".join(shown) + ".", ""]
 
 
 def _durable(points: list[Point]) -> list[str]:
@@ -674,6 +751,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="SQL screenings per size, each into emptied tables; the median run counts.",
     )
     parser.add_argument(
+        "--wal",
+        type=int,
+        metavar="GB",
+        help="Run the server with max_wal_size of GB and checkpoint_timeout of 30 min, as "
+        "docs/deployment.md asks of a node running these jobs; restored after the run.",
+    )
+    parser.add_argument(
         "--recomputes",
         type=int,
         default=1,
@@ -688,32 +772,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         local_session("local[2]", app="scale-bench", partitions=8, driver_memory=memory)
     start = os.getloadavg()[1]
     points = _load_curve(args.curve)
-    for size in (int(s) for s in args.sizes.split(",")):
-        point = measure(
-            args.pg,
-            size,
-            args.seed,
-            args.work,
-            args.prefix,
-            spark=spark,
-            cold=args.cold,
-            screenings=args.screenings,
-            recomputes=args.recomputes,
-        )
-        points.append(point)
-        if args.curve is not None:
-            args.curve.write_text(json.dumps([asdict(p) for p in points], indent=1))
-        if args.drop:
-            _drop(args.pg, size, args.prefix)
-        console.print(
-            f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark "
-            f"{_seconds(point.spark_s)} (JVM CPU {_cpu(point.spark_cpu)}), {point.entries:,} "
-            f"entries, {point.grades:,} grades, equal: {_equal(point.same)}; screen SQL "
-            f"{point.screen_sql_s:.1f} s, Spark {_seconds(point.screen_spark_s)} (JVM CPU "
-            f"{_cpu(point.screen_cpu)}), {point.screened}, equal: "
-            f"{_equal(point.screen_same)}; load {os.getloadavg()[0]:.1f}, "
-            f"JVM CPU so far {children_cpu(os.getpid()):.0f} s (heap {memory})"
-        )
+    with _job_node(args.pg, args.wal):
+        for size in (int(s) for s in args.sizes.split(",")):
+            point = measure(
+                args.pg,
+                size,
+                args.seed,
+                args.work,
+                args.prefix,
+                spark=spark,
+                cold=args.cold,
+                screenings=args.screenings,
+                recomputes=args.recomputes,
+            )
+            points.append(point)
+            if args.curve is not None:
+                args.curve.write_text(json.dumps([asdict(p) for p in points], indent=1))
+            if args.drop:
+                _drop(args.pg, size, args.prefix)
+            console.print(
+                f"{size:,} subjects: recompute SQL {point.sql_s:.1f} s, Spark "
+                f"{_seconds(point.spark_s)} (JVM CPU {_cpu(point.spark_cpu)}), {point.entries:,} "
+                f"entries, {point.grades:,} grades, equal: {_equal(point.same)}; screen SQL "
+                f"{point.screen_sql_s:.1f} s, Spark {_seconds(point.screen_spark_s)} (JVM CPU "
+                f"{_cpu(point.screen_cpu)}), {point.screened}, equal: "
+                f"{_equal(point.screen_same)}; load {os.getloadavg()[0]:.1f}, "
+                f"JVM CPU so far {children_cpu(os.getpid()):.0f} s (heap {memory})"
+            )
     out = Table(title="scale_bench")
     for header in HEADERS:
         out.add_column(header, justify="right")
@@ -733,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             + (" --cold" if args.cold else "")
             + (f" --screenings {args.screenings}" if args.screenings > 1 else "")
             + (f" --recomputes {args.recomputes}" if args.recomputes > 1 else "")
+            + (f" --wal {args.wal}" if args.wal is not None else "")
         )
         command = f"benchmarks/scale_bench.py --sizes {args.sizes}{flags}"
         write_results(points, command, f"{start:.1f}–{end:.1f}", cpu)
