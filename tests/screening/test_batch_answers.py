@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,20 +17,30 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from bonafides.app.screening import screen_file
+from bonafides.app.screening import screen_file, verify
 from bonafides.context import Context
 from bonafides.records import canonical_json, digest
 from bonafides.rules.facts import Entry
 from bonafides.rules.loader import packaged_rules, rules_for
 from bonafides.rules.records import write_records
 from bonafides.screening import batch
-from bonafides.screening.answer import MEASURES_APPLY, RecordDetail, SubjectInfo, subject_answer
+from bonafides.screening.answer import (
+    MEASURES_APPLY,
+    PART,
+    RecordDetail,
+    SubjectInfo,
+    expand,
+    named_parts,
+    part_key,
+    subject_answer,
+)
 from bonafides.screening.common import record_details
 from bonafides.screening.listed import listed_answers
+from bonafides.screening.service import line_answer
 from bonafides.store.details import CITED_COLUMNS
-from bonafides.store.tables import Check, CheckLine
+from bonafides.store.tables import AnswerPart, Check, CheckLine
 from tests import factories
 from tests.rules.fixtures import Write, decision
 
@@ -97,6 +109,7 @@ def test_listed_answers_are_the_canonical_ones_byte_for_byte(
                     session,
                     (rid for es in found.entries.values() for e in es for rid in e.record_ids),
                 )
+                answers = [line_answer(session, row) for row in rows]
             text = ""
             for pos, row in enumerate(rows):
                 if row.status == MEASURES_APPLY:
@@ -110,9 +123,9 @@ def test_listed_answers_are_the_canonical_ones_byte_for_byte(
                         entries=found.entries[pos],
                         records=details,
                     )
-                    assert row.answer == {"line": row.line, **body}, row.line
+                    assert answers[pos] == {"line": row.line, **body}, row.line
                 else:
-                    body = row.answer or {"code": row.code_display, "status": row.status}
+                    body = answers[pos]
                 answer = {**body, "line": row.line}
                 kept = canonical_json(answer)
                 assert row.digest == digest(answer), row.line
@@ -258,7 +271,10 @@ def _compare(
         for fmt in ("csv", "jsonl"):
             writer = batch.AnswerFile(Path(work) / f"out.{fmt}", fmt)
             try:
-                got = listed_answers(_RULES, action, day, listed, shown, _CITED, "C", fmt)
+                got, parts = listed_answers(_RULES, action, day, listed, shown, _CITED, "C", fmt)
+                read = {key: json.loads(body) for key, body in parts.items()}
+                assert all(part_key(body) == (key, text) for key, text in parts.items()
+                           for body in [read[key]])  # fmt: skip
                 for pos, (kind, name) in enumerate(subjects):
                     code = f"91110105{pos:09d}X"
                     body = subject_answer(
@@ -274,9 +290,86 @@ def _compare(
                     kept = canonical_json(answer)
                     row = got.row(pos, named=True)
                     assert (row["pos"], row["status"]) == (pos, body["status"])
-                    assert row["answer"] == kept
+                    assert expand(json.loads(row["answer"]), read) == answer
                     assert row["digest"] == digest(answer)
                     assert row["text"] == writer.text(f"C.{pos * 3 + 2}", answer, kept)
             finally:
                 writer.abort()
     return got
+
+
+def _lines(ctx: Context, cert_id: str) -> list[CheckLine]:
+    with ctx.sessions() as session:
+        return list(
+            session.scalars(
+                select(CheckLine)
+                .join(Check, Check.id == CheckLine.check_id)
+                .where(Check.cert_id == cert_id)
+                .order_by(CheckLine.line)
+            )
+        )
+
+
+def _parts(ctx: Context) -> dict[str, str]:
+    with ctx.sessions() as session:
+        return dict(session.execute(select(AnswerPart.digest, AnswerPart.body)).all())
+
+
+def test_a_listed_line_names_the_texts_it_shares_and_the_store_keeps_them_once(
+    ctx: Context, codes: Path
+) -> None:
+    """A measure's and a list line's texts are stored once under their digest, not in
+    every answer; the answer read back is the whole one its digest was taken over, and a
+    second batch naming the same texts adds no part."""
+    report = screen_file(ctx, codes, action="procurement.bid", as_of=DAY, inquirer="t", purpose="p")
+    rows = [row for row in _lines(ctx, report.cert_id) if row.status == MEASURES_APPLY]
+    assert len(rows) >= 3
+    parts = _parts(ctx)
+    for key, body in parts.items():
+        assert hashlib.sha256(body.encode()).hexdigest() == key
+    for row in rows:
+        assert row.answer is not None
+        for measure in row.answer["measures"]:
+            assert PART in measure
+            assert not {"legal_basis", "title_zh"} & measure.keys()
+            assert all(PART in e and "list_title_zh" not in e for e in measure["entries"])
+        assert named_parts(row.answer) <= parts.keys()
+        with ctx.sessions() as session:
+            whole = line_answer(session, row)
+        assert digest(whole) == row.digest
+        assert len(canonical_json(row.answer)) < len(canonical_json(whole))
+    again = screen_file(ctx, codes, action="procurement.bid", as_of=DAY, inquirer="t", purpose="p")
+    assert _parts(ctx) == parts
+    assert [row.answer for row in _lines(ctx, again.cert_id)] == [
+        row.answer for row in _lines(ctx, report.cert_id)
+    ]
+
+
+def test_a_line_stored_whole_before_reads_and_verifies_as_it_was(ctx: Context, codes: Path) -> None:
+    """Lines written before answers were compacted hold the whole answer: read as it is."""
+    report = screen_file(ctx, codes, action="procurement.bid", as_of=DAY, inquirer="t", purpose="p")
+    row = next(r for r in _lines(ctx, report.cert_id) if r.status == MEASURES_APPLY)
+    with ctx.sessions.begin() as session:
+        whole = line_answer(session, row)
+        session.execute(
+            update(CheckLine)
+            .where(CheckLine.check_id == row.check_id, CheckLine.line == row.line)
+            .values(answer=whole)
+        )
+        session.execute(delete(AnswerPart))
+    result = verify(ctx, f"{report.cert_id}.{row.line}", actor="t")
+    assert result.intact
+    assert result.same_now
+    assert result.answer == whole
+
+
+def test_a_line_whose_shared_texts_are_gone_verifies_as_damaged(ctx: Context, codes: Path) -> None:
+    """The store can no longer give back what it answered: the line is not intact, as
+    an altered one would not be, rather than an error."""
+    report = screen_file(ctx, codes, action="procurement.bid", as_of=DAY, inquirer="t", purpose="p")
+    row = next(r for r in _lines(ctx, report.cert_id) if r.status == MEASURES_APPLY)
+    assert verify(ctx, f"{report.cert_id}.{row.line}", actor="t").intact
+    with ctx.sessions.begin() as session:
+        session.execute(delete(AnswerPart))
+    result = verify(ctx, f"{report.cert_id}.{row.line}", actor="t")
+    assert not result.intact

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -26,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from bonafides.app.screening import screen_file
 from bonafides.context import Context
+from bonafides.records import digest
 from bonafides.rules.records import write_records
+from bonafides.screening.answer import named_parts
 from bonafides.security import audit
 from bonafides.security.anchor import checkpoint_now
 from bonafides.settings import Settings
@@ -240,6 +244,10 @@ def test_partitioned_store_downgrades_to_plain_tables_and_back(
     plain = make_engine(pg_database)
     try:
         _populate(ctx, tmp_path)
+        # Below 0038 a batch's answers are kept whole: they are put so first, so that the
+        # rows compared below are the ones every later step keeps as they are.
+        command.downgrade(alembic_config(engine), "0037_cited_key")
+        command.upgrade(alembic_config(engine, partitions=4), "heads")
         full, rows, partitioned = _counts(engine), _digests(engine), _shape(engine)
         assert all(full[name] for name in _PARTITIONED if name != "list_entries")
         for name in _PARTITIONED:
@@ -248,7 +256,8 @@ def test_partitioned_store_downgrades_to_plain_tables_and_back(
         command.downgrade(alembic_config(engine), "0030_match_entries")
         # 0033's downgrade links the batch's three screened subjects by rows.
         linked = {**full, "subject_access": full["subject_access"] + 3}
-        assert _counts(engine) == linked
+        down = _counts(engine)
+        assert down == {name: linked[name] for name in down}
         assert _digests(engine) == rows
         assert "record_keys" not in inspect(engine).get_table_names()
         assert _chain_ok(ctx).ok
@@ -266,5 +275,39 @@ def test_partitioned_store_downgrades_to_plain_tables_and_back(
         assert _chain_ok(ctx).ok
     finally:
         plain.dispose()
+        engine.dispose()
+        ctx.close()
+
+
+def _listed_lines(engine: Engine) -> list[tuple[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT digest, answer FROM check_lines WHERE status = 'measures_apply'")
+        ).all()
+    return [(row[0], row[1] if isinstance(row[1], dict) else json.loads(row[1])) for row in rows]
+
+
+def test_answer_parts_downgrade_puts_every_answer_back_whole(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    """Below 0038 nothing reads the parts: each compacted line gets its whole answer back,
+    the one its digest was taken over, and the upgrade after it reads them as they are."""
+    ctx = Context(Settings(db=scratch_url, secret_key=SECRET, data_dir=tmp_path / "var"))
+    engine = make_engine(scratch_url)
+    try:
+        _populate(ctx, tmp_path)
+        compacted = _listed_lines(engine)
+        assert compacted
+        assert all(named_parts(answer) for _, answer in compacted)
+        cfg = alembic_config(engine)
+        command.downgrade(cfg, "0037_cited_key")
+        whole = _listed_lines(engine)
+        assert len(whole) == len(compacted)
+        for stored_digest, answer in whole:
+            assert not named_parts(answer)
+            assert digest(answer) == stored_digest
+        command.upgrade(cfg, "heads")
+        assert _listed_lines(engine) == whole
+    finally:
         engine.dispose()
         ctx.close()

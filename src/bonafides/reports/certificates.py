@@ -65,9 +65,8 @@ def _lookup(session: Session, cert_id: str) -> tuple[Check, CheckLine | None] | 
     return row, found
 
 
-def _stored(ctx: Context, cert_id: str) -> tuple[Check, CheckLine | None]:
-    with ctx.sessions() as session:
-        found = _lookup(session, cert_id)
+def _stored(session: Session, cert_id: str) -> tuple[Check, CheckLine | None]:
+    found = _lookup(session, cert_id)
     if found is None:
         raise CertificateError(f"no check certificate {cert_id!r}")
     row, line = found
@@ -80,21 +79,23 @@ def _stored(ctx: Context, cert_id: str) -> tuple[Check, CheckLine | None]:
     return row, line
 
 
-def _answer(row: Check, line: CheckLine | None) -> tuple[str, dict[str, Any], str]:
+#: A certificate's id, answer and digest.
+Stated = tuple[str, dict[str, Any], str]
+
+
+def _answer(session: Session, row: Check, line: CheckLine | None) -> Stated:
     """The certificate id, answer and digest: the check's own, or one line's of a batch."""
     if line is None:
         return row.cert_id, row.answer, row.digest
-    return f"{row.cert_id}.{line.line}", line_answer(line), line.digest
+    return f"{row.cert_id}.{line.line}", line_answer(session, line), line.digest
 
 
-def certificate_document(
-    ctx: Context, row: Check, key_id: str, line: CheckLine | None = None
-) -> dict[str, Any]:
+def certificate_document(ctx: Context, row: Check, key_id: str, stated: Stated) -> dict[str, Any]:
     """Everything the certificate states, in both languages where the rules give both.
 
     A batch line's certificate states the batch's question and that line's answer.
     """
-    cert_id, answer, answer_digest = _answer(row, line)
+    cert_id, answer, answer_digest = stated
     zone = ZoneInfo(ctx.settings.timezone)
     rules = rules_or_none(ctx.catalogue)
     action = rules.actions.get(row.action) if rules else None
@@ -126,9 +127,11 @@ def certificate_document(
 
 
 def sign_certificate(ctx: Context, cert_id: str, keys: KeyStore) -> SignedReport:
-    row, line = _stored(ctx, cert_id)
+    with ctx.sessions() as session:
+        row, line = _stored(session, cert_id)
+        stated = _answer(session, row, line)
     key_id = keys.signing_key()[0]
-    payload = canonical_json(certificate_document(ctx, row, key_id, line))
+    payload = canonical_json(certificate_document(ctx, row, key_id, stated))
     signed_by, signature = sign(keys, payload.encode())
     return SignedReport.of(payload, signature, signed_by)
 
@@ -164,7 +167,7 @@ def verify_certificate(
         except CertificateError:
             found = None
         if found is not None and (found[1] is not None or found[0].kind == "single"):
-            stored_digest = _answer(*found)[2]
+            stored_digest = _answer(session, *found)[2]
     known = stored_digest is not None
     answer = doc.get("answer")
     matches = (

@@ -8,16 +8,25 @@ entries to ``subject_answer``; identical entries therefore give byte-identical a
 which is what lets a certificate's digest be recomputed and compared later.
 
 Least disclosure: a clear subject's answer is its code and "clear", nothing more.
+
+A batch stores its listed answers compacted: a measure's texts and a list line's texts
+(from the rules, the same in every answer that names them) are kept once in the store
+under the digest of their canonical JSON, and each stored answer names them by it
+(``PART``). ``expand`` puts them back, so the answer read is the one whose digest the
+line holds, byte for byte; the parts are content-addressed, so a later version of the
+rules adds parts and never changes one an old line names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bonafides.disclosure import Audience, class_visible
+from bonafides.records import canonical_json
 from bonafides.rules.evaluate import explain_entry
 from bonafides.rules.facts import Entry
 from bonafides.rules.model import Measure, Memorandum, Rules
@@ -27,6 +36,8 @@ CLEAR = "clear"
 UNKNOWN = "unknown"
 INVALID = "invalid"
 STATUSES = (MEASURES_APPLY, CLEAR, UNKNOWN, INVALID)
+#: The key under which a stored answer names a shared part by its digest.
+PART = "$part"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,45 @@ def applying(
     return out
 
 
+def part_key(part: Mapping[str, Any]) -> tuple[str, str]:
+    """A shared part's digest and canonical text, the digest naming it in stored answers."""
+    text = canonical_json(part)
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+def named_parts(stored: Mapping[str, Any]) -> set[str]:
+    """The digests of the parts a stored answer names (none in an answer stored whole)."""
+    named: set[str] = set()
+    for measure in stored.get("measures", ()):
+        if PART in measure:
+            named.add(measure[PART])
+        named.update(entry[PART] for entry in measure.get("entries", ()) if PART in entry)
+    return named
+
+
+def expand(stored: Mapping[str, Any], parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A stored answer with each part it names put back: the answer as it was given.
+    An answer stored whole (before compaction, or with no measure) comes back as it is.
+    A part missing from ``parts`` stays named, so the answer no longer matches its digest
+    and a verification reports the line damaged, as it would an altered one."""
+
+    def whole(item: Mapping[str, Any]) -> dict[str, Any]:
+        if PART not in item or item[PART] not in parts:
+            return dict(item)
+        rest = {key: value for key, value in item.items() if key != PART}
+        return {**parts[item[PART]], **rest}
+
+    if "measures" not in stored:
+        return dict(stored)
+    return {
+        **stored,
+        "measures": [
+            {**whole(measure), "entries": [whole(e) for e in measure.get("entries", ())]}
+            for measure in stored["measures"]
+        ],
+    }
+
+
 class StaticParts:
     """The parts of an answer that depend only on the rules, built once per rule set: a
     batch repeats them for every listed subject."""
@@ -79,6 +129,21 @@ class StaticParts:
         self.measures: dict[str, dict[str, Any]] = {}
         self.lines: dict[tuple[str, int], dict[str, Any]] = {}
         self.types: dict[str, tuple[str, bool]] = {}
+        self.keys: dict[tuple[str, ...], tuple[str, str]] = {}
+
+    def measure_key(self, memo: Memorandum, measure: Measure) -> tuple[str, str]:
+        """The digest and text of a measure's part (``part_key``)."""
+        found = self.keys.get(("measure", measure.code))
+        if found is None:
+            found = self.keys[("measure", measure.code)] = part_key(self.measure(memo, measure))
+        return found
+
+    def line_key(self, list_code: str, line: int) -> tuple[str, str]:
+        """The digest and text of a list line's part (``part_key``)."""
+        found = self.keys.get(("line", list_code, str(line)))
+        if found is None:
+            found = self.keys[("line", list_code, str(line))] = part_key(self.line(list_code, line))
+        return found
 
     def measure(self, memo: Memorandum, measure: Measure) -> dict[str, Any]:
         found = self.measures.get(measure.code)

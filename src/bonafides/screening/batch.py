@@ -79,6 +79,7 @@ from bonafides.screening.listed import listed_answers
 from bonafides.security import audit
 from bonafides.security.identifiers import IdentifierVault
 from bonafides.store.access import subjects_digest
+from bonafides.store.answer_parts import keep_parts
 from bonafides.store.details import cited_records
 from bonafides.store.frames import read_frame
 from bonafides.store.subjects import chunks
@@ -754,7 +755,7 @@ def _answer_all(
                 None if writer is None else writer.text(f"{cert}.{line}", answer, kept),
             )
         )
-    listed = listed_answers(
+    listed, parts = listed_answers(
         rules,
         action,
         day,
@@ -764,6 +765,7 @@ def _answer_all(
         cert,
         None if writer is None else writer.fmt,
     )
+    keep_parts(session, parts)
     lines = _plain_lines(keyed, subjects, answered, listed, cert, writer)
     counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update(lines["status"].value_counts().iter_rows())

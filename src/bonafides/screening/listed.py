@@ -9,6 +9,10 @@ an entry whose changing values are placeholders, and the texts between the place
 are kept. The lines' own values (dates, records, the subject) are then set into those
 texts as columns, so the bytes are the ones the per-line path gives
 (tests/screening/test_batch_answers.py compares them).
+
+Each answer is spelled twice: whole, for its digest and the answer file, and as the store
+keeps it, each measure's and list line's texts named by their digest (``answer.PART``);
+``listed_answers`` also gives those parts, to be stored once.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from bonafides.rules.model import MonthsDuration, Rules
 from bonafides.screening.answer import (
     CLEAR,
     MEASURES_APPLY,
+    PART,
     static_parts,
 )
 
@@ -107,39 +112,45 @@ class _Shapes:
         self.measures = list(rules.measures_for(action))
         self.cert = cert
         self.entry_slots: list[str] | None = None
+        self.stored_slots: list[str] | None = None
         self.row_slots: list[str] | None = None
+        #: The parts the stored answers name, digest to canonical text.
+        self.parts: dict[str, str] = {}
 
     def measure_frame(self) -> pl.DataFrame:
-        """Per measure and list it names: its place, its months (if any) and its JSON."""
+        """Per measure and list it names: its place, its months (if any) and its JSON,
+        whole (``m``) and as stored (``c``)."""
         rows = []
         for rank, (memo, measure) in enumerate(self.measures):
-            text = canonical_json(
-                {**self.static.measure(memo, measure), "entries": _slot("E"), "until": _slot("U")}
-            )
-            fixed, slots = _split(text)
-            if slots != ["E", "U"]:
-                raise AssertionError(f"measure {measure.code}: unexpected shape {slots}")
+            digest, body = self.static.measure_key(memo, measure)
+            self.parts[digest] = body
+            texts: list[str] = []
+            for shape in (self.static.measure(memo, measure), {PART: digest}):
+                fixed, slots = _split(
+                    canonical_json({**shape, "entries": _slot("E"), "until": _slot("U")})
+                )
+                if slots != ["E", "U"]:
+                    raise AssertionError(f"measure {measure.code}: unexpected shape {slots}")
+                texts += [fixed[0] + "[", "]" + fixed[1], fixed[2]]
             months = (
                 measure.duration.months if isinstance(measure.duration, MonthsDuration) else None
             )
             for code in measure.lists:
-                rows.append((rank, code, months, fixed[0] + "[", "]" + fixed[1], fixed[2]))
+                rows.append((rank, code, months, *texts))
         return pl.DataFrame(
             rows,
             schema={
                 "rank": pl.Int64,
                 "list_code": pl.String,
                 "months": pl.Int64,
-                "m0": pl.String,
-                "m1": pl.String,
-                "m2": pl.String,
+                **{f"{kind}{i}": pl.String for kind in "mc" for i in range(3)},
             },
             orient="row",
         )
 
     def entry_frame(self, keys: pl.DataFrame) -> pl.DataFrame:
-        """Per (list, line, until basis): the fixed texts of an entry's JSON, and, with a
-        certificate, of its CSV row under each measure naming the list."""
+        """Per (list, line, until basis): the fixed texts of an entry's JSON, whole
+        (``e0``...) and as stored (``s0``...)."""
         rows = []
         for code, line, basis in keys.iter_rows():
             reason = explain_entry(
@@ -148,28 +159,35 @@ class _Shapes:
             if reason.count(_SENTINEL.isoformat()) != 1:
                 raise AssertionError(f"{code}#{line}: the reason names its last day once")
             reason = reason.replace(_SENTINEL.isoformat(), _slot("T"))
-            text = canonical_json(
-                {
-                    **self.static.line(code, line),
-                    "valid_from": _slot("F"),
-                    "valid_until": _slot("T"),
-                    "until_basis": basis,
-                    "reason": reason,
-                    "records": _slot("C"),
-                }
-            )
-            fixed, slots = _split(text)
+            digest, body = self.static.line_key(code, line)
+            self.parts[digest] = body
+            own = {
+                "valid_from": _slot("F"),
+                "valid_until": _slot("T"),
+                "until_basis": basis,
+                "reason": reason,
+                "records": _slot("C"),
+            }
+            whole, slots = _split(canonical_json({**self.static.line(code, line), **own}))
             self.entry_slots = _same_shape(self.entry_slots, slots, f"{code}#{line}")
-            rows.append((code, line, basis, reason, *fixed))
-        return _fixed_frame(
+            stored, slots = _split(canonical_json({PART: digest, **own}))
+            self.stored_slots = _same_shape(self.stored_slots, slots, f"{code}#{line} stored")
+            rows.append((code, line, basis, reason, *whole, *stored))
+        keys_schema = {
+            "list_code": pl.String,
+            "rule_line": pl.Int64,
+            "until_basis": pl.String,
+            "reason": pl.String,
+        }
+        width = len(self.entry_slots or []) + 1
+        return pl.DataFrame(
             rows,
-            {
-                "list_code": pl.String,
-                "rule_line": pl.Int64,
-                "until_basis": pl.String,
-                "reason": pl.String,
+            schema={
+                **keys_schema,
+                **{f"e{i}": pl.String for i in range(width)},
+                **{f"s{i}": pl.String for i in range(len(self.stored_slots or []) + 1)},
             },
-            "e",
+            orient="row",
         )
 
     def row_frame(self, entries: pl.DataFrame) -> pl.DataFrame:
@@ -286,14 +304,16 @@ def listed_answers(
     details: pl.DataFrame,
     cert: str,
     fmt: str | None,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, dict[str, str]]:
     """The answer of every line in ``listed`` (one row per entry in force: ``pos``,
     ``subject_id``, ``kind``, ``name``, ``list_code``, ``rule_line``, ``trigger_record_id``,
     ``valid_from``, ``valid_until``, ``until_basis``, ``record_ids``), with ``shown``
     giving each line's ``pos``, ``line`` and ``code_display``: one row per line with the
     columns of ``batch._ANSWERED``. A line none of whose entries reaches a measure of the
     action on ``as_of`` is clear, and answered as ``subject_answer`` answers it. ``fmt``
-    is the answer file's format (None: no file, no text)."""
+    is the answer file's format (None: no file, no text). The ``answer`` column is what
+    the store keeps (``answer.expand`` of it and of the parts returned beside the frame,
+    digest to canonical text, is the answer whose digest is in ``digest``)."""
     shapes = _Shapes(rules, action, cert)
     measures = shapes.measure_frame()
     hits = listed.join(measures, on="list_code", how="inner")
@@ -342,41 +362,47 @@ def listed_answers(
         status=pl.when(applies).then(pl.lit(MEASURES_APPLY)).otherwise(pl.lit(CLEAR)),
         line_text=pl.col("line").cast(pl.String),
     )
+
+    def answer(measures: str) -> pl.Expr:
+        return (
+            pl.when(applies)
+            .then(
+                pl.concat_str(
+                    pl.lit('{"code":'),
+                    pl.col("code_json"),
+                    pl.lit(',"kind":'),
+                    pl.col("kind_json"),
+                    pl.lit(',"line":'),
+                    pl.col("line_text"),
+                    pl.lit(',"measures":['),
+                    pl.col(measures),
+                    pl.lit('],"name":'),
+                    pl.col("name_json"),
+                    pl.lit(f',"status":"{MEASURES_APPLY}"}}'),
+                )
+            )
+            .otherwise(
+                pl.concat_str(
+                    pl.lit('{"code":'),
+                    pl.col("code_json"),
+                    pl.lit(',"line":'),
+                    pl.col("line_text"),
+                    pl.lit(f',"status":"{CLEAR}"}}'),
+                )
+            )
+        )
+
     answered = answered.with_columns(
-        answer=pl.when(applies)
-        .then(
-            pl.concat_str(
-                pl.lit('{"code":'),
-                pl.col("code_json"),
-                pl.lit(',"kind":'),
-                pl.col("kind_json"),
-                pl.lit(',"line":'),
-                pl.col("line_text"),
-                pl.lit(',"measures":['),
-                pl.col("measures_json"),
-                pl.lit('],"name":'),
-                pl.col("name_json"),
-                pl.lit(f',"status":"{MEASURES_APPLY}"}}'),
-            )
-        )
-        .otherwise(
-            pl.concat_str(
-                pl.lit('{"code":'),
-                pl.col("code_json"),
-                pl.lit(',"line":'),
-                pl.col("line_text"),
-                pl.lit(f',"status":"{CLEAR}"}}'),
-            )
-        )
+        whole=answer("measures_json"), answer=answer("measures_stored")
     )
     answered = answered.with_columns(
         digest=pl.Series(
-            [hashlib.sha256(text.encode()).hexdigest() for text in answered["answer"].to_list()],
+            [hashlib.sha256(text.encode()).hexdigest() for text in answered["whole"].to_list()],
             dtype=pl.String,
         ),
         text=_texts(shapes, hits, answered, cert, fmt),
     )
-    return answered.select("pos", *_OUT)
+    return answered.select("pos", *_OUT), shapes.parts
 
 
 def _measures(
@@ -385,7 +411,9 @@ def _measures(
     """The entries in force behind each measure (``hits``, in answer order) with their
     texts, and each line's measures as the JSON list's inside (``pos``, ``measures_json``)."""
     if not hits.height:
-        return hits, pl.DataFrame(schema={"pos": pl.Int64, "measures_json": pl.String})
+        return hits, pl.DataFrame(
+            schema={"pos": pl.Int64, "measures_json": pl.String, "measures_stored": pl.String}
+        )
     entries = shapes.entry_frame(hits.select("list_code", "rule_line", "until_basis").unique())
     hits = hits.join(entries, on=["list_code", "rule_line", "until_basis"], how="left")
     records = _records(shapes.rules, details, hits["record_ids"].explode().drop_nulls())
@@ -423,21 +451,34 @@ def _measures(
             [f"e{i}" for i in range(len(shapes.entry_slots or []) + 1)],
             shapes.entry_slots or [],
             slots,
-        )
+        ),
+        entry_stored=_fill(
+            [f"s{i}" for i in range(len(shapes.stored_slots or []) + 1)],
+            shapes.stored_slots or [],
+            slots,
+        ),
     )
+
+    def measure(kind: str, entries: str) -> pl.Expr:
+        return pl.concat_str(
+            pl.col(f"{kind}0").first(),
+            pl.col(entries).str.join(","),
+            pl.col(f"{kind}1").first(),
+            pl.col("until").first(),
+            pl.col(f"{kind}2").first(),
+        )
+
     by_measure = (
         hits.group_by("pos", "rank", maintain_order=True)
         .agg(
-            pl.concat_str(
-                pl.col("m0").first(),
-                pl.col("entry_json").str.join(","),
-                pl.col("m1").first(),
-                pl.col("until").first(),
-                pl.col("m2").first(),
-            ).alias("measure_json")
+            measure("m", "entry_json").alias("measure_json"),
+            measure("c", "entry_stored").alias("measure_stored"),
         )
         .group_by("pos", maintain_order=True)
-        .agg(pl.col("measure_json").str.join(",").alias("measures_json"))
+        .agg(
+            pl.col("measure_json").str.join(",").alias("measures_json"),
+            pl.col("measure_stored").str.join(",").alias("measures_stored"),
+        )
     )
     return hits, by_measure
 
@@ -454,7 +495,7 @@ def _texts(
                 pl.lit(f'{{"certificate":"{cert}.'),
                 pl.col("line_text"),
                 pl.lit('",'),
-                pl.col("answer").str.slice(1),
+                pl.col("whole").str.slice(1),
                 pl.lit("\n"),
             )
         ).to_series()

@@ -37,6 +37,8 @@ from bonafides.screening.answer import (
     UNKNOWN,
     RecordDetail,
     SubjectInfo,
+    expand,
+    named_parts,
     subject_answer,
 )
 from bonafides.screening.batch import rescreen
@@ -52,6 +54,7 @@ from bonafides.screening.common import (
     verification_of,
 )
 from bonafides.security import audit
+from bonafides.store.answer_parts import read_parts
 from bonafides.store.tables import Check, CheckLine, Subject
 from bonafides.store.types import utcnow
 
@@ -239,12 +242,14 @@ def _file_and_claim(
 # --------------------------------------------------------------------------- verification
 
 
-def line_answer(row: CheckLine) -> dict[str, Any]:
+def line_answer(session: Session, row: CheckLine) -> dict[str, Any]:
     """A batch line's answer as its digest was taken: clear and unknown lines are stored
-    as their status alone, and their answer is rebuilt from it."""
-    if row.answer is not None:
-        return dict(row.answer)
-    return {"line": row.line, "code": row.code_display, "status": row.status}
+    as their status alone, and their answer is rebuilt from it; a listed line's names the
+    parts it shares with others, put back from the store."""
+    if row.answer is None:
+        return {"line": row.line, "code": row.code_display, "status": row.status}
+    named = named_parts(row.answer)
+    return expand(row.answer, read_parts(session, named)) if named else dict(row.answer)
 
 
 def verify(
@@ -306,7 +311,7 @@ def _verify_line(
     )
     if row is None:
         raise UnknownCertificateError(f"certificate {stored.cert_id} has no line {line}")
-    then = line_answer(row)
+    then = line_answer(session, row)
     if row.status not in (MEASURES_APPLY, CLEAR, UNKNOWN):
         return verification_of(stored, then, row.digest, then, None, [], cert=f".{line}")
     subject = _subject(session, row.subject_id)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -589,7 +590,12 @@ class Check(Base):
 
 
 class CheckLine(Base):
-    """One line of a batch check: its status and digest; the full answer unless it is clear.
+    """One line of a batch check: its status and digest; the answer unless it is clear.
+
+    A listed line's answer names the measures' and list lines' texts it shares with every
+    other answer by their digest in ``answer_parts`` (``screening.answer.expand``), and is
+    kept as JSON text, not parsed (``jsonb``): nothing queries into it, and a batch writes
+    hundreds of thousands (migration 0038).
 
     Keyed by (check, line) with no foreign key: a batch writes a million of these in the
     transaction that writes their check, and the check's audited ``lines_digest`` pins
@@ -615,7 +621,18 @@ class CheckLine(Base):
     subject_id: Mapped[int | None] = mapped_column(BigId)
     status: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64))
-    answer: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AnswerPart(Base):
+    """A part of batch answers that many lines share, under the digest of its canonical
+    JSON text (``screening.answer.part_key``). Content-addressed, so never updated: a
+    line names the text it was given, whatever the rules say later."""
+
+    __tablename__ = "answer_parts"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------- credit reports
